@@ -1,0 +1,197 @@
+// Package testbed runs the real parts that dctwiz is tested against: notary's
+// own server and CLI built from the pinned module, go-containerregistry's
+// registry, and a proxy that can cut connections. Tests and the sandbox use
+// it; the dctwiz binary's engine never imports notary's server packages.
+package testbed
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+)
+
+// NotaryModule is the notary release dctwiz is built on. The server and CLI
+// of the test bed are built from exactly this module.
+const NotaryModule = "github.com/theupdateframework/notary@v0.7.0"
+
+// The v0.7.0 server reads a multipart part's role from part.FileName().
+// Since Go 1.17 FileName applies filepath.Base, so "targets/releases.json"
+// arrives as "releases" and every delegation publish fails with
+// "invalid role: releases" (notary issue 1630). The fix upstream (PR 1635)
+// is in no release, so the test bed patches its private copy of the module
+// at build time: the role is read from the raw Content-Disposition filename.
+// The project's go.mod and the dctwiz binary stay on the unmodified module.
+const (
+	fix1630File = "server/handlers/default.go"
+	fix1630Old  = `data.RoleName(strings.TrimSuffix(part.FileName(), ".json"))`
+	fix1630New  = `data.RoleName(strings.TrimSuffix(rawPartFileName(part), ".json"))`
+	fix1630Func = `
+
+// rawPartFileName returns the multipart filename parameter as sent, without
+// the filepath.Base that Go >= 1.17 applies in Part.FileName (notary issue 1630).
+func rawPartFileName(part *multipart.Part) string {
+	_, params, err := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
+	if err != nil {
+		return ""
+	}
+	return params["filename"]
+}
+`
+)
+
+// NotaryBinaries are the notary server and CLI built for the test bed.
+type NotaryBinaries struct {
+	Server string
+	CLI    string
+}
+
+// BuildNotary builds notary-server (with the issue 1630 fix) and the notary
+// CLI from the pinned module, once per machine: the result is cached under
+// the user cache dir, keyed by module, patch and Go version. Concurrent
+// callers (test packages run in parallel) wait on a file lock.
+func BuildNotary(ctx context.Context) (NotaryBinaries, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	sum := sha256.Sum256([]byte(NotaryModule + fix1630Old + fix1630New + fix1630Func + runtime.Version()))
+	dir := filepath.Join(cache, "dctwiz", "notary-"+hex.EncodeToString(sum[:6]))
+	bins := NotaryBinaries{
+		Server: filepath.Join(dir, "bin", "notary-server"),
+		CLI:    filepath.Join(dir, "bin", "notary"),
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return bins, fmt.Errorf("test bed: cannot create the notary build cache %s: %w", dir, err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return bins, fmt.Errorf("test bed: cannot lock the notary build cache: %w", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return bins, fmt.Errorf("test bed: cannot lock the notary build cache: %w", err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+
+	if fileExists(bins.Server) && fileExists(bins.CLI) {
+		return bins, nil
+	}
+	if err := buildNotary(ctx, dir); err != nil {
+		return bins, fmt.Errorf("test bed: cannot build the notary server and CLI from %s: %w", NotaryModule, err)
+	}
+	return bins, nil
+}
+
+func buildNotary(ctx context.Context, dir string) error {
+	modDir, err := moduleDir(ctx, NotaryModule)
+	if err != nil {
+		return err
+	}
+	src := filepath.Join(dir, "src")
+	if err := os.RemoveAll(src); err != nil {
+		return err
+	}
+	if err := copyTree(modDir, src); err != nil {
+		return fmt.Errorf("copying the module: %w", err)
+	}
+	// The module zip keeps vendor/modules.txt but not the vendored code:
+	// build from the module proxy instead.
+	if err := os.RemoveAll(filepath.Join(src, "vendor")); err != nil {
+		return err
+	}
+	if err := applyFix1630(src); err != nil {
+		return err
+	}
+	out := filepath.Join(dir, "bin.tmp")
+	os.RemoveAll(out)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out+string(filepath.Separator), "./cmd/notary-server", "./cmd/notary")
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "GOWORK=off", "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, lastLines(b, 20))
+	}
+	final := filepath.Join(dir, "bin")
+	os.RemoveAll(final)
+	return os.Rename(out, final)
+}
+
+// applyFix1630 rewrites the server's multipart role parsing; it fails
+// loudly if the source no longer looks as expected.
+func applyFix1630(src string) error {
+	path := filepath.Join(src, fix1630File)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	text := string(b)
+	if strings.Count(text, fix1630Old) != 1 || !strings.Contains(text, "import (\n") {
+		return fmt.Errorf("the issue 1630 fix does not apply to %s: the source is not v0.7.0's", fix1630File)
+	}
+	text = strings.Replace(text, fix1630Old, fix1630New, 1)
+	text = strings.Replace(text, "import (\n", "import (\n\t\"mime\"\n\t\"mime/multipart\"\n", 1)
+	text += fix1630Func
+	return os.WriteFile(path, []byte(text), 0o644)
+}
+
+func moduleDir(ctx context.Context, mod string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", mod)
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go mod download %s: %v: %s", mod, err, strings.TrimSpace(stderr.String()))
+	}
+	var info struct{ Dir, Error string }
+	if err := json.Unmarshal(b, &info); err != nil {
+		return "", err
+	}
+	if info.Error != "" || info.Dir == "" {
+		return "", fmt.Errorf("go mod download %s: %s", mod, info.Error)
+	}
+	return info.Dir, nil
+}
+
+func copyTree(from, to string) error {
+	return filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		target := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o644)
+	})
+}
+
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,170 @@
+package testbed
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// NotaryServer is a running notary-server over TLS on loopback, with
+// in-memory storage and its built-in signer (snapshot and timestamp keys).
+type NotaryServer struct {
+	URL    string // https://127.0.0.1:PORT
+	Addr   string // 127.0.0.1:PORT
+	CACert string // PEM file of the CA that signed the server's certificate
+	Dir    string
+
+	cmd  *exec.Cmd
+	log  *lockedWriter
+	once sync.Once
+	done chan struct{}
+}
+
+// StartNotaryServer builds (or reuses) the patched server and starts it in
+// dir. Close stops it.
+func StartNotaryServer(ctx context.Context, dir string) (*NotaryServer, error) {
+	bins, err := BuildNotary(ctx)
+	if err != nil {
+		return nil, err
+	}
+	files, err := NewTLSFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		addr, err := freeLoopbackAddr()
+		if err != nil {
+			return nil, err
+		}
+		s, err := startNotaryServer(bins.Server, dir, addr, files)
+		if err == nil {
+			return s, nil
+		}
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+func startNotaryServer(bin, dir, addr string, files TLSFiles) (*NotaryServer, error) {
+	config := map[string]any{
+		"server": map[string]any{
+			"http_addr":     addr,
+			"tls_cert_file": files.ServerCert,
+			"tls_key_file":  files.ServerKey,
+		},
+		"trust_service": map[string]any{"type": "local"},
+		"logging":       map[string]any{"level": "warn"},
+		"storage":       map[string]any{"backend": "memory"},
+	}
+	b, _ := json.Marshal(config)
+	configPath := filepath.Join(dir, "server-config.json")
+	if err := os.WriteFile(configPath, b, 0o600); err != nil {
+		return nil, err
+	}
+	s := &NotaryServer{
+		URL:    "https://" + addr,
+		Addr:   addr,
+		CACert: files.CACert,
+		Dir:    dir,
+		log:    &lockedWriter{w: &bytes.Buffer{}},
+		done:   make(chan struct{}),
+	}
+	s.cmd = exec.Command(bin, "-config", configPath)
+	s.cmd.Stdout = s.log
+	s.cmd.Stderr = s.cmd.Stdout
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("test bed: starting notary-server: %w", err)
+	}
+	go func() { s.cmd.Wait(); close(s.done) }()
+	if err := s.waitReady(15 * time.Second); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("test bed: notary-server on %s did not come up: %v\n%s", addr, err, lastLines([]byte(s.Log()), 20))
+	}
+	return s, nil
+}
+
+func (s *NotaryServer) waitReady(limit time.Duration) error {
+	pool := x509.NewCertPool()
+	pem, err := os.ReadFile(s.CACert)
+	if err != nil {
+		return err
+	}
+	pool.AppendCertsFromPEM(pem)
+	client := &http.Client{
+		Timeout:   time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+	}
+	deadline := time.Now().Add(limit)
+	for {
+		select {
+		case <-s.done:
+			return fmt.Errorf("the server exited")
+		default:
+		}
+		resp, err := client.Get(s.URL + "/_notary_server/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("health check: %s", resp.Status)
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Log returns what the server printed so far, for test failure messages.
+func (s *NotaryServer) Log() string {
+	s.log.mu.Lock()
+	defer s.log.mu.Unlock()
+	return s.log.w.String()
+}
+
+// Close stops the server and waits for it to exit.
+func (s *NotaryServer) Close() {
+	s.once.Do(func() {
+		if s.cmd.Process != nil {
+			s.cmd.Process.Kill()
+		}
+		<-s.done
+	})
+}
+
+// Host returns host:port, the form docker uses for tls/<host:port>/ca.crt.
+func (s *NotaryServer) Host() string { return strings.TrimPrefix(s.URL, "https://") }
+
+func freeLoopbackAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+

@@ -1,0 +1,75 @@
+package trust_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+
+	"github.com/dctwiz/dctwiz/internal/testbed"
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// The package's tests share one real notary server and one registry.
+var (
+	notary *testbed.NotaryServer
+	reg    *testbed.Registry
+	gunSeq atomic.Int64
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "dctwiz-trust-bed-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	notary, err = testbed.StartNotaryServer(context.Background(), dir)
+	if err != nil {
+		// Fail, never skip: the engine is only proven against the real server.
+		fmt.Fprintln(os.Stderr, "FAIL: the test bed's notary server is required:", err)
+		os.Exit(1)
+	}
+	reg, err = testbed.StartRegistry()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: the test bed's registry:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	notary.Close()
+	reg.Close()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const (
+	rootPass    = "root-passphrase-1"
+	targetsPass = "targets-passphrase-1"
+	delegPass   = "delegation-passphrase-1"
+)
+
+// newGUN returns a repository name no other test uses, on the test registry.
+func newGUN(t *testing.T) trust.GUN {
+	t.Helper()
+	g, err := trust.ParseGUN(fmt.Sprintf("%s/acme/app%d", reg.Host, gunSeq.Add(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// newClient returns an engine on the test server with a fresh trust dir.
+func newClient(t *testing.T, opts ...trust.Option) *trust.Client {
+	t.Helper()
+	base := []trust.Option{
+		trust.WithServer(notary.URL),
+		trust.WithCACert(notary.CACert),
+		trust.WithTrustDir(t.TempDir()),
+		trust.WithPassphrases(trust.Passphrases{Root: rootPass, Targets: targetsPass, Delegation: delegPass}),
+	}
+	c, err := trust.New(append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

@@ -1,0 +1,265 @@
+// Package trust is dctwiz's engine: Docker Content Trust operations on a
+// Notary v1 server, built on notary's client library and
+// go-containerregistry. It never prints or prompts: passphrases, PINs and
+// credentials are inputs, results are values, failures are *Error values.
+package trust
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Passphrases are the secrets that unlock keys in the trust dir. Each is
+// used only for keys of its role; an empty one means "not given".
+type Passphrases struct {
+	Root       string // the root key (file root keys only)
+	Targets    string // the repository's targets key
+	Delegation string // delegation (signer) keys, e.g. for targets/releases
+}
+
+// MinPassphraseLength is notary's rule for new keys.
+const MinPassphraseLength = 8
+
+// Client runs trust operations against one notary server (or, without
+// WithServer, the server docker would use for each GUN). It is safe for
+// use by one ceremony at a time.
+type Client struct {
+	server       string
+	trustDir     string
+	caFile       string
+	base         http.RoundTripper
+	notaryAuth   authn.Authenticator
+	registryAuth authn.Authenticator
+	keychain     authn.Keychain
+	pass         Passphrases
+	now          func() time.Time
+
+	mu         sync.Mutex
+	transports map[string]http.RoundTripper // by server URL + GUN
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithServer sets the notary server URL for every GUN.
+func WithServer(url string) Option { return func(c *Client) { c.server = strings.TrimRight(url, "/") } }
+
+// WithTrustDir sets the trust dir (docker's ~/.docker/trust layout).
+func WithTrustDir(dir string) Option { return func(c *Client) { c.trustDir = dir } }
+
+// WithCACert adds a PEM CA file to the system roots for TLS to the notary
+// server and the registry.
+func WithCACert(path string) Option { return func(c *Client) { c.caFile = path } }
+
+// WithTransport replaces the base HTTP transport (tests use it to reach
+// servers through a fault-injecting proxy). WithCACert is then ignored.
+func WithTransport(rt http.RoundTripper) Option { return func(c *Client) { c.base = rt } }
+
+// WithPassphrases sets the key passphrases.
+func WithPassphrases(p Passphrases) Option { return func(c *Client) { c.pass = p } }
+
+// WithNotaryAuth sets the credentials for the notary server, overriding
+// the docker config (NOTARY_AUTH in the CLI).
+func WithNotaryAuth(a authn.Authenticator) Option { return func(c *Client) { c.notaryAuth = a } }
+
+// WithRegistryAuth sets the credentials for the registry, overriding the
+// docker config (REGISTRY_AUTH in the CLI).
+func WithRegistryAuth(a authn.Authenticator) Option { return func(c *Client) { c.registryAuth = a } }
+
+// WithKeychain replaces the docker-config keychain used for credentials.
+func WithKeychain(k authn.Keychain) Option { return func(c *Client) { c.keychain = k } }
+
+// WithClock sets the clock used for certificate validity (tests).
+func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = now } }
+
+// New makes a Client. The trust dir defaults to ~/.docker/trust.
+func New(opts ...Option) (*Client, error) {
+	c := &Client{keychain: authn.DefaultKeychain, now: time.Now, transports: map[string]http.RoundTripper{}}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.trustDir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return nil, newError(ErrBadInput, "", "pass --trust-dir", "cannot find the home directory for the default trust dir")
+		}
+		c.trustDir = filepath.Join(home, ".docker", "trust")
+	}
+	if c.base == nil {
+		rt, err := tlsTransport(c.caFile)
+		if err != nil {
+			return nil, err
+		}
+		c.base = rt
+	}
+	return c, nil
+}
+
+// TrustDir is where keys and cached trust data live.
+func (c *Client) TrustDir() string { return c.trustDir }
+
+// ServerURL is the notary server used for gun.
+func (c *Client) ServerURL(gun GUN) string {
+	if c.server != "" {
+		return c.server
+	}
+	return DefaultServerURL(gun)
+}
+
+func tlsTransport(caFile string) (http.RoundTripper, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if caFile != "" {
+		pemBytes, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, wrapError(ErrBadInput, err, caFile, "check the --tlscacert path", "cannot read the TLS CA certificate")
+		}
+		if !pool.AppendCertsFromPEM(pemBytes) {
+			return nil, newError(ErrBadInput, caFile, "give a PEM file with the CA certificate of the notary server", "no PEM certificate in the TLS CA file")
+		}
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return t, nil
+}
+
+// BasicAuthFromEnv decodes NOTARY_AUTH / REGISTRY_AUTH style credentials:
+// base64 of "user:password".
+func BasicAuthFromEnv(varName, value string) (authn.Authenticator, error) {
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(value))
+	if err != nil {
+		return nil, newError(ErrBadInput, varName, "set it to base64 of user:password", "not valid base64")
+	}
+	user, pass, ok := strings.Cut(string(raw), ":")
+	if !ok || user == "" {
+		return nil, newError(ErrBadInput, varName, "set it to base64 of user:password", "does not decode to user:password")
+	}
+	return &authn.Basic{Username: user, Password: pass}, nil
+}
+
+// notaryTransport returns an authorised transport for the notary server of
+// gun: the docker registry token flow (ping, challenge, token with scope
+// repository:<gun>:push,pull), with credentials from NOTARY_AUTH or the
+// docker config entry for the GUN's registry. The ping also tells
+// unreachable, TLS and auth failures apart before notary sees them.
+func (c *Client) notaryTransport(ctx context.Context, gun GUN) (http.RoundTripper, error) {
+	server := c.ServerURL(gun)
+	key := server + " " + gun.String()
+	c.mu.Lock()
+	rt, ok := c.transports[key]
+	c.mu.Unlock()
+	if ok {
+		return withContext(ctx, rt), nil
+	}
+	u, err := url.Parse(server)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, newError(ErrBadInput, server, "give the notary server as https://host[:port]", "not a notary server URL")
+	}
+	reg, err := name.NewRegistry(u.Host)
+	if err != nil {
+		return nil, wrapError(ErrBadInput, err, server, "give the notary server as https://host[:port]", "not a notary server URL")
+	}
+	auth := c.notaryAuth
+	if auth == nil {
+		auth, err = authn.Resolve(ctx, c.keychain, gunRegistry(gun))
+		if err != nil {
+			auth = authn.Anonymous
+		}
+	}
+	scopes := []string{"repository:" + gun.String() + ":push,pull"}
+	rt, err = transport.NewWithContext(ctx, reg, auth, &statusTransport{inner: c.base}, scopes)
+	if err != nil {
+		return nil, classifyNetwork(err, server)
+	}
+	c.mu.Lock()
+	c.transports[key] = rt
+	c.mu.Unlock()
+	return withContext(ctx, rt), nil
+}
+
+// gunRegistry is the registry whose docker-config credentials docker uses
+// for a GUN's notary server.
+func gunRegistry(gun GUN) name.Registry {
+	reg, _ := name.NewRegistry(gun.repo.RegistryStr())
+	return reg
+}
+
+// withContext attaches ctx to every request notary makes: notary's client
+// has no context of its own.
+func withContext(ctx context.Context, rt http.RoundTripper) http.RoundTripper {
+	return ctxTransport{ctx: ctx, inner: rt}
+}
+
+type ctxTransport struct {
+	ctx   context.Context
+	inner http.RoundTripper
+}
+
+func (t ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.inner.RoundTrip(req.WithContext(t.ctx))
+}
+
+// statusTransport turns 401 and 403 answers into errors that keep their
+// meaning: notary reports them as a generic "server unavailable".
+type statusTransport struct{ inner http.RoundTripper }
+
+func (t *statusTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.inner.RoundTrip(req)
+	if err == nil && req.URL.Path != "/v2/" && strings.Contains(req.URL.Path, "/_trust/") &&
+		(resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+		resp.Body.Close()
+		return nil, &authError{status: resp.StatusCode}
+	}
+	return resp, err
+}
+
+type authError struct{ status int }
+
+func (e *authError) Error() string { return fmt.Sprintf("notary server answered %d", e.status) }
+
+// classifyNetwork turns a transport failure into an engine error.
+func classifyNetwork(err error, server string) error {
+	var verr *tls.CertificateVerificationError
+	var uerr x509.UnknownAuthorityError
+	var herr x509.HostnameError
+	var aerr *authError
+	var terr *transport.Error
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return wrapError(ErrServerUnreachable, err, server, "", "interrupted: %v", err)
+	case errors.As(err, &verr), errors.As(err, &uerr), errors.As(err, &herr):
+		return wrapError(ErrTLS, err, server, "pass the server's CA certificate with --tlscacert", "the server's TLS certificate is not trusted")
+	case errors.As(err, &aerr):
+		return wrapError(ErrUnauthorized, err, server, "log in with docker login, or set NOTARY_AUTH to base64 of user:password", "the notary server refused the credentials (HTTP %d)", aerr.status)
+	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
+		return wrapError(ErrUnauthorized, err, server, "log in with docker login, or set NOTARY_AUTH to base64 of user:password", "the notary server refused the credentials (HTTP %d)", terr.StatusCode)
+	default:
+		return wrapError(ErrServerUnreachable, err, server, "check the server URL (--server) and that the server is up", "cannot reach the notary server: %s", shortCause(err))
+	}
+}
+
+// shortCause keeps the last, most specific part of a nested error message.
+func shortCause(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 && i+2 < len(msg) {
+		return msg[i+2:]
+	}
+	return msg
+}

@@ -1,0 +1,184 @@
+package trust
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	store "github.com/theupdateframework/notary/storage"
+	"github.com/theupdateframework/notary/tuf/data"
+	"github.com/theupdateframework/notary/tuf/utils"
+)
+
+// InitResult describes a newly published repository.
+type InitResult struct {
+	GUN       string  `json:"gun"`
+	Server    string  `json:"server"`
+	Root      KeyInfo `json:"root"`      // the root key clients pin (its certificate's key ID)
+	Targets   KeyInfo `json:"targets"`   // the repository key, in the trust dir
+	Snapshot  KeyInfo `json:"snapshot"`  // server-managed
+	Timestamp KeyInfo `json:"timestamp"` // server-managed
+	// AlreadyDone is true when the server already held this repository,
+	// published with this root key and targets key: a rerun converged.
+	AlreadyDone bool `json:"already_done"`
+}
+
+// KeyInfo names a key and where it lives.
+type KeyInfo struct {
+	ID       string `json:"id"`
+	Location string `json:"location"` // "trust dir", "server", "YubiKey 1234 slot 9c", ...
+}
+
+// Init creates the trust data of a new repository and publishes it: the
+// root key from root, a new targets key in the trust dir, snapshot and
+// timestamp keys managed by the server. A GUN that already has trust data
+// is refused, unless it is exactly what this key store published before
+// (a rerun after a lost answer), which is reported as AlreadyDone.
+func (c *Client) Init(ctx context.Context, gun GUN, root RootKey) (*InitResult, error) {
+	s, err := c.open(ctx, gun, sessionOptions{memCache: true})
+	if err != nil {
+		return nil, err
+	}
+	rootKey, err := root.open(ctx, s.keys, s.pass)
+	if err != nil {
+		return nil, err
+	}
+	if done, err := s.publishedWith(rootKey, root); err != nil || done != nil {
+		return done, err
+	}
+	// Check the targets passphrase before any key is made.
+	if len(c.pass.Targets) < MinPassphraseLength {
+		if c.pass.Targets == "" {
+			return nil, newError(ErrPassphraseRequired, "targets key", "give a passphrase for the new targets key", "the new targets key needs a passphrase")
+		}
+		return nil, newError(ErrWeakPassphrase, "targets key", "choose a passphrase of at least 8 characters", "the passphrase for the new targets key is shorter than %d characters", MinPassphraseLength)
+	}
+
+	// A fresh session whose crypto service signs with the root key.
+	s, err = c.open(ctx, gun, sessionOptions{memCache: true, rootKey: rootKey})
+	if err != nil {
+		return nil, err
+	}
+	// Initialize explicitly: a publish of an uninitialised repository would
+	// silently make a software root key.
+	if err := s.repo.Initialize([]string{rootKey.ID()}, data.CanonicalSnapshotRole); err != nil {
+		return nil, s.explain(err, ErrPublish)
+	}
+	if err := s.repo.Publish(); err != nil {
+		// The answer may be lost after the server committed: look.
+		if done, checkErr := s.publishedWith(rootKey, root); checkErr == nil && done != nil {
+			return c.pinPublished(ctx, gun, s, root)
+		}
+		e := s.explain(err, ErrPublish)
+		return nil, &Error{Kind: ErrPublish, Input: gun.String(), Cause: e,
+			Msg: "publishing the new trust data failed: " + e.Error() + "; nothing was published",
+			Fix: "run the same command again once the server is reachable: it reuses the keys made so far"}
+	}
+	return c.pinPublished(ctx, gun, s, root)
+}
+
+// publishedWith returns a result when the server already has trust data
+// for the GUN: AlreadyDone when it was published with rootKey and a
+// targets key this key store holds, ErrAlreadyInitialized otherwise.
+func (s *session) publishedWith(rootKey data.PrivateKey, root RootKey) (*InitResult, error) {
+	raw, err := s.remote.GetSized(data.CanonicalRootRole.String(), store.NoSizeLimit)
+	var notFound store.ErrMetaNotFound
+	if errors.As(err, &notFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, s.explain(err, ErrServerUnreachable)
+	}
+	already := newError(ErrAlreadyInitialized, s.gun.String(),
+		"to add signers or export the root certificate use dctwiz delegation add / dctwiz root-cert export",
+		"the notary server already has trust data for this repository")
+	signedRoot, err := parseRoot(raw)
+	if err != nil {
+		return nil, already
+	}
+	rootRole, ok := signedRoot.Signed.Roles[data.CanonicalRootRole]
+	if !ok {
+		return nil, already
+	}
+	ours := false
+	for _, id := range rootRole.KeyIDs {
+		if k, ok := signedRoot.Signed.Keys[id]; ok {
+			if cid, err := utils.CanonicalKeyID(k); err == nil && cid == rootKey.ID() {
+				ours = true
+			}
+		}
+	}
+	targetsRole, ok := signedRoot.Signed.Roles[data.CanonicalTargetsRole]
+	if !ours || !ok {
+		return nil, already
+	}
+	held := s.keys.ListKeys()
+	for _, id := range targetsRole.KeyIDs {
+		if _, ok := held[id]; ok {
+			res := resultFromRoot(s, signedRoot, root)
+			res.AlreadyDone = true
+			return res, nil
+		}
+	}
+	return nil, already
+}
+
+// pinPublished starts the trust dir's cache from the root we just
+// published, then loads the server's view through it: this both verifies
+// the publish and pins the repository's root for later operations.
+func (c *Client) pinPublished(ctx context.Context, gun GUN, mem *session, root RootKey) (*InitResult, error) {
+	rootJSON, err := mem.cache.GetSized(data.CanonicalRootRole.String(), store.NoSizeLimit)
+	if err != nil {
+		return nil, wrapError(ErrPublish, err, gun.String(), "", "the published root is missing from memory")
+	}
+	cache, err := c.metadataCache(gun)
+	if err != nil {
+		return nil, err
+	}
+	// Whatever an earlier repository of this name left is stale now.
+	if err := cache.RemoveAll(); err != nil {
+		return nil, wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable", "cannot clear stale trust data")
+	}
+	if err := cache.Set(data.CanonicalRootRole.String(), rootJSON); err != nil {
+		return nil, wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable", "cannot save the trust data")
+	}
+	s, err := c.open(ctx, gun, sessionOptions{})
+	if err != nil {
+		return nil, err
+	}
+	repo, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	return resultFromRoot(s, repo.Root, root), nil
+}
+
+func parseRoot(raw []byte) (*data.SignedRoot, error) {
+	var sig data.Signed
+	if err := json.Unmarshal(raw, &sig); err != nil {
+		return nil, err
+	}
+	return data.RootFromSigned(&sig)
+}
+
+func resultFromRoot(s *session, root *data.SignedRoot, rootKey RootKey) *InitResult {
+	res := &InitResult{GUN: s.gun.String(), Server: s.server}
+	ids := func(role data.RoleName) []string {
+		if r, ok := root.Signed.Roles[role]; ok {
+			return r.KeyIDs
+		}
+		return nil
+	}
+	res.Root = KeyInfo{ID: first(ids(data.CanonicalRootRole)), Location: rootKey.String()}
+	res.Targets = KeyInfo{ID: first(ids(data.CanonicalTargetsRole)), Location: "trust dir"}
+	res.Snapshot = KeyInfo{ID: first(ids(data.CanonicalSnapshotRole)), Location: "server"}
+	res.Timestamp = KeyInfo{ID: first(ids(data.CanonicalTimestampRole)), Location: "server"}
+	return res
+}
+
+func first(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return ids[0]
+}

@@ -1,0 +1,57 @@
+package trust_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"os/exec"
+	"testing"
+
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+func TestInitPublishesRepository(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t)
+	gun := newGUN(t)
+	res, err := c.Init(ctx, gun, trust.FileRootKey(""))
+	if err != nil {
+		t.Fatalf("Init: %v", err)
+	}
+	if res.AlreadyDone {
+		t.Error("a first Init reports AlreadyDone")
+	}
+	for name, k := range map[string]trust.KeyInfo{"root": res.Root, "targets": res.Targets, "snapshot": res.Snapshot, "timestamp": res.Timestamp} {
+		if len(k.ID) != 64 {
+			t.Errorf("%s key ID %q is not a 64-hex key ID", name, k.ID)
+		}
+	}
+	if res.Snapshot.ID == res.Targets.ID {
+		t.Error("the snapshot key is the targets key")
+	}
+	// The targets key is in the trust dir, encrypted, 0600, in a 0700 dir.
+	keyFile := filepath.Join(c.TrustDir(), "private", res.Targets.ID+".key")
+	st, err := os.Stat(keyFile)
+	if err != nil {
+		out, _ := exec.Command("find", c.TrustDir()).CombinedOutput(); t.Fatalf("targets key file: %v\n%s", err, out)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("targets key file mode %v, want 0600", st.Mode().Perm())
+	}
+	dst, _ := os.Stat(filepath.Dir(keyFile))
+	if dst.Mode().Perm() != 0o700 {
+		t.Errorf("private dir mode %v, want 0700", dst.Mode().Perm())
+	}
+
+	// A second Init with the same key store converges; another key store is refused.
+	again, err := c.Init(ctx, gun, trust.FileRootKey(""))
+	if err != nil || !again.AlreadyDone || again.Root.ID != res.Root.ID {
+		t.Fatalf("rerun: %+v, %v; want AlreadyDone with root %s", again, err, res.Root.ID)
+	}
+	other := newClient(t)
+	_, err = other.Init(ctx, gun, trust.FileRootKey(""))
+	if !errors.Is(err, trust.ErrAlreadyInitialized) {
+		t.Fatalf("Init by another key store: %v, want ErrAlreadyInitialized", err)
+	}
+}

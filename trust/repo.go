@@ -1,0 +1,262 @@
+package trust
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+
+	"github.com/theupdateframework/notary/client"
+	"github.com/theupdateframework/notary/client/changelist"
+	"github.com/theupdateframework/notary/cryptoservice"
+	store "github.com/theupdateframework/notary/storage"
+	"github.com/theupdateframework/notary/trustmanager"
+	"github.com/theupdateframework/notary/trustpinning"
+	"github.com/theupdateframework/notary/tuf"
+	"github.com/theupdateframework/notary/tuf/data"
+	"github.com/theupdateframework/notary/tuf/signed"
+	"github.com/theupdateframework/notary/tuf/validation"
+)
+
+// session is one operation's view of a repository: notary's client wired
+// to the trust dir's key store, a metadata cache and an in-memory
+// changelist. Changes never outlive the operation: a failed command leaves
+// nothing staged for a later publish.
+type session struct {
+	c      *Client
+	gun    GUN
+	server string
+	remote store.RemoteStore
+	cache  store.MetadataStore
+	keys   *trustmanager.GenericKeyStore
+	cs     signed.CryptoService
+	repo   client.Repository
+	pass   *passRecorder
+}
+
+type sessionOptions struct {
+	rootKey  data.PrivateKey // a root key to sign with, from a RootKey
+	memCache bool            // keep metadata in memory only (init)
+}
+
+func (c *Client) keyStore(pass *passRecorder) (*trustmanager.GenericKeyStore, error) {
+	ks, err := trustmanager.NewKeyFileStore(c.trustDir, pass.retrieve)
+	if err != nil {
+		return nil, wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable", "cannot open the key store")
+	}
+	return ks, nil
+}
+
+func (c *Client) metadataCache(gun GUN) (store.MetadataStore, error) {
+	dir := filepath.Join(c.trustDir, "tuf", filepath.FromSlash(gun.String()), "metadata")
+	cache, err := store.NewFileStore(dir, "json")
+	if err != nil {
+		return nil, wrapError(ErrBadInput, err, dir, "check that the trust dir is writable", "cannot open the trust data cache")
+	}
+	return cache, nil
+}
+
+func (c *Client) open(ctx context.Context, gun GUN, opts sessionOptions) (*session, error) {
+	rt, err := c.notaryTransport(ctx, gun)
+	if err != nil {
+		return nil, err
+	}
+	server := c.ServerURL(gun)
+	remote, err := store.NewNotaryServerStore(server, data.GUN(gun.String()), rt)
+	if err != nil {
+		return nil, wrapError(ErrBadInput, err, server, "give the notary server as https://host[:port]", "not a notary server URL")
+	}
+	s := &session{c: c, gun: gun, server: server, remote: remote, pass: &passRecorder{p: c.pass}}
+	if opts.memCache {
+		s.cache = store.NewMemoryStore(nil)
+	} else if s.cache, err = c.metadataCache(gun); err != nil {
+		return nil, err
+	}
+	if s.keys, err = c.keyStore(s.pass); err != nil {
+		return nil, err
+	}
+	stores := []trustmanager.KeyStore{s.keys}
+	if opts.rootKey != nil {
+		// First, so that it signs root and new keys fall through to the file store.
+		stores = append([]trustmanager.KeyStore{&rootKeyStore{key: opts.rootKey}}, stores...)
+	}
+	s.cs = &reusingCryptoService{CryptoService: cryptoservice.NewCryptoService(stores...), keys: s.keys}
+	s.repo, err = client.NewRepository(data.GUN(gun.String()), server, remote, s.cache,
+		trustpinning.TrustPinConfig{}, s.cs, changelist.NewMemChangelist())
+	if err != nil {
+		return nil, wrapError(ErrBadInput, err, gun.String(), "", "cannot open the repository")
+	}
+	return s, nil
+}
+
+// load fetches and verifies the repository's current trust data (TOFU
+// against the trust dir's cache, as docker does).
+func (s *session) load() (*tuf.Repo, error) {
+	repo, _, err := client.LoadTUFRepo(client.TUFLoadOptions{
+		GUN:                    data.GUN(s.gun.String()),
+		CryptoService:          s.cs,
+		Cache:                  s.cache,
+		RemoteStore:            s.remote,
+		AlwaysCheckInitialized: true,
+	})
+	if err != nil {
+		return nil, s.explain(err, ErrVerification)
+	}
+	return repo, nil
+}
+
+// explain turns what notary returned into an engine error. kind is used
+// when nothing more specific fits.
+func (s *session) explain(err error, kind error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	gun := s.gun.String()
+	if s.pass.problem != nil {
+		return s.pass.problem
+	}
+	var notExist client.ErrRepositoryNotExist
+	var notInit client.ErrRepoNotInitialized
+	var netErr store.NetworkError
+	var unavailable store.ErrServerUnavailable
+	var insufficient signed.ErrInsufficientSignatures
+	var noKeys signed.ErrNoKeys
+	var pinFail *trustpinning.ErrValidationFail
+	var pinFail2 trustpinning.ErrValidationFail
+	var rotFail *trustpinning.ErrRootRotationFail
+	var rotFail2 trustpinning.ErrRootRotationFail
+	var expired signed.ErrExpired
+	var badRoot validation.ErrBadRoot
+	var invalidOp store.ErrInvalidOperation
+	var aerr *authError
+	switch {
+	case errors.As(err, &notExist), errors.As(err, &notInit):
+		return wrapError(ErrNotInitialized, err, gun, "set it up first with dctwiz setup or dctwiz init", "the notary server has no trust data for this repository")
+	case errors.As(err, &aerr):
+		return classifyNetwork(err, s.server)
+	case errors.As(err, &netErr):
+		return classifyNetwork(netErr.Wrapped, s.server)
+	case errors.As(err, &unavailable):
+		return wrapError(ErrServerUnreachable, err, s.server, "try again later, or check the server's logs", "the notary server is unavailable: %v", err)
+	case errors.As(err, &insufficient), errors.As(err, &noKeys):
+		return wrapError(kind, err, gun, "check that the trust dir holds the signing key and its passphrase is given", "not enough signing keys: %v", err)
+	case errors.As(err, &pinFail), errors.As(err, &pinFail2), errors.As(err, &rotFail), errors.As(err, &rotFail2), errors.As(err, &badRoot):
+		return wrapError(ErrVerification, err, gun, "compare the root certificate with the one you pinned; if the repository was legitimately re-created, remove the cached trust data under the trust dir's tuf/ folder", "the server's trust data does not verify against the trusted root: %v", err)
+	case errors.As(err, &expired):
+		return wrapError(ErrVerification, err, gun, "the repository's admin must re-sign the expired role", "trust data expired: %v", err)
+	case errors.As(err, &invalidOp):
+		return wrapError(ErrPublish, err, gun, "", "the notary server rejected the update: %v", err)
+	}
+	return wrapError(kind, err, gun, "", "%v", err)
+}
+
+// passRecorder answers notary's passphrase callback from the given
+// passphrases and remembers why it gave up, so that errors can say
+// "wrong passphrase for the targets key" instead of notary's generic text.
+type passRecorder struct {
+	p       Passphrases
+	problem *Error
+}
+
+func (r *passRecorder) retrieve(keyID, alias string, createNew bool, attempts int) (string, bool, error) {
+	role := roleOfAlias(alias)
+	pass := r.p.forRole(role)
+	switch {
+	case pass == "":
+		r.problem = newError(ErrPassphraseRequired, role+" key", "give the "+role+" key passphrase", "the %s key %s is encrypted and no passphrase was given", role, short(keyID))
+	case attempts > 0:
+		r.problem = newError(ErrWrongPassphrase, role+" key", "give the right "+role+" key passphrase", "wrong passphrase for the %s key %s", role, short(keyID))
+	case createNew && len(pass) < MinPassphraseLength:
+		r.problem = newError(ErrWeakPassphrase, role+" key", "choose a passphrase of at least 8 characters", "the passphrase for the new %s key is shorter than %d characters", role, MinPassphraseLength)
+	default:
+		return pass, false, nil
+	}
+	return "", true, r.problem
+}
+
+// roleOfAlias maps notary's key alias (the role name) to the passphrase
+// that unlocks it: root, targets, or a delegation's.
+func roleOfAlias(alias string) string {
+	switch alias {
+	case data.CanonicalRootRole.String():
+		return "root"
+	case data.CanonicalTargetsRole.String(), data.CanonicalSnapshotRole.String():
+		return "targets"
+	}
+	return "delegation"
+}
+
+func (p Passphrases) forRole(role string) string {
+	switch role {
+	case "root":
+		return p.Root
+	case "targets":
+		return p.Targets
+	}
+	return p.Delegation
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// rootKeyStore holds the one root key of a ceremony: a decrypted file key
+// or a hardware-backed signer. It never stores anything.
+type rootKeyStore struct{ key data.PrivateKey }
+
+func (r *rootKeyStore) AddKey(trustmanager.KeyInfo, data.PrivateKey) error {
+	return errors.New("the root key store holds only the ceremony's root key")
+}
+
+func (r *rootKeyStore) GetKey(id string) (data.PrivateKey, data.RoleName, error) {
+	if id == r.key.ID() {
+		return r.key, data.CanonicalRootRole, nil
+	}
+	return nil, "", trustmanager.ErrKeyNotFound{KeyID: id}
+}
+
+func (r *rootKeyStore) GetKeyInfo(id string) (trustmanager.KeyInfo, error) {
+	if id == r.key.ID() {
+		return trustmanager.KeyInfo{Role: data.CanonicalRootRole}, nil
+	}
+	return trustmanager.KeyInfo{}, trustmanager.ErrKeyNotFound{KeyID: id}
+}
+
+func (r *rootKeyStore) ListKeys() map[string]trustmanager.KeyInfo {
+	return map[string]trustmanager.KeyInfo{r.key.ID(): {Role: data.CanonicalRootRole}}
+}
+
+func (r *rootKeyStore) RemoveKey(string) error {
+	return errors.New("the root key cannot be removed here")
+}
+
+func (r *rootKeyStore) Name() string { return "root key" }
+
+// reusingCryptoService reuses a GUN's unpublished targets key instead of
+// making another one, so that rerunning an init whose publish failed
+// converges on one targets key instead of leaving orphans.
+type reusingCryptoService struct {
+	*cryptoservice.CryptoService
+	keys *trustmanager.GenericKeyStore
+}
+
+func (r *reusingCryptoService) Create(role data.RoleName, gun data.GUN, algorithm string) (data.PublicKey, error) {
+	if role == data.CanonicalTargetsRole {
+		for id, info := range r.keys.ListKeys() {
+			if info.Role == role && info.Gun == gun {
+				priv, _, err := r.keys.GetKey(id)
+				if err != nil {
+					return nil, err
+				}
+				return data.PublicKeyFromPrivate(priv), nil
+			}
+		}
+	}
+	return r.CryptoService.Create(role, gun, algorithm)
+}

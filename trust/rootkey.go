@@ -1,0 +1,108 @@
+package trust
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/theupdateframework/notary/trustmanager"
+	"github.com/theupdateframework/notary/tuf/data"
+	"github.com/theupdateframework/notary/tuf/utils"
+)
+
+// RootKey is where a repository's root key comes from: a passphrase-
+// encrypted file now, a YubiKey later. The engine needs only a notary
+// private key that can sign; it does not care where the key lives.
+type RootKey interface {
+	// String says where the key lives, for people and ceremony records.
+	String() string
+	// open returns the key, creating it when the source has none yet.
+	open(ctx context.Context, keys *trustmanager.GenericKeyStore, pass *passRecorder) (data.PrivateKey, error)
+}
+
+// FileRootKey is a root key in a passphrase-encrypted PKCS#8 file. With an
+// empty path it is the trust dir's root key, as docker and notary keep it
+// (private/<id>.key, role root); one is created when there is none.
+// With a path it is that key file, used where it is.
+func FileRootKey(path string) RootKey { return fileRootKey{path: path} }
+
+type fileRootKey struct{ path string }
+
+func (f fileRootKey) String() string {
+	if f.path == "" {
+		return "file key in the trust dir"
+	}
+	return "file key " + f.path
+}
+
+func (f fileRootKey) open(_ context.Context, keys *trustmanager.GenericKeyStore, pass *passRecorder) (data.PrivateKey, error) {
+	if f.path != "" {
+		return f.openFile(pass)
+	}
+	var ids []string
+	for id, info := range keys.ListKeys() {
+		if info.Role == data.CanonicalRootRole {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	switch len(ids) {
+	case 0:
+		if pass.p.Root == "" {
+			return nil, newError(ErrPassphraseRequired, "root key", "give a passphrase for the new root key", "a new root key will be created and needs a passphrase")
+		}
+		key, err := utils.GenerateECDSAKey(rand.Reader)
+		if err != nil {
+			return nil, wrapError(ErrNoRootKey, err, "root key", "", "cannot generate a root key")
+		}
+		if err := keys.AddKey(trustmanager.KeyInfo{Role: data.CanonicalRootRole}, key); err != nil {
+			if pass.problem != nil {
+				return nil, pass.problem
+			}
+			return nil, wrapError(ErrNoRootKey, err, keys.Name(), "check that the trust dir is writable", "cannot store the new root key")
+		}
+		return key, nil
+	case 1:
+		if pass.p.Root == "" {
+			return nil, newError(ErrPassphraseRequired, "root key", "give the root key passphrase", "the root key %s is encrypted and no passphrase was given", short(ids[0]))
+		}
+		key, _, err := keys.GetKey(ids[0])
+		if err != nil {
+			if pass.problem != nil {
+				return nil, pass.problem
+			}
+			return nil, wrapError(ErrNoRootKey, err, "root key "+short(ids[0]), "", "cannot read the root key")
+		}
+		return key, nil
+	default:
+		for i, id := range ids {
+			ids[i] = filepath.Join(keys.Name(), id+".key")
+		}
+		return nil, newError(ErrNoRootKey, keys.Name(), "choose one with --root-key file:PATH", "the trust dir holds %d root keys: %s", len(ids), strings.Join(ids, ", "))
+	}
+}
+
+func (f fileRootKey) openFile(pass *passRecorder) (data.PrivateKey, error) {
+	pemBytes, err := os.ReadFile(f.path)
+	if err != nil {
+		return nil, wrapError(ErrNoRootKey, err, f.path, "check the --root-key path", "cannot read the root key file")
+	}
+	role, _, err := utils.ExtractPrivateKeyAttributes(pemBytes)
+	if err != nil {
+		return nil, wrapError(ErrNoRootKey, err, f.path, "give a notary or docker root key file (PEM, PKCS#8)", "not a notary private key file")
+	}
+	if role != data.CanonicalRootRole {
+		return nil, newError(ErrNoRootKey, f.path, "give the root key file (its PEM header says role: root)", "this is a %s key, not a root key", role)
+	}
+	if pass.p.Root == "" {
+		return nil, newError(ErrPassphraseRequired, "root key", "give the root key passphrase", "the root key file is encrypted and no passphrase was given")
+	}
+	key, err := utils.ParsePEMPrivateKey(pemBytes, pass.p.Root)
+	if err != nil {
+		return nil, wrapError(ErrWrongPassphrase, err, f.path, "give the right root key passphrase", "cannot decrypt the root key: wrong passphrase")
+	}
+	return key, nil
+}
