@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/dctwiz/dctwiz/trust"
@@ -34,7 +34,8 @@ func TestInitPublishesRepository(t *testing.T) {
 	keyFile := filepath.Join(c.TrustDir(), "private", res.Targets.ID+".key")
 	st, err := os.Stat(keyFile)
 	if err != nil {
-		out, _ := exec.Command("find", c.TrustDir()).CombinedOutput(); t.Fatalf("targets key file: %v\n%s", err, out)
+		out, _ := exec.Command("find", c.TrustDir()).CombinedOutput()
+		t.Fatalf("targets key file: %v\n%s", err, out)
 	}
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("targets key file mode %v, want 0600", st.Mode().Perm())

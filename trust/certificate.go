@@ -1,0 +1,125 @@
+package trust
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/theupdateframework/notary/tuf/data"
+	"github.com/theupdateframework/notary/tuf/utils"
+)
+
+// Certificate is a signer's X.509 certificate, checked for use as a
+// delegation key.
+type Certificate struct {
+	Path        string            `json:"path"`
+	Subject     string            `json:"subject"`
+	KeyType     string            `json:"key_type"`    // "ECDSA P-256", "RSA 3072", ...
+	Fingerprint string            `json:"fingerprint"` // SHA-256 of the DER, hex
+	KeyID       string            `json:"key_id"`      // the notary key ID it will have
+	NotAfter    time.Time         `json:"not_after"`
+	Warnings    []string          `json:"warnings,omitempty"`
+	X509        *x509.Certificate `json:"-"`
+}
+
+// ExpiryWarning is how close to its end a certificate gets a warning.
+const ExpiryWarning = 183 * 24 * time.Hour // six months
+
+// LoadCertificate reads a PEM or DER (.cer/.crt/.pem) certificate and
+// checks it: it parses, is valid now, has an ECDSA P-256/P-384 or RSA >=
+// 2048 key and no SHA-1 (or MD5) signature. A certificate that expires
+// within six months loads with a warning.
+func LoadCertificate(path string, now time.Time) (*Certificate, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, wrapError(ErrBadCertificate, err, path, "check the certificate's path", "cannot read the certificate: %s", shortCause(err))
+	}
+	return ParseCertificate(path, raw, now)
+}
+
+// ParseCertificate checks certificate bytes; name is used in messages.
+func ParseCertificate(name string, raw []byte, now time.Time) (*Certificate, error) {
+	const fix = "give the signer's X.509 certificate, PEM or DER"
+	der := raw
+	if block, _ := pem.Decode(raw); block != nil {
+		if block.Type != "CERTIFICATE" {
+			return nil, newError(ErrBadCertificate, name, fix, "the PEM block is a %q, not a CERTIFICATE", block.Type)
+		}
+		der = block.Bytes
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, wrapError(ErrBadCertificate, err, name, fix, "not an X.509 certificate")
+	}
+	c := &Certificate{
+		Path:     name,
+		Subject:  cert.Subject.String(),
+		NotAfter: cert.NotAfter,
+		X509:     cert,
+	}
+	sum := sha256.Sum256(cert.Raw)
+	c.Fingerprint = hex.EncodeToString(sum[:])
+
+	switch cert.SignatureAlgorithm {
+	case x509.SHA1WithRSA, x509.ECDSAWithSHA1, x509.DSAWithSHA1, x509.MD5WithRSA, x509.MD2WithRSA:
+		return nil, newError(ErrBadCertificate, name, "issue a new certificate signed with SHA-256 or better", "the certificate is signed with %s, which is broken", cert.SignatureAlgorithm)
+	}
+	switch pub := cert.PublicKey.(type) {
+	case *ecdsa.PublicKey:
+		switch pub.Curve {
+		case elliptic.P256(), elliptic.P384():
+			c.KeyType = "ECDSA " + pub.Curve.Params().Name
+		default:
+			return nil, newError(ErrBadCertificate, name, "use an ECDSA P-256 or P-384 key", "ECDSA curve %s is not supported", pub.Curve.Params().Name)
+		}
+	case *rsa.PublicKey:
+		bits := pub.N.BitLen()
+		if bits < 2048 {
+			return nil, newError(ErrBadCertificate, name, "use an RSA key of at least 2048 bits, or ECDSA P-256", "the RSA key has %d bits, fewer than 2048", bits)
+		}
+		c.KeyType = fmt.Sprintf("RSA %d", bits)
+	default:
+		return nil, newError(ErrBadCertificate, name, "use an ECDSA P-256/P-384 or RSA >= 2048 key", "the key type %T is not supported by Docker Content Trust", cert.PublicKey)
+	}
+	if now.After(cert.NotAfter) {
+		return nil, newError(ErrBadCertificate, name, "issue a new certificate for the signer", "the certificate expired on %s", cert.NotAfter.UTC().Format("2006-01-02"))
+	}
+	if now.Before(cert.NotBefore) {
+		return nil, newError(ErrBadCertificate, name, "wait until it is valid, or check the clock", "the certificate is not valid before %s", cert.NotBefore.UTC().Format("2006-01-02"))
+	}
+	if cert.NotAfter.Sub(now) < ExpiryWarning {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("%s expires on %s, within six months: plan its rotation", name, cert.NotAfter.UTC().Format("2006-01-02")))
+	}
+	c.KeyID = c.PublicKey().ID()
+	return c, nil
+}
+
+// PublicKey is the certificate as a notary public key (ecdsa-x509 or
+// rsa-x509), the form docker and notary publish delegation keys in.
+func (c *Certificate) PublicKey() data.PublicKey { return utils.CertToKey(c.X509) }
+
+var signerNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// ReleasesRole is docker's shared delegation: tags signed there are what
+// `docker pull` with content trust resolves.
+const ReleasesRole = "targets/releases"
+
+// ValidSignerName applies docker's signer-name rule.
+func ValidSignerName(name string) error {
+	const fix = "use lower-case letters, digits, '_' and '-', starting with a letter or digit, e.g. signpath"
+	if name == "releases" {
+		return newError(ErrBadSignerName, name, "choose another name: docker manages targets/releases itself", "the signer name \"releases\" is reserved")
+	}
+	if len(name) > 255 || !signerNameRE.MatchString(name) {
+		return newError(ErrBadSignerName, fmt.Sprintf("%q", name), fix, "not a valid signer name")
+	}
+	return nil
+}

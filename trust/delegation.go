@@ -1,0 +1,236 @@
+package trust
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/theupdateframework/notary/tuf"
+	"github.com/theupdateframework/notary/tuf/data"
+)
+
+// Delegation is a delegated role of a repository as docker sees it: a
+// signer (targets/<name>) or the shared targets/releases role.
+type Delegation struct {
+	Name      string   `json:"name"` // "releases" or the signer name
+	Role      string   `json:"role"` // targets/<name>
+	KeyIDs    []string `json:"key_ids"`
+	Paths     []string `json:"paths"`
+	Threshold int      `json:"threshold"`
+}
+
+// DelegationResult says what AddDelegation or RemoveDelegation changed.
+type DelegationResult struct {
+	GUN     string   `json:"gun"`
+	Signer  string   `json:"signer"`
+	KeyID   string   `json:"key_id,omitempty"`
+	Roles   []string `json:"roles"`   // the roles changed, e.g. targets/releases and targets/<name>
+	Changed bool     `json:"changed"` // false: the server already had it this way
+}
+
+// AddDelegation adds a signer the way `docker trust signer add` does: its
+// certificate's key goes into targets/releases and targets/<name>, both
+// for all paths, then the change is published. It needs the targets key.
+// Adding a signer that is already there changes nothing.
+func (c *Client) AddDelegation(ctx context.Context, gun GUN, name string, cert *Certificate) (*DelegationResult, error) {
+	if err := ValidSignerName(name); err != nil {
+		return nil, err
+	}
+	if cert == nil || cert.X509 == nil {
+		return nil, newError(ErrBadCertificate, name, "give the signer's certificate", "no certificate given")
+	}
+	s, err := c.open(ctx, gun, sessionOptions{})
+	if err != nil {
+		return nil, err
+	}
+	repo, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.needTargetsKey(repo, "add a signer"); err != nil {
+		return nil, err
+	}
+	key := cert.PublicKey()
+	res := &DelegationResult{GUN: gun.String(), Signer: name, KeyID: key.ID()}
+	signerRole := data.RoleName("targets/" + name)
+	for _, role := range []data.RoleName{ReleasesRole, signerRole} {
+		if d, ok := delegationByRole(repo, role); ok && slices.Contains(d.KeyIDs, key.ID()) && slices.Contains(d.Paths, "") {
+			continue
+		}
+		if err := s.repo.AddDelegation(role, []data.PublicKey{key}, []string{""}); err != nil {
+			return nil, s.explain(err, ErrPublish)
+		}
+		res.Roles = append(res.Roles, role.String())
+	}
+	if len(res.Roles) == 0 {
+		return res, nil
+	}
+	if err := s.publish(func(after *tuf.Repo) bool {
+		r, ok1 := delegationByRole(after, ReleasesRole)
+		n, ok2 := delegationByRole(after, signerRole)
+		return ok1 && ok2 && slices.Contains(r.KeyIDs, key.ID()) && slices.Contains(n.KeyIDs, key.ID())
+	}); err != nil {
+		return nil, err
+	}
+	res.Changed = true
+	return res, nil
+}
+
+// Delegations lists the repository's delegations, releases first.
+func (c *Client) Delegations(ctx context.Context, gun GUN) ([]Delegation, error) {
+	s, err := c.open(ctx, gun, sessionOptions{})
+	if err != nil {
+		return nil, err
+	}
+	repo, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	return delegations(repo), nil
+}
+
+// RemoveDelegation removes signer name: its targets/<name> role, and its
+// keys from targets/releases where no other signer shares them. Removing
+// the last key of targets/releases leaves the repository's releases
+// unsigned, so it needs removeLast (the caller's confirmation); then the
+// releases role goes too. It needs the targets key.
+func (c *Client) RemoveDelegation(ctx context.Context, gun GUN, name string, removeLast bool) (*DelegationResult, error) {
+	if err := ValidSignerName(name); err != nil {
+		return nil, err
+	}
+	s, err := c.open(ctx, gun, sessionOptions{})
+	if err != nil {
+		return nil, err
+	}
+	repo, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	signerRole := data.RoleName("targets/" + name)
+	res := &DelegationResult{GUN: gun.String(), Signer: name}
+	signer, ok := delegationByRole(repo, signerRole)
+	if !ok {
+		return nil, newError(ErrNotFound, name, "list the signers with dctwiz delegation list", "%s has no signer %q", gun, name)
+	}
+	if err := s.needTargetsKey(repo, "remove a signer"); err != nil {
+		return nil, err
+	}
+	shared := map[string]bool{}
+	for _, d := range delegations(repo) {
+		if d.Role != signerRole.String() && d.Role != ReleasesRole {
+			for _, id := range d.KeyIDs {
+				shared[id] = true
+			}
+		}
+	}
+	var drop []string
+	releases, hasReleases := delegationByRole(repo, ReleasesRole)
+	for _, id := range signer.KeyIDs {
+		if !shared[id] && slices.Contains(releases.KeyIDs, id) {
+			drop = append(drop, id)
+		}
+	}
+	if err := s.repo.RemoveDelegationRole(signerRole); err != nil {
+		return nil, s.explain(err, ErrPublish)
+	}
+	res.Roles = append(res.Roles, signerRole.String())
+	if hasReleases && len(drop) > 0 {
+		if len(drop) == len(releases.KeyIDs) {
+			if !removeLast {
+				return nil, newError(ErrNeedsConfirmation, name, "confirm with --yes if the repository may be left without release signers",
+					"%q holds the last key of targets/releases: removing it leaves every tag signed there unverifiable", name)
+			}
+			err = s.repo.RemoveDelegationRole(ReleasesRole)
+		} else {
+			err = s.repo.RemoveDelegationKeys(ReleasesRole, drop)
+		}
+		if err != nil {
+			return nil, s.explain(err, ErrPublish)
+		}
+		res.Roles = append(res.Roles, ReleasesRole)
+	}
+	if err := s.publish(func(after *tuf.Repo) bool {
+		_, still := delegationByRole(after, signerRole)
+		return !still
+	}); err != nil {
+		return nil, err
+	}
+	res.Changed = true
+	return res, nil
+}
+
+func delegations(repo *tuf.Repo) []Delegation {
+	var out []Delegation
+	if repo == nil || repo.Targets[data.CanonicalTargetsRole] == nil {
+		return out
+	}
+	for _, r := range repo.Targets[data.CanonicalTargetsRole].Signed.Delegations.Roles {
+		if r == nil {
+			continue
+		}
+		ids := slices.Clone(r.KeyIDs)
+		sort.Strings(ids)
+		out = append(out, Delegation{
+			Name:      strings.TrimPrefix(r.Name.String(), "targets/"),
+			Role:      r.Name.String(),
+			KeyIDs:    ids,
+			Paths:     slices.Clone(r.Paths),
+			Threshold: r.Threshold,
+		})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if (out[i].Role == ReleasesRole) != (out[j].Role == ReleasesRole) {
+			return out[i].Role == ReleasesRole
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+func delegationByRole(repo *tuf.Repo, role data.RoleName) (Delegation, bool) {
+	for _, d := range delegations(repo) {
+		if d.Role == role.String() {
+			return d, true
+		}
+	}
+	return Delegation{}, false
+}
+
+// needTargetsKey checks that the key store holds a targets key of the
+// published repository before anything is staged.
+func (s *session) needTargetsKey(repo *tuf.Repo, what string) error {
+	held := s.keys.ListKeys()
+	if role, ok := repo.Root.Signed.Roles[data.CanonicalTargetsRole]; ok {
+		for _, id := range role.KeyIDs {
+			if _, ok := held[id]; ok {
+				return nil
+			}
+		}
+	}
+	return newError(ErrNoTargetsKey, s.gun.String(),
+		"run this where the targets key is (the trust dir it was made in); if it was deleted after setup, rotate the targets key first",
+		"cannot %s: the trust dir %s does not hold the repository's targets key", what, s.c.trustDir)
+}
+
+// publish sends the staged changes. When the answer is lost, it looks at
+// what the server now has: if landed(after) holds, the change was
+// published after all; otherwise nothing was, and the error says so.
+func (s *session) publish(landed func(after *tuf.Repo) bool) error {
+	err := s.repo.Publish()
+	if err == nil {
+		return nil
+	}
+	if s.pass.problem != nil {
+		return s.pass.problem // a key could not be unlocked: nothing was sent
+	}
+	explained := s.explain(err, ErrPublish)
+	{
+		if after, lerr := s.load(); lerr == nil && landed(after) {
+			return nil
+		}
+	}
+	return &Error{Kind: ErrPublish, Input: s.gun.String(), Cause: explained,
+		Msg: "publishing failed: " + explained.Error() + "; nothing was published",
+		Fix: "run the same command again: it converges on what the server has"}
+}

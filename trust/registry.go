@@ -1,0 +1,70 @@
+package trust
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Image is what a registry says a tag points at: the manifest digest and
+// size that content trust signs.
+type Image struct {
+	Ref    string `json:"ref"`
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+}
+
+func (c *Client) registryOptions(ctx context.Context) []remote.Option {
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(c.base)}
+	if c.registryAuth != nil {
+		opts = append(opts, remote.WithAuth(c.registryAuth))
+	} else {
+		opts = append(opts, remote.WithAuthFromKeychain(c.keychain))
+	}
+	return opts
+}
+
+// ResolveTag asks the registry (no Docker daemon) for tag's manifest
+// digest and size, with credentials from the docker config and its
+// credential helpers unless WithRegistryAuth overrides them.
+func (c *Client) ResolveTag(ctx context.Context, gun GUN, tag string) (*Image, error) {
+	ref, err := gun.Tag(tag)
+	if err != nil {
+		return nil, wrapError(ErrBadInput, err, gun.String()+":"+tag, "give a valid tag", "not a valid tag")
+	}
+	desc, err := remote.Head(ref, c.registryOptions(ctx)...)
+	if err != nil {
+		return nil, registryError(err, gun.String()+":"+tag)
+	}
+	return &Image{Ref: ref.String(), Digest: desc.Digest.String(), Size: desc.Size}, nil
+}
+
+// ListTags lists the tags the registry has for the repository.
+func (c *Client) ListTags(ctx context.Context, gun GUN) ([]string, error) {
+	ref, err := gun.Tag("latest")
+	if err != nil {
+		return nil, wrapError(ErrBadInput, err, gun.String(), "", "not a valid repository")
+	}
+	tags, err := remote.List(ref.Context(), c.registryOptions(ctx)...)
+	if err != nil {
+		return nil, registryError(err, gun.String())
+	}
+	return tags, nil
+}
+
+func registryError(err error, input string) error {
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		switch {
+		case terr.StatusCode == http.StatusNotFound:
+			return wrapError(ErrTagNotFound, err, input, "push the image first, or pick a tag that exists", "the registry has no such tag")
+		case terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden:
+			return wrapError(ErrUnauthorized, err, input, "log in with docker login, or set REGISTRY_AUTH to base64 of user:password", "the registry refused access (HTTP %d)", terr.StatusCode)
+		}
+		return wrapError(ErrRegistry, err, input, "", "the registry answered: %s", shortCause(err))
+	}
+	return wrapError(ErrRegistry, err, input, "check the registry host and that it is up", "cannot reach the registry: %s", shortCause(err))
+}

@@ -1,0 +1,91 @@
+package trust
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/theupdateframework/notary/tuf"
+	"github.com/theupdateframework/notary/tuf/data"
+	"github.com/theupdateframework/notary/tuf/utils"
+)
+
+// RootCertificate is a repository's root certificate as published in its
+// root.json: what clients pin and what a signing service (SignPath) wants.
+type RootCertificate struct {
+	GUN         string    `json:"gun"`
+	KeyID       string    `json:"key_id"`           // the root key ID in root.json: what clients pin
+	CanonicalID string    `json:"canonical_key_id"` // the ID of the bare public key (notary's private key file name)
+	Fingerprint string    `json:"fingerprint"`      // SHA-256 of the certificate's DER, hex
+	Subject     string    `json:"subject"`
+	NotBefore   time.Time `json:"not_before"`
+	NotAfter    time.Time `json:"not_after"`
+	PEM         string    `json:"pem"`
+}
+
+// RootCertificates returns the root certificates of a published
+// repository, verified as the trust dir knows it (trust on first use, as
+// docker does), whichever tool set the repository up.
+func (c *Client) RootCertificates(ctx context.Context, gun GUN) ([]RootCertificate, error) {
+	s, err := c.open(ctx, gun, sessionOptions{})
+	if err != nil {
+		return nil, err
+	}
+	repo, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	return rootCertificates(gun, repo)
+}
+
+func rootCertificates(gun GUN, repo *tuf.Repo) ([]RootCertificate, error) {
+	var out []RootCertificate
+	role := repo.Root.Signed.Roles[data.CanonicalRootRole]
+	if role == nil {
+		return nil, newError(ErrVerification, gun.String(), "", "root.json has no root role")
+	}
+	for _, id := range role.KeyIDs {
+		key, ok := repo.Root.Signed.Keys[id]
+		if !ok {
+			continue
+		}
+		if key.Algorithm() != data.ECDSAx509Key && key.Algorithm() != data.RSAx509Key {
+			return nil, newError(ErrVerification, gun.String(), "", "the root key %s is a bare %s key, not a certificate", short(id), key.Algorithm())
+		}
+		cert, err := utils.LoadCertFromPEM(key.Public())
+		if err != nil {
+			return nil, wrapError(ErrVerification, err, gun.String(), "", "the root key %s holds no readable certificate", short(id))
+		}
+		canonical, _ := utils.CanonicalKeyID(key)
+		sum := sha256.Sum256(cert.Raw)
+		out = append(out, RootCertificate{
+			GUN:         gun.String(),
+			KeyID:       id,
+			CanonicalID: canonical,
+			Fingerprint: hex.EncodeToString(sum[:]),
+			Subject:     cert.Subject.String(),
+			NotBefore:   cert.NotBefore,
+			NotAfter:    cert.NotAfter,
+			PEM:         string(utils.CertToPEM(cert)),
+		})
+	}
+	if len(out) == 0 {
+		return nil, newError(ErrVerification, gun.String(), "", "root.json lists no root key")
+	}
+	return out, nil
+}
+
+// PinnedIDs are the key IDs a client pins for these certificates.
+func PinnedIDs(certs []RootCertificate) []string {
+	ids := make([]string, len(certs))
+	for i, c := range certs {
+		ids[i] = c.KeyID
+	}
+	return ids
+}
+
+func (r RootCertificate) String() string {
+	return fmt.Sprintf("%s (key %s, expires %s)", r.Subject, short(r.KeyID), r.NotAfter.UTC().Format("2006-01-02"))
+}

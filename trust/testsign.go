@@ -1,0 +1,143 @@
+package trust
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"strings"
+
+	"github.com/theupdateframework/notary/client"
+	"github.com/theupdateframework/notary/tuf"
+	"github.com/theupdateframework/notary/tuf/data"
+	"github.com/theupdateframework/notary/tuf/utils"
+)
+
+// TestSignResult is the proof that the repository can sign and be read.
+type TestSignResult struct {
+	GUN      string    `json:"gun"`
+	Tag      string    `json:"tag"`
+	Image    Image     `json:"image"`    // what the registry says
+	Role     string    `json:"role"`     // the role that signed
+	Verified *Resolved `json:"verified"` // what a pinned, fresh consumer resolved
+	Kept     bool      `json:"kept"`     // the signature stays published
+	Existing bool      `json:"existing"` // the tag was already signed with this digest
+}
+
+// TestSign signs GUN:TAG with the registry's digest and size into
+// targets/releases when the key store holds a releases key, else into
+// targets; publishes; resolves the tag as a consumer pinned to the root
+// certificate from an empty cache; and unless keep, removes the test
+// signature again. A tag already signed with the same digest is verified
+// and left alone; one signed with another digest is refused, so a real
+// signature is never overwritten.
+func (c *Client) TestSign(ctx context.Context, gun GUN, tag string, keep bool) (*TestSignResult, error) {
+	img, err := c.ResolveTag(ctx, gun, tag)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := hex.DecodeString(strings.TrimPrefix(img.Digest, "sha256:"))
+	if err != nil || !strings.HasPrefix(img.Digest, "sha256:") {
+		return nil, newError(ErrRegistry, img.Ref, "", "the registry gave digest %q, not sha256", img.Digest)
+	}
+	s, err := c.open(ctx, gun, sessionOptions{})
+	if err != nil {
+		return nil, err
+	}
+	repo, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	role, err := s.signingRole(repo)
+	if err != nil {
+		return nil, err
+	}
+	res := &TestSignResult{GUN: gun.String(), Tag: tag, Image: *img, Role: role.String(), Kept: keep}
+	if signed, ok := targetIn(repo, role, tag); ok {
+		if !bytes.Equal(signed.Hashes["sha256"], sum) || signed.Length != img.Size {
+			return nil, newError(ErrTagAlreadySigned, gun.String()+":"+tag, "test-sign a tag that is not signed yet",
+				"the tag is already signed in %s for another digest; a test signature would replace it", role)
+		}
+		res.Existing, res.Kept = true, true
+	} else {
+		target := &client.Target{Name: tag, Hashes: data.Hashes{"sha256": sum}, Length: img.Size}
+		if err := s.repo.AddTarget(target, role); err != nil {
+			return nil, s.explain(err, ErrPublish)
+		}
+		if err := s.publish(func(after *tuf.Repo) bool {
+			t, ok := targetIn(after, role, tag)
+			return ok && bytes.Equal(t.Hashes["sha256"], sum)
+		}); err != nil {
+			return nil, err
+		}
+	}
+
+	certs, err := rootCertificates(gun, repo)
+	if err != nil {
+		return nil, err
+	}
+	got, err := c.ResolveAsConsumer(ctx, gun, PinnedIDs(certs), tag)
+	if err == nil && (got.Digest != img.Digest || got.Size != img.Size) {
+		err = newError(ErrVerification, gun.String()+":"+tag, "inspect the repository with dctwiz inspect",
+			"a consumer resolves %s (%d bytes), the registry has %s (%d bytes)", got.Digest, got.Size, img.Digest, img.Size)
+	}
+	if !res.Kept {
+		// Remove the test signature whether or not verification passed.
+		if rerr := s.repo.RemoveTarget(tag, role); rerr == nil {
+			rerr = s.publish(func(after *tuf.Repo) bool { _, ok := targetIn(after, role, tag); return !ok })
+			if err == nil {
+				err = rerr
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	res.Verified = got
+	return res, nil
+}
+
+// SigningRole says which role dctwiz would sign a tag into: targets/releases
+// when the key store holds one of its keys, else targets.
+func (c *Client) SigningRole(ctx context.Context, gun GUN) (string, error) {
+	s, err := c.open(ctx, gun, sessionOptions{})
+	if err != nil {
+		return "", err
+	}
+	repo, err := s.load()
+	if err != nil {
+		return "", err
+	}
+	role, err := s.signingRole(repo)
+	return role.String(), err
+}
+
+func (s *session) signingRole(repo *tuf.Repo) (data.RoleName, error) {
+	held := s.keys.ListKeys()
+	if d, ok := delegationByRole(repo, ReleasesRole); ok {
+		keys := repo.Targets[data.CanonicalTargetsRole].Signed.Delegations.Keys
+		for _, id := range d.KeyIDs {
+			if k, ok := keys[id]; ok {
+				if cid, err := utils.CanonicalKeyID(k); err == nil {
+					if _, ok := held[cid]; ok {
+						return ReleasesRole, nil
+					}
+				}
+			}
+		}
+	}
+	if err := s.needTargetsKey(repo, "sign"); err != nil {
+		return "", newError(ErrNoTargetsKey, s.gun.String(),
+			"run this where a targets/releases signer key or the targets key is",
+			"cannot sign: the trust dir %s holds neither a targets/releases key nor the targets key", s.c.trustDir)
+	}
+	return data.CanonicalTargetsRole, nil
+}
+
+func targetIn(repo *tuf.Repo, role data.RoleName, tag string) (data.FileMeta, bool) {
+	t, ok := repo.Targets[role]
+	if !ok || t == nil {
+		return data.FileMeta{}, false
+	}
+	meta, ok := t.Signed.Targets[tag]
+	return meta, ok
+}
