@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/theupdateframework/notary/tuf"
@@ -88,4 +89,38 @@ func PinnedIDs(certs []RootCertificate) []string {
 
 func (r RootCertificate) String() string {
 	return fmt.Sprintf("%s (key %s, expires %s)", r.Subject, short(r.KeyID), r.NotAfter.UTC().Format("2006-01-02"))
+}
+
+// WriteRootCertificates writes the certificates as PEM to path (a public
+// file: 0644), replacing it atomically.
+func WriteRootCertificates(path string, certs []RootCertificate) error {
+	var pemText string
+	for _, c := range certs {
+		pemText += c.PEM
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(pemText), 0o644); err != nil {
+		return wrapError(ErrBadInput, err, path, "choose a writable path for the root certificate", "cannot write the root certificate")
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return wrapError(ErrBadInput, err, path, "choose a writable path for the root certificate", "cannot write the root certificate")
+	}
+	return nil
+}
+
+// LocalRootKeys lists the IDs of root keys in the trust dir's key store;
+// reading them needs no passphrase.
+func (c *Client) LocalRootKeys() ([]string, error) {
+	ks, err := c.keyStore(&passRecorder{})
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for id, info := range ks.ListKeys() {
+		if info.Role == data.CanonicalRootRole {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
 }

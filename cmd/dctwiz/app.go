@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// Exit codes: the contract scripts depend on.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// app holds the process's I/O and environment, so tests run the CLI
+// in-process exactly as main does.
+type app struct {
+	stdin    io.Reader
+	stdout   io.Writer
+	stderr   io.Writer
+	getenv   func(string) string
+	terminal bool // stdin and stderr are a terminal: prompting is possible
+
+	// global flags
+	server   string
+	trustDir string
+	caCert   string
+	json     bool
+	yes      bool
+	debug    bool
+}
+
+// usageError marks failures of the invocation itself (exit 2).
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func (a *app) run(args []string) int {
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ran ranError
+	if !errors.As(err, &ran) {
+		// Cobra refused the command line: unknown flag, command or arguments.
+		a.printError(usageError{err}, "see 'dctwiz --help'")
+		return exitUsage
+	}
+	a.printError(ran.err, trust.FixFor(ran.err))
+	var u usageError
+	if errors.As(ran.err, &u) {
+		return exitUsage
+	}
+	return exitFail
+}
+
+// ranError marks errors returned by a command's own code, as opposed to
+// cobra's parsing.
+type ranError struct{ err error }
+
+func (r ranError) Error() string { return r.err.Error() }
+
+// action adapts a command body: it sets up logging and wraps its error.
+func (a *app) action(body func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		// notary logs through the global logrus; its lines are not for users.
+		logrus.SetOutput(io.Discard)
+		if a.debug {
+			logrus.SetOutput(a.stderr)
+			logrus.SetLevel(logrus.DebugLevel)
+		}
+		if err := body(cmd, args); err != nil {
+			return ranError{err}
+		}
+		return nil
+	}
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "dctwiz",
+		Short: "Set up and administer Docker Content Trust repositories",
+		Long: `dctwiz runs the Docker Content Trust (Notary v1) key ceremony for image
+repositories: root and targets keys, server-managed snapshot key, signer
+delegations, root certificate export, a test signature verified as a consumer
+would verify it, and deletion of the local targets key.
+
+Passphrases come from NOTARY_ROOT_PASSPHRASE, NOTARY_TARGETS_PASSPHRASE and
+NOTARY_DELEGATION_PASSPHRASE (or docker's DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE
+and DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE), else from a no-echo prompt on
+a terminal; never from the command line.`,
+		Example: `  # The whole ceremony for one repository, headless:
+  export NOTARY_ROOT_PASSPHRASE=... NOTARY_TARGETS_PASSPHRASE=...
+  dctwiz setup docker.io/acme/app --delegation signpath=signpath.cer \
+      --root-cert-out acme-app-root.crt --test-tag latest --delete-targets-key --yes
+
+  # What a repository's trust data says:
+  dctwiz inspect docker.io/acme/app --json`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.server, "server", "", "notary server URL (default: $DOCKER_CONTENT_TRUST_SERVER, else https://notary.docker.io for docker.io, else https://<registry>)")
+	pf.StringVar(&a.trustDir, "trust-dir", "", "trust dir with keys and cached trust data (default: $DOCKER_CONFIG/trust, else ~/.docker/trust)")
+	pf.StringVar(&a.caCert, "tlscacert", "", "PEM file of a CA to trust for the notary server and registry, besides the system's")
+	pf.BoolVar(&a.json, "json", false, "print the result as one JSON document on stdout")
+	pf.BoolVarP(&a.yes, "yes", "y", false, "confirm destructive steps without a prompt (needed when no terminal can prompt)")
+	pf.BoolVar(&a.debug, "debug", false, "show notary's debug log on stderr")
+
+	root.AddCommand(
+		a.setupCmd(),
+		a.initCmd(),
+		a.delegationCmd(),
+		a.rootCertCmd(),
+		a.testSignCmd(),
+		a.targetsKeyCmd(),
+		a.inspectCmd(),
+	)
+	return root
+}
+
+// client builds the engine from the global flags and environment.
+func (a *app) client(pass trust.Passphrases) (*trust.Client, error) {
+	opts := []trust.Option{trust.WithPassphrases(pass)}
+	server := a.server
+	if server == "" {
+		server = a.getenv("DOCKER_CONTENT_TRUST_SERVER")
+	}
+	if server != "" {
+		opts = append(opts, trust.WithServer(server))
+	}
+	opts = append(opts, trust.WithTrustDir(a.trustDirPath()))
+	if a.caCert != "" {
+		opts = append(opts, trust.WithCACert(a.caCert))
+	}
+	if v := a.getenv("NOTARY_AUTH"); v != "" {
+		auth, err := trust.BasicAuthFromEnv("NOTARY_AUTH", v)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, trust.WithNotaryAuth(auth))
+	}
+	if v := a.getenv("REGISTRY_AUTH"); v != "" {
+		auth, err := trust.BasicAuthFromEnv("REGISTRY_AUTH", v)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, trust.WithRegistryAuth(auth))
+	}
+	return trust.New(opts...)
+}
+
+// trustDirPath follows docker: $DOCKER_CONFIG/trust, else ~/.docker/trust.
+func (a *app) trustDirPath() string {
+	if a.trustDir != "" {
+		return a.trustDir
+	}
+	if d := a.getenv("DOCKER_CONFIG"); d != "" {
+		return filepath.Join(d, "trust")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".docker", "trust")
+	}
+	return ""
+}
+
+func parseGUNArg(s string) (trust.GUN, error) {
+	g, err := trust.ParseGUN(s)
+	if err != nil {
+		return g, usageError{err}
+	}
+	return g, nil
+}
+
+// printError writes the one or two lines a failure gets on stderr and,
+// with --json, an error document on stdout.
+func (a *app) printError(err error, fix string) {
+	msg := strings.TrimSpace(err.Error())
+	fmt.Fprintf(a.stderr, "dctwiz: %s\n", msg)
+	if fix != "" {
+		fmt.Fprintf(a.stderr, "  fix: %s\n", fix)
+	}
+	if a.json {
+		writeJSON(a.stdout, map[string]any{"error": map[string]string{"kind": kindOf(err), "message": msg, "fix": fix}})
+	}
+}

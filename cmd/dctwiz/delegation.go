@@ -1,0 +1,174 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+func (a *app) delegationCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "delegation",
+		Aliases: []string{"signer"},
+		Short:   "Add, list and remove signers (delegations)",
+	}
+	cmd.AddCommand(a.delegationAddCmd(), a.delegationListCmd(), a.delegationRemoveCmd())
+	return cmd
+}
+
+// loadCert reads and checks a signer certificate, printing its warnings.
+func (a *app) loadCert(path string) (*trust.Certificate, error) {
+	cert, err := trust.LoadCertificate(path, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range cert.Warnings {
+		fmt.Fprintf(a.stderr, "warning: %s\n", w)
+	}
+	return cert, nil
+}
+
+func (a *app) delegationAddCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "add GUN NAME CERT",
+		Short: "Add a signer from its X.509 certificate (PEM or DER)",
+		Long: `delegation add adds a signer the way 'docker trust signer add' does: the
+certificate's key goes into targets/releases and targets/NAME for all paths,
+then the change is published. It needs the targets key (and its passphrase).
+The certificate must be valid now, with an ECDSA P-256/P-384 or RSA >= 2048 key
+and no SHA-1 signature.`,
+		Example: `  NOTARY_TARGETS_PASSPHRASE=... dctwiz delegation add docker.io/acme/app signpath signpath.cer`,
+		Args:    cobra.ExactArgs(3),
+		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			gun, err := parseGUNArg(args[0])
+			if err != nil {
+				return err
+			}
+			if err := trust.ValidSignerName(args[1]); err != nil {
+				return usageError{err}
+			}
+			cert, err := a.loadCert(args[2])
+			if err != nil {
+				return err
+			}
+			pass, err := a.passphrase(targetsSecret, false)
+			if err != nil {
+				return err
+			}
+			c, err := a.client(trust.Passphrases{Targets: pass})
+			if err != nil {
+				return err
+			}
+			res, err := c.AddDelegation(cmd.Context(), gun, args[1], cert)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return writeJSON(a.stdout, res)
+			}
+			if !res.Changed {
+				fmt.Fprintf(a.stdout, "Signer %s (key %s) is already in %s: nothing to do.\n", res.Signer, shortID(res.KeyID), res.GUN)
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "Added signer %s (key %s) to %s: %s.\n", res.Signer, shortID(res.KeyID), res.GUN, strings.Join(res.Roles, ", "))
+			return nil
+		}),
+	}
+}
+
+func (a *app) delegationListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "list GUN",
+		Short:   "List a repository's delegations",
+		Example: `  dctwiz delegation list docker.io/acme/app`,
+		Args:    cobra.ExactArgs(1),
+		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			gun, err := parseGUNArg(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := a.client(trust.Passphrases{})
+			if err != nil {
+				return err
+			}
+			dels, err := c.Delegations(cmd.Context(), gun)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				if dels == nil {
+					dels = []trust.Delegation{}
+				}
+				return writeJSON(a.stdout, dels)
+			}
+			if len(dels) == 0 {
+				fmt.Fprintf(a.stdout, "%s has no delegations.\n", gun)
+				return nil
+			}
+			rows := [][]string{{"ROLE", "KEYS", "PATHS", "THRESHOLD"}}
+			for _, d := range dels {
+				var keys []string
+				for _, k := range d.KeyIDs {
+					keys = append(keys, shortID(k))
+				}
+				paths := strings.Join(d.Paths, ",")
+				if paths == "" {
+					paths = "<all paths>"
+				}
+				rows = append(rows, []string{d.Role, strings.Join(keys, ","), paths, fmt.Sprint(d.Threshold)})
+			}
+			table(a.stdout, rows)
+			return nil
+		}),
+	}
+}
+
+func (a *app) delegationRemoveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove GUN NAME",
+		Short: "Remove a signer",
+		Long: `delegation remove removes targets/NAME and the signer's keys from
+targets/releases where no other signer shares them. Removing the last key of
+targets/releases leaves tags signed there unverifiable, so it needs --yes
+(or typing the signer name on a terminal). It needs the targets key.`,
+		Example: `  NOTARY_TARGETS_PASSPHRASE=... dctwiz delegation remove docker.io/acme/app alice`,
+		Args:    cobra.ExactArgs(2),
+		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			gun, err := parseGUNArg(args[0])
+			if err != nil {
+				return err
+			}
+			if err := trust.ValidSignerName(args[1]); err != nil {
+				return usageError{err}
+			}
+			pass, err := a.passphrase(targetsSecret, false)
+			if err != nil {
+				return err
+			}
+			c, err := a.client(trust.Passphrases{Targets: pass})
+			if err != nil {
+				return err
+			}
+			res, err := c.RemoveDelegation(cmd.Context(), gun, args[1], a.yes)
+			if errorIs(err, trust.ErrNeedsConfirmation) && !a.yes {
+				fmt.Fprintf(a.stderr, "warning: %s\n", err)
+				if cerr := a.confirm("Removing the last release signer of "+gun.String(), args[1]); cerr != nil {
+					return cerr
+				}
+				res, err = c.RemoveDelegation(cmd.Context(), gun, args[1], true)
+			}
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return writeJSON(a.stdout, res)
+			}
+			fmt.Fprintf(a.stdout, "Removed signer %s from %s: %s.\n", res.Signer, res.GUN, strings.Join(res.Roles, ", "))
+			return nil
+		}),
+	}
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+func (a *app) initCmd() *cobra.Command {
+	var rootKey string
+	cmd := &cobra.Command{
+		Use:   "init GUN",
+		Short: "Create a repository's keys and publish its trust data",
+		Long: `init creates the trust data of a new repository and publishes it: the root
+key (--root-key), a new targets key encrypted in the trust dir, and snapshot and
+timestamp keys managed by the notary server. A repository that already has
+trust data is refused; rerunning init after a failed publish converges.`,
+		Example: `  NOTARY_ROOT_PASSPHRASE=... NOTARY_TARGETS_PASSPHRASE=... dctwiz init docker.io/acme/app`,
+		Args:    cobra.ExactArgs(1),
+		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			gun, err := parseGUNArg(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := a.client(trust.Passphrases{})
+			if err != nil {
+				return err
+			}
+			root, rootPass, err := a.rootKey(c, rootKey)
+			if err != nil {
+				return err
+			}
+			targetsPass, err := a.passphrase(targetsSecret, true)
+			if err != nil {
+				return err
+			}
+			if c, err = a.client(trust.Passphrases{Root: rootPass, Targets: targetsPass}); err != nil {
+				return err
+			}
+			res, err := c.Init(cmd.Context(), gun, root)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return writeJSON(a.stdout, res)
+			}
+			if res.AlreadyDone {
+				fmt.Fprintf(a.stdout, "%s was already published with these keys: nothing to do.\n", res.GUN)
+			} else {
+				fmt.Fprintf(a.stdout, "Published %s to %s.\n", res.GUN, res.Server)
+			}
+			printKeys(a, res)
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&rootKey, "root-key", "file", rootKeyHelp)
+	return cmd
+}
+
+func printKeys(a *app, res *trust.InitResult) {
+	table(a.stdout, [][]string{
+		{"  root", res.Root.ID, res.Root.Location},
+		{"  targets", res.Targets.ID, res.Targets.Location},
+		{"  snapshot", res.Snapshot.ID, res.Snapshot.Location},
+		{"  timestamp", res.Timestamp.ID, res.Timestamp.Location},
+	})
+}

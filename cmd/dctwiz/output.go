@@ -1,0 +1,79 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/dctwiz/dctwiz/flows"
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// errorKinds are the stable "kind" strings of --json error documents.
+var errorKinds = []struct {
+	err  error
+	kind string
+}{
+	{trust.ErrBadGUN, "bad_gun"},
+	{trust.ErrBadCertificate, "bad_certificate"},
+	{trust.ErrBadSignerName, "bad_signer_name"},
+	{trust.ErrPassphraseRequired, "passphrase_required"},
+	{trust.ErrWeakPassphrase, "weak_passphrase"},
+	{trust.ErrWrongPassphrase, "wrong_passphrase"},
+	{trust.ErrTLS, "tls"},
+	{trust.ErrUnauthorized, "unauthorized"},
+	{trust.ErrServerUnreachable, "server_unreachable"},
+	{trust.ErrNotInitialized, "not_initialized"},
+	{trust.ErrAlreadyInitialized, "already_initialized"},
+	{trust.ErrTagNotFound, "tag_not_found"},
+	{trust.ErrTagAlreadySigned, "tag_already_signed"},
+	{trust.ErrRegistry, "registry"},
+	{trust.ErrNoTargetsKey, "no_targets_key"},
+	{trust.ErrNoRootKey, "no_root_key"},
+	{trust.ErrVerification, "verification"},
+	{trust.ErrNotFound, "not_found"},
+	{trust.ErrNeedsConfirmation, "needs_confirmation"},
+	{flows.ErrNoSigner, "no_signer"},
+	{trust.ErrPublish, "publish"},
+	{trust.ErrBadInput, "bad_input"},
+}
+
+func kindOf(err error) string {
+	for _, k := range errorKinds {
+		if errors.Is(err, k.err) {
+			return k.kind
+		}
+	}
+	var u usageError
+	if errors.As(err, &u) {
+		return "usage"
+	}
+	return "failed"
+}
+
+// table prints aligned columns.
+func table(w io.Writer, rows [][]string) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	tw.Flush()
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+func date(t interface{ Format(string) string }) string { return t.Format("2006-01-02") }

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dctwiz/dctwiz/flows"
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+func (a *app) setupCmd() *cobra.Command {
+	var (
+		rootKey     string
+		signers     []string
+		rootCertOut string
+		testTag     string
+		keep        bool
+		deleteKey   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "setup GUN",
+		Short: "Run the whole setup ceremony for a repository",
+		Long: `setup runs the ceremony in order: create the root and targets keys and
+publish with a server-managed snapshot key; add each --delegation signer;
+export the root certificate; test-sign --test-tag and verify it as a consumer
+would; delete the local targets private key (--delete-targets-key, which needs
+--yes or typing the GUN on a terminal). Every step is checked before anything is
+published, and every step converges: after a failure, fix the cause and run
+the same command again.`,
+		Example: `  export NOTARY_ROOT_PASSPHRASE=... NOTARY_TARGETS_PASSPHRASE=...
+  dctwiz setup docker.io/acme/app \
+      --delegation signpath=signpath.cer \
+      --root-cert-out acme-app-root.crt \
+      --test-tag latest \
+      --delete-targets-key --yes`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			gun, err := parseGUNArg(args[0])
+			if err != nil {
+				return err
+			}
+			plan := flows.Setup{GUN: gun, RootCertOut: rootCertOut, TestTag: testTag, KeepTestSig: keep, DeleteTargetsKey: deleteKey}
+			// Check every input before anything is created or published.
+			seen := map[string]bool{}
+			for _, spec := range signers {
+				name, path, ok := strings.Cut(spec, "=")
+				if !ok || path == "" {
+					return usagef("--delegation %q: use NAME=CERTFILE", spec)
+				}
+				if err := trust.ValidSignerName(name); err != nil {
+					return usageError{err}
+				}
+				if seen[name] {
+					return usagef("--delegation %s is given twice", name)
+				}
+				seen[name] = true
+				cert, err := a.loadCert(path)
+				if err != nil {
+					return err
+				}
+				plan.Signers = append(plan.Signers, flows.Signer{Name: name, Cert: cert})
+			}
+			if testTag != "" {
+				if _, _, err := trust.ParseGUNTag(gun.String() + ":" + testTag); err != nil {
+					return usageError{err}
+				}
+			}
+			if deleteKey {
+				if err := a.confirm("Deleting the targets private key of "+gun.String()+" at the end of the ceremony", gun.String()); err != nil {
+					return err
+				}
+			}
+			c, err := a.client(trust.Passphrases{})
+			if err != nil {
+				return err
+			}
+			root, rootPass, err := a.rootKey(c, rootKey)
+			if err != nil {
+				return err
+			}
+			plan.Root = root
+			targetsPass, err := a.passphrase(targetsSecret, true)
+			if err != nil {
+				return err
+			}
+			// A signer key in the trust dir would sign the test tag; it is optional.
+			delegationPass := a.getenv("NOTARY_DELEGATION_PASSPHRASE")
+			if c, err = a.client(trust.Passphrases{Root: rootPass, Targets: targetsPass, Delegation: delegationPass}); err != nil {
+				return err
+			}
+
+			steps := plan.Plan()
+			rep, err := flows.RunSetup(cmd.Context(), c, plan, a.progress(steps))
+			if err != nil {
+				a.explainStop(rep)
+				return err
+			}
+			if a.json {
+				return writeJSON(a.stdout, rep)
+			}
+			a.printSetup(rep)
+			return nil
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&rootKey, "root-key", "file", rootKeyHelp)
+	f.StringArrayVar(&signers, "delegation", nil, "add a signer: NAME=CERTFILE (PEM or DER X.509 certificate); repeatable")
+	f.StringVar(&rootCertOut, "root-cert-out", "", "write the root certificate (PEM) to this file")
+	f.StringVar(&testTag, "test-tag", "", "test-sign this existing tag and verify it as a consumer would")
+	f.BoolVar(&keep, "keep", false, "keep the test signature published")
+	f.BoolVar(&deleteKey, "delete-targets-key", false, "delete the local targets private key at the end (needs --yes or a terminal)")
+	return cmd
+}
+
+// progress prints one line per step on stderr (not with --json: stdout
+// is the document, stderr stays quiet for scripts).
+func (a *app) progress(steps []flows.Step) func(flows.Event) {
+	index := map[flows.StepID]int{}
+	for i, s := range steps {
+		index[s.ID] = i + 1
+	}
+	return func(e flows.Event) {
+		if a.json {
+			return
+		}
+		n := fmt.Sprintf("[%d/%d]", index[e.Step], len(steps))
+		switch e.Kind {
+		case flows.Started:
+			fmt.Fprintf(a.stderr, "%s %s ...\n", n, e.Note)
+		case flows.Done:
+			fmt.Fprintf(a.stderr, "%s done in %.1fs: %s\n", n, e.Taken.Seconds(), e.Note)
+		case flows.Skipped:
+			fmt.Fprintf(a.stderr, "%s %s: skipped (%s)\n", n, e.Step, e.Note)
+		case flows.Failed:
+			fmt.Fprintf(a.stderr, "%s %s failed\n", n, e.Step)
+		}
+	}
+}
+
+// explainStop says what state the repository is in after a failed step.
+func (a *app) explainStop(rep *flows.Report) {
+	if rep == nil || a.json {
+		if rep != nil && a.json {
+			writeJSON(a.stdout, rep)
+		}
+		return
+	}
+	var done []string
+	for _, s := range rep.Steps {
+		if s.Status == flows.Done {
+			done = append(done, string(s.Step))
+		}
+	}
+	if len(done) == 0 {
+		fmt.Fprintln(a.stderr, "Nothing was published.")
+		return
+	}
+	fmt.Fprintf(a.stderr, "Completed and published: %s. Fix the problem and run the same command again: completed steps are recognised and skipped.\n", strings.Join(done, ", "))
+}
+
+func (a *app) printSetup(rep *flows.Report) {
+	w := a.stdout
+	fmt.Fprintf(w, "Set up %s.\n", rep.GUN)
+	if rep.Init != nil {
+		printKeys(a, rep.Init)
+	}
+	for _, d := range rep.Delegations {
+		fmt.Fprintf(w, "  signer %s: key %s in %s\n", d.Signer, shortID(d.KeyID), "targets/releases, targets/"+d.Signer)
+	}
+	for _, rc := range rep.RootCerts {
+		fmt.Fprintf(w, "  root certificate: SHA-256 %s, expires %s", rc.Fingerprint, date(rc.NotAfter))
+		if rep.RootCertFile != "" {
+			fmt.Fprintf(w, ", written to %s", rep.RootCertFile)
+		}
+		fmt.Fprintln(w)
+	}
+	if rep.TestSign != nil {
+		fmt.Fprintf(w, "  test signature: %s verified as %s\n", rep.TestSign.Tag, rep.TestSign.Verified.Digest)
+	}
+	if rep.TargetsKey != nil {
+		fmt.Fprintf(w, "  targets key: deleted from the trust dir and verified gone\n")
+	}
+	for _, warn := range rep.Warnings {
+		fmt.Fprintf(a.stderr, "warning: %s\n", warn)
+	}
+	fmt.Fprintln(w, "Next: give the root certificate to your signing service and pin its key ID in clients; lock the root key away.")
+}

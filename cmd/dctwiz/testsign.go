@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+func (a *app) testSignCmd() *cobra.Command {
+	var keep bool
+	cmd := &cobra.Command{
+		Use:   "test-sign GUN:TAG",
+		Short: "Sign a tag, verify it as a consumer would, then remove the signature",
+		Long: `test-sign resolves GUN:TAG's manifest digest and size from the registry
+(no Docker daemon; credentials from the docker config or REGISTRY_AUTH), signs
+it into targets/releases when the trust dir holds a releases key, else into
+targets with the targets key, publishes, and resolves the tag from an empty
+trust cache pinned to the root certificate, as a consumer would. Unless --keep,
+the test signature is removed again. A tag already signed for another digest
+is never overwritten.`,
+		Example: `  NOTARY_TARGETS_PASSPHRASE=... dctwiz test-sign docker.io/acme/app:latest`,
+		Args:    cobra.ExactArgs(1),
+		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			gun, tag, err := trust.ParseGUNTag(args[0])
+			if err != nil {
+				return usageError{err}
+			}
+			c, err := a.client(trust.Passphrases{})
+			if err != nil {
+				return err
+			}
+			role, err := c.SigningRole(cmd.Context(), gun)
+			if err != nil {
+				return err
+			}
+			var pass trust.Passphrases
+			if role == trust.ReleasesRole {
+				pass.Delegation, err = a.passphrase(delegationSecret, false)
+			} else {
+				pass.Targets, err = a.passphrase(targetsSecret, false)
+			}
+			if err != nil {
+				return err
+			}
+			if c, err = a.client(pass); err != nil {
+				return err
+			}
+			res, err := c.TestSign(cmd.Context(), gun, tag, keep)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return writeJSON(a.stdout, res)
+			}
+			printTestSign(a, res)
+			return nil
+		}),
+	}
+	cmd.Flags().BoolVar(&keep, "keep", false, "keep the test signature published")
+	return cmd
+}
+
+func printTestSign(a *app, res *trust.TestSignResult) {
+	switch {
+	case res.Existing:
+		fmt.Fprintf(a.stdout, "%s:%s was already signed in %s for this digest; verified it.\n", res.GUN, res.Tag, res.Role)
+	case res.Kept:
+		fmt.Fprintf(a.stdout, "Signed %s:%s in %s and verified it; the signature stays published.\n", res.GUN, res.Tag, res.Role)
+	default:
+		fmt.Fprintf(a.stdout, "Signed %s:%s in %s, verified it, and removed the test signature.\n", res.GUN, res.Tag, res.Role)
+	}
+	table(a.stdout, [][]string{
+		{"  registry digest", res.Image.Digest, fmt.Sprintf("%d bytes", res.Image.Size)},
+		{"  consumer resolved", res.Verified.Digest, fmt.Sprintf("%d bytes", res.Verified.Size)},
+	})
+}

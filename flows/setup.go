@@ -1,0 +1,260 @@
+// Package flows orders the ceremonies' steps. It is the only place that
+// knows their order and preconditions; it prints nothing and asks nothing:
+// the headless CLI and the wizard both run these flows and show the events.
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// Engine is what the setup ceremony needs from trust.Client.
+type Engine interface {
+	Init(ctx context.Context, gun trust.GUN, root trust.RootKey) (*trust.InitResult, error)
+	AddDelegation(ctx context.Context, gun trust.GUN, name string, cert *trust.Certificate) (*trust.DelegationResult, error)
+	Delegations(ctx context.Context, gun trust.GUN) ([]trust.Delegation, error)
+	RootCertificates(ctx context.Context, gun trust.GUN) ([]trust.RootCertificate, error)
+	TestSign(ctx context.Context, gun trust.GUN, tag string, keep bool) (*trust.TestSignResult, error)
+	DeleteTargetsKey(ctx context.Context, gun trust.GUN) (*trust.TargetsKeyDeletion, error)
+}
+
+var _ Engine = (*trust.Client)(nil)
+
+// StepID names a step; the IDs are part of the JSON contract.
+type StepID string
+
+// The setup ceremony's steps, in order.
+const (
+	StepInit             StepID = "init"
+	StepDelegations      StepID = "delegations"
+	StepRootCert         StepID = "root-cert"
+	StepTestSign         StepID = "test-sign"
+	StepDeleteTargetsKey StepID = "delete-targets-key"
+)
+
+// Signer is a delegation to add: docker's signer name and its certificate.
+type Signer struct {
+	Name string
+	Cert *trust.Certificate
+}
+
+// Setup is what the admin chose for the setup ceremony.
+type Setup struct {
+	GUN              trust.GUN
+	Root             trust.RootKey
+	Signers          []Signer
+	RootCertOut      string // where to write the root certificate; "" = do not write
+	TestTag          string // "" = skip test signing
+	KeepTestSig      bool
+	DeleteTargetsKey bool // the admin confirmed deleting the targets key
+}
+
+// Step is one step of a ceremony as the UI shows it.
+type Step struct {
+	ID    StepID `json:"id"`
+	Title string `json:"title"`
+	// Skip, when not empty, says why the step will not run.
+	Skip string `json:"skip,omitempty"`
+}
+
+// Plan lists the steps the ceremony will take, in order, and which are
+// skipped and why: what the review screen and --json show before anything runs.
+func (s Setup) Plan() []Step {
+	steps := []Step{
+		{ID: StepInit, Title: "Create the root and targets keys, make snapshot server-managed, publish"},
+		{ID: StepDelegations, Title: "Add the signers' certificates as delegations (targets/releases and targets/<name>), publish"},
+		{ID: StepRootCert, Title: "Export the root certificate"},
+		{ID: StepTestSign, Title: "Test-sign a tag and verify it as a consumer would"},
+		{ID: StepDeleteTargetsKey, Title: "Delete the local targets private key"},
+	}
+	if len(s.Signers) == 0 {
+		steps[1].Skip = "no signer certificate given"
+	}
+	if s.TestTag == "" {
+		steps[3].Skip = "no test tag given"
+	}
+	if !s.DeleteTargetsKey {
+		steps[4].Skip = "not requested"
+	}
+	return steps
+}
+
+// EventKind says what happened to a step.
+type EventKind string
+
+// Event kinds.
+const (
+	Started EventKind = "started"
+	Done    EventKind = "done"
+	Skipped EventKind = "skipped"
+	Failed  EventKind = "failed"
+)
+
+// Event reports progress; Note is a short human-readable status.
+type Event struct {
+	Step  StepID
+	Kind  EventKind
+	Note  string
+	Err   error
+	Taken time.Duration
+}
+
+// Report is what the ceremony did, step by step: the record for the
+// admin's files and for --json.
+type Report struct {
+	GUN          string                    `json:"gun"`
+	Root         string                    `json:"root_key_source"`
+	Steps        []StepStatus              `json:"steps"`
+	Init         *trust.InitResult         `json:"init,omitempty"`
+	Delegations  []*trust.DelegationResult `json:"delegations,omitempty"`
+	RootCerts    []trust.RootCertificate   `json:"root_certificates,omitempty"`
+	RootCertFile string                    `json:"root_certificate_file,omitempty"`
+	TestSign     *trust.TestSignResult     `json:"test_sign,omitempty"`
+	TargetsKey   *trust.TargetsKeyDeletion `json:"targets_key_deletion,omitempty"`
+	Warnings     []string                  `json:"warnings,omitempty"`
+}
+
+// StepStatus is one step's outcome.
+type StepStatus struct {
+	Step   StepID    `json:"step"`
+	Status EventKind `json:"status"`
+	Note   string    `json:"note,omitempty"`
+	Error  string    `json:"error,omitempty"`
+}
+
+// Published says whether anything reached the server.
+func (r *Report) Published() bool { return r.Init != nil }
+
+// Pending lists the steps that did not complete (failed or never reached),
+// for "what is left" messages when a ceremony stops early.
+func (r *Report) Pending() []StepID {
+	var out []StepID
+	for _, s := range r.Steps {
+		if s.Status == Failed || s.Status == Started {
+			out = append(out, s.Step)
+		}
+	}
+	return out
+}
+
+// ErrNoSigner stops the targets-key deletion when the repository has no
+// signer: nobody could sign without a targets-key rotation.
+var ErrNoSigner = errors.New("no signer")
+
+// RunSetup runs the setup ceremony. Each step reports Started then Done,
+// Skipped or Failed to events (which may be nil); the first failure stops
+// the ceremony. Every step converges when run again, so rerunning the same
+// setup after a failure continues where it stopped.
+func RunSetup(ctx context.Context, eng Engine, s Setup, events func(Event)) (*Report, error) {
+	if events == nil {
+		events = func(Event) {}
+	}
+	rep := &Report{GUN: s.GUN.String(), Root: s.Root.String()}
+	for _, sig := range s.Signers {
+		rep.Warnings = append(rep.Warnings, sig.Cert.Warnings...)
+	}
+	for _, step := range s.Plan() {
+		if step.Skip != "" {
+			rep.Steps = append(rep.Steps, StepStatus{Step: step.ID, Status: Skipped, Note: step.Skip})
+			events(Event{Step: step.ID, Kind: Skipped, Note: step.Skip})
+			continue
+		}
+		events(Event{Step: step.ID, Kind: Started, Note: step.Title})
+		rep.Steps = append(rep.Steps, StepStatus{Step: step.ID, Status: Started})
+		began := time.Now()
+		note, err := runStep(ctx, eng, s, step.ID, rep)
+		st := &rep.Steps[len(rep.Steps)-1]
+		if err != nil {
+			st.Status, st.Error = Failed, err.Error()
+			events(Event{Step: step.ID, Kind: Failed, Err: err, Taken: time.Since(began)})
+			return rep, err
+		}
+		st.Status, st.Note = Done, note
+		events(Event{Step: step.ID, Kind: Done, Note: note, Taken: time.Since(began)})
+	}
+	return rep, nil
+}
+
+func runStep(ctx context.Context, eng Engine, s Setup, id StepID, rep *Report) (string, error) {
+	switch id {
+	case StepInit:
+		res, err := eng.Init(ctx, s.GUN, s.Root)
+		if err != nil {
+			return "", err
+		}
+		rep.Init = res
+		if res.AlreadyDone {
+			return "already published with these keys", nil
+		}
+		return fmt.Sprintf("root %s, targets %s", short(res.Root.ID), short(res.Targets.ID)), nil
+
+	case StepDelegations:
+		added := 0
+		for _, sig := range s.Signers {
+			res, err := eng.AddDelegation(ctx, s.GUN, sig.Name, sig.Cert)
+			if err != nil {
+				return "", err
+			}
+			rep.Delegations = append(rep.Delegations, res)
+			if res.Changed {
+				added++
+			}
+		}
+		return fmt.Sprintf("%d signer(s) added, %d already present", added, len(s.Signers)-added), nil
+
+	case StepRootCert:
+		certs, err := eng.RootCertificates(ctx, s.GUN)
+		if err != nil {
+			return "", err
+		}
+		rep.RootCerts = certs
+		if s.RootCertOut == "" {
+			return "fingerprint " + certs[0].Fingerprint, nil
+		}
+		if err := trust.WriteRootCertificates(s.RootCertOut, certs); err != nil {
+			return "", err
+		}
+		rep.RootCertFile = s.RootCertOut
+		return "written to " + s.RootCertOut, nil
+
+	case StepTestSign:
+		res, err := eng.TestSign(ctx, s.GUN, s.TestTag, s.KeepTestSig)
+		if err != nil {
+			return "", err
+		}
+		rep.TestSign = res
+		return fmt.Sprintf("%s:%s verified as %s", s.GUN, s.TestTag, res.Verified.Digest), nil
+
+	case StepDeleteTargetsKey:
+		dels, err := eng.Delegations(ctx, s.GUN)
+		if err != nil {
+			return "", err
+		}
+		if len(dels) == 0 {
+			return "", &trust.Error{Kind: ErrNoSigner, Input: s.GUN.String(),
+				Msg: "the repository has no signer: without the targets key nobody could sign",
+				Fix: "add a signer's certificate first (--delegation NAME=CERT), then delete the targets key"}
+		}
+		res, err := eng.DeleteTargetsKey(ctx, s.GUN)
+		if err != nil {
+			return "", err
+		}
+		rep.TargetsKey = res
+		if len(res.KeyIDs) == 0 {
+			return "no targets key was left in the trust dir", nil
+		}
+		return fmt.Sprintf("targets key %s deleted and verified gone", short(res.KeyIDs[0])), nil
+	}
+	return "", fmt.Errorf("unknown step %q", id)
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
