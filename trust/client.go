@@ -255,9 +255,11 @@ func classifyNetwork(err error, server string) error {
 	}
 }
 
-// shortCause keeps the last, most specific part of a nested error message.
+// shortCause keeps the last, most specific part of a nested error message
+// (of the first error, when go-containerregistry joins the https and http
+// attempts to a loopback server with "; ").
 func shortCause(err error) string {
-	msg := err.Error()
+	msg, _, _ := strings.Cut(err.Error(), "; ")
 	if i := strings.LastIndex(msg, ": "); i >= 0 && i+2 < len(msg) {
 		return msg[i+2:]
 	}

@@ -1,7 +1,6 @@
 package testbed
 
 import (
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -24,8 +23,10 @@ const (
 	CutAfterUpload
 )
 
-// uploadBytes is larger than a TLS handshake message or a GET, smaller
-// than a signed root.json and targets.json.
+// uploadBytes is larger than a GET, smaller than a signed root.json and
+// targets.json. The first client write of a connection, the TLS
+// ClientHello, can be as large (post-quantum key shares) and is never taken
+// for an upload.
 const uploadBytes = 1500
 
 // Proxy forwards TCP connections from a loopback port to a target and can
@@ -113,10 +114,10 @@ func (p *Proxy) serve(client net.Conn) {
 	}()
 
 	buf := make([]byte, 64*1024)
-	for {
+	for writes := 0; ; writes++ {
 		n, err := client.Read(buf)
 		if n > 0 {
-			if n >= uploadBytes {
+			if n >= uploadBytes && writes > 0 {
 				switch Fault(p.fault.Load()) {
 				case CutBeforeUpload:
 					p.cuts.Add(1)
@@ -130,9 +131,6 @@ func (p *Proxy) serve(client net.Conn) {
 			}
 		}
 		if err != nil {
-			if err != io.EOF {
-				return
-			}
 			return
 		}
 	}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dctwiz/dctwiz/internal/testbed"
+)
+
+// TestBadInput runs every command with each kind of bad input it can get.
+// Each must fail with its exit code and one clear line (plus a fix line)
+// on stderr, and publish nothing.
+func TestBadInput(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+
+	// One published repository with a signer, for the commands that need one.
+	e := newEnv(t)
+	gun := newGUN()
+	if _, err := reg.PushRandomImage(ctx, strings.TrimPrefix(gun, reg.Host+"/"), "1.0"); err != nil {
+		t.Fatal(err)
+	}
+	good := writeCert(t, testbed.CertSpec{CommonName: "alice"})
+	mustOK(t, dctwiz(e, append([]string{"setup", gun, "--delegation", "alice=" + good}, serverArgs()...)...))
+
+	cert := func(file string, spec testbed.CertSpec) string {
+		path, _, err := testbed.WriteCert(dir, file, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	garbage := filepath.Join(dir, "garbage.crt")
+	os.WriteFile(garbage, []byte("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n"), 0o644)
+	keyFile := filepath.Join(dir, "key.pem")
+	os.WriteFile(keyFile, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o644)
+	expired := cert("expired.crt", testbed.CertSpec{NotBefore: time.Now().AddDate(-2, 0, 0), NotAfter: time.Now().AddDate(-1, 0, 0)})
+	expiredDER := cert("expired.cer", testbed.CertSpec{NotBefore: time.Now().AddDate(-2, 0, 0), NotAfter: time.Now().AddDate(-1, 0, 0), DER: true})
+	rsa1024 := cert("rsa1024.crt", testbed.CertSpec{Key: "rsa1024"})
+	sha1 := cert("sha1.crt", testbed.CertSpec{Key: "rsa2048", SHA1: true})
+	p224 := cert("p224.crt", testbed.CertSpec{Key: "p224"})
+	otherTLS, err := testbed.NewTLSFiles(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := serverArgs()
+	fresh := newGUN() // never initialised
+
+	cases := []struct {
+		name   string
+		env    env
+		args   []string
+		code   int
+		stderr string // a piece of the first line
+	}{
+		{"malformed GUN", e, append([]string{"init", "Acme/App!"}, server...), 2, "not a valid repository name"},
+		{"GUN with a tag", e, append([]string{"inspect", gun + ":1.0"}, server...), 2, "has no tag"},
+		{"GUN with a digest", e, append([]string{"root-cert", "export", gun + "@sha256:abc"}, server...), 2, "has no digest"},
+		{"unknown flag", e, []string{"inspect", "--bogus", gun}, 2, "unknown flag: --bogus"},
+		{"unknown command", e, []string{"rotate-everything"}, 2, "unknown command"},
+		{"missing argument", e, []string{"delegation", "add", gun}, 2, "accepts 3 arg(s)"},
+		{"missing certificate", e, append([]string{"delegation", "add", gun, "bob", filepath.Join(dir, "nope.crt")}, server...), 1, "cannot read the certificate"},
+		{"garbage certificate", e, append([]string{"delegation", "add", gun, "bob", garbage}, server...), 1, "not an X.509 certificate"},
+		{"private key instead of certificate", e, append([]string{"delegation", "add", gun, "bob", keyFile}, server...), 1, "not a CERTIFICATE"},
+		{"expired certificate", e, append([]string{"delegation", "add", gun, "bob", expired}, server...), 1, "expired on"},
+		{"expired DER certificate", e, append([]string{"delegation", "add", gun, "bob", expiredDER}, server...), 1, "expired on"},
+		{"RSA-1024 certificate", e, append([]string{"delegation", "add", gun, "bob", rsa1024}, server...), 1, "1024 bits"},
+		{"SHA-1 certificate", e, append([]string{"delegation", "add", gun, "bob", sha1}, server...), 1, "SHA1-RSA, which is broken"},
+		{"P-224 certificate", e, append([]string{"delegation", "add", gun, "bob", p224}, server...), 1, "P-224 is not supported"},
+		{"bad signer name", e, append([]string{"delegation", "add", gun, "Bob", good}, server...), 2, "not a valid signer name"},
+		{"reserved signer name", e, append([]string{"delegation", "add", gun, "releases", good}, server...), 2, `"releases" is reserved`},
+		{"bad signer spec in setup", e, append([]string{"setup", fresh, "--delegation", "bob"}, server...), 2, "use NAME=CERTFILE"},
+		{"expired certificate in setup", e, append([]string{"setup", fresh, "--delegation", "bob=" + expired}, server...), 1, "expired on"},
+		{"wrong targets passphrase", e.with("NOTARY_TARGETS_PASSPHRASE", "not-the-passphrase"), append([]string{"delegation", "add", gun, "bob", good}, server...), 1, "wrong passphrase for the targets key"},
+		{"docker's passphrase variable is read", e.without("NOTARY_TARGETS_PASSPHRASE").with("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", "wrong-again-1"), append([]string{"delegation", "add", gun, "bob", good}, server...), 1, "wrong passphrase for the targets key"},
+		{"no passphrase, no terminal", e.without("NOTARY_TARGETS_PASSPHRASE"), append([]string{"delegation", "add", gun, "bob", good}, server...), 1, "no passphrase given and no terminal"},
+		{"wrong root passphrase", e.with("NOTARY_ROOT_PASSPHRASE", "not-the-root-pass"), append([]string{"init", fresh}, server...), 1, "wrong passphrase for the root key"},
+		{"short passphrase for a new key", newEnv(t).with("NOTARY_TARGETS_PASSPHRASE", "short"), append([]string{"init", fresh}, server...), 1, "shorter than 8 characters"},
+		{"yubikey root not built yet", e, append([]string{"init", fresh, "--root-key", "yubikey"}, server...), 2, "not in this build yet"},
+		{"unknown root key source", e, append([]string{"init", fresh, "--root-key", "hsm"}, server...), 2, "use file or file:PATH"},
+		{"missing root key file", e, append([]string{"init", fresh, "--root-key", "file:" + filepath.Join(dir, "nope.key")}, server...), 1, "cannot read the root key file"},
+		{"server down", e, []string{"inspect", gun, "--server", "https://127.0.0.1:1", "--tlscacert", notary.CACert}, 1, "cannot reach the notary server"},
+		{"not a server URL", e, []string{"inspect", gun, "--server", "notary.example.com"}, 1, "not a notary server URL"},
+		{"wrong TLS CA", e, []string{"inspect", gun, "--server", notary.URL, "--tlscacert", otherTLS.CACert}, 1, "TLS certificate is not trusted"},
+		{"no TLS CA", e, []string{"inspect", gun, "--server", notary.URL}, 1, "TLS certificate is not trusted"},
+		{"unreadable TLS CA file", e, []string{"inspect", gun, "--server", notary.URL, "--tlscacert", filepath.Join(dir, "nope.pem")}, 1, "cannot read the TLS CA certificate"},
+		{"bad NOTARY_AUTH", e.with("NOTARY_AUTH", "%%%"), append([]string{"inspect", gun}, server...), 1, "NOTARY_AUTH: not valid base64"},
+		{"tag missing in registry", e, append([]string{"test-sign", gun + ":nope"}, server...), 1, "the registry has no such tag"},
+		{"test-sign without tag", e, append([]string{"test-sign", gun}, server...), 2, "no tag given"},
+		{"GUN without trust data: inspect", e, append([]string{"inspect", fresh}, server...), 1, "no trust data for this repository"},
+		{"GUN without trust data: export", e, append([]string{"root-cert", "export", fresh}, server...), 1, "no trust data for this repository"},
+		{"GUN without trust data: delegation add", e, append([]string{"delegation", "add", fresh, "bob", good}, server...), 1, "no trust data for this repository"},
+		{"GUN without trust data: test-sign", e, append([]string{"test-sign", fresh + ":1.0"}, server...), 1, "no trust data for this repository"},
+		{"GUN without trust data: delete key", e, append([]string{"targets-key", "delete", fresh, "--yes"}, server...), 1, "no trust data for this repository"},
+		{"GUN already initialised", newEnv(t), append([]string{"init", gun}, server...), 1, "already has trust data"},
+		{"remove unknown signer", e, append([]string{"delegation", "remove", gun, "carol"}, server...), 1, `has no signer "carol"`},
+		{"remove last release signer without --yes", e, append([]string{"delegation", "remove", gun, "alice"}, server...), 2, "needs confirmation: pass --yes"},
+		{"delete targets key without --yes", e, append([]string{"targets-key", "delete", gun}, server...), 2, "needs confirmation: pass --yes"},
+		{"setup deleting the key without --yes", e, append([]string{"setup", fresh, "--delete-targets-key"}, server...), 2, "needs confirmation: pass --yes"},
+	}
+	before := mustOK(t, dctwiz(e, append([]string{"inspect", gun, "--json"}, server...)...)).stdout
+
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := dctwiz(tc.env, tc.args...)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s", r.code, tc.code, r)
+			}
+			lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+			var errLines []string
+			for _, l := range lines {
+				if strings.HasPrefix(l, "dctwiz: ") || strings.HasPrefix(l, "  fix: ") {
+					errLines = append(errLines, l)
+				}
+			}
+			if len(errLines) == 0 || len(errLines) > 2 || !strings.HasPrefix(errLines[0], "dctwiz: ") {
+				t.Fatalf("want one error line and at most one fix line on stderr:\n%s", r)
+			}
+			if !strings.Contains(errLines[0], tc.stderr) {
+				t.Errorf("error line %q does not say %q", errLines[0], tc.stderr)
+			}
+			if len(errLines[0]) > 300 || strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
+				t.Errorf("the error is not one clear line:\n%s", r.stderr)
+			}
+		})
+	}
+
+	// Nothing above published anything.
+	after := mustOK(t, dctwiz(e, append([]string{"inspect", gun, "--json"}, server...)...)).stdout
+	if before != after {
+		t.Errorf("a failed command changed the published repository:\nbefore %s\nafter %s", before, after)
+	}
+	if r := dctwiz(e, append([]string{"inspect", fresh}, server...)...); r.code != 1 || !strings.Contains(r.stderr, "no trust data") {
+		t.Errorf("a failed command published %s:\n%s", fresh, r)
+	}
+}
+
+// TestJSONErrorDocument: with --json a failure also prints a document with
+// a stable kind on stdout.
+func TestJSONErrorDocument(t *testing.T) {
+	r := dctwiz(newEnv(t), append([]string{"inspect", newGUN(), "--json"}, serverArgs()...)...)
+	if r.code != 1 || !strings.Contains(r.stdout, `"kind": "not_initialized"`) {
+		t.Fatalf("want a not_initialized error document on stdout:\n%s", r)
+	}
+}
+
+// TestDERCertificateAccepted: DER (.cer) certificates work as PEM ones do.
+func TestDERCertificateAccepted(t *testing.T) {
+	e := newEnv(t)
+	gun := newGUN()
+	mustOK(t, dctwiz(e, append([]string{"init", gun}, serverArgs()...)...))
+	path, _, err := testbed.WriteCert(t.TempDir(), "signer.cer", testbed.CertSpec{DER: true, Key: "rsa2048"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mustOK(t, dctwiz(e, append([]string{"delegation", "add", gun, "ci", path}, serverArgs()...)...))
+	if !strings.Contains(r.stdout, "Added signer ci") {
+		t.Errorf("output:\n%s", r)
+	}
+	r = mustOK(t, dctwiz(e, append([]string{"delegation", "list", gun}, serverArgs()...)...))
+	if !strings.Contains(r.stdout, "targets/releases") || !strings.Contains(r.stdout, "targets/ci") {
+		t.Errorf("delegation list:\n%s", r)
+	}
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/dctwiz/dctwiz/internal/testbed"
+)
+
+// The CLI's tests run against one real notary server (TLS on loopback),
+// one real registry, the dctwiz binary built from this package, and the
+// notary CLI built from the pinned module.
+var (
+	notary    *testbed.NotaryServer
+	reg       *testbed.Registry
+	bins      testbed.NotaryBinaries
+	dctwizBin string
+	gunSeq    atomic.Int64
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "dctwiz-cli-bed-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	if bins, err = testbed.BuildNotary(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: the test bed needs notary's server and CLI:", err)
+		return 1
+	}
+	if notary, err = testbed.StartNotaryServer(ctx, dir); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: the test bed's notary server is required:", err)
+		return 1
+	}
+	defer notary.Close()
+	if reg, err = testbed.StartRegistry(); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: the test bed's registry:", err)
+		return 1
+	}
+	defer reg.Close()
+	dctwizBin = filepath.Join(dir, "dctwiz")
+	if out, err := exec.Command("go", "build", "-o", dctwizBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: building dctwiz: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+const (
+	rootPass    = "root-passphrase-1"
+	targetsPass = "targets-passphrase-1"
+)
+
+// env is a test's environment: the passphrases and a scratch docker config.
+type env map[string]string
+
+func newEnv(t *testing.T) env {
+	t.Helper()
+	cfg := t.TempDir()
+	return env{
+		"NOTARY_ROOT_PASSPHRASE":    rootPass,
+		"NOTARY_TARGETS_PASSPHRASE": targetsPass,
+		"DOCKER_CONFIG":             cfg,
+	}
+}
+
+func (e env) without(keys ...string) env {
+	out := env{}
+	for k, v := range e {
+		out[k] = v
+	}
+	for _, k := range keys {
+		delete(out, k)
+	}
+	return out
+}
+
+func (e env) with(k, v string) env {
+	out := e.without()
+	out[k] = v
+	return out
+}
+
+// result is what one dctwiz run printed and returned.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// serverArgs point a command at the test bed.
+func serverArgs() []string {
+	return []string{"--server", notary.URL, "--tlscacert", notary.CACert}
+}
+
+// dctwiz runs the CLI in-process, as main would, without a terminal.
+func dctwiz(e env, args ...string) result {
+	var stdout, stderr bytes.Buffer
+	a := &app{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return e[k] }}
+	code := a.run(args)
+	return result{stdout.String(), stderr.String(), code}
+}
+
+// dctwizBinary runs the built binary as a separate process.
+func dctwizBinary(t *testing.T, e env, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(dctwizBin, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	for k, v := range e {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running dctwiz: %v", err)
+	}
+	return result{stdout.String(), stderr.String(), code}
+}
+
+// newGUN is a repository name no other test uses, on the test registry.
+func newGUN() string {
+	return fmt.Sprintf("%s/acme/cli%d", reg.Host, gunSeq.Add(1))
+}
+
+func mustOK(t *testing.T, r result) result {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("dctwiz failed:\n%s", r)
+	}
+	return r
+}
+
+func writeCert(t *testing.T, spec testbed.CertSpec) string {
+	t.Helper()
+	path, _, err := testbed.WriteCert(t.TempDir(), "signer.crt", spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func keyFileCount(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() && strings.HasSuffix(path, ".key") {
+			n++
+		}
+		return nil
+	})
+	return n
+}
