@@ -20,6 +20,7 @@ type Engine interface {
 	RootCertificates(ctx context.Context, gun trust.GUN) ([]trust.RootCertificate, error)
 	TestSign(ctx context.Context, gun trust.GUN, tag string, keep bool) (*trust.TestSignResult, error)
 	DeleteTargetsKey(ctx context.Context, gun trust.GUN) (*trust.TargetsKeyDeletion, error)
+	SigningRole(ctx context.Context, gun trust.GUN) (string, error)
 }
 
 var _ Engine = (*trust.Client)(nil)
@@ -168,13 +169,19 @@ func RunSetup(ctx context.Context, eng Engine, s Setup, events func(Event)) (*Re
 		began := time.Now()
 		note, err := runStep(ctx, eng, s, step.ID, rep)
 		st := &rep.Steps[len(rep.Steps)-1]
-		if err != nil {
+		var skip skipped
+		switch {
+		case errors.As(err, &skip):
+			st.Status, st.Note = Skipped, skip.why
+			events(Event{Step: step.ID, Kind: Skipped, Note: skip.why, Taken: time.Since(began)})
+		case err != nil:
 			st.Status, st.Error = Failed, err.Error()
 			events(Event{Step: step.ID, Kind: Failed, Err: err, Taken: time.Since(began)})
 			return rep, err
+		default:
+			st.Status, st.Note = Done, note
+			events(Event{Step: step.ID, Kind: Done, Note: note, Taken: time.Since(began)})
 		}
-		st.Status, st.Note = Done, note
-		events(Event{Step: step.ID, Kind: Done, Note: note, Taken: time.Since(began)})
 	}
 	return rep, nil
 }
@@ -222,6 +229,10 @@ func runStep(ctx context.Context, eng Engine, s Setup, id StepID, rep *Report) (
 		return "written to " + s.RootCertOut, nil
 
 	case StepTestSign:
+		if _, err := eng.SigningRole(ctx, s.GUN); errors.Is(err, trust.ErrNoTargetsKey) && rep.Init != nil && rep.Init.AlreadyDone {
+			// A rerun after the targets key was deleted: nothing can sign here any more.
+			return "", skipped{"the targets key of this repository was deleted earlier and no signer key is here"}
+		}
 		res, err := eng.TestSign(ctx, s.GUN, s.TestTag, s.KeepTestSig)
 		if err != nil {
 			return "", err
@@ -251,6 +262,11 @@ func runStep(ctx context.Context, eng Engine, s Setup, id StepID, rep *Report) (
 	}
 	return "", fmt.Errorf("unknown step %q", id)
 }
+
+// skipped is how a step says at run time that it has nothing to do.
+type skipped struct{ why string }
+
+func (s skipped) Error() string { return s.why }
 
 func short(id string) string {
 	if len(id) > 12 {

@@ -48,9 +48,6 @@ func (c *Client) AddDelegation(ctx context.Context, gun GUN, name string, cert *
 	if err != nil {
 		return nil, err
 	}
-	if err := s.needTargetsKey(repo, "add a signer"); err != nil {
-		return nil, err
-	}
 	key := cert.PublicKey()
 	res := &DelegationResult{GUN: gun.String(), Signer: name, KeyID: key.ID()}
 	signerRole := data.RoleName("targets/" + name)
@@ -64,7 +61,10 @@ func (c *Client) AddDelegation(ctx context.Context, gun GUN, name string, cert *
 		res.Roles = append(res.Roles, role.String())
 	}
 	if len(res.Roles) == 0 {
-		return res, nil
+		return res, nil // already there: no key needed, nothing to publish
+	}
+	if err := s.needTargetsKey(repo, "add a signer"); err != nil {
+		return nil, err
 	}
 	if err := s.publish(func(after *tuf.Repo) bool {
 		r, ok1 := delegationByRole(after, ReleasesRole)

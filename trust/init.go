@@ -32,8 +32,8 @@ type KeyInfo struct {
 // Init creates the trust data of a new repository and publishes it: the
 // root key from root, a new targets key in the trust dir, snapshot and
 // timestamp keys managed by the server. A GUN that already has trust data
-// is refused, unless it is exactly what this key store published before
-// (a rerun after a lost answer), which is reported as AlreadyDone.
+// is refused, unless its root key is this ceremony's root key (a rerun, or
+// a publish whose answer was lost), which is reported as AlreadyDone.
 func (c *Client) Init(ctx context.Context, gun GUN, root RootKey) (*InitResult, error) {
 	s, err := c.open(ctx, gun, sessionOptions{memCache: true})
 	if err != nil {
@@ -78,8 +78,8 @@ func (c *Client) Init(ctx context.Context, gun GUN, root RootKey) (*InitResult, 
 }
 
 // publishedWith returns a result when the server already has trust data
-// for the GUN: AlreadyDone when it was published with rootKey and a
-// targets key this key store holds, ErrAlreadyInitialized otherwise.
+// for the GUN: AlreadyDone when it was published with rootKey,
+// ErrAlreadyInitialized otherwise.
 func (s *session) publishedWith(rootKey data.PrivateKey, root RootKey) (*InitResult, error) {
 	raw, err := s.remote.GetSized(data.CanonicalRootRole.String(), store.NoSizeLimit)
 	var notFound store.ErrMetaNotFound
@@ -108,19 +108,14 @@ func (s *session) publishedWith(rootKey data.PrivateKey, root RootKey) (*InitRes
 			}
 		}
 	}
-	targetsRole, ok := signedRoot.Signed.Roles[data.CanonicalTargetsRole]
-	if !ours || !ok {
+	if !ours {
 		return nil, already
 	}
-	held := s.keys.ListKeys()
-	for _, id := range targetsRole.KeyIDs {
-		if _, ok := held[id]; ok {
-			res := resultFromRoot(s, signedRoot, root)
-			res.AlreadyDone = true
-			return res, nil
-		}
-	}
-	return nil, already
+	// The root key is ours: this repository is what an earlier run of this
+	// ceremony published (its targets key may since have been deleted).
+	res := resultFromRoot(s, signedRoot, root)
+	res.AlreadyDone = true
+	return res, nil
 }
 
 // pinPublished starts the trust dir's cache from the root we just

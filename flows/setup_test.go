@@ -1,0 +1,191 @@
+package flows_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dctwiz/dctwiz/flows"
+	"github.com/dctwiz/dctwiz/internal/testbed"
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+var (
+	notary *testbed.NotaryServer
+	reg    *testbed.Registry
+	seq    atomic.Int64
+)
+
+func TestMain(m *testing.M) {
+	dir, _ := os.MkdirTemp("", "dctwiz-flows-bed-")
+	var err error
+	if notary, err = testbed.StartNotaryServer(context.Background(), dir); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: the test bed's notary server is required:", err)
+		os.Exit(1)
+	}
+	if reg, err = testbed.StartRegistry(); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: the test bed's registry:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	notary.Close()
+	reg.Close()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// countingTransport counts the HTTP requests the engine makes.
+type countingTransport struct {
+	inner http.RoundTripper
+	n     atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.inner.RoundTrip(r)
+}
+
+func engine(tb testing.TB, trustDir string) (*trust.Client, *countingTransport) {
+	tb.Helper()
+	pool := x509.NewCertPool()
+	ca, err := os.ReadFile(notary.CACert)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pool.AppendCertsFromPEM(ca)
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.TLSClientConfig = &tls.Config{RootCAs: pool}
+	counter := &countingTransport{inner: base}
+	c, err := trust.New(trust.WithServer(notary.URL), trust.WithTrustDir(trustDir), trust.WithTransport(counter),
+		trust.WithPassphrases(trust.Passphrases{Root: "root-passphrase", Targets: "targets-passphrase"}))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c, counter
+}
+
+// ceremony returns a full setup for a new repository with an image pushed.
+func ceremony(tb testing.TB) flows.Setup {
+	tb.Helper()
+	gun, err := trust.ParseGUN(fmt.Sprintf("%s/acme/flow%d", reg.Host, seq.Add(1)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := reg.PushRandomImage(context.Background(), gun.Path(), "1.0"); err != nil {
+		tb.Fatal(err)
+	}
+	path, _, err := testbed.WriteCert(tb.TempDir(), "signpath.crt", testbed.CertSpec{CommonName: "signpath"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cert, err := trust.LoadCertificate(path, time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return flows.Setup{
+		GUN:              gun,
+		Root:             trust.FileRootKey(""),
+		Signers:          []flows.Signer{{Name: "signpath", Cert: cert}},
+		RootCertOut:      filepath.Join(tb.TempDir(), "root.crt"),
+		TestTag:          "1.0",
+		DeleteTargetsKey: true,
+	}
+}
+
+func TestRunSetupRunsEveryStepInOrder(t *testing.T) {
+	c, _ := engine(t, t.TempDir())
+	s := ceremony(t)
+	var events []string
+	rep, err := flows.RunSetup(context.Background(), c, s, func(e flows.Event) {
+		events = append(events, string(e.Step)+":"+string(e.Kind))
+	})
+	if err != nil {
+		t.Fatalf("RunSetup: %v", err)
+	}
+	want := []string{
+		"init:started", "init:done", "delegations:started", "delegations:done",
+		"root-cert:started", "root-cert:done", "test-sign:started", "test-sign:done",
+		"delete-targets-key:started", "delete-targets-key:done",
+	}
+	if fmt.Sprint(events) != fmt.Sprint(want) {
+		t.Errorf("events %v\nwant %v", events, want)
+	}
+	if rep.TargetsKey == nil || !rep.TargetsKey.Gone || rep.RootCertFile != s.RootCertOut || len(rep.Pending()) != 0 {
+		t.Errorf("report %+v", rep)
+	}
+	if _, err := os.Stat(s.RootCertOut); err != nil {
+		t.Errorf("root certificate not written: %v", err)
+	}
+
+	// Rerunning the same ceremony converges: every step recognises its work.
+	rep2, err := flows.RunSetup(context.Background(), c, s, nil)
+	if err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	if !rep2.Init.AlreadyDone || rep2.Delegations[0].Changed || len(rep2.TargetsKey.KeyIDs) != 0 {
+		t.Errorf("rerun did not converge: %+v", rep2)
+	}
+	if st := rep2.Steps[3]; st.Step != flows.StepTestSign || st.Status != flows.Skipped {
+		t.Errorf("rerun without the targets key: test-sign %+v, want skipped", st)
+	}
+}
+
+func TestPlanSkipsWhatWasNotAsked(t *testing.T) {
+	s := flows.Setup{}
+	var skipped []flows.StepID
+	for _, st := range s.Plan() {
+		if st.Skip != "" {
+			skipped = append(skipped, st.ID)
+		}
+	}
+	want := []flows.StepID{flows.StepDelegations, flows.StepTestSign, flows.StepDeleteTargetsKey}
+	if fmt.Sprint(skipped) != fmt.Sprint(want) {
+		t.Errorf("skipped %v, want %v", skipped, want)
+	}
+}
+
+// Deleting the targets key of a repository without signers would leave
+// nobody able to sign: the flow refuses, after publishing the rest.
+func TestDeleteTargetsKeyNeedsASigner(t *testing.T) {
+	c, _ := engine(t, t.TempDir())
+	s := ceremony(t)
+	s.Signers = nil
+	s.TestTag = ""
+	rep, err := flows.RunSetup(context.Background(), c, s, nil)
+	if !errors.Is(err, flows.ErrNoSigner) {
+		t.Fatalf("RunSetup without signers: %v, want ErrNoSigner", err)
+	}
+	if p := rep.Pending(); len(p) != 1 || p[0] != flows.StepDeleteTargetsKey {
+		t.Errorf("pending %v, want the deletion", p)
+	}
+	if !rep.Published() {
+		t.Error("the report does not say that init was published")
+	}
+}
+
+// BenchmarkSetupCeremony times the whole headless ceremony (init,
+// delegation, root cert export, test sign with consumer verification and
+// removal, targets key deletion) against the local notary server, and
+// reports the HTTP requests it makes.
+func BenchmarkSetupCeremony(b *testing.B) {
+	var requests int64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		c, counter := engine(b, b.TempDir())
+		s := ceremony(b)
+		b.StartTimer()
+		if _, err := flows.RunSetup(context.Background(), c, s, nil); err != nil {
+			b.Fatal(err)
+		}
+		requests += counter.n.Load()
+	}
+	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
+}
