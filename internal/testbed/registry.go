@@ -47,11 +47,19 @@ type PushedImage struct {
 // PushRandomImage pushes a small random image as repo:tag (repo without host,
 // e.g. "acme/app") and returns its manifest digest and size.
 func (r *Registry) PushRandomImage(ctx context.Context, repo, tag string) (PushedImage, error) {
-	ref, err := name.ParseReference(fmt.Sprintf("%s/%s:%s", r.Host, repo, tag))
+	img, err := RandomImage()
 	if err != nil {
 		return PushedImage{}, err
 	}
-	img, err := random.Image(512, 1)
+	return r.PushImage(ctx, img, repo, tag)
+}
+
+// RandomImage makes a small image with one random layer.
+func RandomImage() (v1.Image, error) { return random.Image(512, 1) }
+
+// PushImage pushes img as repo:tag and returns its manifest digest and size.
+func (r *Registry) PushImage(ctx context.Context, img v1.Image, repo, tag string) (PushedImage, error) {
+	ref, err := name.ParseReference(fmt.Sprintf("%s/%s:%s", r.Host, repo, tag))
 	if err != nil {
 		return PushedImage{}, err
 	}

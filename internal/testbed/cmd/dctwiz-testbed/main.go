@@ -1,0 +1,107 @@
+// Command dctwiz-testbed runs the test bed until interrupted: the patched
+// notary server over TLS on loopback and a registry with images pushed to
+// it. It writes what clients need as shell variables to --env-file. The
+// timing script uses it; so can a developer poking at dctwiz by hand.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/dctwiz/dctwiz/internal/testbed"
+)
+
+func main() {
+	dir := flag.String("dir", "", "state directory (default: a new temporary one)")
+	envFile := flag.String("env-file", "", "write shell variables for clients to this file")
+	push := flag.String("push", "acme/app", "comma-separated repositories to push one image to, as :1.0")
+	signer := flag.String("signer-cert", "", "also write a signer certificate (PEM) to this file")
+	flag.Parse()
+	if err := run(*dir, *envFile, *push, *signer); err != nil {
+		fmt.Fprintln(os.Stderr, "dctwiz-testbed:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dir, envFile, push, signer string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if dir == "" {
+		d, err := os.MkdirTemp("", "dctwiz-testbed-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	bins, err := testbed.BuildNotary(ctx)
+	if err != nil {
+		return err
+	}
+	notary, err := testbed.StartNotaryServer(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer notary.Close()
+	reg, err := testbed.StartRegistry()
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+
+	vars := []string{
+		"NOTARY_URL=" + notary.URL,
+		"NOTARY_CA=" + notary.CACert,
+		"NOTARY_HOST=" + notary.Host(),
+		"NOTARY_CLI=" + bins.CLI,
+		"REGISTRY_HOST=" + reg.Host,
+	}
+	img, err := testbed.RandomImage()
+	if err != nil {
+		return err
+	}
+	for _, repo := range strings.Split(push, ",") {
+		if repo = strings.TrimSpace(repo); repo == "" {
+			continue
+		}
+		if _, err := reg.PushImage(ctx, img, repo, "1.0"); err != nil {
+			return err
+		}
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	size, err := img.Size()
+	if err != nil {
+		return err
+	}
+	vars = append(vars, "IMAGE_DIGEST="+digest.String(), fmt.Sprintf("IMAGE_SIZE=%d", size))
+	if signer != "" {
+		if _, _, err := testbed.WriteCert(filepath.Dir(signer), filepath.Base(signer), testbed.CertSpec{CommonName: "signpath"}); err != nil {
+			return err
+		}
+	}
+	text := strings.Join(vars, "\n") + "\n"
+	if envFile != "" {
+		if err := os.WriteFile(envFile+".tmp", []byte(text), 0o600); err != nil {
+			return err
+		}
+		if err := os.Rename(envFile+".tmp", envFile); err != nil {
+			return err
+		}
+	} else {
+		fmt.Print(text)
+	}
+	fmt.Fprintln(os.Stderr, "dctwiz-testbed: running; interrupt to stop")
+	<-ctx.Done()
+	return nil
+}
