@@ -71,7 +71,12 @@ func printInspection(a *app, in *trust.Inspection) {
 	fmt.Fprintln(w, "\nExpiry")
 	rows := [][]string{{"  ROLE / CERTIFICATE", "EXPIRES", "IN"}}
 	for _, r := range in.Roles {
-		rows = append(rows, []string{"  " + r.Role + " (v" + fmt.Sprint(r.Version) + ")", date(r.Expires), until(r.Expires)})
+		left := until(r.Expires)
+		if r.Role == "timestamp" && r.Expires.After(time.Now()) {
+			// Short-lived by design: the server signs a new one when needed.
+			left = fmt.Sprintf("%d days (renewed by the server)", int(time.Until(r.Expires).Hours()/24))
+		}
+		rows = append(rows, []string{"  " + r.Role + " (v" + fmt.Sprint(r.Version) + ")", date(r.Expires), left})
 	}
 	for _, c := range in.Certificates {
 		rows = append(rows, []string{"  " + c.Role + " certificate " + shortID(c.KeyID), date(c.NotAfter), until(c.NotAfter)})

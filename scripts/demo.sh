@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Rehearses the headless setup ceremony on a local test bed: a notary server
+# (with the issue 1630 fix) over TLS on loopback and a registry with a sample
+# image. Nothing leaves this machine; everything is removed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+bed_pid=
+cleanup() {
+	[ -n "$bed_pid" ] && kill "$bed_pid" 2>/dev/null && wait "$bed_pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+echo "Building dctwiz and the local test bed (the first run builds notary's server: about a minute) ..."
+go build -o "$work/dctwiz" ./cmd/dctwiz
+go build -o "$work/testbed" ./internal/testbed/cmd/dctwiz-testbed
+"$work/testbed" --dir "$work/bed" --env-file "$work/bed.env" --push acme/app --signer-cert "$work/signpath.crt" 2>"$work/bed.log" &
+bed_pid=$!
+for _ in $(seq 1800); do [ -s "$work/bed.env" ] && break; kill -0 "$bed_pid" 2>/dev/null || break; sleep 0.1; done
+[ -s "$work/bed.env" ] || { echo "the test bed did not start:" >&2; cat "$work/bed.log" >&2; exit 1; }
+# shellcheck disable=SC1091
+. "$work/bed.env"
+
+gun="$REGISTRY_HOST/acme/app"
+export NOTARY_ROOT_PASSPHRASE=sandbox-root-passphrase
+export NOTARY_TARGETS_PASSPHRASE=sandbox-targets-passphrase
+dctwiz=("$work/dctwiz" --server "$NOTARY_URL" --tlscacert "$NOTARY_CA" --trust-dir "$work/trust")
+
+cat <<MSG
+
+SANDBOX: a local notary server at $NOTARY_URL and a registry at $REGISTRY_HOST.
+The wizard is not built yet; this is the same ceremony, headless:
+
+  dctwiz setup $gun --delegation signpath=signpath.crt \\
+      --root-cert-out root.crt --test-tag 1.0 --delete-targets-key --yes
+
+MSG
+"${dctwiz[@]}" setup "$gun" --delegation "signpath=$work/signpath.crt" \
+	--root-cert-out "$work/root.crt" --test-tag 1.0 --delete-targets-key --yes
+echo
+"${dctwiz[@]}" inspect "$gun"
+echo
+echo "SANDBOX: done. The test bed and its keys are removed now."

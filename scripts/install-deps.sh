@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what dctwiz's build and tests need on a Debian machine, when it
+# is missing: Go modules always; Debian packages when running as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v go >/dev/null; then
+	echo "dctwiz needs Go (see go.mod for the version): install it from go.dev/dl or your distribution" >&2
+	exit 1
+fi
+
+# The docker client reads what dctwiz publishes in the interop tests; it
+# needs no daemon.
+need=()
+command -v docker >/dev/null || need+=(docker.io)
+command -v git >/dev/null || need+=(git)
+command -v gcc >/dev/null || need+=(gcc)
+
+if ((${#need[@]})); then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "installing ${need[*]} ..."
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	else
+		echo "missing: ${need[*]}; install them first (as root: apt-get install ${need[*]})" >&2
+		exit 1
+	fi
+fi
+
+go mod download
