@@ -87,9 +87,10 @@ func WithKeychain(k authn.Keychain) Option { return func(c *Client) { c.keychain
 // WithClock sets the clock used for certificate validity (tests).
 func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = now } }
 
-// New makes a Client. The trust dir defaults to ~/.docker/trust.
+// New makes a Client. The trust dir defaults to ~/.docker/trust and
+// credentials to those of ~/.docker/config.json.
 func New(opts ...Option) (*Client, error) {
-	c := &Client{keychain: authn.DefaultKeychain, now: time.Now, transports: map[string]http.RoundTripper{}}
+	c := &Client{keychain: DockerConfigKeychain(""), now: time.Now, transports: map[string]http.RoundTripper{}}
 	for _, o := range opts {
 		o(c)
 	}

@@ -144,7 +144,7 @@ a terminal; never from the command line.`,
 
 // client builds the engine from the global flags and environment.
 func (a *app) client(pass trust.Passphrases) (*trust.Client, error) {
-	opts := []trust.Option{trust.WithPassphrases(pass)}
+	opts := []trust.Option{trust.WithPassphrases(pass), trust.WithKeychain(trust.DockerConfigKeychain(a.getenv("DOCKER_CONFIG")))}
 	server := a.server
 	if server == "" {
 		server = a.getenv("DOCKER_CONTENT_TRUST_SERVER")

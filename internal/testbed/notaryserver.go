@@ -22,7 +22,8 @@ import (
 type NotaryServer struct {
 	URL    string // https://127.0.0.1:PORT
 	Addr   string // 127.0.0.1:PORT
-	CACert string // PEM file of the CA that signed the server's certificate
+	CACert string   // PEM file of the CA that signed the server's certificate
+	TLS    TLSFiles // the server's certificate and key, and that CA
 	Dir    string
 
 	cmd  *exec.Cmd
@@ -77,6 +78,7 @@ func startNotaryServer(bin, dir, addr string, files TLSFiles) (*NotaryServer, er
 		URL:    "https://" + addr,
 		Addr:   addr,
 		CACert: files.CACert,
+		TLS:    files,
 		Dir:    dir,
 		log:    &lockedWriter{w: &bytes.Buffer{}},
 		done:   make(chan struct{}),
