@@ -20,8 +20,8 @@ import (
 // NotaryServer is a running notary-server over TLS on loopback, with
 // in-memory storage and its built-in signer (snapshot and timestamp keys).
 type NotaryServer struct {
-	URL    string // https://127.0.0.1:PORT
-	Addr   string // 127.0.0.1:PORT
+	URL    string   // https://127.0.0.1:PORT
+	Addr   string   // 127.0.0.1:PORT
 	CACert string   // PEM file of the CA that signed the server's certificate
 	TLS    TLSFiles // the server's certificate and key, and that CA
 	Dir    string
