@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -14,6 +15,9 @@ type GUN struct {
 }
 
 const dockerHub = "docker.io"
+
+// pathComponent is docker's grammar for one component of a repository path.
+var pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$`)
 
 // ParseGUN reads a repository name the way docker does: "acme/app" is
 // "docker.io/acme/app" and "ubuntu" is "docker.io/library/ubuntu".
@@ -35,6 +39,11 @@ func ParseGUN(s string) (GUN, error) {
 	}
 	if err != nil {
 		return GUN{}, wrapError(ErrBadGUN, err, s, fix, "not a valid repository name")
+	}
+	for _, part := range strings.Split(repo.RepositoryStr(), "/") {
+		if !pathComponent.MatchString(part) {
+			return GUN{}, newError(ErrBadGUN, s, fix, "not a valid repository name: bad path component %q", part)
+		}
 	}
 	return GUN{repo: repo}, nil
 }
