@@ -163,7 +163,10 @@ func TestEngineBadInput(t *testing.T) {
 			_, err := c.ResolveAsConsumer(ctx, gun, []string{strings.Repeat("ab", 32)}, "1.0")
 			return err
 		}, trust.ErrVerification},
-		{"a bad CA file", func() error { _, err := trust.New(trust.WithCACert(filepath.Join(t.TempDir(), "none.pem"))); return err }, trust.ErrBadInput},
+		{"a bad CA file", func() error {
+			_, err := trust.New(trust.WithCACert(filepath.Join(t.TempDir(), "none.pem")))
+			return err
+		}, trust.ErrBadInput},
 		{"bad NOTARY_AUTH", func() error { _, err := trust.BasicAuthFromEnv("NOTARY_AUTH", "dXNlcg=="); return err }, trust.ErrBadInput},
 	} {
 		err := tc.call()
