@@ -15,6 +15,8 @@ need=()
 command -v docker >/dev/null || need+=(docker.io)
 command -v git >/dev/null || need+=(git)
 command -v gcc >/dev/null || need+=(gcc)
+# tmux drives dctwiz in a real terminal in the prompt tests.
+command -v tmux >/dev/null || need+=(tmux)
 
 if ((${#need[@]})); then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -13,7 +13,8 @@ import (
 
 func TestInitPublishesRepository(t *testing.T) {
 	ctx := context.Background()
-	c := newClient(t)
+	// A trust dir that does not exist yet: the engine creates it.
+	c := newClient(t, trust.WithTrustDir(filepath.Join(t.TempDir(), "trust")))
 	gun := newGUN(t)
 	res, err := c.Init(ctx, gun, trust.FileRootKey(""))
 	if err != nil {
@@ -44,6 +45,22 @@ func TestInitPublishesRepository(t *testing.T) {
 	if dst.Mode().Perm() != 0o700 {
 		t.Errorf("private dir mode %v, want 0700", dst.Mode().Perm())
 	}
+
+	// Nothing in the trust dir is readable by others.
+	filepath.Walk(c.TrustDir(), func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		want := os.FileMode(0o600)
+		if info.IsDir() {
+			want = 0o700
+		}
+		if info.Mode().Perm() != want {
+			t.Errorf("%s has mode %v, want %v", path, info.Mode().Perm(), want)
+		}
+		return nil
+	})
 
 	// A second Init with the same key store converges; another key store is refused.
 	again, err := c.Init(ctx, gun, trust.FileRootKey(""))

@@ -170,3 +170,5 @@ func keyFileCount(t *testing.T, dir string) int {
 	})
 	return n
 }
+
+var certSpecAlice = testbed.CertSpec{CommonName: "alice"}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tmuxTerm runs the dctwiz binary in a real terminal (tmux), so that the
+// prompts run as an admin sees them.
+type tmuxTerm struct {
+	t       *testing.T
+	session string
+}
+
+func startTerminal(t *testing.T, e env, args ...string) *tmuxTerm {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is required for the terminal tests (scripts/install-deps.sh installs it): ", err)
+	}
+	session := fmt.Sprintf("dctwiz-test-%d-%d", os.Getpid(), gunSeq.Add(1))
+	var cmdline strings.Builder
+	cmdline.WriteString("env -i PATH=" + os.Getenv("PATH") + " HOME=" + t.TempDir())
+	for k, v := range e {
+		cmdline.WriteString(" " + k + "=" + shellQuote(v))
+	}
+	cmdline.WriteString(" " + dctwizBin)
+	for _, a := range args {
+		cmdline.WriteString(" " + shellQuote(a))
+	}
+	cmdline.WriteString("; echo EXIT=$?; sleep 30")
+	out, err := exec.Command("tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40", cmdline.String()).CombinedOutput()
+	if err != nil {
+		t.Fatalf("tmux: %v\n%s", err, out)
+	}
+	term := &tmuxTerm{t: t, session: session}
+	t.Cleanup(func() { exec.Command("tmux", "kill-session", "-t", session).Run() })
+	return term
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func (m *tmuxTerm) screen() string {
+	out, _ := exec.Command("tmux", "capture-pane", "-p", "-t", m.session).Output()
+	return string(out)
+}
+
+// waitFor waits until the screen shows text (bounded: 20 s).
+func (m *tmuxTerm) waitFor(text string) string {
+	m.t.Helper()
+	return m.waitForCount(text, 1)
+}
+
+// waitForCount waits until the screen shows text n times.
+func (m *tmuxTerm) waitForCount(text string, n int) string {
+	m.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s := m.screen()
+		if strings.Count(s, text) >= n {
+			return s
+		}
+		if time.Now().After(deadline) {
+			m.t.Fatalf("the terminal never showed %q:\n%s", text, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (m *tmuxTerm) typeLine(s string) {
+	m.t.Helper()
+	if out, err := exec.Command("tmux", "send-keys", "-t", m.session, "-l", s).CombinedOutput(); err != nil {
+		m.t.Fatalf("send-keys: %v\n%s", err, out)
+	}
+	exec.Command("tmux", "send-keys", "-t", m.session, "Enter").Run()
+}
+
+// TestPromptsOnATerminal: without passphrase variables, dctwiz asks on the
+// terminal, without echo, twice for new keys; a destructive step asks the
+// admin to type the GUN.
+func TestPromptsOnATerminal(t *testing.T) {
+	gun := newGUN()
+	e := newEnv(t).without("NOTARY_ROOT_PASSPHRASE", "NOTARY_TARGETS_PASSPHRASE")
+	const rootSecret, targetsSecret = "terminal-root-secret", "terminal-targets-secret"
+
+	term := startTerminal(t, e, append([]string{"init", gun}, serverArgs()...)...)
+	term.waitFor("Passphrase for the new root key")
+	term.typeLine("short")
+	term.waitFor("Too short")
+	term.typeLine(rootSecret)
+	term.waitFor("Repeat it")
+	term.typeLine(rootSecret)
+	term.waitFor("Passphrase for the new targets (repository) key")
+	term.typeLine(targetsSecret)
+	term.waitForCount("Repeat it", 2)
+	term.typeLine("a-different-one")
+	term.waitFor("The two entries differ")
+	term.typeLine(targetsSecret)
+	term.typeLine(targetsSecret)
+	screen := term.waitFor("EXIT=")
+	if !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, "Published "+gun) {
+		t.Fatalf("init on a terminal:\n%s", screen)
+	}
+	for _, secret := range []string{rootSecret, targetsSecret, "a-different-one"} {
+		if strings.Contains(screen, secret) {
+			t.Errorf("the terminal shows the passphrase %q:\n%s", secret, screen)
+		}
+	}
+
+	// The passphrases typed above unlock the keys for a later command.
+	r := mustOK(t, dctwiz(e.with("NOTARY_TARGETS_PASSPHRASE", targetsSecret),
+		append([]string{"delegation", "add", gun, "alice", writeCert(t, certSpecAlice)}, serverArgs()...)...))
+	_ = r
+
+	// Deleting the targets key: typing something else refuses, the GUN confirms.
+	term = startTerminal(t, e, append([]string{"targets-key", "delete", gun}, serverArgs()...)...)
+	term.waitFor("Type \"" + gun + "\" to confirm")
+	term.typeLine("yes")
+	if screen := term.waitFor("EXIT="); !strings.Contains(screen, "EXIT=2") || !strings.Contains(screen, "not confirmed") {
+		t.Fatalf("a wrong confirmation:\n%s", screen)
+	}
+	term = startTerminal(t, e, append([]string{"targets-key", "delete", gun}, serverArgs()...)...)
+	term.waitFor("to confirm")
+	term.typeLine(gun)
+	if screen := term.waitFor("EXIT="); !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, "verified gone") {
+		t.Fatalf("a typed confirmation:\n%s", screen)
+	}
+}
