@@ -25,20 +25,14 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, _ := os.MkdirTemp("", "dctwiz-flows-bed-")
-	var err error
-	if notary, err = testbed.StartNotaryServer(context.Background(), dir); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: the test bed's notary server is required:", err)
+	bed, err := testbed.Start(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: the test bed (notary server and registry) is required:", err)
 		os.Exit(1)
 	}
-	if reg, err = testbed.StartRegistry(); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: the test bed's registry:", err)
-		os.Exit(1)
-	}
+	notary, reg = bed.Notary, bed.Registry
 	code := m.Run()
-	notary.Close()
-	reg.Close()
-	os.RemoveAll(dir)
+	bed.Close()
 	os.Exit(code)
 }
 

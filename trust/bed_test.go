@@ -19,26 +19,15 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "dctwiz-trust-bed-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	notary, err = testbed.StartNotaryServer(context.Background(), dir)
+	bed, err := testbed.Start(context.Background())
 	if err != nil {
 		// Fail, never skip: the engine is only proven against the real server.
-		fmt.Fprintln(os.Stderr, "FAIL: the test bed's notary server is required:", err)
+		fmt.Fprintln(os.Stderr, "FAIL: the test bed (notary server and registry) is required:", err)
 		os.Exit(1)
 	}
-	reg, err = testbed.StartRegistry()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: the test bed's registry:", err)
-		os.Exit(1)
-	}
+	notary, reg = bed.Notary, bed.Registry
 	code := m.Run()
-	notary.Close()
-	reg.Close()
-	os.RemoveAll(dir)
+	bed.Close()
 	os.Exit(code)
 }
 

@@ -40,11 +40,7 @@ func (c *Client) AddDelegation(ctx context.Context, gun GUN, name string, cert *
 	if cert == nil || cert.X509 == nil {
 		return nil, newError(ErrBadCertificate, name, "give the signer's certificate", "no certificate given")
 	}
-	s, err := c.open(ctx, gun, sessionOptions{})
-	if err != nil {
-		return nil, err
-	}
-	repo, err := s.load()
+	s, repo, err := c.openLoaded(ctx, gun)
 	if err != nil {
 		return nil, err
 	}
@@ -79,11 +75,7 @@ func (c *Client) AddDelegation(ctx context.Context, gun GUN, name string, cert *
 
 // Delegations lists the repository's delegations, releases first.
 func (c *Client) Delegations(ctx context.Context, gun GUN) ([]Delegation, error) {
-	s, err := c.open(ctx, gun, sessionOptions{})
-	if err != nil {
-		return nil, err
-	}
-	repo, err := s.load()
+	_, repo, err := c.openLoaded(ctx, gun)
 	if err != nil {
 		return nil, err
 	}
@@ -99,11 +91,7 @@ func (c *Client) RemoveDelegation(ctx context.Context, gun GUN, name string, rem
 	if err := ValidSignerName(name); err != nil {
 		return nil, err
 	}
-	s, err := c.open(ctx, gun, sessionOptions{})
-	if err != nil {
-		return nil, err
-	}
-	repo, err := s.load()
+	s, repo, err := c.openLoaded(ctx, gun)
 	if err != nil {
 		return nil, err
 	}

@@ -137,11 +137,7 @@ func (c *Client) pinPublished(ctx context.Context, gun GUN, mem *session, root R
 	if err := cache.Set(data.CanonicalRootRole.String(), rootJSON); err != nil {
 		return nil, wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable", "cannot save the trust data")
 	}
-	s, err := c.open(ctx, gun, sessionOptions{})
-	if err != nil {
-		return nil, err
-	}
-	repo, err := s.load()
+	s, repo, err := c.openLoaded(ctx, gun)
 	if err != nil {
 		return nil, err
 	}

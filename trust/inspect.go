@@ -56,11 +56,7 @@ const repoAdmin = "Repo Admin"
 
 // Inspect reads and verifies a repository's trust data.
 func (c *Client) Inspect(ctx context.Context, gun GUN) (*Inspection, error) {
-	s, err := c.open(ctx, gun, sessionOptions{})
-	if err != nil {
-		return nil, err
-	}
-	repo, err := s.load()
+	_, repo, err := c.openLoaded(ctx, gun)
 	if err != nil {
 		return nil, err
 	}

@@ -88,6 +88,19 @@ func (c *Client) open(ctx context.Context, gun GUN, opts sessionOptions) (*sessi
 	return s, nil
 }
 
+// openLoaded opens a session on gun's published trust data, verified.
+func (c *Client) openLoaded(ctx context.Context, gun GUN) (*session, *tuf.Repo, error) {
+	s, err := c.open(ctx, gun, sessionOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	repo, err := s.load()
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, repo, nil
+}
+
 // load fetches and verifies the repository's current trust data (TOFU
 // against the trust dir's cache, as docker does).
 func (s *session) load() (*tuf.Repo, error) {

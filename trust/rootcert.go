@@ -30,11 +30,7 @@ type RootCertificate struct {
 // repository, verified as the trust dir knows it (trust on first use, as
 // docker does), whichever tool set the repository up.
 func (c *Client) RootCertificates(ctx context.Context, gun GUN) ([]RootCertificate, error) {
-	s, err := c.open(ctx, gun, sessionOptions{})
-	if err != nil {
-		return nil, err
-	}
-	repo, err := s.load()
+	_, repo, err := c.openLoaded(ctx, gun)
 	if err != nil {
 		return nil, err
 	}

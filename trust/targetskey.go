@@ -26,11 +26,7 @@ type TargetsKeyDeletion struct {
 // proves that the key is gone. This is destructive: callers must get the
 // user's confirmation first. Running it again finds nothing to remove.
 func (c *Client) DeleteTargetsKey(ctx context.Context, gun GUN) (*TargetsKeyDeletion, error) {
-	s, err := c.open(ctx, gun, sessionOptions{})
-	if err != nil {
-		return nil, err
-	}
-	repo, err := s.load()
+	s, repo, err := c.openLoaded(ctx, gun)
 	if err != nil {
 		return nil, err
 	}

@@ -39,11 +39,7 @@ func (c *Client) TestSign(ctx context.Context, gun GUN, tag string, keep bool) (
 	if err != nil || !strings.HasPrefix(img.Digest, "sha256:") {
 		return nil, newError(ErrRegistry, img.Ref, "", "the registry gave digest %q, not sha256", img.Digest)
 	}
-	s, err := c.open(ctx, gun, sessionOptions{})
-	if err != nil {
-		return nil, err
-	}
-	repo, err := s.load()
+	s, repo, err := c.openLoaded(ctx, gun)
 	if err != nil {
 		return nil, err
 	}
@@ -99,11 +95,7 @@ func (c *Client) TestSign(ctx context.Context, gun GUN, tag string, keep bool) (
 // SigningRole says which role dctwiz would sign a tag into: targets/releases
 // when the key store holds one of its keys, else targets.
 func (c *Client) SigningRole(ctx context.Context, gun GUN) (string, error) {
-	s, err := c.open(ctx, gun, sessionOptions{})
-	if err != nil {
-		return "", err
-	}
-	repo, err := s.load()
+	s, repo, err := c.openLoaded(ctx, gun)
 	if err != nil {
 		return "", err
 	}

@@ -187,6 +187,17 @@ func (a *app) trustDirPath() string {
 	return ""
 }
 
+// gunAndClient reads the GUN argument and builds an engine for a command
+// that needs no passphrase.
+func (a *app) gunAndClient(arg string) (trust.GUN, *trust.Client, error) {
+	gun, err := parseGUNArg(arg)
+	if err != nil {
+		return gun, nil, err
+	}
+	c, err := a.client(trust.Passphrases{})
+	return gun, c, err
+}
+
 func parseGUNArg(s string) (trust.GUN, error) {
 	g, err := trust.ParseGUN(s)
 	if err != nil {

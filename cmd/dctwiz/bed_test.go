@@ -41,16 +41,13 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "FAIL: the test bed needs notary's server and CLI:", err)
 		return 1
 	}
-	if notary, err = testbed.StartNotaryServer(ctx, dir); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: the test bed's notary server is required:", err)
+	bed, err := testbed.Start(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: the test bed (notary server and registry) is required:", err)
 		return 1
 	}
-	defer notary.Close()
-	if reg, err = testbed.StartRegistry(); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: the test bed's registry:", err)
-		return 1
-	}
-	defer reg.Close()
+	defer bed.Close()
+	notary, reg = bed.Notary, bed.Registry
 	dctwizBin = filepath.Join(dir, "dctwiz")
 	if out, err := exec.Command("go", "build", "-o", dctwizBin, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: building dctwiz: %v\n%s", err, out)

@@ -87,11 +87,7 @@ func (a *app) delegationListCmd() *cobra.Command {
 		Example: `  dctwiz delegation list docker.io/acme/app`,
 		Args:    cobra.ExactArgs(1),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			gun, err := parseGUNArg(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := a.client(trust.Passphrases{})
+			gun, c, err := a.gunAndClient(args[0])
 			if err != nil {
 				return err
 			}

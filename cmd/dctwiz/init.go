@@ -20,11 +20,7 @@ trust data is refused; rerunning init after a failed publish converges.`,
 		Example: `  NOTARY_ROOT_PASSPHRASE=... NOTARY_TARGETS_PASSPHRASE=... dctwiz init docker.io/acme/app`,
 		Args:    cobra.ExactArgs(1),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			gun, err := parseGUNArg(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := a.client(trust.Passphrases{})
+			gun, c, err := a.gunAndClient(args[0])
 			if err != nil {
 				return err
 			}

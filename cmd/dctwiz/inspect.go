@@ -21,11 +21,7 @@ every role's metadata and every certificate.`,
   dctwiz inspect docker.io/acme/app --json | jq '.roles[] | select(.role=="timestamp")'`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			gun, err := parseGUNArg(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := a.client(trust.Passphrases{})
+			gun, c, err := a.gunAndClient(args[0])
 			if err != nil {
 				return err
 			}

@@ -25,11 +25,7 @@ the PEM goes to stdout.`,
 		Example: `  dctwiz root-cert export docker.io/acme/app -o acme-app-root.crt`,
 		Args:    cobra.ExactArgs(1),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			gun, err := parseGUNArg(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := a.client(trust.Passphrases{})
+			gun, c, err := a.gunAndClient(args[0])
 			if err != nil {
 				return err
 			}

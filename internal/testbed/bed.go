@@ -1,0 +1,41 @@
+package testbed
+
+import (
+	"context"
+	"os"
+)
+
+// Bed is a running test bed: a notary server and a registry, with their
+// files in a temporary directory.
+type Bed struct {
+	Notary   *NotaryServer
+	Registry *Registry
+	Dir      string
+}
+
+// Start builds what it must and starts a notary server and a registry.
+func Start(ctx context.Context) (*Bed, error) {
+	dir, err := os.MkdirTemp("", "dctwiz-bed-")
+	if err != nil {
+		return nil, err
+	}
+	notary, err := StartNotaryServer(ctx, dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	reg, err := StartRegistry()
+	if err != nil {
+		notary.Close()
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return &Bed{Notary: notary, Registry: reg, Dir: dir}, nil
+}
+
+// Close stops everything and removes the files.
+func (b *Bed) Close() {
+	b.Notary.Close()
+	b.Registry.Close()
+	os.RemoveAll(b.Dir)
+}
