@@ -39,6 +39,10 @@ type app struct {
 	json     bool
 	yes      bool
 	debug    bool
+
+	// failureReport, when a command sets it, goes into the --json error
+	// document as "report" (setup's steps so far), so stdout still holds one document.
+	failureReport any
 }
 
 // usageError marks failures of the invocation itself (exit 2).
@@ -215,6 +219,10 @@ func (a *app) printError(err error, fix string) {
 		fmt.Fprintf(a.stderr, "  fix: %s\n", fix)
 	}
 	if a.json {
-		writeJSON(a.stdout, map[string]any{"error": map[string]string{"kind": kindOf(err), "message": msg, "fix": fix}})
+		doc := map[string]any{"error": map[string]string{"kind": kindOf(err), "message": msg, "fix": fix}}
+		if a.failureReport != nil {
+			doc["report"] = a.failureReport
+		}
+		writeJSON(a.stdout, doc)
 	}
 }

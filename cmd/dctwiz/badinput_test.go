@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dctwiz/dctwiz/flows"
 	"github.com/dctwiz/dctwiz/internal/testbed"
 )
 
@@ -145,6 +147,24 @@ func TestJSONErrorDocument(t *testing.T) {
 	r := dctwiz(newEnv(t), append([]string{"inspect", newGUN(), "--json"}, serverArgs()...)...)
 	if r.code != 1 || !strings.Contains(r.stdout, `"kind": "not_initialized"`) {
 		t.Fatalf("want a not_initialized error document on stdout:\n%s", r)
+	}
+}
+
+// TestSetupFailureJSON: a failed setup prints one JSON document holding
+// the error and the steps done so far.
+func TestSetupFailureJSON(t *testing.T) {
+	e := newEnv(t)
+	gun := newGUN()
+	r := dctwiz(e, append([]string{"setup", gun, "--test-tag", "missing", "--json"}, serverArgs()...)...)
+	var doc struct {
+		Error  struct{ Kind string }
+		Report flows.Report
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, r)
+	}
+	if r.code != 1 || doc.Error.Kind != "tag_not_found" || len(doc.Report.Steps) != 4 || doc.Report.Steps[0].Status != flows.Done || doc.Report.Steps[3].Status != flows.Failed {
+		t.Errorf("failure document %+v\n%s", doc, r)
 	}
 }
 

@@ -141,10 +141,11 @@ func (a *app) progress(steps []flows.Step) func(flows.Event) {
 
 // explainStop says what state the repository is in after a failed step.
 func (a *app) explainStop(rep *flows.Report) {
-	if rep == nil || a.json {
-		if rep != nil && a.json {
-			writeJSON(a.stdout, rep)
-		}
+	if rep == nil {
+		return
+	}
+	if a.json {
+		a.failureReport = rep
 		return
 	}
 	var done []string
