@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -169,11 +170,11 @@ func (c *Client) notaryTransport(ctx context.Context, gun GUN) (http.RoundTrippe
 	if ok {
 		return withContext(ctx, rt), nil
 	}
-	u, err := url.Parse(server)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+	serverURL, err := url.Parse(server)
+	if err != nil || serverURL.Host == "" || (serverURL.Scheme != "https" && serverURL.Scheme != "http") {
 		return nil, newError(ErrBadInput, server, "give the notary server as https://host[:port]", "not a notary server URL")
 	}
-	reg, err := name.NewRegistry(u.Host)
+	reg, err := name.NewRegistry(serverURL.Host)
 	if err != nil {
 		return nil, wrapError(ErrBadInput, err, server, "give the notary server as https://host[:port]", "not a notary server URL")
 	}
@@ -185,10 +186,16 @@ func (c *Client) notaryTransport(ctx context.Context, gun GUN) (http.RoundTrippe
 		}
 	}
 	scopes := []string{"repository:" + gun.String() + ":push,pull"}
-	rt, err = transport.NewWithContext(ctx, reg, auth, &statusTransport{inner: c.base}, scopes)
+	// go-containerregistry races http against https for loopback and
+	// private hosts; the guard keeps every request on the server's scheme.
+	guarded := schemeGuard{inner: c.base, allow: func(u *url.URL) bool { return u.Scheme == serverURL.Scheme }}
+	rt, err = transport.NewWithContext(ctx, reg, auth, guarded, scopes)
 	if err != nil {
 		return nil, classifyNetwork(err, server)
 	}
+	// Outside the token transport, so that it can refresh an expired token
+	// before a 401 counts as a refusal.
+	rt = &statusTransport{inner: rt}
 	c.mu.Lock()
 	c.transports[key] = rt
 	c.mu.Unlock()
@@ -215,6 +222,32 @@ type ctxTransport struct {
 
 func (t ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.inner.RoundTrip(req.WithContext(t.ctx))
+}
+
+// schemeGuard refuses requests that allow rejects: it keeps a request for
+// an https server from going out over plain http.
+type schemeGuard struct {
+	inner http.RoundTripper
+	allow func(*url.URL) bool
+}
+
+func (g schemeGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !g.allow(req.URL) {
+		return nil, fmt.Errorf("refusing %s://%s: not the configured scheme", req.URL.Scheme, req.URL.Host)
+	}
+	return g.inner.RoundTrip(req)
+}
+
+// isLoopback says whether host (host[:port]) is this machine.
+func isLoopback(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // statusTransport turns 401 and 403 answers into errors that keep their

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -18,7 +19,10 @@ type Image struct {
 }
 
 func (c *Client) registryOptions(ctx context.Context) []remote.Option {
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(c.base)}
+	// Plain http only to this machine: go-containerregistry would also use it
+	// for private addresses, where a digest read in the clear could be forged.
+	guarded := schemeGuard{inner: c.base, allow: func(u *url.URL) bool { return u.Scheme == "https" || isLoopback(u.Host) }}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(guarded)}
 	if c.registryAuth != nil {
 		opts = append(opts, remote.WithAuth(c.registryAuth))
 	} else {
