@@ -16,7 +16,6 @@ import (
 type Engine interface {
 	Init(ctx context.Context, gun trust.GUN, root trust.RootKey) (*trust.InitResult, error)
 	AddDelegation(ctx context.Context, gun trust.GUN, name string, cert *trust.Certificate) (*trust.DelegationResult, error)
-	Delegations(ctx context.Context, gun trust.GUN) ([]trust.Delegation, error)
 	RootCertificates(ctx context.Context, gun trust.GUN) ([]trust.RootCertificate, error)
 	TestSign(ctx context.Context, gun trust.GUN, tag string, keep bool) (*trust.TestSignResult, error)
 	DeleteTargetsKey(ctx context.Context, gun trust.GUN) (*trust.TargetsKeyDeletion, error)
@@ -142,10 +141,6 @@ func (r *Report) Pending() []StepID {
 	return out
 }
 
-// ErrNoSigner stops the targets-key deletion when the repository has no
-// signer: nobody could sign without a targets-key rotation.
-var ErrNoSigner = errors.New("no signer")
-
 // RunSetup runs the setup ceremony. Each step reports Started then Done,
 // Skipped or Failed to events (which may be nil); the first failure stops
 // the ceremony. Every step converges when run again, so rerunning the same
@@ -241,15 +236,6 @@ func runStep(ctx context.Context, eng Engine, s Setup, id StepID, rep *Report) (
 		return fmt.Sprintf("%s:%s verified as %s", s.GUN, s.TestTag, res.Verified.Digest), nil
 
 	case StepDeleteTargetsKey:
-		dels, err := eng.Delegations(ctx, s.GUN)
-		if err != nil {
-			return "", err
-		}
-		if len(dels) == 0 {
-			return "", &trust.Error{Kind: ErrNoSigner, Input: s.GUN.String(),
-				Msg: "the repository has no signer: without the targets key nobody could sign",
-				Fix: "add a signer's certificate first (--delegation NAME=CERT), then delete the targets key"}
-		}
 		res, err := eng.DeleteTargetsKey(ctx, s.GUN)
 		if err != nil {
 			return "", err

@@ -154,7 +154,7 @@ func TestDeleteTargetsKeyNeedsASigner(t *testing.T) {
 	s.Signers = nil
 	s.TestTag = ""
 	rep, err := flows.RunSetup(context.Background(), c, s, nil)
-	if !errors.Is(err, flows.ErrNoSigner) {
+	if !errors.Is(err, trust.ErrNoSigner) {
 		t.Fatalf("RunSetup without signers: %v, want ErrNoSigner", err)
 	}
 	if p := rep.Pending(); len(p) != 1 || p[0] != flows.StepDeleteTargetsKey {

@@ -28,6 +28,7 @@ var (
 	ErrVerification       = errors.New("trust data does not verify")
 	ErrNotFound           = errors.New("not found")
 	ErrNeedsConfirmation  = errors.New("needs confirmation")
+	ErrNoSigner           = errors.New("no signer")
 	ErrPublish            = errors.New("publish failed")
 )
 

@@ -30,6 +30,12 @@ func (c *Client) DeleteTargetsKey(ctx context.Context, gun GUN) (*TargetsKeyDele
 	if err != nil {
 		return nil, err
 	}
+	// Without a release signer nobody could sign the repository's tags
+	// once the targets key is gone.
+	if d, ok := delegationByRole(repo, ReleasesRole); !ok || len(d.KeyIDs) == 0 {
+		return nil, newError(ErrNoSigner, gun.String(), "add a signer first (dctwiz delegation add), then delete the targets key",
+			"the repository has no targets/releases signer: without the targets key nobody could sign")
+	}
 	certs, err := rootCertificates(gun, repo)
 	if err != nil {
 		return nil, err
@@ -38,7 +44,7 @@ func (c *Client) DeleteTargetsKey(ctx context.Context, gun GUN) (*TargetsKeyDele
 		return nil, err
 	}
 	res := &TargetsKeyDeletion{GUN: gun.String(), Verified: true,
-		Consequence: "the targets key is deleted: signers can still sign, but adding or removing a signer now needs a targets-key rotation with the root key"}
+		Consequence: "the targets key is deleted: release signers can still sign, but adding or removing a signer now needs a targets-key rotation with the root key"}
 
 	published := map[string]bool{}
 	if role, ok := repo.Root.Signed.Roles[data.CanonicalTargetsRole]; ok {

@@ -168,6 +168,21 @@ func TestSetupFailureJSON(t *testing.T) {
 	}
 }
 
+// TestDeleteTargetsKeyNeedsASigner: the targets key of a repository
+// without release signers is kept, whatever --yes says.
+func TestDeleteTargetsKeyNeedsASigner(t *testing.T) {
+	e := newEnv(t)
+	gun := newGUN()
+	mustOK(t, dctwiz(e, append([]string{"init", gun}, serverArgs()...)...))
+	r := dctwiz(e, append([]string{"targets-key", "delete", gun, "--yes"}, serverArgs()...)...)
+	if r.code != 1 || !strings.Contains(r.stderr, "no targets/releases signer") {
+		t.Fatalf("deleting the only way to sign:\n%s", r)
+	}
+	if n := keyFileCount(t, filepath.Join(e["DOCKER_CONFIG"], "trust", "private")); n != 2 {
+		t.Errorf("%d key files left, want root and targets", n)
+	}
+}
+
 // TestDERCertificateAccepted: DER (.cer) certificates work as PEM ones do.
 func TestDERCertificateAccepted(t *testing.T) {
 	e := newEnv(t)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/dctwiz/dctwiz/flows"
 	"github.com/dctwiz/dctwiz/trust"
 )
 
@@ -42,7 +41,7 @@ var errorKinds = []struct {
 	{trust.ErrVerification, "verification"},
 	{trust.ErrNotFound, "not_found"},
 	{trust.ErrNeedsConfirmation, "needs_confirmation"},
-	{flows.ErrNoSigner, "no_signer"},
+	{trust.ErrNoSigner, "no_signer"},
 	{trust.ErrPublish, "publish"},
 	{trust.ErrBadInput, "bad_input"},
 }
