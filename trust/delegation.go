@@ -213,12 +213,21 @@ func (s *session) publish(landed func(after *tuf.Repo) bool) error {
 		return s.pass.problem // a key could not be unlocked: nothing was sent
 	}
 	explained := s.explain(err, ErrPublish)
-	{
-		if after, lerr := s.load(); lerr == nil && landed(after) {
-			return nil
-		}
+	after, lerr := s.load()
+	if lerr == nil && landed(after) {
+		return nil // the server committed; only its answer was lost
 	}
-	return &Error{Kind: ErrPublish, Input: s.gun.String(), Cause: explained,
-		Msg: "publishing failed: " + explained.Error() + "; nothing was published",
+	return publishFailed(s.gun, explained, lerr == nil)
+}
+
+// publishFailed says what a failed publish left: nothing, when a look at
+// the server showed that; otherwise the outcome is unknown.
+func publishFailed(gun GUN, cause error, checked bool) error {
+	state := "nothing was published"
+	if !checked {
+		state = "the server could not be asked whether it was published"
+	}
+	return &Error{Kind: ErrPublish, Input: gun.String(), Cause: cause,
+		Msg: "publishing failed: " + cause.Error() + "; " + state,
 		Fix: "run the same command again: it converges on what the server has"}
 }

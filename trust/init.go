@@ -66,13 +66,11 @@ func (c *Client) Init(ctx context.Context, gun GUN, root RootKey) (*InitResult, 
 	}
 	if err := s.repo.Publish(); err != nil {
 		// The answer may be lost after the server committed: look.
-		if done, checkErr := s.publishedWith(rootKey, root); checkErr == nil && done != nil {
+		done, checkErr := s.publishedWith(rootKey, root)
+		if checkErr == nil && done != nil {
 			return c.pinPublished(ctx, gun, s, root)
 		}
-		e := s.explain(err, ErrPublish)
-		return nil, &Error{Kind: ErrPublish, Input: gun.String(), Cause: e,
-			Msg: "publishing the new trust data failed: " + e.Error() + "; nothing was published",
-			Fix: "run the same command again once the server is reachable: it reuses the keys made so far"}
+		return nil, publishFailed(gun, s.explain(err, ErrPublish), checkErr == nil)
 	}
 	return c.pinPublished(ctx, gun, s, root)
 }

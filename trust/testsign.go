@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"strings"
 
+	canonicaljson "github.com/docker/go/canonical/json"
 	"github.com/theupdateframework/notary/client"
 	"github.com/theupdateframework/notary/tuf"
 	"github.com/theupdateframework/notary/tuf/data"
@@ -27,9 +28,11 @@ type TestSignResult struct {
 // targets/releases when the key store holds a releases key, else into
 // targets; publishes; resolves the tag as a consumer pinned to the root
 // certificate from an empty cache; and unless keep, removes the test
-// signature again. A tag already signed with the same digest is verified
-// and left alone; one signed with another digest is refused, so a real
-// signature is never overwritten.
+// signature again. A test signature that is to be removed carries a marker in its custom data:
+// a rerun after a failed removal recognises and removes it. A tag with a
+// real signature for the same digest is verified and left alone; one
+// signed for another digest is refused, so a real signature is never
+// overwritten or removed.
 func (c *Client) TestSign(ctx context.Context, gun GUN, tag string, keep bool) (*TestSignResult, error) {
 	img, err := c.ResolveTag(ctx, gun, tag)
 	if err != nil {
@@ -48,14 +51,22 @@ func (c *Client) TestSign(ctx context.Context, gun GUN, tag string, keep bool) (
 		return nil, err
 	}
 	res := &TestSignResult{GUN: gun.String(), Tag: tag, Image: *img, Role: role.String(), Kept: keep}
-	if signed, ok := targetIn(repo, role, tag); ok {
-		if !bytes.Equal(signed.Hashes["sha256"], sum) || signed.Length != img.Size {
-			return nil, newError(ErrTagAlreadySigned, gun.String()+":"+tag, "test-sign a tag that is not signed yet",
-				"the tag is already signed in %s for another digest; a test signature would replace it", role)
-		}
+	signed, ok := targetIn(repo, role, tag)
+	switch {
+	case ok && (!bytes.Equal(signed.Hashes["sha256"], sum) || signed.Length != img.Size):
+		return nil, newError(ErrTagAlreadySigned, gun.String()+":"+tag, "test-sign a tag that is not signed yet",
+			"the tag is already signed in %s for another digest; a test signature would replace it", role)
+	case ok && !isTestSignature(signed):
+		// A real signature for this digest: verify it, never remove it.
 		res.Existing, res.Kept = true, true
-	} else {
+	case ok:
+		// An earlier test signature whose removal failed: verify and remove it now.
+	default:
 		target := &client.Target{Name: tag, Hashes: data.Hashes{"sha256": sum}, Length: img.Size}
+		if !keep { // a kept signature is a real one
+			marker := canonicaljson.RawMessage(testSignatureMarker)
+			target.Custom = &marker
+		}
 		if err := s.repo.AddTarget(target, role); err != nil {
 			return nil, s.explain(err, ErrPublish)
 		}
@@ -78,11 +89,14 @@ func (c *Client) TestSign(ctx context.Context, gun GUN, tag string, keep bool) (
 	}
 	if !res.Kept {
 		// Remove the test signature whether or not verification passed.
-		if rerr := s.repo.RemoveTarget(tag, role); rerr == nil {
+		rerr := s.repo.RemoveTarget(tag, role)
+		if rerr == nil {
 			rerr = s.publish(func(after *tuf.Repo) bool { _, ok := targetIn(after, role, tag); return !ok })
-			if err == nil {
-				err = rerr
-			}
+		}
+		if rerr != nil {
+			return nil, &Error{Kind: ErrPublish, Input: gun.String() + ":" + tag, Cause: rerr,
+				Msg: "the test signature is still published: removing it failed: " + rerr.Error(),
+				Fix: "run the same test-sign command again: it recognises its test signature and removes it"}
 		}
 	}
 	if err != nil {
@@ -123,6 +137,14 @@ func (s *session) signingRole(repo *tuf.Repo) (data.RoleName, error) {
 			"cannot sign: the trust dir %s holds neither a targets/releases key nor the targets key", s.c.trustDir)
 	}
 	return data.CanonicalTargetsRole, nil
+}
+
+// testSignatureMarker is the custom data of a test signature, so that a
+// rerun can tell it from a real signature of the same digest.
+const testSignatureMarker = `{"dctwiz":"test-signature"}`
+
+func isTestSignature(meta data.FileMeta) bool {
+	return meta.Custom != nil && bytes.Contains(*meta.Custom, []byte(`"dctwiz":"test-signature"`))
 }
 
 func targetIn(repo *tuf.Repo, role data.RoleName, tag string) (data.FileMeta, bool) {
