@@ -39,12 +39,24 @@ func (c *Client) Init(ctx context.Context, gun GUN, root RootKey) (*InitResult, 
 	if err != nil {
 		return nil, err
 	}
-	rootKey, err := root.open(ctx, s.keys, s.pass)
+	published, err := s.hasTrustData()
 	if err != nil {
 		return nil, err
 	}
-	if done, err := s.publishedWith(rootKey, root); err != nil || done != nil {
-		return done, err
+	if published {
+		// Never create a root key for a repository that exists: it cannot be ours.
+		rootKey, err := root.open(ctx, s.keys, s.pass, false)
+		if errors.Is(err, errNoRootKeyYet) {
+			return nil, s.alreadyInitialized()
+		}
+		if err != nil {
+			return nil, err
+		}
+		done, err := s.publishedWith(rootKey, root)
+		if err != nil {
+			return nil, err
+		}
+		return done, c.pinExisting(ctx, gun, done.Root.ID)
 	}
 	// Check the targets passphrase before any key is made.
 	if len(c.pass.Targets) < MinPassphraseLength {
@@ -54,6 +66,10 @@ func (c *Client) Init(ctx context.Context, gun GUN, root RootKey) (*InitResult, 
 		return nil, newError(ErrWeakPassphrase, "targets key", "choose a passphrase of at least 8 characters", "the passphrase for the new targets key is shorter than %d characters", MinPassphraseLength)
 	}
 
+	rootKey, err := root.open(ctx, s.keys, s.pass, true)
+	if err != nil {
+		return nil, err
+	}
 	// A fresh session whose crypto service signs with the root key.
 	s, err = c.open(ctx, gun, sessionOptions{memCache: true, rootKey: rootKey})
 	if err != nil {
@@ -75,9 +91,28 @@ func (c *Client) Init(ctx context.Context, gun GUN, root RootKey) (*InitResult, 
 	return c.pinPublished(ctx, gun, s, root)
 }
 
-// publishedWith returns a result when the server already has trust data
-// for the GUN: AlreadyDone when it was published with rootKey,
-// ErrAlreadyInitialized otherwise.
+// hasTrustData says whether the server has a root.json for the GUN.
+func (s *session) hasTrustData() (bool, error) {
+	_, err := s.remote.GetSized(data.CanonicalRootRole.String(), store.NoSizeLimit)
+	var notFound store.ErrMetaNotFound
+	if errors.As(err, &notFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, s.explain(err, ErrServerUnreachable)
+	}
+	return true, nil
+}
+
+func (s *session) alreadyInitialized() error {
+	return newError(ErrAlreadyInitialized, s.gun.String(),
+		"to add signers or export the root certificate use dctwiz delegation add / dctwiz root-cert export",
+		"the notary server already has trust data for this repository")
+}
+
+// publishedWith looks at the server's trust data for the GUN: nil, nil
+// when there is none; AlreadyDone when its root key is rootKey (an earlier
+// run of this ceremony published it); ErrAlreadyInitialized otherwise.
 func (s *session) publishedWith(rootKey data.PrivateKey, root RootKey) (*InitResult, error) {
 	raw, err := s.remote.GetSized(data.CanonicalRootRole.String(), store.NoSizeLimit)
 	var notFound store.ErrMetaNotFound
@@ -87,33 +122,43 @@ func (s *session) publishedWith(rootKey data.PrivateKey, root RootKey) (*InitRes
 	if err != nil {
 		return nil, s.explain(err, ErrServerUnreachable)
 	}
-	already := newError(ErrAlreadyInitialized, s.gun.String(),
-		"to add signers or export the root certificate use dctwiz delegation add / dctwiz root-cert export",
-		"the notary server already has trust data for this repository")
 	signedRoot, err := parseRoot(raw)
 	if err != nil {
-		return nil, already
+		return nil, s.alreadyInitialized()
 	}
 	rootRole, ok := signedRoot.Signed.Roles[data.CanonicalRootRole]
 	if !ok {
-		return nil, already
+		return nil, s.alreadyInitialized()
 	}
-	ours := false
 	for _, id := range rootRole.KeyIDs {
 		if k, ok := signedRoot.Signed.Keys[id]; ok {
 			if cid, err := utils.CanonicalKeyID(k); err == nil && cid == rootKey.ID() {
-				ours = true
+				res := resultFromRoot(s, signedRoot, root)
+				res.Root.ID = id
+				res.AlreadyDone = true
+				return res, nil
 			}
 		}
 	}
-	if !ours {
-		return nil, already
+	return nil, s.alreadyInitialized()
+}
+
+// pinExisting starts the trust dir's cache afresh from the server's trust
+// data, verified against the root certificate rootID (whose key is ours).
+func (c *Client) pinExisting(ctx context.Context, gun GUN, rootID string) error {
+	cache, err := c.metadataCache(gun)
+	if err != nil {
+		return err
 	}
-	// The root key is ours: this repository is what an earlier run of this
-	// ceremony published (its targets key may since have been deleted).
-	res := resultFromRoot(s, signedRoot, root)
-	res.AlreadyDone = true
-	return res, nil
+	if err := cache.RemoveAll(); err != nil {
+		return wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable", "cannot clear stale trust data")
+	}
+	s, err := c.open(ctx, gun, sessionOptions{pinned: []string{rootID}})
+	if err != nil {
+		return err
+	}
+	_, err = s.load()
+	return err
 }
 
 // pinPublished starts the trust dir's cache from the root we just

@@ -72,4 +72,7 @@ func TestInitPublishesRepository(t *testing.T) {
 	if !errors.Is(err, trust.ErrAlreadyInitialized) {
 		t.Fatalf("Init by another key store: %v, want ErrAlreadyInitialized", err)
 	}
+	if ids, _ := other.LocalRootKeys(); len(ids) != 0 {
+		t.Errorf("a refused Init left root keys %v in the trust dir", ids)
+	}
 }

@@ -31,11 +31,13 @@ type session struct {
 	cs     signed.CryptoService
 	repo   client.Repository
 	pass   *passRecorder
+	pin    trustpinning.TrustPinConfig // empty: trust on first use, as docker does
 }
 
 type sessionOptions struct {
 	rootKey  data.PrivateKey // a root key to sign with, from a RootKey
 	memCache bool            // keep metadata in memory only (init)
+	pinned   []string        // trust only these root certificate IDs (no TOFU)
 }
 
 func (c *Client) keyStore(pass *passRecorder) (*trustmanager.GenericKeyStore, error) {
@@ -66,6 +68,9 @@ func (c *Client) open(ctx context.Context, gun GUN, opts sessionOptions) (*sessi
 		return nil, wrapError(ErrBadInput, err, server, "give the notary server as https://host[:port]", "not a notary server URL")
 	}
 	s := &session{c: c, gun: gun, server: server, remote: remote, pass: &passRecorder{p: c.pass}}
+	if len(opts.pinned) > 0 {
+		s.pin = trustpinning.TrustPinConfig{Certs: map[string][]string{gun.String(): opts.pinned}, DisableTOFU: true}
+	}
 	if opts.memCache {
 		s.cache = store.NewMemoryStore(nil)
 	} else if s.cache, err = c.metadataCache(gun); err != nil {
@@ -81,7 +86,7 @@ func (c *Client) open(ctx context.Context, gun GUN, opts sessionOptions) (*sessi
 	}
 	s.cs = &reusingCryptoService{CryptoService: cryptoservice.NewCryptoService(stores...), keys: s.keys}
 	s.repo, err = client.NewRepository(data.GUN(gun.String()), server, remote, s.cache,
-		trustpinning.TrustPinConfig{}, s.cs, changelist.NewMemChangelist())
+		s.pin, s.cs, changelist.NewMemChangelist())
 	if err != nil {
 		return nil, wrapError(ErrBadInput, err, gun.String(), "", "cannot open the repository")
 	}

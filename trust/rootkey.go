@@ -3,6 +3,7 @@ package trust
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,9 +20,13 @@ import (
 type RootKey interface {
 	// String says where the key lives, for people and ceremony records.
 	String() string
-	// open returns the key, creating it when the source has none yet.
-	open(ctx context.Context, keys *trustmanager.GenericKeyStore, pass *passRecorder) (data.PrivateKey, error)
+	// open returns the key; when the source has none yet it creates one if
+	// create is set, else returns errNoRootKeyYet.
+	open(ctx context.Context, keys *trustmanager.GenericKeyStore, pass *passRecorder, create bool) (data.PrivateKey, error)
 }
+
+// errNoRootKeyYet: the source would have to create the key.
+var errNoRootKeyYet = errors.New("no root key yet")
 
 // FileRootKey is a root key in a passphrase-encrypted PKCS#8 file. With an
 // empty path it is the trust dir's root key, as docker and notary keep it
@@ -38,7 +43,7 @@ func (f fileRootKey) String() string {
 	return "file key " + f.path
 }
 
-func (f fileRootKey) open(_ context.Context, keys *trustmanager.GenericKeyStore, pass *passRecorder) (data.PrivateKey, error) {
+func (f fileRootKey) open(_ context.Context, keys *trustmanager.GenericKeyStore, pass *passRecorder, create bool) (data.PrivateKey, error) {
 	if f.path != "" {
 		return f.openFile(pass)
 	}
@@ -51,6 +56,9 @@ func (f fileRootKey) open(_ context.Context, keys *trustmanager.GenericKeyStore,
 	sort.Strings(ids)
 	switch len(ids) {
 	case 0:
+		if !create {
+			return nil, errNoRootKeyYet
+		}
 		if pass.p.Root == "" {
 			return nil, newError(ErrPassphraseRequired, "root key", "give a passphrase for the new root key", "a new root key will be created and needs a passphrase")
 		}
