@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/dctwiz/dctwiz/trust"
@@ -20,6 +22,8 @@ type Engine interface {
 	TestSign(ctx context.Context, gun trust.GUN, tag string, keep bool) (*trust.TestSignResult, error)
 	DeleteTargetsKey(ctx context.Context, gun trust.GUN) (*trust.TargetsKeyDeletion, error)
 	SigningRole(ctx context.Context, gun trust.GUN) (string, error)
+	ResolveTag(ctx context.Context, gun trust.GUN, tag string) (*trust.Image, error)
+	Delegations(ctx context.Context, gun trust.GUN) ([]trust.Delegation, error)
 }
 
 var _ Engine = (*trust.Client)(nil)
@@ -141,7 +145,55 @@ func (r *Report) Pending() []StepID {
 	return out
 }
 
-// RunSetup runs the setup ceremony. Each step reports Started then Done,
+// Check looks at everything that can be known before anything is created
+// or published: the test tag exists in the registry, the root certificate
+// can be written, and deleting the targets key leaves a signer. The review
+// screen and RunSetup both call it.
+func (s Setup) Check(ctx context.Context, eng Engine) error {
+	if s.TestTag != "" {
+		if _, err := eng.ResolveTag(ctx, s.GUN, s.TestTag); err != nil {
+			return err
+		}
+	}
+	if s.RootCertOut != "" {
+		if err := writable(s.RootCertOut); err != nil {
+			return err
+		}
+	}
+	if s.DeleteTargetsKey && len(s.Signers) == 0 {
+		// On a rerun the signers may already be published.
+		dels, err := eng.Delegations(ctx, s.GUN)
+		if err != nil && !errors.Is(err, trust.ErrNotInitialized) {
+			return err
+		}
+		hasReleases := false
+		for _, d := range dels {
+			hasReleases = hasReleases || (d.Role == trust.ReleasesRole && len(d.KeyIDs) > 0)
+		}
+		if !hasReleases {
+			return &trust.Error{Kind: trust.ErrNoSigner, Input: s.GUN.String(),
+				Msg: "deleting the targets key without a signer would leave nobody able to sign",
+				Fix: "add a signer's certificate (--delegation NAME=CERT) in the same ceremony"}
+		}
+	}
+	return nil
+}
+
+// writable checks that path can be created or replaced, without leaving a file.
+func writable(path string) error {
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return &trust.Error{Kind: trust.ErrBadInput, Input: path, Msg: "is a directory", Fix: "give a file path for the root certificate"}
+	}
+	f, err := os.CreateTemp(dir, ".dctwiz-check-*")
+	if err != nil {
+		return &trust.Error{Kind: trust.ErrBadInput, Input: path, Cause: err, Msg: "cannot write the root certificate there", Fix: "choose a writable directory"}
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// RunSetup checks the setup (Check), then runs the ceremony. Each step reports Started then Done,
 // Skipped or Failed to events (which may be nil); the first failure stops
 // the ceremony. Every step converges when run again, so rerunning the same
 // setup after a failure continues where it stopped.
@@ -149,9 +201,12 @@ func RunSetup(ctx context.Context, eng Engine, s Setup, events func(Event)) (*Re
 	if events == nil {
 		events = func(Event) {}
 	}
-	rep := &Report{GUN: s.GUN.String(), Root: s.Root.String()}
+	rep := &Report{GUN: s.GUN.String(), Root: s.Root.String(), Steps: []StepStatus{}}
 	for _, sig := range s.Signers {
 		rep.Warnings = append(rep.Warnings, sig.Cert.Warnings...)
+	}
+	if err := s.Check(ctx, eng); err != nil {
+		return rep, err
 	}
 	for _, step := range s.Plan() {
 		if step.Skip != "" {

@@ -146,22 +146,36 @@ func TestPlanSkipsWhatWasNotAsked(t *testing.T) {
 	}
 }
 
-// Deleting the targets key of a repository without signers would leave
-// nobody able to sign: the flow refuses, after publishing the rest.
-func TestDeleteTargetsKeyNeedsASigner(t *testing.T) {
-	c, _ := engine(t, t.TempDir())
-	s := ceremony(t)
-	s.Signers = nil
-	s.TestTag = ""
-	rep, err := flows.RunSetup(context.Background(), c, s, nil)
-	if !errors.Is(err, trust.ErrNoSigner) {
-		t.Fatalf("RunSetup without signers: %v, want ErrNoSigner", err)
-	}
-	if p := rep.Pending(); len(p) != 1 || p[0] != flows.StepDeleteTargetsKey {
-		t.Errorf("pending %v, want the deletion", p)
-	}
-	if !rep.Published() {
-		t.Error("the report does not say that init was published")
+// What can be known in advance stops the ceremony before anything is
+// created or published.
+func TestCheckBeforePublishing(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*flows.Setup)
+		kind   error
+	}{
+		{"deleting the targets key without a signer", func(s *flows.Setup) { s.Signers = nil }, trust.ErrNoSigner},
+		{"a test tag the registry lacks", func(s *flows.Setup) { s.TestTag = "missing" }, trust.ErrTagNotFound},
+		{"an unwritable root certificate path", func(s *flows.Setup) { s.RootCertOut = "/nonexistent/dir/root.crt" }, trust.ErrBadInput},
+		{"a directory as root certificate path", func(s *flows.Setup) { s.RootCertOut = os.TempDir() }, trust.ErrBadInput},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			trustDir := t.TempDir()
+			c, counter := engine(t, trustDir)
+			s := ceremony(t)
+			tc.change(&s)
+			rep, err := flows.RunSetup(context.Background(), c, s, nil)
+			if !errors.Is(err, tc.kind) {
+				t.Fatalf("RunSetup: %v, want %v", err, tc.kind)
+			}
+			if rep.Published() || len(rep.Steps) != 0 {
+				t.Errorf("steps ran: %+v", rep.Steps)
+			}
+			if ids, _ := c.LocalRootKeys(); len(ids) != 0 {
+				t.Errorf("a key was created: %v", ids)
+			}
+			_ = counter
+		})
 	}
 }
 
