@@ -24,7 +24,7 @@ type Certificate struct {
 	Subject     string            `json:"subject"`
 	KeyType     string            `json:"key_type"`    // "ECDSA P-256", "RSA 3072", ...
 	Fingerprint string            `json:"fingerprint"` // SHA-256 of the DER, hex
-	KeyID       string            `json:"key_id"`      // the notary key ID it will have
+	KeyID       string            `json:"key_id"`      // canonical key ID, as docker and notary show signers' keys
 	NotAfter    time.Time         `json:"not_after"`
 	Warnings    []string          `json:"warnings,omitempty"`
 	X509        *x509.Certificate `json:"-"`
@@ -98,7 +98,9 @@ func ParseCertificate(name string, raw []byte, now time.Time) (*Certificate, err
 	if cert.NotAfter.Sub(now) < ExpiryWarning {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("%s expires on %s, within six months: plan its rotation", name, cert.NotAfter.UTC().Format("2006-01-02")))
 	}
-	c.KeyID = c.PublicKey().ID()
+	if c.KeyID, err = utils.CanonicalKeyID(c.PublicKey()); err != nil {
+		return nil, wrapError(ErrBadCertificate, err, name, fix, "cannot compute the certificate's key ID")
+	}
 	return c, nil
 }
 

@@ -8,25 +8,30 @@ import (
 
 	"github.com/theupdateframework/notary/tuf"
 	"github.com/theupdateframework/notary/tuf/data"
+	"github.com/theupdateframework/notary/tuf/utils"
 )
 
 // Delegation is a delegated role of a repository as docker sees it: a
 // signer (targets/<name>) or the shared targets/releases role.
 type Delegation struct {
-	Name      string   `json:"name"` // "releases" or the signer name
-	Role      string   `json:"role"` // targets/<name>
+	Name string `json:"name"` // "releases" or the signer name
+	Role string `json:"role"` // targets/<name>
+	// KeyIDs are canonical key IDs, as docker and the notary CLI show them.
 	KeyIDs    []string `json:"key_ids"`
 	Paths     []string `json:"paths"`
 	Threshold int      `json:"threshold"`
+
+	published []string // the IDs in targets.json (certificate key IDs)
 }
 
 // DelegationResult says what AddDelegation or RemoveDelegation changed.
 type DelegationResult struct {
-	GUN     string   `json:"gun"`
-	Signer  string   `json:"signer"`
-	KeyID   string   `json:"key_id,omitempty"`
-	Roles   []string `json:"roles"`   // the roles changed, e.g. targets/releases and targets/<name>
-	Changed bool     `json:"changed"` // false: the server already had it this way
+	GUN      string   `json:"gun"`
+	Signer   string   `json:"signer"`
+	KeyIDs   []string `json:"key_ids"`  // canonical IDs of the signer's keys
+	Roles    []string `json:"roles"`    // the roles changed, e.g. targets/releases and targets/<name>
+	Changed  bool     `json:"changed"`  // false: the server already had it this way
+	Warnings []string `json:"warnings"` // e.g. a certificate that expires soon
 }
 
 // AddDelegation adds a signer the way `docker trust signer add` does: its
@@ -45,10 +50,11 @@ func (c *Client) AddDelegation(ctx context.Context, gun GUN, name string, cert *
 		return nil, err
 	}
 	key := cert.PublicKey()
-	res := &DelegationResult{GUN: gun.String(), Signer: name, KeyID: key.ID()}
+	res := &DelegationResult{GUN: gun.String(), Signer: name, KeyIDs: []string{cert.KeyID}, Roles: []string{},
+		Warnings: append([]string{}, cert.Warnings...)}
 	signerRole := data.RoleName("targets/" + name)
 	for _, role := range []data.RoleName{ReleasesRole, signerRole} {
-		if d, ok := delegationByRole(repo, role); ok && slices.Contains(d.KeyIDs, key.ID()) && slices.Contains(d.Paths, "") {
+		if d, ok := delegationByRole(repo, role); ok && slices.Contains(d.published, key.ID()) && slices.Contains(d.Paths, "") {
 			continue
 		}
 		if err := s.repo.AddDelegation(role, []data.PublicKey{key}, []string{""}); err != nil {
@@ -65,7 +71,7 @@ func (c *Client) AddDelegation(ctx context.Context, gun GUN, name string, cert *
 	if err := s.publish(func(after *tuf.Repo) bool {
 		r, ok1 := delegationByRole(after, ReleasesRole)
 		n, ok2 := delegationByRole(after, signerRole)
-		return ok1 && ok2 && slices.Contains(r.KeyIDs, key.ID()) && slices.Contains(n.KeyIDs, key.ID())
+		return ok1 && ok2 && slices.Contains(r.published, key.ID()) && slices.Contains(n.published, key.ID())
 	}); err != nil {
 		return nil, err
 	}
@@ -96,26 +102,26 @@ func (c *Client) RemoveDelegation(ctx context.Context, gun GUN, name string, rem
 		return nil, err
 	}
 	signerRole := data.RoleName("targets/" + name)
-	res := &DelegationResult{GUN: gun.String(), Signer: name}
 	signer, ok := delegationByRole(repo, signerRole)
 	if !ok {
 		return nil, newError(ErrNotFound, name, "list the signers with dctwiz delegation list", "%s has no signer %q", gun, name)
 	}
+	res := &DelegationResult{GUN: gun.String(), Signer: name, KeyIDs: signer.KeyIDs, Roles: []string{}, Warnings: []string{}}
 	if err := s.needTargetsKey(repo, "remove a signer"); err != nil {
 		return nil, err
 	}
 	shared := map[string]bool{}
 	for _, d := range delegations(repo) {
 		if d.Role != signerRole.String() && d.Role != ReleasesRole {
-			for _, id := range d.KeyIDs {
+			for _, id := range d.published {
 				shared[id] = true
 			}
 		}
 	}
 	var drop []string
 	releases, hasReleases := delegationByRole(repo, ReleasesRole)
-	for _, id := range signer.KeyIDs {
-		if !shared[id] && slices.Contains(releases.KeyIDs, id) {
+	for _, id := range signer.published {
+		if !shared[id] && slices.Contains(releases.published, id) {
 			drop = append(drop, id)
 		}
 	}
@@ -124,7 +130,7 @@ func (c *Client) RemoveDelegation(ctx context.Context, gun GUN, name string, rem
 	}
 	res.Roles = append(res.Roles, signerRole.String())
 	if hasReleases && len(drop) > 0 {
-		if len(drop) == len(releases.KeyIDs) {
+		if len(drop) == len(releases.published) {
 			if !removeLast {
 				return nil, newError(ErrNeedsConfirmation, name, "confirm with --yes if the repository may be left without release signers",
 					"%q holds the last key of targets/releases: removing it leaves every tag signed there unverifiable", name)
@@ -153,18 +159,30 @@ func delegations(repo *tuf.Repo) []Delegation {
 	if repo == nil || repo.Targets[data.CanonicalTargetsRole] == nil {
 		return out
 	}
-	for _, r := range repo.Targets[data.CanonicalTargetsRole].Signed.Delegations.Roles {
+	top := repo.Targets[data.CanonicalTargetsRole].Signed.Delegations
+	for _, r := range top.Roles {
 		if r == nil {
 			continue
 		}
-		ids := slices.Clone(r.KeyIDs)
-		sort.Strings(ids)
+		published := slices.Clone(r.KeyIDs)
+		sort.Strings(published)
+		canonical := make([]string, 0, len(published))
+		for _, id := range published {
+			cid := id
+			if k, ok := top.Keys[id]; ok {
+				if c, err := utils.CanonicalKeyID(k); err == nil {
+					cid = c
+				}
+			}
+			canonical = append(canonical, cid)
+		}
 		out = append(out, Delegation{
 			Name:      strings.TrimPrefix(r.Name.String(), "targets/"),
 			Role:      r.Name.String(),
-			KeyIDs:    ids,
+			KeyIDs:    canonical,
 			Paths:     slices.Clone(r.Paths),
 			Threshold: r.Threshold,
+			published: published,
 		})
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -107,13 +107,13 @@ func inspect(gun GUN, repo *tuf.Repo) (*Inspection, error) {
 	}
 	if top := repo.Targets[data.CanonicalTargetsRole]; top != nil {
 		for _, d := range delegations(repo) {
-			for _, id := range d.KeyIDs {
+			for i, id := range d.published {
 				k, ok := top.Signed.Delegations.Keys[id]
 				if !ok || (k.Algorithm() != data.ECDSAx509Key && k.Algorithm() != data.RSAx509Key) {
 					continue
 				}
 				if cert, err := utils.LoadCertFromPEM(k.Public()); err == nil {
-					in.Certificates = append(in.Certificates, CertExpiry{d.Role, id, cert.Subject.String(), cert.NotAfter})
+					in.Certificates = append(in.Certificates, CertExpiry{d.Role, d.KeyIDs[i], cert.Subject.String(), cert.NotAfter})
 				}
 			}
 		}

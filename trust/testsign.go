@@ -121,7 +121,7 @@ func (s *session) signingRole(repo *tuf.Repo) (data.RoleName, error) {
 	held := s.keys.ListKeys()
 	if d, ok := delegationByRole(repo, ReleasesRole); ok {
 		keys := repo.Targets[data.CanonicalTargetsRole].Signed.Delegations.Keys
-		for _, id := range d.KeyIDs {
+		for _, id := range d.published {
 			if k, ok := keys[id]; ok {
 				if cid, err := utils.CanonicalKeyID(k); err == nil {
 					if _, ok := held[cid]; ok {

@@ -71,10 +71,10 @@ and no SHA-1 signature.`,
 				return writeJSON(a.stdout, res)
 			}
 			if !res.Changed {
-				fmt.Fprintf(a.stdout, "Signer %s (key %s) is already in %s: nothing to do.\n", res.Signer, shortID(res.KeyID), res.GUN)
+				fmt.Fprintf(a.stdout, "Signer %s (key %s) is already in %s: nothing to do.\n", res.Signer, shortIDs(res.KeyIDs), res.GUN)
 				return nil
 			}
-			fmt.Fprintf(a.stdout, "Added signer %s (key %s) to %s: %s.\n", res.Signer, shortID(res.KeyID), res.GUN, strings.Join(res.Roles, ", "))
+			fmt.Fprintf(a.stdout, "Added signer %s (key %s) to %s: %s.\n", res.Signer, shortIDs(res.KeyIDs), res.GUN, strings.Join(res.Roles, ", "))
 			return nil
 		}),
 	}

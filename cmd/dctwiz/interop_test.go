@@ -89,8 +89,8 @@ func TestSetupCeremonyInterop(t *testing.T) {
 		t.Errorf("notary lookup 1.0 = %q, want %s %d", out, hexDigest, img.Size)
 	}
 	out := notaryCLI(nil, "delegation", "list", gun)
-	if !strings.Contains(out, "targets/releases") || !strings.Contains(out, "targets/signpath") {
-		t.Errorf("notary delegation list lacks targets/releases or targets/signpath:\n%s", out)
+	if !strings.Contains(out, "targets/releases") || !strings.Contains(out, "targets/signpath") || !strings.Contains(out, rep.Delegations[0].KeyIDs[0]) {
+		t.Errorf("notary delegation list lacks targets/releases, targets/signpath or key %s:\n%s", rep.Delegations[0].KeyIDs[0], out)
 	}
 	manifest := fetchManifest(t, img.Ref)
 	if out := notaryCLI(manifest, "verify", gun, "1.0"); out != string(manifest) {
@@ -139,15 +139,36 @@ func TestSetupCeremonyInterop(t *testing.T) {
 	if len(in.SignedTags) != 1 || in.SignedTags[0].SignedTag != "1.0" || in.SignedTags[0].Digest != hexDigest {
 		t.Errorf("docker sees tags %+v, want 1.0 -> %s", in.SignedTags, hexDigest)
 	}
-	if len(in.Signers) != 1 || in.Signers[0].Name != "signpath" {
-		t.Errorf("docker sees signers %+v, want signpath", in.Signers)
+	signerKey := rep.Delegations[0].KeyIDs[0]
+	if len(in.Signers) != 1 || in.Signers[0].Name != "signpath" || len(in.Signers[0].Keys) != 1 || in.Signers[0].Keys[0].ID != signerKey {
+		t.Errorf("docker sees signers %+v, want signpath with key %s", in.Signers, signerKey)
 	}
-	admin := map[string]int{}
+	admin := map[string][]string{}
 	for _, k := range in.AdministrativeKeys {
-		admin[k.Name] = len(k.Keys)
+		for _, key := range k.Keys {
+			admin[k.Name] = append(admin[k.Name], key.ID)
+		}
 	}
-	if admin["Root"] != 1 || admin["Repository"] != 1 {
-		t.Errorf("docker sees administrative keys %+v, want one Root and one Repository key", in.AdministrativeKeys)
+	if len(admin["Root"]) != 1 || admin["Root"][0] != rep.Init.Root.ID || len(admin["Repository"]) != 1 || admin["Repository"][0] != rep.Init.Targets.ID {
+		t.Errorf("docker sees administrative keys %v, want Root %s and Repository %s", admin, rep.Init.Root.ID, rep.Init.Targets.ID)
+	}
+	// dctwiz inspect shows the same IDs as docker.
+	var ours struct {
+		Signers []struct {
+			Name   string
+			KeyIDs []string `json:"key_ids"`
+		}
+		AdministrativeKeys []struct {
+			Name   string
+			KeyIDs []string `json:"key_ids"`
+		} `json:"administrative_keys"`
+	}
+	ir := mustOK(t, dctwiz(e, append([]string{"inspect", gun, "--json"}, serverArgs()...)...))
+	if err := json.Unmarshal([]byte(ir.stdout), &ours); err != nil {
+		t.Fatal(err)
+	}
+	if len(ours.Signers) != 1 || ours.Signers[0].KeyIDs[0] != signerKey || ours.AdministrativeKeys[0].KeyIDs[0] != rep.Init.Root.ID {
+		t.Errorf("dctwiz inspect shows %+v, docker shows signer %s, root %s", ours, signerKey, rep.Init.Root.ID)
 	}
 
 	// Now delete the targets key: consumers still verify, the key is gone.

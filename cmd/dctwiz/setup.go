@@ -168,7 +168,7 @@ func (a *app) printSetup(rep *flows.Report) {
 		printKeys(a, rep.Init)
 	}
 	for _, d := range rep.Delegations {
-		fmt.Fprintf(w, "  signer %s: key %s in %s\n", d.Signer, shortID(d.KeyID), "targets/releases, targets/"+d.Signer)
+		fmt.Fprintf(w, "  signer %s: key %s in %s\n", d.Signer, shortIDs(d.KeyIDs), "targets/releases, targets/"+d.Signer)
 	}
 	for _, rc := range rep.RootCerts {
 		fmt.Fprintf(w, "  root certificate: SHA-256 %s, expires %s", rc.Fingerprint, date(rc.NotAfter))
