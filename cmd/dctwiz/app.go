@@ -69,6 +69,8 @@ func (a *app) run(args []string) int {
 	var ran ranError
 	if !errors.As(err, &ran) {
 		// Cobra refused the command line: unknown flag, command or arguments.
+		// It may have stopped before reading --json.
+		a.json = a.json || wantsJSON(args)
 		a.printError(usageError{err}, "see 'dctwiz --help'")
 		return exitUsage
 	}
@@ -78,6 +80,19 @@ func (a *app) run(args []string) int {
 		return exitUsage
 	}
 	return exitFail
+}
+
+// wantsJSON finds --json among the arguments (before a "--").
+func wantsJSON(args []string) bool {
+	for _, arg := range args {
+		if arg == "--" {
+			return false
+		}
+		if arg == "--json" || arg == "--json=true" {
+			return true
+		}
+	}
+	return false
 }
 
 // ranError marks errors returned by a command's own code, as opposed to

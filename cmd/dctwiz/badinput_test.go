@@ -142,11 +142,15 @@ func TestBadInput(t *testing.T) {
 }
 
 // TestJSONErrorDocument: with --json a failure also prints a document with
-// a stable kind on stdout.
+// a stable kind on stdout, even when the command line itself is wrong.
 func TestJSONErrorDocument(t *testing.T) {
 	r := dctwiz(newEnv(t), append([]string{"inspect", newGUN(), "--json"}, serverArgs()...)...)
 	if r.code != 1 || !strings.Contains(r.stdout, `"kind": "not_initialized"`) {
 		t.Fatalf("want a not_initialized error document on stdout:\n%s", r)
+	}
+	r = dctwiz(newEnv(t), "inspect", "--bogus", "--json", newGUN())
+	if r.code != 2 || !strings.Contains(r.stdout, `"kind": "usage"`) {
+		t.Fatalf("want a usage error document on stdout:\n%s", r)
 	}
 }
 

@@ -22,13 +22,21 @@ var (
 	delegationSecret = secret{[]string{"NOTARY_DELEGATION_PASSPHRASE", "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE"}, "signer (delegation) key"}
 )
 
+// fromEnv returns a secret from the environment, or "".
+func (a *app) fromEnv(s secret) string {
+	for _, name := range s.env {
+		if v := a.getenv(name); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
 // passphrase gets a secret from the environment, else from a no-echo
 // prompt on the terminal (twice for a new key), else fails with what to set.
 func (a *app) passphrase(s secret, isNew bool) (string, error) {
-	for _, name := range s.env {
-		if v := a.getenv(name); v != "" {
-			return v, nil
-		}
+	if v := a.fromEnv(s); v != "" {
+		return v, nil
 	}
 	if !a.terminal {
 		return "", &trust.Error{Kind: trust.ErrPassphraseRequired, Input: s.name,

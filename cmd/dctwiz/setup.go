@@ -86,7 +86,7 @@ the same command again.`,
 				return err
 			}
 			// A signer key in the trust dir would sign the test tag; it is optional.
-			delegationPass := a.getenv("NOTARY_DELEGATION_PASSPHRASE")
+			delegationPass := a.fromEnv(delegationSecret)
 			if c, err = a.client(trust.Passphrases{Root: rootPass, Targets: targetsPass, Delegation: delegationPass}); err != nil {
 				return err
 			}
@@ -148,17 +148,24 @@ func (a *app) explainStop(rep *flows.Report) {
 		a.failureReport = rep
 		return
 	}
-	var done []string
+	var done, published []string
 	for _, s := range rep.Steps {
 		if s.Status == flows.Done {
 			done = append(done, string(s.Step))
+			if s.Step == flows.StepInit || s.Step == flows.StepDelegations {
+				published = append(published, string(s.Step))
+			}
 		}
 	}
 	if len(done) == 0 {
-		fmt.Fprintln(a.stderr, "Nothing was published.")
+		fmt.Fprintln(a.stderr, "Nothing was done: the repository is as it was.")
 		return
 	}
-	fmt.Fprintf(a.stderr, "Completed and published: %s. Fix the problem and run the same command again: completed steps are recognised and skipped.\n", strings.Join(done, ", "))
+	fmt.Fprintf(a.stderr, "Completed: %s", strings.Join(done, ", "))
+	if len(published) > 0 {
+		fmt.Fprintf(a.stderr, " (published: %s)", strings.Join(published, ", "))
+	}
+	fmt.Fprintln(a.stderr, ". Fix the problem and run the same command again: completed steps are recognised and skipped.")
 }
 
 func (a *app) printSetup(rep *flows.Report) {
@@ -182,9 +189,6 @@ func (a *app) printSetup(rep *flows.Report) {
 	}
 	if rep.TargetsKey != nil {
 		fmt.Fprintf(w, "  targets key: deleted from the trust dir and verified gone\n")
-	}
-	for _, warn := range rep.Warnings {
-		fmt.Fprintf(a.stderr, "warning: %s\n", warn)
 	}
 	fmt.Fprintln(w, "Next: give the root certificate to your signing service and pin its key ID in clients; lock the root key away.")
 }
