@@ -118,11 +118,11 @@ func (c *Client) RemoveDelegation(ctx context.Context, gun GUN, name string, rem
 			}
 		}
 	}
-	var drop []string
+	var drop []string // canonical IDs: what notary's RemoveDelegationKeys takes
 	releases, hasReleases := delegationByRole(repo, ReleasesRole)
-	for _, id := range signer.published {
+	for i, id := range signer.published {
 		if !shared[id] && slices.Contains(releases.published, id) {
-			drop = append(drop, id)
+			drop = append(drop, signer.KeyIDs[i])
 		}
 	}
 	if err := s.repo.RemoveDelegationRole(signerRole); err != nil {
