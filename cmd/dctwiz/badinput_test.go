@@ -13,6 +13,16 @@ import (
 	"github.com/dctwiz/dctwiz/internal/testbed"
 )
 
+// badCase is a command line that must fail with code and say stderr (a
+// piece of the first line).
+type badCase struct {
+	name   string
+	env    env
+	args   []string
+	code   int
+	stderr string
+}
+
 // TestBadInput runs every command with each kind of bad input it can get.
 // Each must fail with its exit code and one clear line (plus a fix line)
 // on stderr, and publish nothing.
@@ -52,13 +62,7 @@ func TestBadInput(t *testing.T) {
 	server := serverArgs()
 	fresh := newGUN() // never initialised
 
-	cases := []struct {
-		name   string
-		env    env
-		args   []string
-		code   int
-		stderr string // a piece of the first line
-	}{
+	cases := []badCase{
 		{"malformed GUN", e, append([]string{"init", "Acme/App!"}, server...), 2, "not a valid repository name"},
 		{"GUN with a tag", e, append([]string{"inspect", gun + ":1.0"}, server...), 2, "has no tag"},
 		{"GUN with a digest", e, append([]string{"root-cert", "export", gun + "@sha256:abc"}, server...), 2, "has no digest"},
@@ -104,6 +108,22 @@ func TestBadInput(t *testing.T) {
 		{"delete targets key without --yes", e, append([]string{"targets-key", "delete", gun}, server...), 2, "needs confirmation: pass --yes"},
 		{"setup deleting the key without --yes", e, append([]string{"setup", fresh, "--delete-targets-key"}, server...), 2, "needs confirmation: pass --yes"},
 	}
+	// Every command, with the server down and with an untrusted TLS CA.
+	for _, cmd := range [][]string{
+		{"setup", fresh}, {"init", fresh}, {"delegation", "add", gun, "bob", good}, {"delegation", "list", gun},
+		{"delegation", "remove", gun, "alice", "--yes"}, {"root-cert", "export", gun}, {"test-sign", gun + ":1.0"},
+		{"targets-key", "delete", gun, "--yes"}, {"inspect", gun},
+	} {
+		name := strings.Join(cmd[:len(cmd)-1], " ")
+		if cmd[0] == "init" || cmd[0] == "setup" || cmd[0] == "inspect" || cmd[0] == "test-sign" {
+			name = cmd[0]
+		}
+		cases = append(cases,
+			badCase{name + ": server down", e, append(cmd, "--server", "https://127.0.0.1:1", "--tlscacert", notary.CACert), 1, "cannot reach the notary server"},
+			badCase{name + ": wrong TLS CA", e, append(cmd, "--server", notary.URL, "--tlscacert", otherTLS.CACert), 1, "TLS certificate is not trusted"},
+		)
+	}
+
 	before := mustOK(t, dctwiz(e, append([]string{"inspect", gun, "--json"}, server...)...)).stdout
 
 	for _, tc := range cases {
@@ -186,6 +206,22 @@ func TestDeleteTargetsKeyNeedsASigner(t *testing.T) {
 	}
 	if n := keyFileCount(t, filepath.Join(e["DOCKER_CONFIG"], "trust", "private")); n != 2 {
 		t.Errorf("%d key files left, want root and targets", n)
+	}
+}
+
+// TestDelegationRemove removes a signer through the CLI.
+func TestDelegationRemove(t *testing.T) {
+	e := newEnv(t)
+	gun := newGUN()
+	mustOK(t, dctwiz(e, append([]string{"setup", gun, "--delegation", "alice=" + writeCert(t, certSpecAlice),
+		"--delegation", "bob=" + writeCert(t, certSpecAlice)}, serverArgs()...)...))
+	r := mustOK(t, dctwiz(e, append([]string{"delegation", "remove", gun, "alice"}, serverArgs()...)...))
+	if !strings.Contains(r.stdout, "Removed signer alice") {
+		t.Errorf("output:\n%s", r)
+	}
+	r = mustOK(t, dctwiz(e, append([]string{"delegation", "list", gun}, serverArgs()...)...))
+	if strings.Contains(r.stdout, "targets/alice") || !strings.Contains(r.stdout, "targets/bob") {
+		t.Errorf("after removing alice:\n%s", r)
 	}
 }
 
