@@ -19,7 +19,7 @@ type Engine interface {
 	Init(ctx context.Context, gun trust.GUN, root trust.RootKey) (*trust.InitResult, error)
 	AddDelegation(ctx context.Context, gun trust.GUN, name string, cert *trust.Certificate) (*trust.DelegationResult, error)
 	RootCertificates(ctx context.Context, gun trust.GUN) ([]trust.RootCertificate, error)
-	TestSign(ctx context.Context, gun trust.GUN, tag string, keep bool) (*trust.TestSignResult, error)
+	TestSign(ctx context.Context, gun trust.GUN, tag string, opts trust.TestSignOptions) (*trust.TestSignResult, error)
 	DeleteTargetsKey(ctx context.Context, gun trust.GUN) (*trust.TargetsKeyDeletion, error)
 	SigningRole(ctx context.Context, gun trust.GUN) (string, error)
 	ResolveTag(ctx context.Context, gun trust.GUN, tag string) (*trust.Image, error)
@@ -283,7 +283,18 @@ func runStep(ctx context.Context, eng Engine, s Setup, id StepID, rep *Report) (
 			// A rerun after the targets key was deleted: nothing can sign here any more.
 			return "", skipped{"the targets key of this repository was deleted earlier and no signer key is here"}
 		}
-		res, err := eng.TestSign(ctx, s.GUN, s.TestTag, s.KeepTestSig)
+		// Verify as a consumer who knows only the exported root certificate.
+		opts := trust.TestSignOptions{Keep: s.KeepTestSig, PinnedRoot: trust.PinnedIDs(rep.RootCerts)}
+		if rep.RootCertFile != "" {
+			pemBytes, err := os.ReadFile(rep.RootCertFile)
+			if err != nil {
+				return "", &trust.Error{Kind: trust.ErrBadInput, Input: rep.RootCertFile, Cause: err, Msg: "cannot read the exported root certificate back"}
+			}
+			if opts.PinnedRoot, err = trust.RootCertIDs(rep.RootCertFile, pemBytes); err != nil {
+				return "", err
+			}
+		}
+		res, err := eng.TestSign(ctx, s.GUN, s.TestTag, opts)
 		if err != nil {
 			return "", err
 		}

@@ -115,8 +115,14 @@ func TestRunSetupRunsEveryStepInOrder(t *testing.T) {
 	if rep.TargetsKey == nil || !rep.TargetsKey.Gone || rep.RootCertFile != s.RootCertOut || len(rep.Pending()) != 0 {
 		t.Errorf("report %+v", rep)
 	}
-	if _, err := os.Stat(s.RootCertOut); err != nil {
-		t.Errorf("root certificate not written: %v", err)
+	pemBytes, err := os.ReadFile(s.RootCertOut)
+	if err != nil {
+		t.Fatalf("root certificate not written: %v", err)
+	}
+	// The consumer check trusted exactly the exported certificate.
+	ids, err := trust.RootCertIDs(s.RootCertOut, pemBytes)
+	if err != nil || fmt.Sprint(rep.TestSign.Pinned) != fmt.Sprint(ids) || ids[0] != rep.Init.Root.ID {
+		t.Errorf("test signing pinned %v; the exported file holds %v (%v); root key %s", rep.TestSign.Pinned, ids, err, rep.Init.Root.ID)
 	}
 
 	// Rerunning the same ceremony converges: every step recognises its work.

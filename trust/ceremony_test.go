@@ -81,7 +81,7 @@ func TestSetupCeremonyEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts, err := c.TestSign(ctx, gun, "1.0", false)
+	ts, err := c.TestSign(ctx, gun, "1.0", trust.TestSignOptions{})
 	if err != nil {
 		t.Fatalf("TestSign: %v", err)
 	}
@@ -92,7 +92,7 @@ func TestSetupCeremonyEngine(t *testing.T) {
 		t.Errorf("after test signing without --keep: tags %+v, %v; want none", in, err)
 	}
 
-	if _, err := c.TestSign(ctx, gun, "1.0", true); err != nil {
+	if _, err := c.TestSign(ctx, gun, "1.0", trust.TestSignOptions{Keep: true}); err != nil {
 		t.Fatalf("TestSign --keep: %v", err)
 	}
 	in, err := c.Inspect(ctx, gun)
@@ -157,7 +157,7 @@ func TestTestSignIntoReleases(t *testing.T) {
 	if _, err := reg.PushRandomImage(ctx, gun.Path(), "v2"); err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.TestSign(ctx, gun, "v2", true)
+	res, err := c.TestSign(ctx, gun, "v2", trust.TestSignOptions{Keep: true})
 	if err != nil {
 		t.Fatalf("TestSign: %v", err)
 	}
@@ -165,7 +165,7 @@ func TestTestSignIntoReleases(t *testing.T) {
 		t.Errorf("signed into %s, resolved from %s; want targets/releases", res.Role, res.Verified.Role)
 	}
 	// Signing the same tag again is recognised and left alone.
-	res2, err := c.TestSign(ctx, gun, "v2", false)
+	res2, err := c.TestSign(ctx, gun, "v2", trust.TestSignOptions{})
 	if err != nil || !res2.Existing || !res2.Kept {
 		t.Errorf("test-signing a signed tag: %+v, %v; want Existing and Kept", res2, err)
 	}
@@ -173,7 +173,7 @@ func TestTestSignIntoReleases(t *testing.T) {
 	if _, err := reg.PushRandomImage(ctx, gun.Path(), "v2"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.TestSign(ctx, gun, "v2", false); !errors.Is(err, trust.ErrTagAlreadySigned) {
+	if _, err := c.TestSign(ctx, gun, "v2", trust.TestSignOptions{}); !errors.Is(err, trust.ErrTagAlreadySigned) {
 		t.Errorf("test-signing a tag signed for another digest: %v, want ErrTagAlreadySigned", err)
 	}
 }

@@ -56,14 +56,14 @@ func TestTestSignRemovalFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	faulty := newClient(t, trust.WithTrustDir(c.TrustDir()), trust.WithTransport(&dropNthPublish{inner: tlsTo(t), n: 2}))
-	_, err := faulty.TestSign(ctx, gun, "rc1", false)
+	_, err := faulty.TestSign(ctx, gun, "rc1", trust.TestSignOptions{})
 	if !errors.Is(err, trust.ErrPublish) || !strings.Contains(err.Error(), "still published") {
 		t.Fatalf("a failed removal: %v; want ErrPublish saying the test signature is still published", err)
 	}
 	if in, err := c.Inspect(ctx, gun); err != nil || len(in.SignedTags) != 1 {
 		t.Fatalf("after the failed removal: %+v, %v; want the test signature there", in, err)
 	}
-	res, err := c.TestSign(ctx, gun, "rc1", false)
+	res, err := c.TestSign(ctx, gun, "rc1", trust.TestSignOptions{})
 	if err != nil || res.Existing || res.Kept {
 		t.Fatalf("rerun: %+v, %v; want the leftover test signature verified and removed", res, err)
 	}

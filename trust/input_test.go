@@ -155,7 +155,7 @@ func TestEngineBadInput(t *testing.T) {
 		{"add a signer to a GUN without trust data", func() error { _, err := c.AddDelegation(ctx, fresh, "bob", cert); return err }, trust.ErrNotInitialized},
 		{"remove an unknown signer", func() error { _, err := c.RemoveDelegation(ctx, gun, "carol", true); return err }, trust.ErrNotFound},
 		{"export from a GUN without trust data", func() error { _, err := c.RootCertificates(ctx, fresh); return err }, trust.ErrNotInitialized},
-		{"test-sign a missing tag", func() error { _, err := c.TestSign(ctx, gun, "nope", false); return err }, trust.ErrTagNotFound},
+		{"test-sign a missing tag", func() error { _, err := c.TestSign(ctx, gun, "nope", trust.TestSignOptions{}); return err }, trust.ErrTagNotFound},
 		{"delete the targets key of a repository without signers", func() error { _, err := c.DeleteTargetsKey(ctx, gun); return err }, trust.ErrNoSigner},
 		{"delete the targets key of a GUN without trust data", func() error { _, err := c.DeleteTargetsKey(ctx, fresh); return err }, trust.ErrNotInitialized},
 		{"inspect with the server down", func() error { _, err := down.Inspect(ctx, gun); return err }, trust.ErrServerUnreachable},

@@ -74,6 +74,20 @@ func rootCertificates(gun GUN, repo *tuf.Repo) ([]RootCertificate, error) {
 	return out, nil
 }
 
+// RootCertIDs reads PEM root certificates (an exported root certificate
+// file) and returns the key IDs a client pins for them.
+func RootCertIDs(name string, pemBytes []byte) ([]string, error) {
+	certs, err := utils.LoadCertBundleFromPEM(pemBytes)
+	if err != nil || len(certs) == 0 {
+		return nil, newError(ErrBadCertificate, name, "give the root certificate PEM exported by dctwiz root-cert export", "no certificate in the file")
+	}
+	ids := make([]string, 0, len(certs))
+	for _, cert := range certs {
+		ids = append(ids, utils.CertToKey(cert).ID())
+	}
+	return ids, nil
+}
+
 // PinnedIDs are the key IDs a client pins for these certificates.
 func PinnedIDs(certs []RootCertificate) []string {
 	ids := make([]string, len(certs))

@@ -13,15 +13,25 @@ import (
 	"github.com/theupdateframework/notary/tuf/utils"
 )
 
+// TestSignOptions tune TestSign.
+type TestSignOptions struct {
+	Keep bool // keep the signature published
+	// PinnedRoot are the root key IDs the consumer check trusts, e.g. from
+	// the exported root certificate (RootCertIDs); empty: the repository's
+	// root as the trust dir knows it.
+	PinnedRoot []string
+}
+
 // TestSignResult is the proof that the repository can sign and be read.
 type TestSignResult struct {
 	GUN      string    `json:"gun"`
 	Tag      string    `json:"tag"`
-	Image    Image     `json:"image"`    // what the registry says
-	Role     string    `json:"role"`     // the role that signed
-	Verified *Resolved `json:"verified"` // what a pinned, fresh consumer resolved
-	Kept     bool      `json:"kept"`     // the signature stays published
-	Existing bool      `json:"existing"` // the tag was already signed with this digest
+	Image    Image     `json:"image"`               // what the registry says
+	Role     string    `json:"role"`                // the role that signed
+	Verified *Resolved `json:"verified"`            // what a pinned, fresh consumer resolved
+	Kept     bool      `json:"kept"`                // the signature stays published
+	Existing bool      `json:"existing"`            // the tag was already signed with this digest
+	Pinned   []string  `json:"pinned_root_key_ids"` // the root key IDs the consumer check trusted
 }
 
 // TestSign signs GUN:TAG with the registry's digest and size into
@@ -33,7 +43,8 @@ type TestSignResult struct {
 // real signature for the same digest is verified and left alone; one
 // signed for another digest is refused, so a real signature is never
 // overwritten or removed.
-func (c *Client) TestSign(ctx context.Context, gun GUN, tag string, keep bool) (*TestSignResult, error) {
+func (c *Client) TestSign(ctx context.Context, gun GUN, tag string, opts TestSignOptions) (*TestSignResult, error) {
+	keep := opts.Keep
 	img, err := c.ResolveTag(ctx, gun, tag)
 	if err != nil {
 		return nil, err
@@ -78,11 +89,16 @@ func (c *Client) TestSign(ctx context.Context, gun GUN, tag string, keep bool) (
 		}
 	}
 
-	certs, err := rootCertificates(gun, repo)
-	if err != nil {
-		return nil, err
+	pinned := opts.PinnedRoot
+	if len(pinned) == 0 {
+		certs, err := rootCertificates(gun, repo)
+		if err != nil {
+			return nil, err
+		}
+		pinned = PinnedIDs(certs)
 	}
-	got, err := c.ResolveAsConsumer(ctx, gun, PinnedIDs(certs), tag)
+	res.Pinned = pinned
+	got, err := c.ResolveAsConsumer(ctx, gun, pinned, tag)
 	if err == nil && (got.Digest != img.Digest || got.Size != img.Size) {
 		err = newError(ErrVerification, gun.String()+":"+tag, "inspect the repository with dctwiz inspect",
 			"a consumer resolves %s (%d bytes), the registry has %s (%d bytes)", got.Digest, got.Size, img.Digest, img.Size)

@@ -69,6 +69,16 @@ func TestSetupCeremonyInterop(t *testing.T) {
 
 	hexDigest := strings.TrimPrefix(img.Digest.String(), "sha256:")
 
+	// test-sign --root-cert pins the consumer check to that file: this
+	// repository's certificate verifies, another repository's does not.
+	mustOK(t, dctwiz(e, append([]string{"test-sign", gun + ":1.0", "--root-cert", rootCrt}, serverArgs()...)...))
+	otherGUN := newGUN()
+	otherCrt := filepath.Join(t.TempDir(), "other.crt")
+	mustOK(t, dctwiz(newEnv(t), append([]string{"setup", otherGUN, "--root-cert-out", otherCrt}, serverArgs()...)...))
+	if r := dctwiz(e, append([]string{"test-sign", gun + ":1.0", "--root-cert", otherCrt}, serverArgs()...)...); r.code != 1 || !strings.Contains(r.stderr, "does not verify") {
+		t.Errorf("test-sign pinned to another repository's root certificate:\n%s", r)
+	}
+
 	// The notary CLI, from an empty trust dir.
 	notaryDir := t.TempDir()
 	notaryCLI := func(stdin []byte, args ...string) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -10,6 +11,7 @@ import (
 
 func (a *app) testSignCmd() *cobra.Command {
 	var keep bool
+	var rootCert string
 	cmd := &cobra.Command{
 		Use:   "test-sign GUN:TAG",
 		Short: "Sign a tag, verify it as a consumer would, then remove the signature",
@@ -17,7 +19,8 @@ func (a *app) testSignCmd() *cobra.Command {
 (no Docker daemon; credentials from the docker config or REGISTRY_AUTH), signs
 it into targets/releases when the trust dir holds a releases key, else into
 targets with the targets key, publishes, and resolves the tag from an empty
-trust cache pinned to the root certificate, as a consumer would. Unless --keep,
+trust cache pinned to the root certificate (--root-cert, else the trust dir's
+copy of the root), as a consumer would. Unless --keep,
 the test signature is removed again. A tag already signed for another digest
 is never overwritten.`,
 		Example: `  NOTARY_TARGETS_PASSPHRASE=... dctwiz test-sign docker.io/acme/app:latest`,
@@ -47,7 +50,17 @@ is never overwritten.`,
 			if c, err = a.client(pass); err != nil {
 				return err
 			}
-			res, err := c.TestSign(cmd.Context(), gun, tag, keep)
+			opts := trust.TestSignOptions{Keep: keep}
+			if rootCert != "" {
+				pemBytes, err := os.ReadFile(rootCert)
+				if err != nil {
+					return &trust.Error{Kind: trust.ErrBadInput, Input: rootCert, Cause: err, Msg: "cannot read the root certificate", Fix: "check the --root-cert path"}
+				}
+				if opts.PinnedRoot, err = trust.RootCertIDs(rootCert, pemBytes); err != nil {
+					return err
+				}
+			}
+			res, err := c.TestSign(cmd.Context(), gun, tag, opts)
 			if err != nil {
 				return err
 			}
@@ -59,6 +72,7 @@ is never overwritten.`,
 		}),
 	}
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the test signature published")
+	cmd.Flags().StringVar(&rootCert, "root-cert", "", "verify pinned to this exported root certificate (PEM) instead of the trust dir's copy of the root")
 	return cmd
 }
 
