@@ -3,7 +3,6 @@ package trust_test
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,8 +69,7 @@ func TestLoadCertificate(t *testing.T) {
 		}
 		return p
 	}
-	garbage := filepath.Join(dir, "garbage")
-	os.WriteFile(garbage, []byte("not a certificate"), 0o644)
+	fixture := func(name string) string { return filepath.Join("..", "testdata", "certs", name) }
 	for _, tc := range []struct {
 		name    string
 		path    string
@@ -84,7 +82,9 @@ func TestLoadCertificate(t *testing.T) {
 		{"RSA 2048", write("rsa.crt", testbed.CertSpec{Key: "rsa2048"}), "", "RSA 2048", false},
 		{"expires in a month", write("soon.crt", testbed.CertSpec{NotAfter: now.AddDate(0, 1, 0)}), "", "ECDSA P-256", true},
 		{"missing", filepath.Join(dir, "nope"), "cannot read", "", false},
-		{"garbage", garbage, "not an X.509 certificate", "", false},
+		{"garbage PEM", fixture("garbage.crt"), "not an X.509 certificate", "", false},
+		{"text as DER", fixture("text.cer"), "not an X.509 certificate", "", false},
+		{"private key", fixture("private-key.pem"), "not a CERTIFICATE", "", false},
 		{"expired", write("old.crt", testbed.CertSpec{NotBefore: now.AddDate(-2, 0, 0), NotAfter: now.AddDate(0, 0, -1)}), "expired on", "", false},
 		{"not yet valid", write("future.crt", testbed.CertSpec{NotBefore: now.AddDate(0, 1, 0)}), "not valid before", "", false},
 		{"RSA 1024", write("rsa1024.crt", testbed.CertSpec{Key: "rsa1024"}), "1024 bits", "", false},

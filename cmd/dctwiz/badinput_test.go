@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,10 +45,10 @@ func TestBadInput(t *testing.T) {
 		}
 		return path
 	}
-	garbage := filepath.Join(dir, "garbage.crt")
-	os.WriteFile(garbage, []byte("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n"), 0o644)
-	keyFile := filepath.Join(dir, "key.pem")
-	os.WriteFile(keyFile, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o644)
+	// Static fixtures; certificates that expire are made as the test runs.
+	garbage := filepath.Join("..", "..", "testdata", "certs", "garbage.crt")
+	keyFile := filepath.Join("..", "..", "testdata", "certs", "private-key.pem")
+	text := filepath.Join("..", "..", "testdata", "certs", "text.cer")
 	expired := cert("expired.crt", testbed.CertSpec{NotBefore: time.Now().AddDate(-2, 0, 0), NotAfter: time.Now().AddDate(-1, 0, 0)})
 	expiredDER := cert("expired.cer", testbed.CertSpec{NotBefore: time.Now().AddDate(-2, 0, 0), NotAfter: time.Now().AddDate(-1, 0, 0), DER: true})
 	rsa1024 := cert("rsa1024.crt", testbed.CertSpec{Key: "rsa1024"})
@@ -71,6 +70,7 @@ func TestBadInput(t *testing.T) {
 		{"missing argument", e, []string{"delegation", "add", gun}, 2, "accepts 3 arg(s)"},
 		{"missing certificate", e, append([]string{"delegation", "add", gun, "bob", filepath.Join(dir, "nope.crt")}, server...), 1, "cannot read the certificate"},
 		{"garbage certificate", e, append([]string{"delegation", "add", gun, "bob", garbage}, server...), 1, "not an X.509 certificate"},
+		{"text file as DER certificate", e, append([]string{"delegation", "add", gun, "bob", text}, server...), 1, "not an X.509 certificate"},
 		{"private key instead of certificate", e, append([]string{"delegation", "add", gun, "bob", keyFile}, server...), 1, "not a CERTIFICATE"},
 		{"expired certificate", e, append([]string{"delegation", "add", gun, "bob", expired}, server...), 1, "expired on"},
 		{"expired DER certificate", e, append([]string{"delegation", "add", gun, "bob", expiredDER}, server...), 1, "expired on"},
