@@ -17,6 +17,13 @@ command -v git >/dev/null || need+=(git)
 command -v gcc >/dev/null || need+=(gcc)
 # tmux drives dctwiz in a real terminal in the prompt tests.
 command -v tmux >/dev/null || need+=(tmux)
+# YubiKeys: piv-go links libpcsclite; the tests run the real path through
+# pcscd and vsmartcard's virtual reader, and read the card with Yubico's tool.
+[ -e /usr/include/PCSC/winscard.h ] || need+=(libpcsclite-dev)
+command -v pcscd >/dev/null || [ -x /usr/sbin/pcscd ] || need+=(pcscd)
+[ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || need+=(vsmartcard-vpcd)
+command -v yubico-piv-tool >/dev/null || need+=(yubico-piv-tool)
+command -v pkg-config >/dev/null || need+=(pkg-config)
 
 if ((${#need[@]})); then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

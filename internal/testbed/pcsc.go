@@ -1,0 +1,125 @@
+package testbed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/dctwiz/dctwiz/yubikey"
+	"github.com/dctwiz/dctwiz/yubikey/virtual"
+)
+
+// vpcd's two card ports (Debian's vsmartcard-vpcd): one reader each. Test
+// packages that run at the same time each take their own.
+const (
+	VPCDPortA = "127.0.0.1:35963"
+	VPCDPortB = "127.0.0.1:35964"
+)
+
+const pcscdSocket = "/run/pcscd/pcscd.comm"
+
+// EnsurePCSCD makes sure pcscd runs with the vpcd driver: the real path
+// piv-go -> libpcsclite -> pcscd -> vpcd -> virtual card. When none runs it
+// starts one (this needs root, as on CI); it is left running for the
+// other test packages, as a system daemon would be.
+func EnsurePCSCD() error {
+	if _, err := os.Stat("/usr/lib/pcsc/drivers/serial/libifdvpcd.so"); err != nil {
+		return fmt.Errorf("vsmartcard-vpcd is not installed (make test installs pcscd, libpcsclite-dev and vsmartcard-vpcd): %w", err)
+	}
+	if pcscdUp() {
+		return nil
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("pcscd is not running and only root can start it: start pcscd, or run make test as root")
+	}
+	pcscd, err := exec.LookPath("pcscd")
+	if err != nil {
+		pcscd = "/usr/sbin/pcscd"
+	}
+	os.MkdirAll("/run/pcscd", 0o755)
+	cmd := exec.Command(pcscd, "--foreground")
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting pcscd: %w", err)
+	}
+	go cmd.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for !pcscdUp() || !vpcdListening() {
+		if time.Now().After(deadline) {
+			return errors.New("pcscd did not come up with the vpcd reader in 10 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil
+}
+
+func pcscdUp() bool {
+	c, err := net.DialTimeout("unix", pcscdSocket, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return vpcdListening()
+}
+
+func vpcdListening() bool {
+	c, err := net.DialTimeout("tcp", VPCDPortA, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// VirtualToken is a virtual YubiKey inserted into a vpcd reader.
+type VirtualToken struct {
+	Card   *virtual.Card
+	Port   string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// InsertVirtualYubiKey makes a virtual YubiKey and inserts it into the
+// vpcd reader at port, waiting until piv-go can open it by serial.
+func InsertVirtualYubiKey(port string, opts virtual.Options) (*VirtualToken, error) {
+	card, err := virtual.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	return InsertCard(port, card)
+}
+
+// InsertCard inserts an existing card (e.g. one removed before).
+func InsertCard(port string, card *virtual.Card) (*VirtualToken, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	vt := &VirtualToken{Card: card, Port: port, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(vt.done)
+		virtual.Insert(ctx, port, card)
+	}()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		t, err := yubikey.Open(card.Serial())
+		if err == nil {
+			t.Close()
+			return vt, nil
+		}
+		if time.Now().After(deadline) {
+			vt.Remove()
+			return nil, fmt.Errorf("the virtual YubiKey %d did not appear through pcscd: %w", card.Serial(), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Remove pulls the card out of the reader.
+func (v *VirtualToken) Remove() {
+	v.cancel()
+	<-v.done
+	v.Card.PowerCycle()
+	// pcscd notices the removal when it next polls the reader.
+	time.Sleep(300 * time.Millisecond)
+}

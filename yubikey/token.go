@@ -1,0 +1,453 @@
+// Package yubikey manages the PIV application of YubiKeys through piv-go:
+// finding tokens, preparing them (PIN, PUK, a random management key kept
+// PIN-protected on the token), creating a key on the token, attesting it,
+// signing with it, and resetting. It never prints or prompts: PINs are
+// inputs, failures are typed errors. Package virtual is a software
+// YubiKey for tests and the sandbox.
+package yubikey
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-piv/piv-go/v2/piv"
+)
+
+// Factory credentials.
+const (
+	DefaultPIN = "123456"
+	DefaultPUK = "12345678"
+)
+
+// Info is what a token says about itself without a PIN.
+type Info struct {
+	Serial       uint32     `json:"serial"`
+	Firmware     string     `json:"firmware"`
+	Reader       string     `json:"reader"`
+	PINTriesLeft int        `json:"pin_tries_left"`
+	PUKTriesLeft int        `json:"puk_tries_left"`   // -1 when the firmware does not say
+	DefaultPIN   bool       `json:"default_pin"`      // still the factory PIN
+	DefaultPUK   bool       `json:"default_puk"`      // still the factory PUK
+	DefaultMgmt  bool       `json:"default_mgmt_key"` // still the factory management key
+	Slots        []SlotInfo `json:"slots"`
+}
+
+// FactoryDefaults says whether any credential is still the factory one.
+func (i Info) FactoryDefaults() bool { return i.DefaultPIN || i.DefaultPUK || i.DefaultMgmt }
+
+// SlotInfo describes one slot that holds a key or a certificate.
+type SlotInfo struct {
+	Slot        string `json:"slot"` // "9c"
+	Key         bool   `json:"key"`
+	Algorithm   string `json:"algorithm,omitempty"`
+	PINPolicy   string `json:"pin_policy,omitempty"`
+	TouchPolicy string `json:"touch_policy,omitempty"`
+	Generated   bool   `json:"generated_on_token"`
+	Certificate string `json:"certificate,omitempty"` // the certificate's subject
+}
+
+// Token is an open YubiKey. Close it when done: while open, no other
+// program can use it.
+type Token struct {
+	yk       *piv.YubiKey
+	reader   string
+	serial   uint32
+	creds    credentialMetadata // read when opened
+	credsErr error
+}
+
+// List returns the YubiKeys connected, by serial. A reader whose card
+// does not answer as a YubiKey PIV application is skipped.
+func List() ([]Info, error) {
+	tokens, err := openAll(0)
+	if err != nil {
+		return nil, err
+	}
+	var out []Info
+	for _, t := range tokens {
+		info, err := t.Info()
+		t.Close()
+		if err == nil {
+			out = append(out, info)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Serial < out[j].Serial })
+	return out, nil
+}
+
+// Open opens the YubiKey with serial, or the only one when serial is 0.
+func Open(serial uint32) (*Token, error) {
+	tokens, err := openAll(serial)
+	if err != nil {
+		return nil, err
+	}
+	var chosen *Token
+	var serials []string
+	for _, t := range tokens {
+		serials = append(serials, fmt.Sprint(t.serial))
+		if chosen == nil && (serial == 0 || t.serial == serial) {
+			chosen = t
+			continue
+		}
+		t.Close()
+	}
+	switch {
+	case chosen == nil && serial != 0:
+		return nil, fmt.Errorf("%w with serial %d (found: %s)", ErrNoToken, serial, listOrNone(serials))
+	case chosen == nil:
+		return nil, ErrNoToken
+	case serial == 0 && len(tokens) > 1:
+		chosen.Close()
+		return nil, fmt.Errorf("%w: %s; choose one by serial", ErrSeveralTokens, strings.Join(serials, ", "))
+	}
+	return chosen, nil
+}
+
+func listOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+// openAll opens the YubiKeys, or only the one with serial when it is not 0
+// (a token held open by another program is skipped).
+func openAll(serial uint32) ([]*Token, error) {
+	readers, err := piv.Cards()
+	if err != nil {
+		return nil, fmt.Errorf("listing smart card readers (is pcscd running?): %w", err)
+	}
+	var out []*Token
+	for _, r := range readers {
+		creds, credsErr := readCredentialMetadata(r)
+		if serial != 0 && credsErr == nil && creds.serial != serial {
+			continue
+		}
+		yk, err := piv.Open(r)
+		if err != nil {
+			continue // an empty reader, or a card without PIV
+		}
+		serial, err := yk.Serial()
+		if err != nil {
+			yk.Close()
+			continue
+		}
+		out = append(out, &Token{yk: yk, reader: r, serial: serial, creds: creds, credsErr: credsErr})
+	}
+	return out, nil
+}
+
+// Close releases the token.
+func (t *Token) Close() error { return t.yk.Close() }
+
+// Serial is the token's serial number.
+func (t *Token) Serial() uint32 { return t.serial }
+
+// Info reports the token's state; it needs no PIN and costs no tries.
+func (t *Token) Info() (Info, error) {
+	v := t.yk.Version()
+	info := Info{Serial: t.serial, Firmware: fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch), Reader: t.reader, PUKTriesLeft: -1}
+	left, err := t.yk.Retries()
+	if err != nil {
+		return info, t.explain(err)
+	}
+	info.PINTriesLeft = left
+	if err := t.defaults(&info); err != nil {
+		return info, err
+	}
+	for _, s := range allSlots() {
+		si := SlotInfo{Slot: fmt.Sprintf("%x", s.Key)}
+		if ki, err := t.yk.KeyInfo(s); err == nil {
+			si.Key = true
+			si.Algorithm = algorithmName(ki.Algorithm)
+			si.PINPolicy = pinPolicyName(ki.PINPolicy)
+			si.TouchPolicy = touchPolicyName(ki.TouchPolicy)
+			si.Generated = ki.Origin == piv.OriginGenerated
+		}
+		if cert, err := t.yk.Certificate(s); err == nil {
+			si.Certificate = cert.Subject.String()
+		}
+		if si.Key || si.Certificate != "" {
+			info.Slots = append(info.Slots, si)
+		}
+	}
+	return info, nil
+}
+
+// defaults finds out which credentials are still the factory ones, from
+// the token's metadata (firmware 5.3 and later): no PIN is tried.
+func (t *Token) defaults(info *Info) error {
+	if t.credsErr != nil {
+		return fmt.Errorf("reading the credential metadata of YubiKey %d (dctwiz needs firmware 5.3 or later): %w", t.serial, t.credsErr)
+	}
+	md := t.creds
+	info.DefaultPIN, info.DefaultPUK, info.DefaultMgmt = md.pinDefault, md.pukDefault, md.mgmtDefault
+	if md.pukLeft >= 0 {
+		info.PUKTriesLeft = md.pukLeft
+	}
+	return nil
+}
+
+// VerifyPIN checks the PIN once. A wrong PIN costs exactly one try and is
+// reported with the tries left; it is never retried here.
+func (t *Token) VerifyPIN(pin string) error {
+	if err := t.yk.VerifyPIN(pin); err != nil {
+		return t.explain(err)
+	}
+	return nil
+}
+
+// explain maps piv-go's errors to this package's.
+func (t *Token) explain(err error) error {
+	var auth piv.AuthErr
+	switch {
+	case errors.As(err, &auth) && auth.Retries == 0:
+		return fmt.Errorf("%w: unblock it with the PUK (dctwiz yubikey unblock), or reset the YubiKey", ErrPINBlocked)
+	case errors.As(err, &auth):
+		return WrongPINError{Left: auth.Retries}
+	case strings.Contains(err.Error(), "SCARD_E_NO_SMARTCARD"), strings.Contains(err.Error(), "SCARD_W_REMOVED_CARD"),
+		strings.Contains(err.Error(), "SCARD_E_READER_UNAVAILABLE"), strings.Contains(err.Error(), "SCARD_E_NO_READERS_AVAILABLE"):
+		return fmt.Errorf("%w (serial %d): %v", ErrRemoved, t.serial, err)
+	}
+	return err
+}
+
+// Prepare replaces the factory credentials of a new token: the PIN and
+// PUK become the given ones and the management key a random one, kept
+// PIN-protected on the token (as yubikey-agent does), so that nobody needs
+// to know it. It refuses a token that no longer has factory credentials.
+func (t *Token) Prepare(pin, puk string) error {
+	if err := CheckPIN(pin); err != nil {
+		return err
+	}
+	if len(puk) < 6 || len(puk) > 8 || puk == DefaultPUK {
+		return fmt.Errorf("%w: the PUK must have 6 to 8 characters and not be the factory PUK", ErrBadPIN)
+	}
+	var info Info
+	if err := t.defaults(&info); err != nil {
+		return err
+	}
+	if !info.DefaultPIN || !info.DefaultPUK || !info.DefaultMgmt {
+		return ErrNotFactory
+	}
+	key, err := newManagementKey()
+	if err != nil {
+		return err
+	}
+	// Order matters: the random key is stored on the token (under the
+	// factory PIN) before it replaces the factory key, so that at no point
+	// is the token left with a management key nobody knows.
+	if err := t.yk.SetMetadata(piv.DefaultManagementKey, &piv.Metadata{ManagementKey: &key}); err != nil {
+		return t.explain(err)
+	}
+	if err := t.yk.SetManagementKey(piv.DefaultManagementKey, key); err != nil {
+		return t.explain(err)
+	}
+	if err := t.yk.SetPIN(DefaultPIN, pin); err != nil {
+		return t.explain(err)
+	}
+	if err := t.yk.SetPUK(DefaultPUK, puk); err != nil {
+		return t.explain(err)
+	}
+	t.creds.pinDefault, t.creds.pukDefault, t.creds.mgmtDefault = false, false, false
+	return nil
+}
+
+// newManagementKey makes a random 24-byte key: piv-go's protected metadata
+// round-trips only 24-byte keys; on firmware 5.4 and later 24 bytes set an
+// AES-192 key, on earlier firmware a 3DES one.
+func newManagementKey() ([]byte, error) {
+	key := make([]byte, 24)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// CheckPIN applies the PIV rules and refuses the factory PIN.
+func CheckPIN(pin string) error {
+	if len(pin) < 6 || len(pin) > 8 {
+		return fmt.Errorf("%w: a PIN has 6 to 8 characters", ErrBadPIN)
+	}
+	if pin == DefaultPIN {
+		return fmt.Errorf("%w: that is the factory PIN", ErrBadPIN)
+	}
+	return nil
+}
+
+// managementKey reads the PIN-protected management key stored by Prepare.
+func (t *Token) managementKey(pin string) ([]byte, error) {
+	md, err := t.yk.Metadata(pin)
+	if err != nil {
+		return nil, t.explain(err)
+	}
+	if md.ManagementKey == nil || len(*md.ManagementKey) != 24 {
+		return nil, fmt.Errorf("%w: no management key is stored on the token; prepare it with dctwiz yubikey setup", ErrFactoryDefaults)
+	}
+	return *md.ManagementKey, nil
+}
+
+// KeyOptions describe a key to create on the token.
+type KeyOptions struct {
+	Slot        piv.Slot
+	Curve       elliptic.Curve // P-256 (default) or P-384
+	PINPolicy   piv.PINPolicy
+	TouchPolicy piv.TouchPolicy
+	Overwrite   bool // replace a key already in the slot (the caller confirmed)
+	CommonName  string
+}
+
+// CreateKey makes a key on the token in opts.Slot, so that the private
+// key exists nowhere else, and stores a self-signed certificate for it in
+// the slot (CN "root" by default: notary's YubiKey convention, which
+// notary's PKCS#11 support and Yubico's tools recognise). The PIN must
+// have been verified; pin also unlocks the stored management key.
+func (t *Token) CreateKey(pin string, opts KeyOptions) (*x509.Certificate, error) {
+	if opts.Curve == nil {
+		opts.Curve = elliptic.P256()
+	}
+	alg := piv.AlgorithmEC256
+	if opts.Curve == elliptic.P384() {
+		alg = piv.AlgorithmEC384
+	}
+	if _, err := t.yk.KeyInfo(opts.Slot); err == nil && !opts.Overwrite {
+		return nil, fmt.Errorf("%w: slot %x of YubiKey %d", ErrSlotOccupied, opts.Slot.Key, t.serial)
+	}
+	mgmt, err := t.managementKey(pin)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := t.yk.GenerateKey(mgmt, opts.Slot, piv.Key{Algorithm: alg, PINPolicy: opts.PINPolicy, TouchPolicy: opts.TouchPolicy})
+	if err != nil {
+		return nil, t.explain(err)
+	}
+	signer, err := t.Signer(opts.Slot, pub, pin, opts.PINPolicy)
+	if err != nil {
+		return nil, err
+	}
+	cn := opts.CommonName
+	if cn == "" {
+		cn = "root"
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(now.UnixNano()),
+		Subject:      pkix.Name{CommonName: cn},
+		NotBefore:    now.Add(-time.Minute),
+		NotAfter:     now.AddDate(10, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, signer)
+	if err != nil {
+		return nil, t.explain(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.yk.SetCertificate(mgmt, opts.Slot, cert); err != nil {
+		return nil, t.explain(err)
+	}
+	return cert, nil
+}
+
+// PublicKey returns the public key in slot.
+func (t *Token) PublicKey(slot piv.Slot) (*ecdsa.PublicKey, piv.PINPolicy, piv.TouchPolicy, error) {
+	ki, err := t.yk.KeyInfo(slot)
+	if err != nil {
+		if errors.Is(err, piv.ErrNotFound) {
+			return nil, 0, 0, fmt.Errorf("%w: slot %x of YubiKey %d", ErrNoKey, slot.Key, t.serial)
+		}
+		return nil, 0, 0, t.explain(err)
+	}
+	pub, ok := ki.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		return nil, 0, 0, fmt.Errorf("slot %x holds a %T key; a root key must be ECDSA", slot.Key, ki.PublicKey)
+	}
+	return pub, ki.PINPolicy, ki.TouchPolicy, nil
+}
+
+// Signer returns a crypto.Signer for the key in slot: its Sign returns
+// ASN.1 DER signatures, as x509 wants. The PIN is given up front; a wrong
+// one fails the signature and is not retried.
+func (t *Token) Signer(slot piv.Slot, pub crypto.PublicKey, pin string, policy piv.PINPolicy) (crypto.Signer, error) {
+	priv, err := t.yk.PrivateKey(slot, pub, piv.KeyAuth{PIN: pin, PINPolicy: policy})
+	if err != nil {
+		return nil, t.explain(err)
+	}
+	s, ok := priv.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("slot %x cannot sign", slot.Key)
+	}
+	return errorMapper{s, t}, nil
+}
+
+type errorMapper struct {
+	crypto.Signer
+	t *Token
+}
+
+func (e errorMapper) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	sig, err := e.Signer.Sign(r, digest, opts)
+	if err != nil {
+		return nil, e.t.explain(err)
+	}
+	return sig, nil
+}
+
+// Attest returns the slot's attestation certificate and the token's
+// attestation (device) certificate that signed it.
+func (t *Token) Attest(slot piv.Slot) (slotCert, deviceCert *x509.Certificate, err error) {
+	if slotCert, err = t.yk.Attest(slot); err != nil {
+		if errors.Is(err, piv.ErrNotFound) {
+			return nil, nil, fmt.Errorf("%w: slot %x of YubiKey %d", ErrNoKey, slot.Key, t.serial)
+		}
+		return nil, nil, t.explain(err)
+	}
+	if deviceCert, err = t.yk.AttestationCertificate(); err != nil {
+		return nil, nil, t.explain(err)
+	}
+	return slotCert, deviceCert, nil
+}
+
+// Unblock sets a new PIN with the PUK after the PIN was blocked.
+func (t *Token) Unblock(puk, newPIN string) error {
+	if err := CheckPIN(newPIN); err != nil {
+		return err
+	}
+	if err := t.yk.Unblock(puk, newPIN); err != nil {
+		var auth piv.AuthErr
+		if errors.As(err, &auth) {
+			if auth.Retries == 0 {
+				return fmt.Errorf("%w: only a reset is left, and it destroys every key on the token", ErrPUKBlocked)
+			}
+			return WrongPUKError{Left: auth.Retries}
+		}
+		return t.explain(err)
+	}
+	return nil
+}
+
+// Reset wipes the PIV application back to factory state: every key on it
+// is destroyed. The caller must have the user confirm first.
+func (t *Token) Reset() error {
+	if err := t.yk.Reset(); err != nil {
+		return t.explain(err)
+	}
+	return nil
+}
+
+// StoredManagementKey returns the management key Prepare stored on the
+// token, for tests that check its length and randomness.
+func StoredManagementKey(t *Token, pin string) ([]byte, error) { return t.managementKey(pin) }
