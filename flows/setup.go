@@ -5,6 +5,7 @@ package flows
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -55,6 +56,9 @@ type Setup struct {
 	TestTag          string // "" = skip test signing
 	KeepTestSig      bool
 	DeleteTargetsKey bool // the admin confirmed deleting the targets key
+	// AttestationRoots verify a YubiKey root key's attestation; nil means
+	// Yubico's PIV root CA (real tokens). The virtual YubiKey has its own.
+	AttestationRoots *x509.CertPool
 }
 
 // Step is one step of a ceremony as the UI shows it.
@@ -119,6 +123,7 @@ type Report struct {
 	RootCertFile string                    `json:"root_certificate_file,omitempty"`
 	TestSign     *trust.TestSignResult     `json:"test_sign,omitempty"`
 	TargetsKey   *trust.TargetsKeyDeletion `json:"targets_key_deletion,omitempty"`
+	Attestation  *trust.AttestationReport  `json:"attestation,omitempty"`
 	Warnings     []string                  `json:"warnings,omitempty"`
 }
 
@@ -269,14 +274,23 @@ func runStep(ctx context.Context, eng Engine, s Setup, id StepID, rep *Report) (
 			return "", err
 		}
 		rep.RootCerts = certs
-		if s.RootCertOut == "" {
-			return "fingerprint " + certs[0].Fingerprint, nil
+		note := "fingerprint " + certs[0].Fingerprint
+		if s.RootCertOut != "" {
+			if err := trust.WriteRootCertificates(s.RootCertOut, certs); err != nil {
+				return "", err
+			}
+			rep.RootCertFile = s.RootCertOut
+			note = "written to " + s.RootCertOut
 		}
-		if err := trust.WriteRootCertificates(s.RootCertOut, certs); err != nil {
-			return "", err
+		if y, ok := s.Root.(interface {
+			Attestation() *trust.YubiKeyAttestation
+		}); ok && y.Attestation() != nil {
+			if err := attest(s, y.Attestation(), &certs[0], rep); err != nil {
+				return "", err
+			}
+			note += "; " + attestationNote(rep.Attestation)
 		}
-		rep.RootCertFile = s.RootCertOut
-		return "written to " + s.RootCertOut, nil
+		return note, nil
 
 	case StepTestSign:
 		if _, err := eng.SigningRole(ctx, s.GUN); errors.Is(err, trust.ErrNoTargetsKey) && rep.Init != nil && rep.Init.AlreadyDone {
@@ -313,6 +327,37 @@ func runStep(ctx context.Context, eng Engine, s Setup, id StepID, rep *Report) (
 		return fmt.Sprintf("targets key %s deleted and verified gone", short(res.KeyIDs[0])), nil
 	}
 	return "", fmt.Errorf("unknown step %q", id)
+}
+
+// attest verifies the YubiKey attestation of the root key and keeps it
+// beside the exported root certificate. A failed verification is reported,
+// not fatal: the key is on the token either way; the report says what a
+// verifier can rely on.
+func attest(s Setup, att *trust.YubiKeyAttestation, rootCert *trust.RootCertificate, rep *Report) error {
+	ar := &trust.AttestationReport{Serial: att.Serial, Slot: att.Slot, Roots: "Yubico PIV root CA"}
+	if s.AttestationRoots != nil {
+		ar.Roots = "the given attestation CA"
+	}
+	if err := trust.VerifyAttestation(att, s.AttestationRoots, rootCert); err != nil {
+		ar.Error = err.Error()
+	} else {
+		ar.Verified = true
+	}
+	if s.RootCertOut != "" {
+		ar.File = s.RootCertOut + ".attestation.pem"
+		if err := os.WriteFile(ar.File, trust.AttestationPEM(att), 0o644); err != nil {
+			return &trust.Error{Kind: trust.ErrBadInput, Input: ar.File, Cause: err, Msg: "cannot write the attestation"}
+		}
+	}
+	rep.Attestation = ar
+	return nil
+}
+
+func attestationNote(ar *trust.AttestationReport) string {
+	if ar.Verified {
+		return fmt.Sprintf("YubiKey %d attestation verified against %s", ar.Serial, ar.Roots)
+	}
+	return fmt.Sprintf("YubiKey %d attestation NOT verified: %s", ar.Serial, ar.Error)
 }
 
 // skipped is how a step says at run time that it has nothing to do.

@@ -29,6 +29,9 @@ var (
 	ErrNotFound           = errors.New("not found")
 	ErrNeedsConfirmation  = errors.New("needs confirmation")
 	ErrNoSigner           = errors.New("no signer")
+	ErrYubiKey            = errors.New("YubiKey problem")
+	ErrWrongPIN           = errors.New("wrong PIN")
+	ErrPINBlocked         = errors.New("PIN blocked")
 	ErrPublish            = errors.New("publish failed")
 )
 

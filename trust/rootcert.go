@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"time"
@@ -133,4 +134,16 @@ func (c *Client) LocalRootKeys() ([]string, error) {
 		}
 	}
 	return ids, nil
+}
+
+func certPEM(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+func pemBlock(text string) []byte {
+	b, _ := pem.Decode([]byte(text))
+	if b == nil {
+		return nil
+	}
+	return b.Bytes
 }

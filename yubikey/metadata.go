@@ -90,3 +90,24 @@ func parseCredentialMetadata(b []byte) (isDefault bool, retries []byte) {
 	}
 	return isDefault, retries
 }
+
+// Present says whether a YubiKey with serial is in a reader, with a short
+// shared connection: it never holds the card, so it cannot get in the way
+// of a program that has the token open.
+func Present(serial uint32) bool {
+	ctx, err := scard.EstablishContext()
+	if err != nil {
+		return false
+	}
+	readers, err := ctx.ListReaders()
+	ctx.Release()
+	if err != nil {
+		return false
+	}
+	for _, r := range readers {
+		if md, err := readCredentialMetadata(r); err == nil && md.serial == serial {
+			return true
+		}
+	}
+	return false
+}

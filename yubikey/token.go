@@ -130,11 +130,14 @@ func openAll(serial uint32) ([]*Token, error) {
 	}
 	var out []*Token
 	for _, r := range readers {
-		creds, credsErr := readCredentialMetadata(r)
+		var creds credentialMetadata
+		var credsErr error
+		busy(func() error { creds, credsErr = readCredentialMetadata(r); return credsErr })
 		if serial != 0 && credsErr == nil && creds.serial != serial {
 			continue
 		}
-		yk, err := piv.Open(r)
+		var yk *piv.YubiKey
+		err := busy(func() (err error) { yk, err = piv.Open(r); return err })
 		if err != nil {
 			continue // an empty reader, or a card without PIV
 		}
@@ -146,6 +149,19 @@ func openAll(serial uint32) ([]*Token, error) {
 		out = append(out, &Token{yk: yk, reader: r, serial: serial, creds: creds, credsErr: credsErr})
 	}
 	return out, nil
+}
+
+// busy retries op while another program holds the card (for up to 3 s):
+// pcscd gives a card to one program at a time.
+func busy(op func() error) error {
+	var err error
+	for i := 0; i < 30; i++ {
+		if err = op(); err == nil || !strings.Contains(err.Error(), "SHARING_VIOLATION") {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
 }
 
 // Close releases the token.
@@ -404,6 +420,15 @@ func (e errorMapper) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([
 		return nil, e.t.explain(err)
 	}
 	return sig, nil
+}
+
+// Certificate returns the certificate stored in slot.
+func (t *Token) Certificate(slot piv.Slot) (*x509.Certificate, error) {
+	cert, err := t.yk.Certificate(slot)
+	if err != nil {
+		return nil, t.explain(err)
+	}
+	return cert, nil
 }
 
 // Attest returns the slot's attestation certificate and the token's

@@ -43,6 +43,9 @@ type app struct {
 	// failureReport, when a command sets it, goes into the --json error
 	// document as "report" (setup's steps so far), so stdout still holds one document.
 	failureReport any
+
+	// closers release what a command opened (a YubiKey), however it ends.
+	closers []func() error
 }
 
 // usageError marks failures of the invocation itself (exit 2).
@@ -63,6 +66,9 @@ func (a *app) run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	err := root.ExecuteContext(ctx)
+	for _, closeIt := range a.closers {
+		closeIt()
+	}
 	if err == nil {
 		return exitOK
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"os"
 	"os/exec"
@@ -169,3 +170,5 @@ func keyFileCount(t *testing.T, dir string) int {
 }
 
 var certSpecAlice = testbed.CertSpec{CommonName: "alice"}
+
+func parseCert(der []byte) (*x509.Certificate, error) { return x509.ParseCertificate(der) }

@@ -9,7 +9,7 @@ import (
 )
 
 func (a *app) initCmd() *cobra.Command {
-	var rootKey string
+	var rootKey rootKeyFlags
 	cmd := &cobra.Command{
 		Use:   "init GUN",
 		Short: "Create a repository's keys and publish its trust data",
@@ -51,7 +51,7 @@ trust data is refused; rerunning init after a failed publish converges.`,
 			return nil
 		}),
 	}
-	cmd.Flags().StringVar(&rootKey, "root-key", "file", rootKeyHelp)
+	rootKey.register(cmd.Flags())
 	return cmd
 }
 

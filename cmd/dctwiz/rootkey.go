@@ -1,16 +1,37 @@
 package main
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/dctwiz/dctwiz/trust"
+	"github.com/dctwiz/dctwiz/yubikey"
 )
 
-const rootKeyHelp = `where the root key comes from: "file" (the trust dir's root key, created if there is none) or "file:PATH" (a notary/docker root key file)`
+const rootKeyHelp = `where the root key comes from: "yubikey" or "yubikey:SERIAL" (made on the token, used from it), "file" (the trust dir's root key, created if there is none) or "file:PATH" (a notary/docker root key file)`
 
-// rootKey reads --root-key and collects the root passphrase it needs.
-func (a *app) rootKey(c *trust.Client, value string) (trust.RootKey, string, error) {
-	kind, arg, _ := strings.Cut(value, ":")
+// rootKeyFlags are the flags that choose and shape the root key.
+type rootKeyFlags struct {
+	source      string
+	slot        string
+	pinPolicy   string
+	touchPolicy string
+}
+
+func (f *rootKeyFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.source, "root-key", "file", rootKeyHelp)
+	fs.StringVar(&f.slot, "slot", "9c", "YubiKey PIV slot of the root key")
+	fs.StringVar(&f.pinPolicy, "pin-policy", "once", "YubiKey PIN policy of a new root key: once (per ceremony), always or never")
+	fs.StringVar(&f.touchPolicy, "touch-policy", "always", "YubiKey touch policy of a new root key: always, cached or never")
+}
+
+// rootKey reads the root-key flags and collects the secret the key needs:
+// the root passphrase of a file key, or the YubiKey PIN.
+func (a *app) rootKey(c *trust.Client, f rootKeyFlags) (trust.RootKey, string, error) {
+	kind, arg, _ := strings.Cut(f.source, ":")
 	switch kind {
 	case "file":
 		isNew := false
@@ -24,7 +45,71 @@ func (a *app) rootKey(c *trust.Client, value string) (trust.RootKey, string, err
 		pass, err := a.passphrase(rootSecret, isNew)
 		return trust.FileRootKey(arg), pass, err
 	case "yubikey":
-		return nil, "", usagef("--root-key yubikey: YubiKey root keys are not in this build yet; use --root-key file")
+		var serial uint64
+		if arg != "" {
+			var err error
+			if serial, err = strconv.ParseUint(arg, 10, 32); err != nil {
+				return nil, "", usagef("--root-key %q: the YubiKey serial is a number", f.source)
+			}
+		}
+		slot, err := yubikey.ParseSlot(f.slot)
+		if err != nil {
+			return nil, "", usageError{err}
+		}
+		pinPolicy, err := yubikey.ParsePINPolicy(f.pinPolicy)
+		if err != nil {
+			return nil, "", usageError{err}
+		}
+		touch, err := yubikey.ParseTouchPolicy(f.touchPolicy)
+		if err != nil {
+			return nil, "", usageError{err}
+		}
+		pin, err := a.yubiKeyPIN(uint32(serial))
+		if err != nil {
+			return nil, "", err
+		}
+		root := trust.YubiKeyRoot(trust.YubiKeyRootOptions{
+			Serial: uint32(serial), Slot: slot, PIN: pin, PINPolicy: pinPolicy, TouchPolicy: touch,
+			OnTouch: func() { fmt.Fprintln(a.stderr, "Touch your YubiKey now: it waits to sign with the root key.") },
+		})
+		a.closers = append(a.closers, root.Close)
+		return root, "", nil
 	}
-	return nil, "", usagef("--root-key %q: use file or file:PATH", value)
+	return nil, "", usagef("--root-key %q: use yubikey[:SERIAL], file or file:PATH", f.source)
+}
+
+// yubiKeyPIN gets the PIN once per ceremony: DCTWIZ_YUBIKEY_PIN, else a
+// no-echo prompt that first says how many tries are left (and, with one
+// left, asks twice before anything is tried).
+func (a *app) yubiKeyPIN(serial uint32) (string, error) {
+	if pin := a.getenv("DCTWIZ_YUBIKEY_PIN"); pin != "" {
+		return pin, nil
+	}
+	if !a.terminal {
+		return "", &trust.Error{Kind: trust.ErrPassphraseRequired, Input: "YubiKey PIN",
+			Msg: "no PIN given and no terminal to ask on", Fix: "set DCTWIZ_YUBIKEY_PIN (or run dctwiz on a terminal)"}
+	}
+	tok, err := yubikey.Open(serial)
+	if err != nil {
+		return "", &trust.Error{Kind: trust.ErrYubiKey, Input: "YubiKey", Cause: err, Msg: err.Error(), Fix: "connect the YubiKey"}
+	}
+	info, err := tok.Info()
+	tok.Close()
+	if err != nil {
+		return "", &trust.Error{Kind: trust.ErrYubiKey, Input: "YubiKey", Cause: err, Msg: err.Error()}
+	}
+	fmt.Fprintf(a.stderr, "YubiKey %d: %d PIN tries left.\n", info.Serial, info.PINTriesLeft)
+	pin, err := a.readSecret("YubiKey PIN: ")
+	if err != nil || info.PINTriesLeft != 1 {
+		return pin, err
+	}
+	fmt.Fprintln(a.stderr, "One try left: a wrong PIN now blocks the PIN. Type it again to be sure.")
+	again, err := a.readSecret("YubiKey PIN again: ")
+	if err != nil {
+		return "", err
+	}
+	if again != pin {
+		return "", usagef("the two PINs differ: nothing was tried")
+	}
+	return pin, nil
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"crypto/x509"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,12 +14,13 @@ import (
 
 func (a *app) setupCmd() *cobra.Command {
 	var (
-		rootKey     string
+		rootKey     rootKeyFlags
 		signers     []string
 		rootCertOut string
 		testTag     string
 		keep        bool
 		deleteKey   bool
+		attestCA    string
 	)
 	cmd := &cobra.Command{
 		Use:   "setup GUN",
@@ -62,6 +65,13 @@ the same command again.`,
 				}
 				plan.Signers = append(plan.Signers, flows.Signer{Name: name, Cert: cert})
 			}
+			if attestCA != "" {
+				pool, err := loadCAPool(attestCA)
+				if err != nil {
+					return err
+				}
+				plan.AttestationRoots = pool
+			}
 			if testTag != "" {
 				if _, _, err := trust.ParseGUNTag(gun.String() + ":" + testTag); err != nil {
 					return usageError{err}
@@ -105,11 +115,12 @@ the same command again.`,
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&rootKey, "root-key", "file", rootKeyHelp)
+	rootKey.register(f)
 	f.StringArrayVar(&signers, "delegation", nil, "add a signer: NAME=CERTFILE (PEM or DER X.509 certificate); repeatable")
 	f.StringVar(&rootCertOut, "root-cert-out", "", "write the root certificate (PEM) to this file")
 	f.StringVar(&testTag, "test-tag", "", "test-sign this existing tag and verify it as a consumer would")
 	f.BoolVar(&keep, "keep", false, "keep the test signature published")
+	f.StringVar(&attestCA, "attestation-ca", "", "verify a YubiKey root key's attestation against this CA (PEM) instead of Yubico's PIV root CA (the virtual YubiKey has its own)")
 	f.BoolVar(&deleteKey, "delete-targets-key", false, "delete the local targets private key at the end (needs --yes or a terminal)")
 	return cmd
 }
@@ -187,8 +198,28 @@ func (a *app) printSetup(rep *flows.Report) {
 	if rep.TestSign != nil {
 		fmt.Fprintf(w, "  test signature: %s verified as %s\n", rep.TestSign.Tag, rep.TestSign.Verified.Digest)
 	}
+	if rep.Attestation != nil {
+		fmt.Fprintf(w, "  root key attestation: YubiKey %d slot %s, verified %v against %s", rep.Attestation.Serial, rep.Attestation.Slot, rep.Attestation.Verified, rep.Attestation.Roots)
+		if rep.Attestation.File != "" {
+			fmt.Fprintf(w, ", written to %s", rep.Attestation.File)
+		}
+		fmt.Fprintln(w)
+	}
 	if rep.TargetsKey != nil {
 		fmt.Fprintf(w, "  targets key: deleted from the trust dir and verified gone\n")
 	}
 	fmt.Fprintln(w, "Next: give the root certificate to your signing service and pin its key ID in clients; lock the root key away.")
+}
+
+// loadCAPool reads PEM CA certificates.
+func loadCAPool(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &trust.Error{Kind: trust.ErrBadInput, Input: path, Cause: err, Msg: "cannot read the attestation CA", Fix: "check the --attestation-ca path"}
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, &trust.Error{Kind: trust.ErrBadInput, Input: path, Msg: "no PEM certificate in the attestation CA file"}
+	}
+	return pool, nil
 }

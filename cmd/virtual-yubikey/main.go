@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ func main() {
 	vpcd := flag.String("vpcd", virtual.DefaultVPCD, "address of vpcd's card port")
 	statePath := flag.String("state", "", "keep the token's state in this file (0600), to survive restarts")
 	touch := flag.Duration("touch-delay", 500*time.Millisecond, "how long the simulated touch takes")
+	caOut := flag.String("ca-out", "", "write the token's attestation CA (its own, not Yubico's) to this PEM file")
 	trace := flag.Bool("trace", false, "print every APDU on stderr (they carry PINs: debugging only)")
 	flag.Parse()
 	var traceTo *os.File
@@ -36,6 +38,13 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "virtual-yubikey:", err)
 		os.Exit(1)
+	}
+	if *caOut != "" {
+		pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: card.AttestationCA()})
+		if err := os.WriteFile(*caOut, pemBytes, 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "virtual-yubikey:", err)
+			os.Exit(1)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

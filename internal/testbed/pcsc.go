@@ -92,34 +92,47 @@ func InsertVirtualYubiKey(port string, opts virtual.Options) (*VirtualToken, err
 	return InsertCard(port, card)
 }
 
-// InsertCard inserts an existing card (e.g. one removed before).
+// InsertCard inserts an existing card (e.g. one removed before). An
+// insertion that pcscd has not seen within 5 s is done again, once.
 func InsertCard(port string, card *virtual.Card) (*VirtualToken, error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	vt := &VirtualToken{Card: card, Port: port, cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(vt.done)
-		virtual.Insert(ctx, port, card)
-	}()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		t, err := yubikey.Open(card.Serial())
-		if err == nil {
-			t.Close()
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		vt := &VirtualToken{Card: card, Port: port, cancel: cancel, done: make(chan struct{})}
+		go func() {
+			defer close(vt.done)
+			virtual.Insert(ctx, port, card)
+		}()
+		if err = waitFor(card.Serial(), true, 5*time.Second); err == nil {
 			return vt, nil
 		}
+		vt.Remove()
+	}
+	return nil, fmt.Errorf("the virtual YubiKey %d did not appear through pcscd: %w", card.Serial(), err)
+}
+
+// waitFor waits until pcscd sees the token (present) or no longer does.
+// It only probes with shared connections: opening the token exclusively
+// while a card comes or goes can leave the reader locked in pcscd.
+func waitFor(serial uint32, present bool, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for yubikey.Present(serial) != present {
 		if time.Now().After(deadline) {
-			vt.Remove()
-			return nil, fmt.Errorf("the virtual YubiKey %d did not appear through pcscd: %w", card.Serial(), err)
+			if present {
+				return fmt.Errorf("%w with serial %d", yubikey.ErrNoToken, serial)
+			}
+			return fmt.Errorf("YubiKey %d is still there", serial)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	return nil
 }
 
-// Remove pulls the card out of the reader.
+// Remove pulls the card out of the reader and waits until pcscd has
+// noticed, so that the reader can take a card again.
 func (v *VirtualToken) Remove() {
 	v.cancel()
 	<-v.done
 	v.Card.PowerCycle()
-	// pcscd notices the removal when it next polls the reader.
-	time.Sleep(300 * time.Millisecond)
+	waitFor(v.Card.Serial(), false, 5*time.Second)
 }

@@ -1,0 +1,284 @@
+package trust
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+
+	"github.com/go-piv/piv-go/v2/piv"
+	"github.com/theupdateframework/notary/trustmanager"
+	"github.com/theupdateframework/notary/tuf/data"
+
+	"github.com/dctwiz/dctwiz/yubikey"
+)
+
+// YubiKeyRootOptions choose the token, slot and policies of a root key
+// made on a YubiKey.
+type YubiKeyRootOptions struct {
+	Serial      uint32 // 0: the only YubiKey connected
+	Slot        piv.Slot
+	PIN         string
+	Curve       elliptic.Curve // P-256 (default) or P-384
+	PINPolicy   piv.PINPolicy  // default once: the PIN is asked once per ceremony
+	TouchPolicy piv.TouchPolicy
+	// OnTouch is called before each signature the token will wait to be
+	// touched for, so that the caller can tell the user.
+	OnTouch func()
+}
+
+// Defaults for a key used rarely, at ceremonies: the PIN once per
+// ceremony (every signature of one ceremony is the admin's act anyway),
+// and a touch for every signature, so that nothing signs with the root key
+// unless someone is at the token.
+const (
+	DefaultYubiKeyPINPolicy   = piv.PINPolicyOnce
+	DefaultYubiKeyTouchPolicy = piv.TouchPolicyAlways
+)
+
+// YubiKeyRoot is a root key on a YubiKey, made on the token by the first
+// ceremony that needs it (so the private key exists nowhere else) and used
+// from the token afterwards. Its PIN is checked once; a wrong PIN costs
+// one try and is never retried. Close releases the token.
+func YubiKeyRoot(opts YubiKeyRootOptions) *YubiKeyRootKey {
+	if opts.Slot.Key == 0 {
+		opts.Slot = piv.SlotSignature
+	}
+	if opts.Curve == nil {
+		opts.Curve = elliptic.P256()
+	}
+	if opts.PINPolicy == 0 {
+		opts.PINPolicy = DefaultYubiKeyPINPolicy
+	}
+	if opts.TouchPolicy == 0 {
+		opts.TouchPolicy = DefaultYubiKeyTouchPolicy
+	}
+	return &YubiKeyRootKey{opts: opts}
+}
+
+// YubiKeyRootKey is the RootKey YubiKeyRoot returns.
+type YubiKeyRootKey struct {
+	opts  YubiKeyRootOptions
+	tok   *yubikey.Token
+	key   *pivKey
+	Certs *YubiKeyAttestation // set once the key is open
+}
+
+// YubiKeyAttestation is the proof that the root key was made on the token.
+type YubiKeyAttestation struct {
+	Serial     uint32
+	Slot       string
+	SlotCert   *x509.Certificate // issued by DeviceCert for the slot's key
+	DeviceCert *x509.Certificate // the token's attestation certificate
+}
+
+func (y *YubiKeyRootKey) String() string {
+	if y.tok != nil {
+		return fmt.Sprintf("YubiKey %d slot %x", y.tok.Serial(), y.opts.Slot.Key)
+	}
+	if y.opts.Serial != 0 {
+		return fmt.Sprintf("YubiKey %d slot %x", y.opts.Serial, y.opts.Slot.Key)
+	}
+	return fmt.Sprintf("YubiKey slot %x", y.opts.Slot.Key)
+}
+
+// Close releases the token.
+func (y *YubiKeyRootKey) Close() error {
+	if y.tok == nil {
+		return nil
+	}
+	err := y.tok.Close()
+	y.tok, y.key = nil, nil
+	return err
+}
+
+func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore, _ *passRecorder, create bool) (data.PrivateKey, error) {
+	if y.key != nil {
+		return y.key, nil // the PIN was checked once for the whole ceremony
+	}
+	input := y.String()
+	if y.tok == nil {
+		tok, err := yubikey.Open(y.opts.Serial)
+		if err != nil {
+			return nil, yubiKeyError(err, input)
+		}
+		y.tok = tok
+	}
+	info, err := y.tok.Info()
+	if err != nil {
+		return nil, yubiKeyError(err, input)
+	}
+	input = y.String()
+	if info.FactoryDefaults() {
+		return nil, newError(ErrYubiKey, input, "prepare it first: dctwiz yubikey setup",
+			"the YubiKey still has its factory PIN, PUK or management key")
+	}
+	if y.opts.PIN == "" {
+		return nil, newError(ErrPassphraseRequired, input, "give the YubiKey PIN", "no PIN given for the YubiKey")
+	}
+	if err := y.tok.VerifyPIN(y.opts.PIN); err != nil {
+		return nil, yubiKeyError(err, input)
+	}
+	pub, pinPolicy, touch, err := y.tok.PublicKey(y.opts.Slot)
+	switch {
+	case errors.Is(err, yubikey.ErrNoKey) && !create:
+		return nil, errNoRootKeyYet
+	case errors.Is(err, yubikey.ErrNoKey):
+		cert, cerr := y.tok.CreateKey(y.opts.PIN, yubikey.KeyOptions{Slot: y.opts.Slot, Curve: y.opts.Curve,
+			PINPolicy: y.opts.PINPolicy, TouchPolicy: y.opts.TouchPolicy})
+		if cerr != nil {
+			return nil, yubiKeyError(cerr, input)
+		}
+		pub, pinPolicy, touch = cert.PublicKey.(*ecdsa.PublicKey), y.opts.PINPolicy, y.opts.TouchPolicy
+	case err != nil:
+		return nil, yubiKeyError(err, input)
+	default:
+		// A key is there: it is this token's root key if its certificate
+		// says so (notary's convention); never take over another key.
+		if cert, cerr := y.tok.Certificate(y.opts.Slot); cerr != nil || cert.Subject.CommonName != "root" {
+			return nil, newError(ErrYubiKey, fmt.Sprintf("%s", input), "choose another slot (--root-key yubikey:SERIAL and --slot), or reset the token",
+				"slot %x holds a key that is not a root key (no certificate with CN root)", y.opts.Slot.Key)
+		}
+	}
+	signer, err := y.tok.Signer(y.opts.Slot, pub, y.opts.PIN, pinPolicy)
+	if err != nil {
+		return nil, yubiKeyError(err, input)
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	onTouch := func() {}
+	if touch != piv.TouchPolicyNever && y.opts.OnTouch != nil {
+		onTouch = y.opts.OnTouch
+	}
+	y.key = &pivKey{PublicKey: data.NewECDSAPublicKey(der), signer: signer, curve: pub.Curve, onTouch: onTouch, input: input}
+	if slotCert, devCert, err := y.tok.Attest(y.opts.Slot); err == nil {
+		y.Certs = &YubiKeyAttestation{Serial: y.tok.Serial(), Slot: fmt.Sprintf("%x", y.opts.Slot.Key), SlotCert: slotCert, DeviceCert: devCert}
+	}
+	return y.key, nil
+}
+
+// yubiKeyError says what went wrong with the token and what to do.
+func yubiKeyError(err error, input string) error {
+	var wrong yubikey.WrongPINError
+	switch {
+	case errors.As(err, &wrong):
+		fix := "give the right PIN"
+		if wrong.Left == 1 {
+			fix = "one more wrong PIN blocks it: make sure of the PIN before trying again"
+		}
+		return wrapError(ErrWrongPIN, err, input, fix, "%v", err)
+	case errors.Is(err, yubikey.ErrPINBlocked):
+		return wrapError(ErrPINBlocked, err, input, "unblock it with the PUK: dctwiz yubikey unblock", "the PIN is blocked")
+	case errors.Is(err, yubikey.ErrNoToken), errors.Is(err, yubikey.ErrSeveralTokens):
+		return wrapError(ErrYubiKey, err, input, "connect the YubiKey (and name it by serial when several are connected)", "%v", err)
+	case errors.Is(err, yubikey.ErrRemoved):
+		return wrapError(ErrYubiKey, err, input, "reconnect the YubiKey and run the same command again: nothing was half-done", "the YubiKey was removed")
+	case errors.Is(err, yubikey.ErrSlotOccupied):
+		return wrapError(ErrYubiKey, err, input, "choose another slot, or confirm the overwrite", "%v", err)
+	case errors.Is(err, yubikey.ErrFactoryDefaults):
+		return wrapError(ErrYubiKey, err, input, "prepare it first: dctwiz yubikey setup", "%v", err)
+	}
+	return wrapError(ErrYubiKey, err, input, "", "%v", err)
+}
+
+// pivKey is a notary private key on a PIV token. TUF wants SHA-256 and a
+// raw r||s signature; x509 wants DER from CryptoSigner (notary's own
+// YubiKey signer returned r||s there, which x509.CreateCertificate rejects).
+type pivKey struct {
+	data.PublicKey
+	signer  crypto.Signer // returns DER
+	curve   elliptic.Curve
+	onTouch func()
+	input   string
+}
+
+func (k *pivKey) Sign(r io.Reader, msg []byte, _ crypto.SignerOpts) ([]byte, error) {
+	digest := sha256.Sum256(msg)
+	der, err := k.CryptoSigner().Sign(r, digest[:], crypto.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	var sig struct{ R, S *big.Int }
+	if _, err := asn1.Unmarshal(der, &sig); err != nil {
+		return nil, err
+	}
+	n := (k.curve.Params().BitSize + 7) / 8
+	out := make([]byte, 2*n)
+	sig.R.FillBytes(out[:n])
+	sig.S.FillBytes(out[n:])
+	return out, nil
+}
+
+func (k *pivKey) Private() []byte { return nil } // never leaves the token
+
+func (k *pivKey) CryptoSigner() crypto.Signer { return touchSigner{k} }
+
+func (k *pivKey) SignatureAlgorithm() data.SigAlgorithm { return data.ECDSASignature }
+
+// touchSigner tells the caller before each signature that waits for a touch.
+type touchSigner struct{ k *pivKey }
+
+func (t touchSigner) Public() crypto.PublicKey { return t.k.signer.Public() }
+
+func (t touchSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	t.k.onTouch()
+	sig, err := t.k.signer.Sign(r, digest, opts)
+	if err != nil {
+		return nil, yubiKeyError(err, t.k.input)
+	}
+	return sig, nil
+}
+
+// Attestation returns the proof that the root key was made on the token,
+// once the key has been opened.
+func (y *YubiKeyRootKey) Attestation() *YubiKeyAttestation { return y.Certs }
+
+// AttestationReport is what was checked of a YubiKey attestation.
+type AttestationReport struct {
+	Serial   uint32 `json:"serial"`
+	Slot     string `json:"slot"`
+	File     string `json:"file,omitempty"` // the slot and device certificates, PEM
+	Verified bool   `json:"verified"`
+	Roots    string `json:"verified_against"` // "Yubico PIV root CA" or the CA file given
+	Error    string `json:"error,omitempty"`
+}
+
+// VerifyAttestation checks that the token's device certificate chains to
+// roots (nil: Yubico's PIV root CA, as for real tokens) and attests the
+// key of rootCert: the repository's root key was made on that token.
+func VerifyAttestation(att *YubiKeyAttestation, roots *x509.CertPool, rootCert *RootCertificate) error {
+	v := &piv.Verifier{Roots: roots}
+	a, err := v.Verify(att.DeviceCert, att.SlotCert)
+	if err != nil {
+		return err
+	}
+	if a.Serial != att.Serial {
+		return fmt.Errorf("the attestation is for YubiKey %d, not %d", a.Serial, att.Serial)
+	}
+	if rootCert != nil {
+		cert, err := x509.ParseCertificate(pemBlock(rootCert.PEM))
+		if err != nil {
+			return err
+		}
+		pub, ok := att.SlotCert.PublicKey.(*ecdsa.PublicKey)
+		if !ok || !pub.Equal(cert.PublicKey) {
+			return errors.New("the attested key is not the repository's root key")
+		}
+	}
+	return nil
+}
+
+// AttestationPEM is the slot attestation certificate then the device
+// certificate, as PEM: the chain a verifier needs besides the root CA.
+func AttestationPEM(att *YubiKeyAttestation) []byte {
+	return append(certPEM(att.SlotCert.Raw), certPEM(att.DeviceCert.Raw)...)
+}
