@@ -141,9 +141,18 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 		return nil, yubiKeyError(err, input)
 	default:
 		// A key is there: it is this token's root key if its certificate
-		// says so (notary's convention); never take over another key.
-		if cert, cerr := y.tok.Certificate(y.opts.Slot); cerr != nil || cert.Subject.CommonName != "root" {
-			return nil, newError(ErrYubiKey, fmt.Sprintf("%s", input), "choose another slot (--root-key yubikey:SERIAL and --slot), or reset the token",
+		// says so (notary's convention); never take over another key. A
+		// key made on the token whose certificate was never stored is an
+		// earlier creation cut short (the token was removed): finish it.
+		cert, cerr := y.tok.Certificate(y.opts.Slot)
+		switch {
+		case cerr == nil && cert.Subject.CommonName == "root":
+		case errors.Is(cerr, yubikey.ErrNoCertificate) && create && y.tok.MadeOnToken(y.opts.Slot):
+			if _, cerr = y.tok.StoreRootCertificate(y.opts.PIN, y.opts.Slot, pub, pinPolicy); cerr != nil {
+				return nil, yubiKeyError(cerr, input)
+			}
+		default:
+			return nil, newError(ErrYubiKey, input, "choose another slot (--slot), or reset the token",
 				"slot %x holds a key that is not a root key (no certificate with CN root)", y.opts.Slot.Key)
 		}
 	}

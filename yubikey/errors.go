@@ -13,6 +13,7 @@ var (
 	ErrNotFactory      = errors.New("the YubiKey no longer has factory credentials")
 	ErrSlotOccupied    = errors.New("the slot already holds a key")
 	ErrNoKey           = errors.New("the slot holds no key")
+	ErrNoCertificate   = errors.New("the slot holds no certificate")
 	ErrPINBlocked      = errors.New("the PIN is blocked")
 	ErrPUKBlocked      = errors.New("the PUK is blocked")
 	ErrBadPIN          = errors.New("not an acceptable PIN")

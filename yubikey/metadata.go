@@ -14,13 +14,14 @@ type credentialMetadata struct {
 	serial                              uint32
 	pinDefault, pukDefault, mgmtDefault bool
 	pukLeft                             int // -1: not known
+	pinMax                              int // the PIN's try counter when full
 }
 
 // readCredentialMetadata asks the reader's card directly over PC/SC: piv-go has no
 // call for these objects and holds the card exclusively while open, so
 // this runs before piv-go opens it.
 func readCredentialMetadata(reader string) (credentialMetadata, error) {
-	md := credentialMetadata{pukLeft: -1}
+	md := credentialMetadata{pukLeft: -1, pinMax: 3}
 	ctx, err := scard.EstablishContext()
 	if err != nil {
 		return md, err
@@ -48,6 +49,9 @@ func readCredentialMetadata(reader string) (credentialMetadata, error) {
 		switch ref {
 		case 0x80:
 			md.pinDefault = def
+			if retries != nil {
+				md.pinMax = int(retries[0])
+			}
 		case 0x81:
 			md.pukDefault = def
 			if retries != nil {

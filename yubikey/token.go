@@ -175,7 +175,11 @@ func (t *Token) Info() (Info, error) {
 	v := t.yk.Version()
 	info := Info{Serial: t.serial, Firmware: fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch), Reader: t.reader, PUKTriesLeft: -1}
 	left, err := t.yk.Retries()
-	if err != nil {
+	switch {
+	case err != nil && strings.Contains(err.Error(), "expected error code from empty pin"):
+		// The PIN is verified in this session: its counter is full.
+		left = t.creds.pinMax
+	case err != nil:
 		return info, t.explain(err)
 	}
 	info.PINTriesLeft = left
@@ -333,6 +337,12 @@ func (t *Token) CreateKey(pin string, opts KeyOptions) (*x509.Certificate, error
 	if opts.Curve == nil {
 		opts.Curve = elliptic.P256()
 	}
+	if opts.PINPolicy == 0 {
+		opts.PINPolicy = piv.PINPolicyOnce
+	}
+	if opts.TouchPolicy == 0 {
+		opts.TouchPolicy = piv.TouchPolicyNever
+	}
 	alg := piv.AlgorithmEC256
 	if opts.Curve == elliptic.P384() {
 		alg = piv.AlgorithmEC384
@@ -348,11 +358,30 @@ func (t *Token) CreateKey(pin string, opts KeyOptions) (*x509.Certificate, error
 	if err != nil {
 		return nil, t.explain(err)
 	}
-	signer, err := t.Signer(opts.Slot, pub, pin, opts.PINPolicy)
+	return t.storeCertificate(pin, mgmt, opts.Slot, pub, opts.PINPolicy, opts.CommonName)
+}
+
+// StoreRootCertificate signs and stores the CN=root certificate for the
+// key already in slot (finishing a creation that was cut short).
+func (t *Token) StoreRootCertificate(pin string, slot piv.Slot, pub crypto.PublicKey, policy piv.PINPolicy) (*x509.Certificate, error) {
+	mgmt, err := t.managementKey(pin)
 	if err != nil {
 		return nil, err
 	}
-	cn := opts.CommonName
+	return t.storeCertificate(pin, mgmt, slot, pub, policy, "")
+}
+
+// MadeOnToken says whether slot's key was generated on the token.
+func (t *Token) MadeOnToken(slot piv.Slot) bool {
+	ki, err := t.yk.KeyInfo(slot)
+	return err == nil && ki.Origin == piv.OriginGenerated
+}
+
+func (t *Token) storeCertificate(pin string, mgmt []byte, slot piv.Slot, pub crypto.PublicKey, policy piv.PINPolicy, cn string) (*x509.Certificate, error) {
+	signer, err := t.Signer(slot, pub, pin, policy)
+	if err != nil {
+		return nil, err
+	}
 	if cn == "" {
 		cn = "root"
 	}
@@ -372,7 +401,7 @@ func (t *Token) CreateKey(pin string, opts KeyOptions) (*x509.Certificate, error
 	if err != nil {
 		return nil, err
 	}
-	if err := t.yk.SetCertificate(mgmt, opts.Slot, cert); err != nil {
+	if err := t.yk.SetCertificate(mgmt, slot, cert); err != nil {
 		return nil, t.explain(err)
 	}
 	return cert, nil
@@ -425,6 +454,9 @@ func (e errorMapper) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([
 // Certificate returns the certificate stored in slot.
 func (t *Token) Certificate(slot piv.Slot) (*x509.Certificate, error) {
 	cert, err := t.yk.Certificate(slot)
+	if errors.Is(err, piv.ErrNotFound) {
+		return nil, fmt.Errorf("%w: slot %x", ErrNoCertificate, slot.Key)
+	}
 	if err != nil {
 		return nil, t.explain(err)
 	}

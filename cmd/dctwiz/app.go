@@ -163,6 +163,7 @@ a terminal; never from the command line.`,
 		a.testSignCmd(),
 		a.targetsKeyCmd(),
 		a.inspectCmd(),
+		a.yubikeyCmd(),
 	)
 	return root
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-piv/piv-go/v2/piv"
 
@@ -115,5 +116,131 @@ func TestYubiKeySetupCeremony(t *testing.T) {
 	out, err = exec.Command("yubico-piv-tool", "-r", "Virtual PCD 00 01", "-a", "read-certificate", "-s", "9c").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "BEGIN CERTIFICATE") {
 		t.Errorf("yubico-piv-tool -a read-certificate -s 9c: %v\n%s", err, out)
+	}
+}
+
+// TestYubiKeyFailures: a token with factory credentials, a wrong PIN, a
+// blocked PIN and an occupied slot each get one clear line, and leave the
+// server without trust data.
+func TestYubiKeyFailures(t *testing.T) {
+	const serial = 8002
+	insertYubiKey(t, serial, false)
+	gun := newGUN()
+	e := newEnv(t).without("NOTARY_ROOT_PASSPHRASE")
+	initCmd := func(pin string, extra ...string) result {
+		args := append([]string{"init", gun, "--root-key", "yubikey:8002"}, extra...)
+		return dctwiz(e.with("DCTWIZ_YUBIKEY_PIN", pin), append(args, serverArgs()...)...)
+	}
+	expect := func(r result, code int, msg string) {
+		t.Helper()
+		if r.code != code || !strings.Contains(r.stderr, msg) || strings.Count(r.stderr, "\n") > 2 {
+			t.Fatalf("want exit %d saying %q:\n%s", code, msg, r)
+		}
+		assertNoTrustData(t, gun)
+	}
+
+	expect(initCmd(yubikey.DefaultPIN), 1, "factory PIN, PUK or management key")
+	r := mustOK(t, dctwiz(e, "yubikey", "status", "--serial", "8002", "--json"))
+	if !strings.Contains(r.stdout, `"default_pin": true`) || !strings.Contains(r.stdout, `"default_mgmt_key": true`) || !strings.Contains(r.stdout, `"slots": null`) {
+		t.Errorf("status of a factory token:\n%s", r)
+	}
+	// Headless preparation needs --yes, and the PIN and PUK from the environment.
+	expect(dctwiz(e, "yubikey", "setup", "--serial", "8002"), 2, "pass --yes")
+	mustOK(t, dctwiz(e.with("DCTWIZ_YUBIKEY_PIN", ykPIN).with("DCTWIZ_YUBIKEY_PUK", ykPUK), "yubikey", "setup", "--serial", "8002", "--yes"))
+	expect(dctwiz(e.with("DCTWIZ_YUBIKEY_PIN", ykPIN).with("DCTWIZ_YUBIKEY_PUK", ykPUK), "yubikey", "setup", "--serial", "8002", "--yes"), 1, "no longer has factory credentials")
+
+	// A wrong PIN costs exactly one try.
+	expect(initCmd("999999"), 1, "wrong PIN: 2 tries left")
+	r = mustOK(t, dctwiz(e, "yubikey", "status", "--serial", "8002", "--json"))
+	if !strings.Contains(r.stdout, `"pin_tries_left": 2`) {
+		t.Errorf("after one wrong PIN:\n%s", r)
+	}
+	expect(initCmd("999999"), 1, "one try left")
+	expect(initCmd("999999"), 1, "the PIN is blocked")
+	expect(initCmd(ykPIN), 1, "the PIN is blocked")
+	if !strings.Contains(initCmd(ykPIN).stderr, "dctwiz yubikey unblock") {
+		t.Error("a blocked PIN does not point at the unblock command")
+	}
+	mustOK(t, dctwiz(e.with("DCTWIZ_YUBIKEY_PUK", ykPUK).with("DCTWIZ_YUBIKEY_PIN", ykPIN), "yubikey", "unblock", "--serial", "8002"))
+
+	// A slot holding another key is never taken over.
+	func() {
+		tok, err := yubikey.Open(serial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tok.Close()
+		if err := tok.VerifyPIN(ykPIN); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tok.CreateKey(ykPIN, yubikey.KeyOptions{Slot: piv.SlotAuthentication, CommonName: "ssh"}); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	expect(initCmd(ykPIN, "--slot", "9a"), 1, "slot 9a holds a key that is not a root key")
+
+	// Nothing was made in slot 9c by any of the failures.
+	r = mustOK(t, dctwiz(e, "yubikey", "status", "--serial", "8002"))
+	if strings.Contains(r.stdout, "slot 9c") {
+		t.Errorf("a failed ceremony left a key in slot 9c:\n%s", r)
+	}
+	// With the right PIN the ceremony goes through, and attest writes both certificates.
+	mustOK(t, initCmd(ykPIN))
+	dir := t.TempDir()
+	mustOK(t, dctwiz(e, "yubikey", "attest", "--serial", "8002", "--slot", "9c", "-o", dir))
+	for _, f := range []string{"slot-9c-attestation.pem", "device-attestation.pem"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("yubikey attest did not write %s: %v", f, err)
+		}
+	}
+}
+
+// TestYubiKeyRemovedMidCeremony pulls the token out while it waits for a
+// touch: nothing is published, and after reinserting it the same command
+// finishes with the key made on the token.
+func TestYubiKeyRemovedMidCeremony(t *testing.T) {
+	if err := testbed.EnsurePCSCD(); err != nil {
+		t.Fatal(err)
+	}
+	card, err := virtual.New(virtual.Options{Serial: 8003, TouchDelay: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vt, err := testbed.InsertCard(testbed.VPCDPortB, card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		tok, err := yubikey.Open(8003)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tok.Close()
+		if err := tok.Prepare(ykPIN, ykPUK); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	gun := newGUN()
+	e := newEnv(t).without("NOTARY_ROOT_PASSPHRASE").with("DCTWIZ_YUBIKEY_PIN", ykPIN)
+	args := append([]string{"init", gun, "--root-key", "yubikey:8003"}, serverArgs()...)
+
+	done := make(chan result)
+	go func() { done <- dctwiz(e, args...) }()
+	time.Sleep(1500 * time.Millisecond) // the token now waits for the touch
+	vt.Remove()
+	r := <-done
+	if r.code != 1 || !strings.Contains(r.stderr, "YubiKey") || strings.Count(r.stderr, "\n") > 2 {
+		t.Fatalf("init with the token pulled out:\n%s", r)
+	}
+	assertNoTrustData(t, gun)
+
+	vt, err = testbed.InsertCard(testbed.VPCDPortB, card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vt.Remove()
+	r = mustOK(t, dctwiz(e, args...))
+	if !strings.Contains(r.stdout, "YubiKey 8003 slot 9c") {
+		t.Errorf("rerun:\n%s", r)
 	}
 }
