@@ -29,6 +29,9 @@ type YubiKeyRootOptions struct {
 	Curve       elliptic.Curve // P-256 (default) or P-384
 	PINPolicy   piv.PINPolicy  // default once: the PIN is asked once per ceremony
 	TouchPolicy piv.TouchPolicy
+	// Overwrite replaces a key in the slot that is not a root key (the
+	// caller has the user confirm: the old key is destroyed).
+	Overwrite bool
 	// OnTouch is called before each signature the token will wait to be
 	// touched for, so that the caller can tell the user.
 	OnTouch func()
@@ -151,8 +154,16 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 			if _, cerr = y.tok.StoreRootCertificate(y.opts.PIN, y.opts.Slot, pub, pinPolicy); cerr != nil {
 				return nil, yubiKeyError(cerr, input)
 			}
+		case create && y.opts.Overwrite:
+			if _, cerr = y.tok.CreateKey(y.opts.PIN, yubikey.KeyOptions{Slot: y.opts.Slot, Curve: y.opts.Curve,
+				PINPolicy: y.opts.PINPolicy, TouchPolicy: y.opts.TouchPolicy, Overwrite: true}); cerr != nil {
+				return nil, yubiKeyError(cerr, input)
+			}
+			if pub, pinPolicy, touch, err = y.tok.PublicKey(y.opts.Slot); err != nil {
+				return nil, yubiKeyError(err, input)
+			}
 		default:
-			return nil, newError(ErrYubiKey, input, "choose another slot (--slot), or reset the token",
+			return nil, newError(ErrYubiKey, input, "choose another slot (--slot), or replace that key with --overwrite-slot",
 				"slot %x holds a key that is not a root key (no certificate with CN root)", y.opts.Slot.Key)
 		}
 	}

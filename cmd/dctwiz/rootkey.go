@@ -19,6 +19,7 @@ type rootKeyFlags struct {
 	slot        string
 	pinPolicy   string
 	touchPolicy string
+	overwrite   bool
 }
 
 func (f *rootKeyFlags) register(fs *pflag.FlagSet) {
@@ -26,6 +27,7 @@ func (f *rootKeyFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.slot, "slot", "9c", "YubiKey PIV slot of the root key")
 	fs.StringVar(&f.pinPolicy, "pin-policy", "once", "YubiKey PIN policy of a new root key: once (per ceremony), always or never")
 	fs.StringVar(&f.touchPolicy, "touch-policy", "always", "YubiKey touch policy of a new root key: always, cached or never")
+	fs.BoolVar(&f.overwrite, "overwrite-slot", false, "replace a key in the YubiKey slot that is not a root key (destroys it; needs --yes or typing the serial)")
 }
 
 // rootKey reads the root-key flags and collects the secret the key needs:
@@ -64,12 +66,18 @@ func (a *app) rootKey(c *trust.Client, f rootKeyFlags) (trust.RootKey, string, e
 		if err != nil {
 			return nil, "", usageError{err}
 		}
+		if f.overwrite {
+			what := fmt.Sprintf("Replacing the key in slot %s of the YubiKey destroys it", f.slot)
+			if err := a.confirm(what, f.slot); err != nil {
+				return nil, "", err
+			}
+		}
 		pin, err := a.yubiKeyPIN(uint32(serial))
 		if err != nil {
 			return nil, "", err
 		}
 		root := trust.YubiKeyRoot(trust.YubiKeyRootOptions{
-			Serial: uint32(serial), Slot: slot, PIN: pin, PINPolicy: pinPolicy, TouchPolicy: touch,
+			Serial: uint32(serial), Slot: slot, PIN: pin, PINPolicy: pinPolicy, TouchPolicy: touch, Overwrite: f.overwrite,
 			OnTouch: func() { fmt.Fprintln(a.stderr, "Touch your YubiKey now: it waits to sign with the root key.") },
 		})
 		a.closers = append(a.closers, root.Close)

@@ -64,7 +64,7 @@ func TestYubiKeySetupCeremony(t *testing.T) {
 	rootCrt := filepath.Join(t.TempDir(), "root.crt")
 	r := mustOK(t, dctwizBinary(t, e, append([]string{"setup", gun, "--root-key", "yubikey:8001",
 		"--delegation", "signpath=" + writeCert(t, certSpecAlice), "--root-cert-out", rootCrt, "--attestation-ca", caFile,
-		"--test-tag", "1.0", "--delete-targets-key", "--yes", "--json"}, serverArgs()...)...))
+		"--test-tag", "1.0", "--keep", "--delete-targets-key", "--yes", "--json"}, serverArgs()...)...))
 	var rep flows.Report
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("setup --json: %v\n%s", err, r)
@@ -103,10 +103,21 @@ func TestYubiKeySetupCeremony(t *testing.T) {
 		t.Errorf("%d private key files in the trust dir, want none", n)
 	}
 
-	// Interop: the notary CLI and docker read the repository.
-	out, err := exec.Command(bins.CLI, "-s", notary.URL, "-d", t.TempDir(), "--tlscacert", notary.CACert, "list", gun).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "No targets present") && !strings.Contains(string(out), "targets") {
-		t.Errorf("notary list: %v\n%s", err, out)
+	// Interop: the notary CLI resolves the tag, docker sees the root key.
+	hexDigest := strings.TrimPrefix(img.Digest.String(), "sha256:")
+	out, err := exec.Command(bins.CLI, "-s", notary.URL, "-d", t.TempDir(), "--tlscacert", notary.CACert, "lookup", gun, "1.0").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), hexDigest) {
+		t.Errorf("notary lookup: %v\n%s", err, out)
+	}
+	dockerCfg := t.TempDir()
+	os.MkdirAll(filepath.Join(dockerCfg, "tls", notary.Host()), 0o700)
+	ca, _ := os.ReadFile(notary.CACert)
+	os.WriteFile(filepath.Join(dockerCfg, "tls", notary.Host(), "ca.crt"), ca, 0o600)
+	docker := exec.Command("docker", "trust", "inspect", gun)
+	docker.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "DOCKER_CONFIG=" + dockerCfg, "DOCKER_CONTENT_TRUST_SERVER=" + notary.URL}
+	out, err = docker.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), rep.Init.Root.ID) || !strings.Contains(string(out), hexDigest) {
+		t.Errorf("docker trust inspect does not show root key %s and the signed digest: %v\n%s", rep.Init.Root.ID, err, out)
 	}
 	// Yubico's tool sees the token and the root certificate in slot 9c.
 	out, err = exec.Command("yubico-piv-tool", "-r", "Virtual PCD 00 01", "-a", "status").CombinedOutput()
@@ -178,6 +189,7 @@ func TestYubiKeyFailures(t *testing.T) {
 		}
 	}()
 	expect(initCmd(ykPIN, "--slot", "9a"), 1, "slot 9a holds a key that is not a root key")
+	expect(initCmd(ykPIN, "--slot", "9a", "--overwrite-slot"), 2, "needs confirmation: pass --yes")
 
 	// Nothing was made in slot 9c by any of the failures.
 	r = mustOK(t, dctwiz(e, "yubikey", "status", "--serial", "8002"))
@@ -186,6 +198,12 @@ func TestYubiKeyFailures(t *testing.T) {
 	}
 	// With the right PIN the ceremony goes through, and attest writes both certificates.
 	mustOK(t, initCmd(ykPIN))
+	// Confirmed, the foreign key in 9a is replaced by a root key.
+	other := newGUN()
+	r = mustOK(t, dctwiz(e.with("DCTWIZ_YUBIKEY_PIN", ykPIN), append([]string{"init", other, "--root-key", "yubikey:8002", "--slot", "9a", "--overwrite-slot", "--yes"}, serverArgs()...)...))
+	if !strings.Contains(r.stdout, "YubiKey 8002 slot 9a") {
+		t.Errorf("init over a confirmed slot:\n%s", r)
+	}
 	dir := t.TempDir()
 	mustOK(t, dctwiz(e, "yubikey", "attest", "--serial", "8002", "--slot", "9c", "-o", dir))
 	for _, f := range []string{"slot-9c-attestation.pem", "device-attestation.pem"} {
