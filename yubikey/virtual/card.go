@@ -665,6 +665,7 @@ func (c *Card) setRetries(pin, puk byte) []byte {
 	}
 	c.st.PINMax, c.st.PINLeft, c.st.PUKMax, c.st.PUKLeft = int(pin), int(pin), int(puk), int(puk)
 	c.st.PIN, c.st.PUK = DefaultPIN, DefaultPUK
+	c.pinOK = false // the PIN it verified no longer exists
 	c.save()
 	return swOK
 }
