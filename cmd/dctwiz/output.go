@@ -22,6 +22,9 @@ var errorKinds = []struct {
 	err  error
 	kind string
 }{
+	{trust.ErrWrongPIN, "wrong_pin"},
+	{trust.ErrPINBlocked, "pin_blocked"},
+	{trust.ErrYubiKey, "yubikey"},
 	{trust.ErrBadGUN, "bad_gun"},
 	{trust.ErrBadCertificate, "bad_certificate"},
 	{trust.ErrBadSignerName, "bad_signer_name"},

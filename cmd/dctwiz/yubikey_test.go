@@ -161,7 +161,11 @@ func TestYubiKeyFailures(t *testing.T) {
 	expect(dctwiz(e.with("DCTWIZ_YUBIKEY_PIN", ykPIN).with("DCTWIZ_YUBIKEY_PUK", ykPUK), "yubikey", "setup", "--serial", "8002", "--yes"), 1, "no longer has factory credentials")
 
 	// A wrong PIN costs exactly one try.
-	expect(initCmd("999999"), 1, "wrong PIN: 2 tries left")
+	r = initCmd("999999", "--json")
+	if !strings.Contains(r.stdout, `"kind": "wrong_pin"`) {
+		t.Errorf("a wrong PIN's error document:\n%s", r)
+	}
+	expect(r, 1, "wrong PIN: 2 tries left")
 	r = mustOK(t, dctwiz(e, "yubikey", "status", "--serial", "8002", "--json"))
 	if !strings.Contains(r.stdout, `"pin_tries_left": 2`) {
 		t.Errorf("after one wrong PIN:\n%s", r)
