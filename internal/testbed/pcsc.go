@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/dctwiz/dctwiz/yubikey"
@@ -65,13 +66,22 @@ func pcscdUp() bool {
 	return vpcdListening()
 }
 
+// vpcdListening looks for vpcd's card port among the listening sockets.
+// It must not connect: vpcd listens with a backlog of 0 and would take a
+// probe for a card, keeping the next real card waiting.
 func vpcdListening() bool {
-	c, err := net.DialTimeout("tcp", VPCDPortA, time.Second)
+	b, err := os.ReadFile("/proc/net/tcp")
 	if err != nil {
 		return false
 	}
-	c.Close()
-	return true
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		// local address 00000000:8C7B (35963), state 0A (LISTEN)
+		if len(f) > 3 && strings.HasSuffix(f[1], ":8C7B") && f[3] == "0A" {
+			return true
+		}
+	}
+	return false
 }
 
 // VirtualToken is a virtual YubiKey inserted into a vpcd reader.
