@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/go-piv/piv-go/v2/piv"
@@ -214,7 +215,26 @@ func TestPIN(t *testing.T) {
 	}
 }
 
-func TestOpenBySerial(t *testing.T) {
+// TestSeveralTokens: with two YubiKeys connected, one is chosen by serial.
+// (make test runs this package alone, so both vpcd readers are free.)
+func TestSeveralTokens(t *testing.T) {
+	insert(t, 7004, "5.4.3")
+	second, err := testbed.InsertVirtualYubiKey(testbed.VPCDPortB, virtual.Options{Serial: 7005})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Remove()
+	if _, err := yubikey.Open(0); !errors.Is(err, yubikey.ErrSeveralTokens) || !strings.Contains(err.Error(), "7004, 7005") {
+		t.Errorf("Open(0) with two tokens: %v, want ErrSeveralTokens naming both", err)
+	}
+	infos, err := yubikey.List()
+	if err != nil || len(infos) != 2 || infos[0].Serial != 7004 || infos[1].Serial != 7005 {
+		t.Errorf("List: %+v, %v", infos, err)
+	}
+	tok := open(t, 7005)
+	if tok.Serial() != 7005 {
+		t.Errorf("Open(7005) opened %d", tok.Serial())
+	}
 	if _, err := yubikey.Open(9999); !errors.Is(err, yubikey.ErrNoToken) {
 		t.Errorf("Open(9999): %v, want ErrNoToken", err)
 	}

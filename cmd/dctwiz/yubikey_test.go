@@ -266,3 +266,29 @@ func TestYubiKeyRemovedMidCeremony(t *testing.T) {
 		t.Errorf("rerun:\n%s", r)
 	}
 }
+
+// TestYubiKeyPINPrompt: on a terminal, dctwiz says how many PIN tries are
+// left before asking, and with one left asks twice before trying.
+func TestYubiKeyPINPrompt(t *testing.T) {
+	insertYubiKey(t, 8004, true)
+	func() {
+		tok, err := yubikey.Open(8004)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tok.Close()
+		tok.VerifyPIN("999999")
+		tok.VerifyPIN("999999") // one try left
+	}()
+	gun := newGUN()
+	e := newEnv(t).without("NOTARY_ROOT_PASSPHRASE")
+	term := startTerminal(t, e, append([]string{"init", gun, "--root-key", "yubikey:8004"}, serverArgs()...)...)
+	term.waitFor("YubiKey 8004: 1 PIN tries left.")
+	term.typeLine(ykPIN)
+	term.waitFor("One try left")
+	term.typeLine(ykPIN)
+	screen := term.waitFor("EXIT=")
+	if !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, "YubiKey 8004 slot 9c") || strings.Contains(screen, ykPIN) {
+		t.Fatalf("init with the PIN typed on a terminal:\n%s", screen)
+	}
+}
