@@ -329,20 +329,19 @@ func runStep(ctx context.Context, eng Engine, s Setup, id StepID, rep *Report) (
 	return "", fmt.Errorf("unknown step %q", id)
 }
 
-// attest verifies the YubiKey attestation of the root key and keeps it
-// beside the exported root certificate. A failed verification is reported,
-// not fatal: the key is on the token either way; the report says what a
-// verifier can rely on.
+// attest checks that the YubiKey attestation (already verified when the
+// key was opened, before anything was published) is for the published
+// root key, and keeps it beside the exported root certificate.
 func attest(s Setup, att *trust.YubiKeyAttestation, rootCert *trust.RootCertificate, rep *Report) error {
 	ar := &trust.AttestationReport{Serial: att.Serial, Slot: att.Slot, Roots: "Yubico PIV root CA"}
 	if s.AttestationRoots != nil {
 		ar.Roots = "the given attestation CA"
 	}
 	if err := trust.VerifyAttestation(att, s.AttestationRoots, rootCert); err != nil {
-		ar.Error = err.Error()
-	} else {
-		ar.Verified = true
+		return &trust.Error{Kind: trust.ErrYubiKey, Input: fmt.Sprintf("YubiKey %d", att.Serial), Cause: err,
+			Msg: "the attestation does not prove the published root key: " + err.Error()}
 	}
+	ar.Verified = true
 	if s.RootCertOut != "" {
 		ar.File = s.RootCertOut + ".attestation.pem"
 		if err := os.WriteFile(ar.File, trust.AttestationPEM(att), 0o644); err != nil {

@@ -35,6 +35,13 @@ type YubiKeyRootOptions struct {
 	// OnTouch is called before each signature the token will wait to be
 	// touched for, so that the caller can tell the user.
 	OnTouch func()
+	// AllowLastTry lets the PIN be tried when only one try is left (the
+	// user confirmed it, e.g. typed it twice); otherwise that is refused.
+	AllowLastTry bool
+	// AttestationRoots verify the token's attestation before its key is
+	// used; nil: Yubico's PIV root CA (real tokens). The virtual YubiKey
+	// has a CA of its own.
+	AttestationRoots *x509.CertPool
 }
 
 // Defaults for a key used rarely, at ceremonies: the PIN once per
@@ -126,6 +133,16 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 	if y.opts.PIN == "" {
 		return nil, newError(ErrPassphraseRequired, input, "give the YubiKey PIN", "no PIN given for the YubiKey")
 	}
+	switch {
+	case info.PINTriesLeft == 0 && info.PUKTriesLeft == 0:
+		return nil, newError(ErrPINBlocked, input, "only a reset is left (dctwiz yubikey reset), and it destroys every key on the YubiKey",
+			"the PIN and the PUK are blocked")
+	case info.PINTriesLeft == 0:
+		return nil, newError(ErrPINBlocked, input, "unblock it with the PUK: dctwiz yubikey unblock", "the PIN is blocked")
+	case info.PINTriesLeft == 1 && !y.opts.AllowLastTry:
+		return nil, newError(ErrWrongPIN, input, "make sure of the PIN, then confirm the last try with --yes (or type it twice on a terminal)",
+			"one PIN try left: a wrong PIN now blocks the PIN, so dctwiz does not try it unconfirmed")
+	}
 	if err := y.tok.VerifyPIN(y.opts.PIN); err != nil {
 		return nil, yubiKeyError(err, input)
 	}
@@ -135,7 +152,7 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 		return nil, errNoRootKeyYet
 	case errors.Is(err, yubikey.ErrNoKey):
 		cert, cerr := y.tok.CreateKey(y.opts.PIN, yubikey.KeyOptions{Slot: y.opts.Slot, Curve: y.opts.Curve,
-			PINPolicy: y.opts.PINPolicy, TouchPolicy: y.opts.TouchPolicy})
+			PINPolicy: y.opts.PINPolicy, TouchPolicy: y.opts.TouchPolicy, OnTouch: y.opts.OnTouch})
 		if cerr != nil {
 			return nil, yubiKeyError(cerr, input)
 		}
@@ -149,14 +166,19 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 		// earlier creation cut short (the token was removed): finish it.
 		cert, cerr := y.tok.Certificate(y.opts.Slot)
 		switch {
+		case cerr == nil && cert.Subject.CommonName == "root" && !y.tok.MadeOnToken(y.opts.Slot):
+			// notary's own YubiKey support imports a software key and keeps a
+			// backup on disk: such a key is not what dctwiz promises.
+			return nil, newError(ErrYubiKey, input, "make a new root key on the token (--overwrite-slot), or choose another slot",
+				"slot %x holds a root key that was imported, not made on the token: a copy may exist elsewhere", y.opts.Slot.Key)
 		case cerr == nil && cert.Subject.CommonName == "root":
 		case errors.Is(cerr, yubikey.ErrNoCertificate) && create && y.tok.MadeOnToken(y.opts.Slot):
-			if _, cerr = y.tok.StoreRootCertificate(y.opts.PIN, y.opts.Slot, pub, pinPolicy); cerr != nil {
+			if _, cerr = y.tok.StoreRootCertificate(y.opts.PIN, y.opts.Slot, pub, pinPolicy, touch, y.opts.OnTouch); cerr != nil {
 				return nil, yubiKeyError(cerr, input)
 			}
 		case create && y.opts.Overwrite:
 			if _, cerr = y.tok.CreateKey(y.opts.PIN, yubikey.KeyOptions{Slot: y.opts.Slot, Curve: y.opts.Curve,
-				PINPolicy: y.opts.PINPolicy, TouchPolicy: y.opts.TouchPolicy, Overwrite: true}); cerr != nil {
+				PINPolicy: y.opts.PINPolicy, TouchPolicy: y.opts.TouchPolicy, Overwrite: true, OnTouch: y.opts.OnTouch}); cerr != nil {
 				return nil, yubiKeyError(cerr, input)
 			}
 			if pub, pinPolicy, touch, err = y.tok.PublicKey(y.opts.Slot); err != nil {
@@ -179,10 +201,24 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 	if touch != piv.TouchPolicyNever && y.opts.OnTouch != nil {
 		onTouch = y.opts.OnTouch
 	}
-	y.key = &pivKey{PublicKey: data.NewECDSAPublicKey(der), signer: signer, curve: pub.Curve, onTouch: onTouch, input: input}
-	if slotCert, devCert, err := y.tok.Attest(y.opts.Slot); err == nil {
-		y.Certs = &YubiKeyAttestation{Serial: y.tok.Serial(), Slot: fmt.Sprintf("%x", y.opts.Slot.Key), SlotCert: slotCert, DeviceCert: devCert}
+	// Prove the key was made on this token before anything uses it.
+	slotCert, devCert, err := y.tok.Attest(y.opts.Slot)
+	if err != nil {
+		return nil, yubiKeyError(err, input)
 	}
+	att := &YubiKeyAttestation{Serial: y.tok.Serial(), Slot: fmt.Sprintf("%x", y.opts.Slot.Key), SlotCert: slotCert, DeviceCert: devCert}
+	if err := VerifyAttestation(att, y.opts.AttestationRoots, nil); err != nil {
+		fix := "check --attestation-ca: the token's attestation does not chain to that CA"
+		if y.opts.AttestationRoots == nil {
+			fix = "for a token whose attestation CA is not Yubico's (the virtual YubiKey), give that CA with --attestation-ca"
+		}
+		return nil, wrapError(ErrYubiKey, err, input, fix, "the attestation of the root key does not verify: %v", err)
+	}
+	if p, ok := slotCert.PublicKey.(*ecdsa.PublicKey); !ok || !p.Equal(pub) {
+		return nil, newError(ErrYubiKey, input, "", "the attestation is for another key than the one in slot %x", y.opts.Slot.Key)
+	}
+	y.Certs = att
+	y.key = &pivKey{PublicKey: data.NewECDSAPublicKey(der), signer: signer, curve: pub.Curve, onTouch: onTouch, input: input}
 	return y.key, nil
 }
 
@@ -250,6 +286,13 @@ type touchSigner struct{ k *pivKey }
 func (t touchSigner) Public() crypto.PublicKey { return t.k.signer.Public() }
 
 func (t touchSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	// A YubiKey wants a digest as long as the key: a shorter one (SHA-256
+	// for P-384) goes left-padded, which is the same number to ECDSA.
+	if n := (t.k.curve.Params().BitSize + 7) / 8; len(digest) < n {
+		padded := make([]byte, n)
+		copy(padded[n-len(digest):], digest)
+		digest = padded
+	}
 	t.k.onTouch()
 	sig, err := t.k.signer.Sign(r, digest, opts)
 	if err != nil {

@@ -15,6 +15,7 @@ type credentialMetadata struct {
 	pinDefault, pukDefault, mgmtDefault bool
 	pukLeft                             int // -1: not known
 	pinMax                              int // the PIN's try counter when full
+	mgmtAlgorithm                       string
 }
 
 // readCredentialMetadata asks the reader's card directly over PC/SC: piv-go has no
@@ -59,6 +60,9 @@ func readCredentialMetadata(reader string) (credentialMetadata, error) {
 			}
 		case 0x9b:
 			md.mgmtDefault = def
+			if len(resp) >= 3 && resp[0] == 0x01 {
+				md.mgmtAlgorithm = map[byte]string{0x03: "3DES", 0x08: "AES-128", 0x0a: "AES-192", 0x0c: "AES-256"}[resp[2]]
+			}
 		}
 	}
 	return md, nil

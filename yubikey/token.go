@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ebfe/scard"
 	"github.com/go-piv/piv-go/v2/piv"
 )
 
@@ -32,15 +33,16 @@ const (
 
 // Info is what a token says about itself without a PIN.
 type Info struct {
-	Serial       uint32     `json:"serial"`
-	Firmware     string     `json:"firmware"`
-	Reader       string     `json:"reader"`
-	PINTriesLeft int        `json:"pin_tries_left"`
-	PUKTriesLeft int        `json:"puk_tries_left"`   // -1 when the firmware does not say
-	DefaultPIN   bool       `json:"default_pin"`      // still the factory PIN
-	DefaultPUK   bool       `json:"default_puk"`      // still the factory PUK
-	DefaultMgmt  bool       `json:"default_mgmt_key"` // still the factory management key
-	Slots        []SlotInfo `json:"slots"`
+	Serial        uint32     `json:"serial"`
+	Firmware      string     `json:"firmware"`
+	Reader        string     `json:"reader"`
+	PINTriesLeft  int        `json:"pin_tries_left"`
+	PUKTriesLeft  int        `json:"puk_tries_left"`   // -1 when the firmware does not say
+	DefaultPIN    bool       `json:"default_pin"`      // still the factory PIN
+	DefaultPUK    bool       `json:"default_puk"`      // still the factory PUK
+	DefaultMgmt   bool       `json:"default_mgmt_key"` // still the factory management key
+	MgmtAlgorithm string     `json:"mgmt_key_algorithm"`
+	Slots         []SlotInfo `json:"slots"`
 }
 
 // FactoryDefaults says whether any credential is still the factory one.
@@ -156,7 +158,7 @@ func openAll(serial uint32) ([]*Token, error) {
 func busy(op func() error) error {
 	var err error
 	for i := 0; i < 30; i++ {
-		if err = op(); err == nil || !strings.Contains(err.Error(), "SHARING_VIOLATION") {
+		if err = op(); err == nil || !busyErr(err) {
 			return err
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -213,6 +215,7 @@ func (t *Token) defaults(info *Info) error {
 	}
 	md := t.creds
 	info.DefaultPIN, info.DefaultPUK, info.DefaultMgmt = md.pinDefault, md.pukDefault, md.mgmtDefault
+	info.MgmtAlgorithm = md.mgmtAlgorithm
 	if md.pukLeft >= 0 {
 		info.PUKTriesLeft = md.pukLeft
 	}
@@ -232,15 +235,39 @@ func (t *Token) VerifyPIN(pin string) error {
 func (t *Token) explain(err error) error {
 	var auth piv.AuthErr
 	switch {
+	case removedErr(err):
+		return fmt.Errorf("%w (serial %d): %v", ErrRemoved, t.serial, err)
 	case errors.As(err, &auth) && auth.Retries == 0:
 		return fmt.Errorf("%w: unblock it with the PUK (dctwiz yubikey unblock), or reset the YubiKey", ErrPINBlocked)
 	case errors.As(err, &auth):
 		return WrongPINError{Left: auth.Retries}
-	case strings.Contains(err.Error(), "SCARD_E_NO_SMARTCARD"), strings.Contains(err.Error(), "SCARD_W_REMOVED_CARD"),
-		strings.Contains(err.Error(), "SCARD_E_READER_UNAVAILABLE"), strings.Contains(err.Error(), "SCARD_E_NO_READERS_AVAILABLE"):
-		return fmt.Errorf("%w (serial %d): %v", ErrRemoved, t.serial, err)
 	}
 	return err
+}
+
+// removedErr recognises a token that went away, from piv-go's PC/SC
+// messages (it exports no codes) and ebfe/scard's codes.
+func removedErr(err error) bool {
+	if errors.Is(err, scard.ErrRemovedCard) || errors.Is(err, scard.ErrResetCard) || errors.Is(err, scard.ErrNoSmartcard) {
+		return true
+	}
+	msg := strings.ToLower(err.Error())
+	for _, s := range []string{"has been removed", "card was removed", "no smart card is currently", "non-existent transaction",
+		"has been reset", "card was reset", "reader is unavailable", "unresponsive", "unpowered"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// busyErr recognises a token held by another program.
+func busyErr(err error) bool {
+	if errors.Is(err, scard.ErrSharingViolation) {
+		return true
+	}
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "other connections outstanding") || strings.Contains(msg, "sharing violation")
 }
 
 // Prepare replaces the factory credentials of a new token: the PIN and
@@ -281,6 +308,9 @@ func (t *Token) Prepare(pin, puk string) error {
 		return t.explain(err)
 	}
 	t.creds.pinDefault, t.creds.pukDefault, t.creds.mgmtDefault = false, false, false
+	if md, err := mgmtAlgorithmAfterSet(t); err == nil {
+		t.creds.mgmtAlgorithm = md
+	}
 	return nil
 }
 
@@ -326,6 +356,8 @@ type KeyOptions struct {
 	TouchPolicy piv.TouchPolicy
 	Overwrite   bool // replace a key already in the slot (the caller confirmed)
 	CommonName  string
+	// OnTouch is called before a signature the token waits to be touched for.
+	OnTouch func()
 }
 
 // CreateKey makes a key on the token in opts.Slot, so that the private
@@ -358,17 +390,17 @@ func (t *Token) CreateKey(pin string, opts KeyOptions) (*x509.Certificate, error
 	if err != nil {
 		return nil, t.explain(err)
 	}
-	return t.storeCertificate(pin, mgmt, opts.Slot, pub, opts.PINPolicy, opts.CommonName)
+	return t.storeCertificate(pin, mgmt, opts.Slot, pub, opts.PINPolicy, opts.TouchPolicy, opts.CommonName, opts.OnTouch)
 }
 
 // StoreRootCertificate signs and stores the CN=root certificate for the
 // key already in slot (finishing a creation that was cut short).
-func (t *Token) StoreRootCertificate(pin string, slot piv.Slot, pub crypto.PublicKey, policy piv.PINPolicy) (*x509.Certificate, error) {
+func (t *Token) StoreRootCertificate(pin string, slot piv.Slot, pub crypto.PublicKey, policy piv.PINPolicy, touch piv.TouchPolicy, onTouch func()) (*x509.Certificate, error) {
 	mgmt, err := t.managementKey(pin)
 	if err != nil {
 		return nil, err
 	}
-	return t.storeCertificate(pin, mgmt, slot, pub, policy, "")
+	return t.storeCertificate(pin, mgmt, slot, pub, policy, touch, "", onTouch)
 }
 
 // MadeOnToken says whether slot's key was generated on the token.
@@ -377,10 +409,13 @@ func (t *Token) MadeOnToken(slot piv.Slot) bool {
 	return err == nil && ki.Origin == piv.OriginGenerated
 }
 
-func (t *Token) storeCertificate(pin string, mgmt []byte, slot piv.Slot, pub crypto.PublicKey, policy piv.PINPolicy, cn string) (*x509.Certificate, error) {
+func (t *Token) storeCertificate(pin string, mgmt []byte, slot piv.Slot, pub crypto.PublicKey, policy piv.PINPolicy, touch piv.TouchPolicy, cn string, onTouch func()) (*x509.Certificate, error) {
 	signer, err := t.Signer(slot, pub, pin, policy)
 	if err != nil {
 		return nil, err
+	}
+	if onTouch != nil && touch != piv.TouchPolicyNever {
+		onTouch() // the self-signature below waits for a touch
 	}
 	if cn == "" {
 		cn = "root"
@@ -508,3 +543,13 @@ func (t *Token) Reset() error {
 // StoredManagementKey returns the management key Prepare stored on the
 // token, for tests that check its length and randomness.
 func StoredManagementKey(t *Token, pin string) ([]byte, error) { return t.managementKey(pin) }
+
+// mgmtAlgorithmAfterSet is the algorithm piv-go sets for a 24-byte key:
+// AES-192 from firmware 5.4, 3DES before.
+func mgmtAlgorithmAfterSet(t *Token) (string, error) {
+	v := t.yk.Version()
+	if v.Major > 5 || (v.Major == 5 && v.Minor >= 4) {
+		return "AES-192", nil
+	}
+	return "3DES", nil
+}

@@ -2,8 +2,10 @@ package yubikey_test
 
 import (
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -67,6 +69,10 @@ func TestTokenLifecycle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			factoryAlg := map[string]string{"5.4.3": "3DES", "5.7.1": "AES-192"}[fw]
+			if info.MgmtAlgorithm != factoryAlg {
+				t.Errorf("firmware %s: factory management key %q, want %s", fw, info.MgmtAlgorithm, factoryAlg)
+			}
 			if info.Serial != serial || info.Firmware != fw || info.PINTriesLeft != 3 || info.PUKTriesLeft != 3 || !info.DefaultPIN || !info.DefaultPUK || !info.DefaultMgmt || len(info.Slots) != 0 {
 				t.Fatalf("a new token: %+v", info)
 			}
@@ -91,8 +97,8 @@ func TestTokenLifecycle(t *testing.T) {
 			tok.Close()
 			tok = open(t, serial)
 			info, _ = tok.Info()
-			if info.DefaultPIN || info.DefaultPUK || info.DefaultMgmt {
-				t.Errorf("after Prepare: %+v", info)
+			if info.DefaultPIN || info.DefaultPUK || info.DefaultMgmt || info.MgmtAlgorithm != "AES-192" {
+				t.Errorf("after Prepare: %+v; want no factory credentials and an AES-192 management key", info)
 			}
 
 			// Create the root key on the token.
@@ -142,6 +148,21 @@ func TestTokenLifecycle(t *testing.T) {
 			}
 			if _, err := piv.Verify(devCert, slotCert); err == nil {
 				t.Error("the virtual token's attestation verifies against Yubico's CA")
+			}
+
+			// A P-384 key signs a 48-byte digest.
+			cert384, err := tok.CreateKey(newPIN, yubikey.KeyOptions{Slot: piv.SlotKeyManagement, Curve: elliptic.P384()})
+			if err != nil {
+				t.Fatalf("CreateKey P-384: %v", err)
+			}
+			pub384 := cert384.PublicKey.(*ecdsa.PublicKey)
+			signer384, err := tok.Signer(piv.SlotKeyManagement, pub384, newPIN, piv.PINPolicyOnce)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d384 := sha512.Sum384([]byte("root.json"))
+			if sig, err := signer384.Sign(rand.Reader, d384[:], nil); err != nil || !ecdsa.VerifyASN1(pub384, d384[:], sig) {
+				t.Errorf("P-384 signature: %v", err)
 			}
 		})
 	}

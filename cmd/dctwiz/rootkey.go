@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/elliptic"
+	"crypto/x509"
 	"fmt"
 	"strconv"
 	"strings"
@@ -19,7 +21,9 @@ type rootKeyFlags struct {
 	slot        string
 	pinPolicy   string
 	touchPolicy string
+	curve       string
 	overwrite   bool
+	attestCA    string
 }
 
 func (f *rootKeyFlags) register(fs *pflag.FlagSet) {
@@ -27,7 +31,9 @@ func (f *rootKeyFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.slot, "slot", "9c", "YubiKey PIV slot of the root key")
 	fs.StringVar(&f.pinPolicy, "pin-policy", "once", "YubiKey PIN policy of a new root key: once (per ceremony), always or never")
 	fs.StringVar(&f.touchPolicy, "touch-policy", "always", "YubiKey touch policy of a new root key: always, cached or never")
-	fs.BoolVar(&f.overwrite, "overwrite-slot", false, "replace a key in the YubiKey slot that is not a root key (destroys it; needs --yes or typing the serial)")
+	fs.StringVar(&f.curve, "curve", "p256", "curve of a new YubiKey root key: p256 or p384")
+	fs.BoolVar(&f.overwrite, "overwrite-slot", false, "replace a key in the YubiKey slot that is not a root key made on the token (destroys it; needs --yes or typing the slot)")
+	fs.StringVar(&f.attestCA, "attestation-ca", "", "verify the YubiKey's attestation against this CA (PEM) instead of Yubico's PIV root CA (the virtual YubiKey has its own)")
 }
 
 // rootKey reads the root-key flags and collects the secret the key needs:
@@ -72,12 +78,23 @@ func (a *app) rootKey(c *trust.Client, f rootKeyFlags) (trust.RootKey, string, e
 				return nil, "", err
 			}
 		}
-		pin, err := a.yubiKeyPIN(uint32(serial))
+		curve, ok := map[string]elliptic.Curve{"p256": elliptic.P256(), "p384": elliptic.P384()}[f.curve]
+		if !ok {
+			return nil, "", usagef("--curve %q: use p256 or p384", f.curve)
+		}
+		var roots *x509.CertPool
+		if f.attestCA != "" {
+			if roots, err = loadCAPool(f.attestCA); err != nil {
+				return nil, "", err
+			}
+		}
+		pin, askedTwice, err := a.yubiKeyPIN(uint32(serial))
 		if err != nil {
 			return nil, "", err
 		}
 		root := trust.YubiKeyRoot(trust.YubiKeyRootOptions{
 			Serial: uint32(serial), Slot: slot, PIN: pin, PINPolicy: pinPolicy, TouchPolicy: touch, Overwrite: f.overwrite,
+			Curve: curve, AttestationRoots: roots, AllowLastTry: askedTwice || a.yes,
 			OnTouch: func() { fmt.Fprintln(a.stderr, "Touch your YubiKey now: it waits to sign with the root key.") },
 		})
 		a.closers = append(a.closers, root.Close)
@@ -89,35 +106,39 @@ func (a *app) rootKey(c *trust.Client, f rootKeyFlags) (trust.RootKey, string, e
 // yubiKeyPIN gets the PIN once per ceremony: DCTWIZ_YUBIKEY_PIN, else a
 // no-echo prompt that first says how many tries are left (and, with one
 // left, asks twice before anything is tried).
-func (a *app) yubiKeyPIN(serial uint32) (string, error) {
+func (a *app) yubiKeyPIN(serial uint32) (pin string, askedTwice bool, err error) {
 	if pin := a.getenv("DCTWIZ_YUBIKEY_PIN"); pin != "" {
-		return pin, nil
+		return pin, false, nil
 	}
 	if !a.terminal {
-		return "", &trust.Error{Kind: trust.ErrPassphraseRequired, Input: "YubiKey PIN",
+		return "", false, &trust.Error{Kind: trust.ErrPassphraseRequired, Input: "YubiKey PIN",
 			Msg: "no PIN given and no terminal to ask on", Fix: "set DCTWIZ_YUBIKEY_PIN (or run dctwiz on a terminal)"}
 	}
 	tok, err := yubikey.Open(serial)
 	if err != nil {
-		return "", &trust.Error{Kind: trust.ErrYubiKey, Input: "YubiKey", Cause: err, Msg: err.Error(), Fix: "connect the YubiKey"}
+		return "", false, tokenError(err, "YubiKey")
 	}
 	info, err := tok.Info()
 	tok.Close()
 	if err != nil {
-		return "", &trust.Error{Kind: trust.ErrYubiKey, Input: "YubiKey", Cause: err, Msg: err.Error()}
+		return "", false, tokenError(err, "YubiKey")
+	}
+	if info.PINTriesLeft == 0 {
+		// Blocked: nothing to ask; the engine says what is left (unblock or reset).
+		return "", false, tokenError(fmt.Errorf("%w (PUK tries left: %d)", yubikey.ErrPINBlocked, info.PUKTriesLeft), fmt.Sprintf("YubiKey %d", info.Serial))
 	}
 	fmt.Fprintf(a.stderr, "YubiKey %d: %d PIN tries left.\n", info.Serial, info.PINTriesLeft)
-	pin, err := a.readSecret("YubiKey PIN: ")
+	pin, err = a.readSecret("YubiKey PIN: ")
 	if err != nil || info.PINTriesLeft != 1 {
-		return pin, err
+		return pin, false, err
 	}
 	fmt.Fprintln(a.stderr, "One try left: a wrong PIN now blocks the PIN. Type it again to be sure.")
 	again, err := a.readSecret("YubiKey PIN again: ")
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if again != pin {
-		return "", usagef("the two PINs differ: nothing was tried")
+		return "", false, usagef("the two PINs differ: nothing was tried")
 	}
-	return pin, nil
+	return pin, true, nil
 }

@@ -20,7 +20,6 @@ func (a *app) setupCmd() *cobra.Command {
 		testTag     string
 		keep        bool
 		deleteKey   bool
-		attestCA    string
 	)
 	cmd := &cobra.Command{
 		Use:   "setup GUN",
@@ -65,8 +64,8 @@ the same command again.`,
 				}
 				plan.Signers = append(plan.Signers, flows.Signer{Name: name, Cert: cert})
 			}
-			if attestCA != "" {
-				pool, err := loadCAPool(attestCA)
+			if rootKey.attestCA != "" {
+				pool, err := loadCAPool(rootKey.attestCA)
 				if err != nil {
 					return err
 				}
@@ -120,7 +119,6 @@ the same command again.`,
 	f.StringVar(&rootCertOut, "root-cert-out", "", "write the root certificate (PEM) to this file")
 	f.StringVar(&testTag, "test-tag", "", "test-sign this existing tag and verify it as a consumer would")
 	f.BoolVar(&keep, "keep", false, "keep the test signature published")
-	f.StringVar(&attestCA, "attestation-ca", "", "verify a YubiKey root key's attestation against this CA (PEM) instead of Yubico's PIV root CA (the virtual YubiKey has its own)")
 	f.BoolVar(&deleteKey, "delete-targets-key", false, "delete the local targets private key at the end (needs --yes or a terminal)")
 	return cmd
 }

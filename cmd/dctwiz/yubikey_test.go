@@ -46,14 +46,23 @@ func insertYubiKey(t *testing.T, serial uint32, prepare bool) *testbed.VirtualTo
 	return vt
 }
 
+// caFileOf writes the virtual token's attestation CA for --attestation-ca.
+func caFileOf(t *testing.T, card *virtual.Card) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "attestation-ca.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: card.AttestationCA()}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // TestYubiKeySetupCeremony runs the whole headless ceremony with the root
 // key on a (virtual) YubiKey through pcscd, then checks the result with
 // the token, the notary CLI, docker and Yubico's tool.
 func TestYubiKeySetupCeremony(t *testing.T) {
 	const serial = 8001
 	vt := insertYubiKey(t, serial, true)
-	caFile := filepath.Join(t.TempDir(), "attestation-ca.pem")
-	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: vt.Card.AttestationCA()}), 0o644)
+	caFile := caFileOf(t, vt.Card)
 
 	gun := newGUN()
 	img, err := reg.PushRandomImage(context.Background(), strings.TrimPrefix(gun, reg.Host+"/"), "1.0")
@@ -135,16 +144,17 @@ func TestYubiKeySetupCeremony(t *testing.T) {
 // server without trust data.
 func TestYubiKeyFailures(t *testing.T) {
 	const serial = 8002
-	insertYubiKey(t, serial, false)
+	vt := insertYubiKey(t, serial, false)
+	ca := caFileOf(t, vt.Card)
 	gun := newGUN()
 	e := newEnv(t).without("NOTARY_ROOT_PASSPHRASE")
 	initCmd := func(pin string, extra ...string) result {
-		args := append([]string{"init", gun, "--root-key", "yubikey:8002"}, extra...)
+		args := append([]string{"init", gun, "--root-key", "yubikey:8002", "--attestation-ca", ca}, extra...)
 		return dctwiz(e.with("DCTWIZ_YUBIKEY_PIN", pin), append(args, serverArgs()...)...)
 	}
 	expect := func(r result, code int, msg string) {
 		t.Helper()
-		if r.code != code || !strings.Contains(r.stderr, msg) || strings.Count(r.stderr, "\n") > 2 {
+		if r.code != code || !strings.Contains(r.stderr, msg) || strings.Count(r.stderr, "dctwiz: ")+strings.Count(r.stderr, "  fix: ") > 2 {
 			t.Fatalf("want exit %d saying %q:\n%s", code, msg, r)
 		}
 		assertNoTrustData(t, gun)
@@ -170,8 +180,10 @@ func TestYubiKeyFailures(t *testing.T) {
 	if !strings.Contains(r.stdout, `"pin_tries_left": 2`) {
 		t.Errorf("after one wrong PIN:\n%s", r)
 	}
-	expect(initCmd("999999"), 1, "one try left")
-	expect(initCmd("999999"), 1, "the PIN is blocked")
+	expect(initCmd("999999"), 1, "wrong PIN: one try left")
+	// The last try is not spent unconfirmed: headless, that needs --yes.
+	expect(initCmd("999999"), 1, "one PIN try left: a wrong PIN now blocks the PIN")
+	expect(initCmd("999999", "--yes"), 1, "the PIN is blocked")
 	expect(initCmd(ykPIN), 1, "the PIN is blocked")
 	if !strings.Contains(initCmd(ykPIN).stderr, "dctwiz yubikey unblock") {
 		t.Error("a blocked PIN does not point at the unblock command")
@@ -200,13 +212,26 @@ func TestYubiKeyFailures(t *testing.T) {
 	if strings.Contains(r.stdout, "slot 9c") {
 		t.Errorf("a failed ceremony left a key in slot 9c:\n%s", r)
 	}
+	// An attestation that does not verify stops the ceremony before anything is published.
+	expect(initCmd(ykPIN, "--attestation-ca", notary.CACert), 1, "the attestation of the root key does not verify")
 	// With the right PIN the ceremony goes through, and attest writes both certificates.
 	mustOK(t, initCmd(ykPIN))
+	if n := keyFileCount(t, filepath.Join(e["DOCKER_CONFIG"], "trust", "private")); n != 1 {
+		t.Errorf("%d key files after a YubiKey init, want only the targets key", n)
+	}
 	// Confirmed, the foreign key in 9a is replaced by a root key.
 	other := newGUN()
-	r = mustOK(t, dctwiz(e.with("DCTWIZ_YUBIKEY_PIN", ykPIN), append([]string{"init", other, "--root-key", "yubikey:8002", "--slot", "9a", "--overwrite-slot", "--yes"}, serverArgs()...)...))
+	r = mustOK(t, dctwiz(e.with("DCTWIZ_YUBIKEY_PIN", ykPIN), append([]string{"init", other, "--root-key", "yubikey:8002", "--attestation-ca", ca, "--slot", "9a", "--overwrite-slot", "--yes"}, serverArgs()...)...))
 	if !strings.Contains(r.stdout, "YubiKey 8002 slot 9a") {
 		t.Errorf("init over a confirmed slot:\n%s", r)
+	}
+	// A P-384 root key: notary's client verifies what the token signed.
+	p384 := newGUN()
+	mustOK(t, dctwiz(e.with("DCTWIZ_YUBIKEY_PIN", ykPIN), append([]string{"init", p384, "--root-key", "yubikey:8002", "--attestation-ca", ca, "--slot", "9d", "--curve", "p384"}, serverArgs()...)...))
+	mustOK(t, dctwiz(e, append([]string{"inspect", p384}, serverArgs()...)...))
+	r = mustOK(t, dctwiz(e, "yubikey", "status", "--serial", "8002"))
+	if !strings.Contains(r.stdout, "slot 9d: ECDSA P-384") {
+		t.Errorf("status after a P-384 root key:\n%s", r)
 	}
 	dir := t.TempDir()
 	mustOK(t, dctwiz(e, "yubikey", "attest", "--serial", "8002", "--slot", "9c", "-o", dir))
@@ -214,6 +239,17 @@ func TestYubiKeyFailures(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("yubikey attest did not write %s: %v", f, err)
 		}
+	}
+	// list, then reset: typed confirmation (or --yes), back to factory state.
+	if r = mustOK(t, dctwiz(e, "yubikey", "list")); !strings.Contains(r.stdout, "8002") {
+		t.Errorf("yubikey list:\n%s", r)
+	}
+	if r = dctwiz(e, "yubikey", "reset", "--serial", "8002"); r.code != 2 || !strings.Contains(r.stderr, "pass --yes") {
+		t.Errorf("reset without confirmation:\n%s", r)
+	}
+	mustOK(t, dctwiz(e, "yubikey", "reset", "--serial", "8002", "--yes"))
+	if r = mustOK(t, dctwiz(e, "yubikey", "status", "--serial", "8002", "--json")); !strings.Contains(r.stdout, `"default_pin": true`) || !strings.Contains(r.stdout, `"slots": null`) {
+		t.Errorf("status after reset:\n%s", r)
 	}
 }
 
@@ -244,14 +280,14 @@ func TestYubiKeyRemovedMidCeremony(t *testing.T) {
 	}()
 	gun := newGUN()
 	e := newEnv(t).without("NOTARY_ROOT_PASSPHRASE").with("DCTWIZ_YUBIKEY_PIN", ykPIN)
-	args := append([]string{"init", gun, "--root-key", "yubikey:8003"}, serverArgs()...)
+	args := append([]string{"init", gun, "--root-key", "yubikey:8003", "--attestation-ca", caFileOf(t, card)}, serverArgs()...)
 
 	done := make(chan result)
 	go func() { done <- dctwiz(e, args...) }()
 	time.Sleep(1500 * time.Millisecond) // the token now waits for the touch
 	vt.Remove()
 	r := <-done
-	if r.code != 1 || !strings.Contains(r.stderr, "YubiKey") || strings.Count(r.stderr, "\n") > 2 {
+	if r.code != 1 || !strings.Contains(r.stderr, "the YubiKey was removed") || !strings.Contains(r.stderr, "reconnect the YubiKey") || strings.Count(r.stderr, "\n") > 2 {
 		t.Fatalf("init with the token pulled out:\n%s", r)
 	}
 	assertNoTrustData(t, gun)
@@ -270,7 +306,7 @@ func TestYubiKeyRemovedMidCeremony(t *testing.T) {
 // TestYubiKeyPINPrompt: on a terminal, dctwiz says how many PIN tries are
 // left before asking, and with one left asks twice before trying.
 func TestYubiKeyPINPrompt(t *testing.T) {
-	insertYubiKey(t, 8004, true)
+	vt := insertYubiKey(t, 8004, true)
 	func() {
 		tok, err := yubikey.Open(8004)
 		if err != nil {
@@ -282,7 +318,7 @@ func TestYubiKeyPINPrompt(t *testing.T) {
 	}()
 	gun := newGUN()
 	e := newEnv(t).without("NOTARY_ROOT_PASSPHRASE")
-	term := startTerminal(t, e, append([]string{"init", gun, "--root-key", "yubikey:8004"}, serverArgs()...)...)
+	term := startTerminal(t, e, append([]string{"init", gun, "--root-key", "yubikey:8004", "--attestation-ca", caFileOf(t, vt.Card)}, serverArgs()...)...)
 	term.waitFor("YubiKey 8004: 1 PIN tries left.")
 	term.typeLine(ykPIN)
 	term.waitFor("One try left")

@@ -128,9 +128,27 @@ func (c *Card) Transmit(apdu []byte) []byte {
 	defer c.mu.Unlock()
 	resp := c.transmit(apdu)
 	if c.trace != nil {
-		fmt.Fprintf(c.trace, "> %x\n< %x\n", apdu, resp)
+		in, out := redact(apdu, resp)
+		fmt.Fprintf(c.trace, "> %s\n< %s\n", in, out)
 	}
 	return resp
+}
+
+// redact hides secrets in a traced exchange: PINs and PUKs, management
+// keys and their authentication, and the PIN-protected object.
+func redact(apdu, resp []byte) (string, string) {
+	in, out := fmt.Sprintf("%x", apdu), fmt.Sprintf("%x", resp)
+	ins := apdu[1]
+	secret := ins == 0x20 || ins == 0x24 || ins == 0x2c || ins == 0xff ||
+		(ins == 0x87 && len(apdu) > 3 && apdu[3] == 0x9b) ||
+		bytes.Contains(apdu, []byte{0x5f, 0xc1, 0x09})
+	if secret && len(apdu) > 5 {
+		in = fmt.Sprintf("%x [%d bytes redacted]", apdu[:4], len(apdu)-4)
+	}
+	if secret && len(resp) > 2 {
+		out = fmt.Sprintf("[%d bytes redacted] %x", len(resp)-2, resp[len(resp)-2:])
+	}
+	return in, out
 }
 
 func (c *Card) transmit(apdu []byte) []byte {
@@ -214,6 +232,10 @@ func commandData(apdu []byte) ([]byte, error) {
 }
 
 func (c *Card) sel(aid []byte) []byte {
+	// Selecting an application ends the PIV security state, as on a
+	// YubiKey: a new connection must verify the PIN and authenticate with
+	// the management key again.
+	c.pinOK, c.mgmtOK, c.witness = false, false, nil
 	if !bytes.HasPrefix(aid, pivAID) {
 		c.selected = false
 		return swFileNotFound
@@ -435,7 +457,12 @@ func (c *Card) sign(alg, ref byte, inner []tlv) ([]byte, []byte) {
 		return nil, swIncorrectP1P2
 	}
 	digest, ok := find(inner, 0x81)
-	if !ok {
+	if _, hasResponse := find(inner, 0x82); !ok || !hasResponse {
+		return nil, swWrongData
+	}
+	// A YubiKey wants the digest as long as the key (32 bytes for P-256,
+	// 48 for P-384): a SHA-256 digest for P-384 must come left-padded.
+	if len(digest) != (curveFor(key.Alg).Params().BitSize+7)/8 {
 		return nil, swWrongData
 	}
 	switch key.PINPolicy {
