@@ -2,6 +2,7 @@ package yubikey
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/ebfe/scard"
@@ -34,7 +35,7 @@ func readCredentialMetadata(reader string) (credentialMetadata, error) {
 	}
 	defer card.Disconnect(scard.LeaveCard)
 	if _, err := apdu(card, []byte{0x00, 0xa4, 0x04, 0x00, 0x05, 0xa0, 0x00, 0x00, 0x03, 0x08}); err != nil {
-		return md, err
+		return md, fmt.Errorf("%w: %v", errNoPIV, err)
 	}
 	serial, err := apdu(card, []byte{0x00, 0xf8, 0x00, 0x00, 0x00})
 	if err != nil || len(serial) != 4 {
@@ -67,6 +68,9 @@ func readCredentialMetadata(reader string) (credentialMetadata, error) {
 	}
 	return md, nil
 }
+
+// errNoPIV: the reader is empty or its card has no PIV application.
+var errNoPIV = errors.New("no PIV application")
 
 // apdu sends one command and returns the data of a 9000 answer.
 func apdu(card *scard.Card, cmd []byte) ([]byte, error) {

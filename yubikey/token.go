@@ -42,6 +42,7 @@ type Info struct {
 	DefaultPUK    bool       `json:"default_puk"`      // still the factory PUK
 	DefaultMgmt   bool       `json:"default_mgmt_key"` // still the factory management key
 	MgmtAlgorithm string     `json:"mgmt_key_algorithm"`
+	Problem       string     `json:"problem,omitempty"` // why dctwiz cannot use this token
 	Slots         []SlotInfo `json:"slots"`
 }
 
@@ -80,9 +81,10 @@ func List() ([]Info, error) {
 	for _, t := range tokens {
 		info, err := t.Info()
 		t.Close()
-		if err == nil {
-			out = append(out, info)
+		if err != nil {
+			info.Problem = err.Error() // listed, with why dctwiz cannot use it
 		}
+		out = append(out, info)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Serial < out[j].Serial })
 	return out, nil
@@ -135,7 +137,12 @@ func openAll(serial uint32) ([]*Token, error) {
 		var creds credentialMetadata
 		var credsErr error
 		busy(func() error { creds, credsErr = readCredentialMetadata(r); return credsErr })
-		if serial != 0 && credsErr == nil && creds.serial != serial {
+		if errors.Is(credsErr, errNoPIV) {
+			// Not for piv-go: its Open keeps the card locked when the PIV
+			// application cannot be selected.
+			continue
+		}
+		if serial != 0 && creds.serial != 0 && creds.serial != serial {
 			continue
 		}
 		var yk *piv.YubiKey

@@ -83,6 +83,10 @@ func (a *app) yubikeyListCmd() *cobra.Command {
 			}
 			rows := [][]string{{"SERIAL", "FIRMWARE", "PIN TRIES", "FACTORY CREDENTIALS", "READER"}}
 			for _, i := range infos {
+				if i.Problem != "" {
+					rows = append(rows, []string{fmt.Sprint(i.Serial), i.Firmware, "-", "-", i.Reader + " (not usable: " + i.Problem + ")"})
+					continue
+				}
 				rows = append(rows, []string{fmt.Sprint(i.Serial), i.Firmware, fmt.Sprint(i.PINTriesLeft), yesNo(i.FactoryDefaults()), i.Reader})
 			}
 			table(a.stdout, rows)
