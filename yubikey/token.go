@@ -292,6 +292,9 @@ func (t *Token) Prepare(pin, puk string) error {
 	if err := t.defaults(&info); err != nil {
 		return err
 	}
+	if info.DefaultPUK && !info.DefaultMgmt {
+		return t.resumePrepare(info, pin, puk)
+	}
 	if !info.DefaultPIN || !info.DefaultPUK || !info.DefaultMgmt {
 		return ErrNotFactory
 	}
@@ -318,6 +321,30 @@ func (t *Token) Prepare(pin, puk string) error {
 	if md, err := mgmtAlgorithmAfterSet(t); err == nil {
 		t.creds.mgmtAlgorithm = md
 	}
+	return nil
+}
+
+// resumePrepare finishes a Prepare that was cut short (the token was
+// removed): the management key is already the random one stored on the
+// token, the PUK still the factory one, the PIN the factory one or already
+// the new one.
+func (t *Token) resumePrepare(info Info, pin, puk string) error {
+	current := pin
+	if info.DefaultPIN {
+		current = DefaultPIN
+	}
+	if _, err := t.managementKey(current); err != nil {
+		return fmt.Errorf("%w: its management key was changed by another tool; dctwiz yubikey reset starts over", ErrNotFactory)
+	}
+	if info.DefaultPIN {
+		if err := t.yk.SetPIN(DefaultPIN, pin); err != nil {
+			return t.explain(err)
+		}
+	}
+	if err := t.yk.SetPUK(DefaultPUK, puk); err != nil {
+		return t.explain(err)
+	}
+	t.creds.pinDefault, t.creds.pukDefault = false, false
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package yubikey_test
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -259,4 +260,50 @@ func TestSeveralTokens(t *testing.T) {
 	if _, err := yubikey.Open(9999); !errors.Is(err, yubikey.ErrNoToken) {
 		t.Errorf("Open(9999): %v, want ErrNoToken", err)
 	}
+}
+
+// TestPrepareResumes: a preparation cut short after the management key
+// changed (the token was pulled out) is finished by running it again.
+func TestPrepareResumes(t *testing.T) {
+	insert(t, 7006, "5.4.3")
+	func() {
+		yk, err := piv.Open(readerOf(t, 7006))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer yk.Close()
+		key := bytes.Repeat([]byte{0x42}, 24)
+		if err := yk.SetMetadata(piv.DefaultManagementKey, &piv.Metadata{ManagementKey: &key}); err != nil {
+			t.Fatal(err)
+		}
+		if err := yk.SetManagementKey(piv.DefaultManagementKey, key); err != nil {
+			t.Fatal(err)
+		}
+	}() // ... and here the token was pulled out
+	tok := open(t, 7006)
+	if err := tok.Prepare(newPIN, newPUK); err != nil {
+		t.Fatalf("resuming Prepare: %v", err)
+	}
+	info, err := tok.Info()
+	if err != nil || info.FactoryDefaults() {
+		t.Errorf("after resuming: %+v, %v", info, err)
+	}
+	if err := tok.VerifyPIN(newPIN); err != nil {
+		t.Errorf("the new PIN: %v", err)
+	}
+}
+
+func readerOf(t *testing.T, serial uint32) string {
+	t.Helper()
+	infos, err := yubikey.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range infos {
+		if i.Serial == serial {
+			return i.Reader
+		}
+	}
+	t.Fatalf("no reader holds YubiKey %d", serial)
+	return ""
 }
