@@ -34,7 +34,8 @@ func main() {
 		traceTo = os.Stderr
 	}
 
-	card, err := virtual.New(virtual.Options{Serial: uint32(*serial), Firmware: *firmware, Path: *statePath, TouchDelay: *touch, Trace: traceOrNil(traceTo)})
+	card, err := virtual.New(virtual.Options{Serial: uint32(*serial), Firmware: *firmware, Path: *statePath, TouchDelay: *touch, Trace: traceOrNil(traceTo),
+		OnSaveError: func(err error) { fmt.Fprintln(os.Stderr, "virtual-yubikey: saving state:", err) }})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "virtual-yubikey:", err)
 		os.Exit(1)

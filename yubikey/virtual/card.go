@@ -40,9 +40,12 @@ type Options struct {
 	// TouchDelay is how long the simulated user takes to touch the token
 	// when a key's touch policy asks for it.
 	TouchDelay time.Duration
-	// Trace, if set, receives every command and response APDU in hex
-	// (they carry PINs: for debugging only).
+	// Trace, if set, receives every command and response APDU in hex,
+	// with PINs, keys and the PIN-protected object redacted.
 	Trace io.Writer
+	// OnSaveError, if set, hears of state that could not be written to
+	// Path; the token keeps working from memory.
+	OnSaveError func(error)
 }
 
 // Card is one virtual token. It is safe for concurrent use.
@@ -52,6 +55,7 @@ type Card struct {
 	path  string
 	touch time.Duration
 	trace io.Writer
+	onErr func(error)
 
 	// session state, lost at power off
 	selected bool
@@ -66,7 +70,7 @@ type Card struct {
 func New(opts Options) (*Card, error) {
 	if opts.Path != "" {
 		if st, err := loadState(opts.Path); err == nil {
-			return &Card{st: st, path: opts.Path, touch: opts.TouchDelay, trace: opts.Trace}, nil
+			return &Card{st: st, path: opts.Path, touch: opts.TouchDelay, trace: opts.Trace, onErr: opts.OnSaveError}, nil
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return nil, err
 		}
@@ -85,7 +89,7 @@ func New(opts Options) (*Card, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Card{st: st, path: opts.Path, touch: opts.TouchDelay, trace: opts.Trace}
+	c := &Card{st: st, path: opts.Path, touch: opts.TouchDelay, trace: opts.Trace, onErr: opts.OnSaveError}
 	return c, st.save(opts.Path)
 }
 
@@ -700,7 +704,7 @@ func (c *Card) setRetries(pin, puk byte) []byte {
 // save persists the state; a token that cannot write its state file
 // keeps working from memory (the file is for restarts only).
 func (c *Card) save() {
-	if err := c.st.save(c.path); err != nil {
-		fmt.Fprintln(os.Stderr, "virtual yubikey: saving state:", err)
+	if err := c.st.save(c.path); err != nil && c.onErr != nil {
+		c.onErr(err)
 	}
 }
