@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +36,14 @@ func EnsurePCSCD() error {
 		return nil
 	}
 	if os.Geteuid() != 0 {
-		return errors.New("pcscd is not running and only root can start it: start pcscd, or run make test as root")
+		return errors.New("pcscd is not running with the vpcd reader and only root can start it: (re)start pcscd, or run make test as root")
+	}
+	if socketUp() {
+		// A pcscd started before vpcd's reader was installed (e.g. by the
+		// package scripts) never loads it: restart it.
+		if err := stopPCSCD(); err != nil {
+			return err
+		}
 	}
 	pcscd, err := exec.LookPath("pcscd")
 	if err != nil {
@@ -57,13 +65,48 @@ func EnsurePCSCD() error {
 	return nil
 }
 
-func pcscdUp() bool {
+func pcscdUp() bool { return socketUp() && vpcdListening() }
+
+func socketUp() bool {
 	c, err := net.DialTimeout("unix", pcscdSocket, time.Second)
 	if err != nil {
 		return false
 	}
 	c.Close()
-	return vpcdListening()
+	return true
+}
+
+// stopPCSCD ends the running pcscd (its pid file names it) and waits.
+func stopPCSCD() error {
+	b, err := os.ReadFile("/run/pcscd/pcscd.pid")
+	if err != nil {
+		return fmt.Errorf("pcscd runs without the vpcd reader and its pid file cannot be read: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.TrimRight(string(b), "\x00")))
+	if err != nil {
+		return fmt.Errorf("pcscd's pid file: %w", err)
+	}
+	if p, err := os.FindProcess(pid); err == nil {
+		p.Signal(os.Interrupt)
+	}
+	for i := 0; i < 50 && socketUp(); i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if socketUp() {
+		return errors.New("pcscd runs without the vpcd reader and did not stop: restart it by hand")
+	}
+	// Wait until it has exited: pcscd refuses to start while its pid file
+	// names a live process. A stopped daemon nobody reaps lingers as a
+	// zombie, whose pid file is stale.
+	for i := 0; i < 50; i++ {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil || strings.Contains(string(st), "State:\tZ") {
+			os.Remove("/run/pcscd/pcscd.pid")
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("pcscd runs without the vpcd reader and did not exit: restart it by hand")
 }
 
 // vpcdListening looks for vpcd's card port among the listening sockets.
