@@ -15,7 +15,7 @@ trap cleanup EXIT INT TERM
 echo "Building dctwiz and the local test bed (the first run builds notary's server: about a minute) ..."
 go build -o "$work/dctwiz" ./cmd/dctwiz
 go build -o "$work/testbed" ./internal/testbed/cmd/dctwiz-testbed
-"$work/testbed" --dir "$work/bed" --env-file "$work/bed.env" --push acme/app --signer-cert "$work/signpath.crt" 2>"$work/bed.log" &
+"$work/testbed" --dir "$work/bed" --env-file "$work/bed.env" --push acme/app --signer-cert "$work/signpath.crt" --yubikey 2>"$work/bed.log" &
 bed_pid=$!
 for _ in $(seq 1800); do [ -s "$work/bed.env" ] && break; kill -0 "$bed_pid" 2>/dev/null || break; sleep 0.1; done
 [ -s "$work/bed.env" ] || { echo "the test bed did not start:" >&2; cat "$work/bed.log" >&2; exit 1; }
@@ -23,20 +23,31 @@ for _ in $(seq 1800); do [ -s "$work/bed.env" ] && break; kill -0 "$bed_pid" 2>/
 . "$work/bed.env"
 
 gun="$REGISTRY_HOST/acme/app"
-export NOTARY_ROOT_PASSPHRASE=sandbox-root-passphrase
 export NOTARY_TARGETS_PASSPHRASE=sandbox-targets-passphrase
 dctwiz=("$work/dctwiz" --server "$NOTARY_URL" --tlscacert "$NOTARY_CA" --trust-dir "$work/trust")
+if [ -n "${YUBIKEY_SERIAL:-}" ]; then
+	# The root key is made on a virtual YubiKey, through pcscd, as on a real one.
+	export DCTWIZ_YUBIKEY_PIN="$YUBIKEY_PIN"
+	root=(--root-key "yubikey:$YUBIKEY_SERIAL" --attestation-ca "$YUBIKEY_CA")
+	where="a virtual YubiKey (serial $YUBIKEY_SERIAL, PIN $YUBIKEY_PIN) through pcscd"
+else
+	grep -h "no virtual YubiKey" "$work/bed.log" >&2 || true
+	export NOTARY_ROOT_PASSPHRASE=sandbox-root-passphrase
+	root=(--root-key file)
+	where="a file in the sandbox's trust dir (no pcscd here for the virtual YubiKey)"
+fi
 
 cat <<MSG
 
-SANDBOX: a local notary server at $NOTARY_URL and a registry at $REGISTRY_HOST.
+SANDBOX: a local notary server at $NOTARY_URL and a registry at $REGISTRY_HOST;
+the root key lives on $where.
 The wizard is not built yet; this is the same ceremony, headless:
 
-  dctwiz setup $gun --delegation signpath=signpath.crt \\
+  dctwiz setup $gun ${root[*]} --delegation signpath=signpath.crt \\
       --root-cert-out root.crt --test-tag 1.0 --delete-targets-key --yes
 
 MSG
-"${dctwiz[@]}" setup "$gun" --delegation "signpath=$work/signpath.crt" \
+"${dctwiz[@]}" setup "$gun" "${root[@]}" --delegation "signpath=$work/signpath.crt" \
 	--root-cert-out "$work/root.crt" --test-tag 1.0 --delete-targets-key --yes
 echo
 "${dctwiz[@]}" inspect "$gun"

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 
 	"github.com/dctwiz/dctwiz/internal/testbed"
+	"github.com/dctwiz/dctwiz/yubikey"
+	"github.com/dctwiz/dctwiz/yubikey/virtual"
 )
 
 func main() {
@@ -22,14 +25,23 @@ func main() {
 	envFile := flag.String("env-file", "", "write shell variables for clients to this file")
 	push := flag.String("push", "acme/app", "comma-separated repositories to push one image to, as :1.0")
 	signer := flag.String("signer-cert", "", "also write a signer certificate (PEM) to this file")
+	withYubiKey := flag.Bool("yubikey", false, "also insert a prepared virtual YubiKey through pcscd (starting pcscd needs root); skipped with a warning when pcscd cannot run")
 	flag.Parse()
-	if err := run(*dir, *envFile, *push, *signer); err != nil {
+	if err := run(*dir, *envFile, *push, *signer, *withYubiKey); err != nil {
 		fmt.Fprintln(os.Stderr, "dctwiz-testbed:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir, envFile, push, signer string) error {
+// The sandbox token's credentials: published here on purpose, it is a
+// rehearsal token with a CA of its own.
+const (
+	sandboxSerial = 5000001
+	sandboxPIN    = "135790"
+	sandboxPUK    = "24681357"
+)
+
+func run(dir, envFile, push, signer string, withYubiKey bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if dir == "" {
@@ -90,6 +102,16 @@ func run(dir, envFile, push, signer string) error {
 			return err
 		}
 	}
+	if withYubiKey {
+		yk, err := insertYubiKey(dir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "dctwiz-testbed: no virtual YubiKey (the root key will be a file key):", err)
+		} else {
+			defer yk.Remove()
+			vars = append(vars, fmt.Sprintf("YUBIKEY_SERIAL=%d", sandboxSerial), "YUBIKEY_PIN="+sandboxPIN,
+				"YUBIKEY_CA="+filepath.Join(dir, "yubikey-attestation-ca.pem"))
+		}
+	}
 	text := strings.Join(vars, "\n") + "\n"
 	if envFile != "" {
 		if err := os.WriteFile(envFile+".tmp", []byte(text), 0o600); err != nil {
@@ -104,4 +126,33 @@ func run(dir, envFile, push, signer string) error {
 	fmt.Fprintln(os.Stderr, "dctwiz-testbed: running; interrupt to stop")
 	<-ctx.Done()
 	return nil
+}
+
+// insertYubiKey starts pcscd if needed and inserts a prepared virtual
+// YubiKey, writing its attestation CA to dir.
+func insertYubiKey(dir string) (*testbed.VirtualToken, error) {
+	if err := testbed.EnsurePCSCD(); err != nil {
+		return nil, err
+	}
+	vt, err := testbed.InsertVirtualYubiKey(testbed.VPCDPortA, virtual.Options{Serial: sandboxSerial})
+	if err != nil {
+		return nil, err
+	}
+	tok, err := yubikey.Open(sandboxSerial)
+	if err != nil {
+		vt.Remove()
+		return nil, err
+	}
+	err = tok.Prepare(sandboxPIN, sandboxPUK)
+	tok.Close()
+	if err != nil {
+		vt.Remove()
+		return nil, err
+	}
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: vt.Card.AttestationCA()})
+	if err := os.WriteFile(filepath.Join(dir, "yubikey-attestation-ca.pem"), ca, 0o644); err != nil {
+		vt.Remove()
+		return nil, err
+	}
+	return vt, nil
 }
