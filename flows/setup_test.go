@@ -166,8 +166,7 @@ func TestCheckBeforePublishing(t *testing.T) {
 		{"a directory as root certificate path", func(s *flows.Setup) { s.RootCertOut = os.TempDir() }, trust.ErrBadInput},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			trustDir := t.TempDir()
-			c, counter := engine(t, trustDir)
+			c, _ := engine(t, t.TempDir())
 			s := ceremony(t)
 			tc.change(&s)
 			rep, err := flows.RunSetup(context.Background(), c, s, nil)
@@ -180,7 +179,6 @@ func TestCheckBeforePublishing(t *testing.T) {
 			if ids, _ := c.LocalRootKeys(); len(ids) != 0 {
 				t.Errorf("a key was created: %v", ids)
 			}
-			_ = counter
 		})
 	}
 }

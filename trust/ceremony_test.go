@@ -73,13 +73,17 @@ func TestSetupCeremonyEngine(t *testing.T) {
 	if len(certs) != 1 || certs[0].KeyID != initRes.Root.ID || !strings.Contains(certs[0].Subject, gun.String()) {
 		t.Fatalf("root certificates %+v, want one for %s with key %s", certs, gun, initRes.Root.ID)
 	}
-	if years := certs[0].NotAfter.Sub(time.Now()).Hours() / 24 / 365; years < 9.9 {
+	if years := time.Until(certs[0].NotAfter).Hours() / 24 / 365; years < 9.9 {
 		t.Errorf("root certificate valid for %.1f years, want 10", years)
 	}
 
 	img, err := reg.PushRandomImage(ctx, gun.Path(), "1.0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The wizard offers the tags the registry has.
+	if tags, err := c.ListTags(ctx, gun); err != nil || len(tags) != 1 || tags[0] != "1.0" {
+		t.Errorf("ListTags: %v, %v; want [1.0]", tags, err)
 	}
 	ts, err := c.TestSign(ctx, gun, "1.0", trust.TestSignOptions{})
 	if err != nil {

@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -48,7 +47,6 @@ type Client struct {
 	registryAuth authn.Authenticator
 	keychain     authn.Keychain
 	pass         Passphrases
-	now          func() time.Time
 
 	mu         sync.Mutex
 	transports map[string]http.RoundTripper // by server URL + GUN
@@ -85,13 +83,10 @@ func WithRegistryAuth(a authn.Authenticator) Option { return func(c *Client) { c
 // WithKeychain replaces the docker-config keychain used for credentials.
 func WithKeychain(k authn.Keychain) Option { return func(c *Client) { c.keychain = k } }
 
-// WithClock sets the clock used for certificate validity (tests).
-func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = now } }
-
 // New makes a Client. The trust dir defaults to ~/.docker/trust and
 // credentials to those of ~/.docker/config.json.
 func New(opts ...Option) (*Client, error) {
-	c := &Client{keychain: DockerConfigKeychain(""), now: time.Now, transports: map[string]http.RoundTripper{}}
+	c := &Client{keychain: DockerConfigKeychain(""), transports: map[string]http.RoundTripper{}}
 	for _, o := range opts {
 		o(c)
 	}

@@ -75,10 +75,10 @@ func YubiKeyRoot(opts YubiKeyRootOptions) *YubiKeyRootKey {
 
 // YubiKeyRootKey is the RootKey YubiKeyRoot returns.
 type YubiKeyRootKey struct {
-	opts  YubiKeyRootOptions
-	tok   *yubikey.Token
-	key   *pivKey
-	Certs *YubiKeyAttestation // set once the key is open
+	opts YubiKeyRootOptions
+	tok  *yubikey.Token
+	key  *pivKey
+	att  *YubiKeyAttestation // verified, once the key is open
 }
 
 // YubiKeyAttestation is the proof that the root key was made on the token.
@@ -217,7 +217,7 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 	if p, ok := slotCert.PublicKey.(*ecdsa.PublicKey); !ok || !p.Equal(pub) {
 		return nil, newError(ErrYubiKey, input, "", "the attestation is for another key than the one in slot %x", y.opts.Slot.Key)
 	}
-	y.Certs = att
+	y.att = att
 	y.key = &pivKey{PublicKey: data.NewECDSAPublicKey(der), signer: signer, curve: pub.Curve, onTouch: onTouch, input: input}
 	return y.key, nil
 }
@@ -303,7 +303,7 @@ func (t touchSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([
 
 // Attestation returns the proof that the root key was made on the token,
 // once the key has been opened.
-func (y *YubiKeyRootKey) Attestation() *YubiKeyAttestation { return y.Certs }
+func (y *YubiKeyRootKey) Attestation() *YubiKeyAttestation { return y.att }
 
 // AttestationReport is what was checked of a YubiKey attestation.
 type AttestationReport struct {

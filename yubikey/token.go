@@ -318,9 +318,7 @@ func (t *Token) Prepare(pin, puk string) error {
 		return t.explain(err)
 	}
 	t.creds.pinDefault, t.creds.pukDefault, t.creds.mgmtDefault = false, false, false
-	if md, err := mgmtAlgorithmAfterSet(t); err == nil {
-		t.creds.mgmtAlgorithm = md
-	}
+	t.creds.mgmtAlgorithm = mgmtAlgorithmAfterSet(t)
 	return nil
 }
 
@@ -574,16 +572,12 @@ func (t *Token) Reset() error {
 	return nil
 }
 
-// StoredManagementKey returns the management key Prepare stored on the
-// token, for tests that check its length and randomness.
-func StoredManagementKey(t *Token, pin string) ([]byte, error) { return t.managementKey(pin) }
-
 // mgmtAlgorithmAfterSet is the algorithm piv-go sets for a 24-byte key:
 // AES-192 from firmware 5.4, 3DES before.
-func mgmtAlgorithmAfterSet(t *Token) (string, error) {
+func mgmtAlgorithmAfterSet(t *Token) string {
 	v := t.yk.Version()
 	if v.Major > 5 || (v.Major == 5 && v.Minor >= 4) {
-		return "AES-192", nil
+		return "AES-192"
 	}
-	return "3DES", nil
+	return "3DES"
 }

@@ -52,13 +52,12 @@ func TestServerGoesAwayDuringPublish(t *testing.T) {
 					t.Fatalf("init whose answer was lost:\n%s", r)
 				}
 			}
-			r1 := mustOK(t, dctwiz(e, append([]string{"init", gun, "--json"}, through...)...))
+			mustOK(t, dctwiz(e, append([]string{"init", gun, "--json"}, through...)...))
 			r2 := mustOK(t, dctwiz(e, append([]string{"init", gun, "--json"}, through...)...))
 			if !strings.Contains(r2.stdout, `"already_done": true`) {
 				t.Errorf("the second rerun did not converge:\n%s", r2)
 			}
 			assertOneTargetsKey(t, e)
-			_ = r1
 
 			// delegation add
 			cuts := proxy.Cuts()

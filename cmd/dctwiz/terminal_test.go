@@ -111,9 +111,8 @@ func TestPromptsOnATerminal(t *testing.T) {
 	}
 
 	// The passphrases typed above unlock the keys for a later command.
-	r := mustOK(t, dctwiz(e.with("NOTARY_TARGETS_PASSPHRASE", targetsSecret),
+	mustOK(t, dctwiz(e.with("NOTARY_TARGETS_PASSPHRASE", targetsSecret),
 		append([]string{"delegation", "add", gun, "alice", writeCert(t, certSpecAlice)}, serverArgs()...)...))
-	_ = r
 
 	// Deleting the targets key: typing something else refuses, the GUN confirms.
 	term = startTerminal(t, e, append([]string{"targets-key", "delete", gun}, serverArgs()...)...)

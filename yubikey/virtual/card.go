@@ -165,7 +165,7 @@ func (c *Card) transmit(apdu []byte) []byte {
 		return swWrongLength
 	}
 	if ins == 0xc0 { // GET RESPONSE
-		return c.respond(nil, true)
+		return c.respond(true)
 	}
 	c.pending = nil
 	if cla&0xef != 0 {
@@ -193,12 +193,12 @@ func (c *Card) transmit(apdu []byte) []byte {
 		return swOK
 	}
 	c.pending = resp
-	return c.respond(nil, false)
+	return c.respond(false)
 }
 
 // respond sends the next chunk of a pending response: 256 bytes at most,
 // with 61xx while more remain.
-func (c *Card) respond(_ []byte, getResponse bool) []byte {
+func (c *Card) respond(getResponse bool) []byte {
 	if getResponse && c.pending == nil {
 		return swConditions
 	}
@@ -248,7 +248,7 @@ func (c *Card) sel(aid []byte) []byte {
 	// Application property template, as a YubiKey answers.
 	c.pending = []byte{0x61, 0x11, 0x4f, 0x06, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00,
 		0x79, 0x07, 0x4f, 0x05, 0xa0, 0x00, 0x00, 0x03, 0x08}
-	return c.respond(nil, false)
+	return c.respond(false)
 }
 
 func (c *Card) dispatch(ins, p1, p2 byte, data []byte) ([]byte, []byte) {
