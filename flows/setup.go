@@ -206,8 +206,15 @@ func RunSetup(ctx context.Context, eng Engine, s Setup, events func(Event)) (*Re
 	if events == nil {
 		events = func(Event) {}
 	}
+	if s.Root == nil || s.GUN.IsZero() {
+		return &Report{Steps: []StepStatus{}}, &trust.Error{Kind: trust.ErrBadInput, Msg: "the setup has no repository or no root key",
+			Fix: "choose the repository and where its root key comes from"}
+	}
 	rep := &Report{GUN: s.GUN.String(), Root: s.Root.String(), Steps: []StepStatus{}}
 	for _, sig := range s.Signers {
+		if sig.Cert == nil {
+			return rep, &trust.Error{Kind: trust.ErrBadCertificate, Input: sig.Name, Msg: "no certificate for this signer", Fix: "give the signer's certificate"}
+		}
 		rep.Warnings = append(rep.Warnings, sig.Cert.Warnings...)
 	}
 	if err := s.Check(ctx, eng); err != nil {

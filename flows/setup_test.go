@@ -25,15 +25,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	bed, err := testbed.Start(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: the test bed (notary server and registry) is required:", err)
-		os.Exit(1)
-	}
-	notary, reg = bed.Notary, bed.Registry
-	code := m.Run()
-	bed.Close()
-	os.Exit(code)
+	os.Exit(testbed.RunTests(m, func(bed *testbed.Bed) { notary, reg = bed.Notary, bed.Registry }))
 }
 
 // countingTransport counts the HTTP requests the engine makes.
@@ -149,6 +141,24 @@ func TestPlanSkipsWhatWasNotAsked(t *testing.T) {
 	want := []flows.StepID{flows.StepDelegations, flows.StepTestSign, flows.StepDeleteTargetsKey}
 	if fmt.Sprint(skipped) != fmt.Sprint(want) {
 		t.Errorf("skipped %v, want %v", skipped, want)
+	}
+}
+
+// An incomplete setup is refused with an error, not a panic.
+func TestIncompleteSetup(t *testing.T) {
+	c, _ := engine(t, t.TempDir())
+	for name, s := range map[string]flows.Setup{
+		"no root key":   {GUN: ceremony(t).GUN},
+		"no repository": {Root: trust.FileRootKey("")},
+		"no certificate": func() flows.Setup {
+			s := ceremony(t)
+			s.Signers = []flows.Signer{{Name: "x"}}
+			return s
+		}(),
+	} {
+		if _, err := flows.RunSetup(context.Background(), c, s, nil); err == nil {
+			t.Errorf("%s: RunSetup succeeded", name)
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package trust_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -19,16 +18,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	bed, err := testbed.Start(context.Background())
-	if err != nil {
-		// Fail, never skip: the engine is only proven against the real server.
-		fmt.Fprintln(os.Stderr, "FAIL: the test bed (notary server and registry) is required:", err)
-		os.Exit(1)
-	}
-	notary, reg = bed.Notary, bed.Registry
-	code := m.Run()
-	bed.Close()
-	os.Exit(code)
+	os.Exit(testbed.RunTests(m, func(bed *testbed.Bed) { notary, reg = bed.Notary, bed.Registry }))
 }
 
 const (

@@ -35,6 +35,9 @@ type KeyInfo struct {
 // is refused, unless its root key is this ceremony's root key (a rerun, or
 // a publish whose answer was lost), which is reported as AlreadyDone.
 func (c *Client) Init(ctx context.Context, gun GUN, root RootKey) (*InitResult, error) {
+	if root == nil || gun.IsZero() {
+		return nil, newError(ErrBadInput, gun.String(), "choose the repository and where its root key comes from", "no repository or no root key given")
+	}
 	s, err := c.open(ctx, gun, sessionOptions{memCache: true})
 	if err != nil {
 		return nil, err

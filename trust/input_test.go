@@ -164,6 +164,8 @@ func TestEngineBadInput(t *testing.T) {
 			_, err := c.ResolveAsConsumer(ctx, gun, []string{strings.Repeat("ab", 32)}, "1.0")
 			return err
 		}, trust.ErrVerification},
+		{"init without a root key", func() error { _, err := c.Init(ctx, fresh, nil); return err }, trust.ErrBadInput},
+		{"init without a repository", func() error { _, err := c.Init(ctx, trust.GUN{}, trust.FileRootKey("")); return err }, trust.ErrBadInput},
 		{"a bad CA file", func() error {
 			_, err := trust.New(trust.WithCACert(filepath.Join(t.TempDir(), "none.pem")))
 			return err

@@ -341,28 +341,23 @@ func (c *Card) changeReference(p2 byte, data []byte) []byte {
 	}
 	// The old value is checked first: a wrong one counts whatever the new
 	// one is (piv-go's reset blocks the PUK with random short values).
-	old, nw := pinBytes(data[:8]), pinBytes(data[8:])
-	defer c.save()
+	value, left, max := &c.st.PIN, &c.st.PINLeft, c.st.PINMax
 	switch p2 {
 	case 0x80:
-		if sw := check(old, c.st.PIN, &c.st.PINLeft); sw != nil {
-			return sw
-		}
-		if len(nw) < 6 {
-			return swWrongData
-		}
-		c.st.PIN, c.st.PINLeft = nw, c.st.PINMax
 	case 0x81:
-		if sw := check(old, c.st.PUK, &c.st.PUKLeft); sw != nil {
-			return sw
-		}
-		if len(nw) < 6 {
-			return swWrongData
-		}
-		c.st.PUK, c.st.PUKLeft = nw, c.st.PUKMax
+		value, left, max = &c.st.PUK, &c.st.PUKLeft, c.st.PUKMax
 	default:
 		return swReferenceMissing
 	}
+	old, nw := pinBytes(data[:8]), pinBytes(data[8:])
+	defer c.save()
+	if sw := check(old, *value, left); sw != nil {
+		return sw
+	}
+	if len(nw) < 6 {
+		return swWrongData
+	}
+	*value, *left = nw, max
 	return swOK
 }
 
@@ -547,8 +542,16 @@ func (c *Card) generate(ref byte, data []byte) ([]byte, []byte) {
 	}
 	c.st.Keys[ref] = key
 	c.save()
-	point := elliptic.Marshal(priv.Curve, priv.X, priv.Y) //nolint:staticcheck // the PIV wire format is the uncompressed point
-	return encode([]byte{0x7f, 0x49}, encode([]byte{0x86}, point)), nil
+	return encode([]byte{0x7f, 0x49}, encode([]byte{0x86}, uncompressedPoint(priv))), nil
+}
+
+// uncompressedPoint is the PIV wire form of an EC public key (04 X Y).
+func uncompressedPoint(priv *ecdsa.PrivateKey) []byte {
+	pub, err := priv.PublicKey.ECDH()
+	if err != nil {
+		return nil // not reached: the card only makes P-256 and P-384 keys
+	}
+	return pub.Bytes()
 }
 
 // printedObject holds the PIN-protected data (piv-go keeps the
@@ -654,7 +657,7 @@ func (c *Card) metadata(ref byte) ([]byte, []byte) {
 	if key.Generated {
 		origin = 0x01
 	}
-	point := elliptic.Marshal(priv.Curve, priv.X, priv.Y) //nolint:staticcheck // wire format
+	point := uncompressedPoint(priv)
 	return concat(encode([]byte{0x01}, []byte{key.Alg}), encode([]byte{0x02}, []byte{key.PINPolicy, key.TouchPolicy}),
 		encode([]byte{0x03}, []byte{origin}), encode([]byte{0x04}, encode([]byte{0x86}, point))), nil
 }
