@@ -203,49 +203,127 @@ func writable(path string) error {
 // the ceremony. Every step converges when run again, so rerunning the same
 // setup after a failure continues where it stopped.
 func RunSetup(ctx context.Context, eng Engine, s Setup, events func(Event)) (*Report, error) {
+	c, err := NewCeremony(eng, s, events)
+	if err != nil {
+		return c.Report(), err
+	}
+	err = c.RunThrough(ctx, StepDeleteTargetsKey)
+	return c.Report(), err
+}
+
+// Ceremony is the setup ceremony run step by step, for the wizard: it
+// publishes through the root certificate, then lets the admin choose the
+// test tag and confirm the targets key's deletion before those steps run.
+// The order stays here; a caller only says how far to go.
+type Ceremony struct {
+	eng     Engine
+	setup   Setup
+	events  func(Event)
+	rep     *Report
+	next    int // index into the plan of the next step to run
+	checked bool
+}
+
+// NewCeremony validates s and returns its ceremony, with nothing run yet.
+func NewCeremony(eng Engine, s Setup, events func(Event)) (*Ceremony, error) {
 	if events == nil {
 		events = func(Event) {}
 	}
+	c := &Ceremony{eng: eng, setup: s, events: events, rep: &Report{Steps: []StepStatus{}}}
 	if s.Root == nil || s.GUN.IsZero() {
-		return &Report{Steps: []StepStatus{}}, &trust.Error{Kind: trust.ErrBadInput, Msg: "the setup has no repository or no root key",
+		return c, &trust.Error{Kind: trust.ErrBadInput, Msg: "the setup has no repository or no root key",
 			Fix: "choose the repository and where its root key comes from"}
 	}
-	rep := &Report{GUN: s.GUN.String(), Root: s.Root.String(), Steps: []StepStatus{}}
+	c.rep.GUN, c.rep.Root = s.GUN.String(), s.Root.String()
 	for _, sig := range s.Signers {
 		if sig.Cert == nil {
-			return rep, &trust.Error{Kind: trust.ErrBadCertificate, Input: sig.Name, Msg: "no certificate for this signer", Fix: "give the signer's certificate"}
+			return c, &trust.Error{Kind: trust.ErrBadCertificate, Input: sig.Name, Msg: "no certificate for this signer", Fix: "give the signer's certificate"}
 		}
-		rep.Warnings = append(rep.Warnings, sig.Cert.Warnings...)
+		c.rep.Warnings = append(c.rep.Warnings, sig.Cert.Warnings...)
 	}
-	if err := s.Check(ctx, eng); err != nil {
-		return rep, err
+	return c, nil
+}
+
+// Report is what the ceremony did so far.
+func (c *Ceremony) Report() *Report { return c.rep }
+
+// Setup is the ceremony's setup as it stands (with the choices made so far).
+func (c *Ceremony) Setup() Setup { return c.setup }
+
+// Next is the step that runs next; ok is false once every step ran.
+func (c *Ceremony) Next() (step StepID, ok bool) {
+	plan := c.setup.Plan()
+	if c.next >= len(plan) {
+		return "", false
 	}
-	for _, step := range s.Plan() {
-		if step.Skip != "" {
-			rep.Steps = append(rep.Steps, StepStatus{Step: step.ID, Status: Skipped, Note: step.Skip})
-			events(Event{Step: step.ID, Kind: Skipped, Note: step.Skip})
-			continue
+	return plan[c.next].ID, true
+}
+
+// ChooseTestTag sets the tag to test-sign; "" skips test signing. It
+// counts only before the test-sign step has run.
+func (c *Ceremony) ChooseTestTag(tag string) { c.setup.TestTag = tag }
+
+// ConfirmTargetsKeyDeletion records the admin's choice to delete the
+// targets key (or, with false, to keep it); it counts only before that step runs.
+func (c *Ceremony) ConfirmTargetsKeyDeletion(confirmed bool) { c.setup.DeleteTargetsKey = confirmed }
+
+// RunThrough runs the steps not yet run, in order, up to and including
+// last. The first call checks the setup first (Check) so that nothing is
+// created or published for a setup that cannot finish. After a failure
+// the failed step runs again on the next call: every step converges.
+func (c *Ceremony) RunThrough(ctx context.Context, last StepID) error {
+	if !c.checked {
+		// A tag or deletion chosen later is checked by its own step (the
+		// engine refuses a missing tag, or a deletion without a signer).
+		if err := c.setup.Check(ctx, c.eng); err != nil {
+			return err
 		}
-		events(Event{Step: step.ID, Kind: Started, Note: step.Title})
-		rep.Steps = append(rep.Steps, StepStatus{Step: step.ID, Status: Started})
-		began := time.Now()
-		note, err := runStep(ctx, eng, s, step.ID, rep)
-		st := &rep.Steps[len(rep.Steps)-1]
-		var skip skipped
-		switch {
-		case errors.As(err, &skip):
-			st.Status, st.Note = Skipped, skip.why
-			events(Event{Step: step.ID, Kind: Skipped, Note: skip.why, Taken: time.Since(began)})
-		case err != nil:
-			st.Status, st.Error = Failed, err.Error()
-			events(Event{Step: step.ID, Kind: Failed, Err: err, Taken: time.Since(began)})
-			return rep, err
-		default:
-			st.Status, st.Note = Done, note
-			events(Event{Step: step.ID, Kind: Done, Note: note, Taken: time.Since(began)})
+		c.checked = true
+	}
+	plan := c.setup.Plan()
+	for c.next < len(plan) {
+		step := plan[c.next]
+		if err := c.run(ctx, step); err != nil {
+			return err
+		}
+		c.next++
+		if step.ID == last {
+			break
 		}
 	}
-	return rep, nil
+	return nil
+}
+
+func (c *Ceremony) run(ctx context.Context, step Step) error {
+	rep := c.rep
+	// A failed step's status is replaced by its rerun's.
+	if n := len(rep.Steps); n > 0 && rep.Steps[n-1].Step == step.ID {
+		rep.Steps = rep.Steps[:n-1]
+	}
+	if step.Skip != "" {
+		rep.Steps = append(rep.Steps, StepStatus{Step: step.ID, Status: Skipped, Note: step.Skip})
+		c.events(Event{Step: step.ID, Kind: Skipped, Note: step.Skip})
+		return nil
+	}
+	c.events(Event{Step: step.ID, Kind: Started, Note: step.Title})
+	rep.Steps = append(rep.Steps, StepStatus{Step: step.ID, Status: Started})
+	began := time.Now()
+	note, err := runStep(ctx, c.eng, c.setup, step.ID, rep)
+	st := &rep.Steps[len(rep.Steps)-1]
+	var skip skipped
+	switch {
+	case errors.As(err, &skip):
+		st.Status, st.Note = Skipped, skip.why
+		c.events(Event{Step: step.ID, Kind: Skipped, Note: skip.why, Taken: time.Since(began)})
+	case err != nil:
+		st.Status, st.Error = Failed, err.Error()
+		c.events(Event{Step: step.ID, Kind: Failed, Err: err, Taken: time.Since(began)})
+		return err
+	default:
+		st.Status, st.Note = Done, note
+		c.events(Event{Step: step.ID, Kind: Done, Note: note, Taken: time.Since(began)})
+	}
+	return nil
 }
 
 func runStep(ctx context.Context, eng Engine, s Setup, id StepID, rep *Report) (string, error) {

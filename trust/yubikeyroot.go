@@ -345,3 +345,22 @@ func VerifyAttestation(att *YubiKeyAttestation, roots *x509.CertPool, rootCert *
 func AttestationPEM(att *YubiKeyAttestation) []byte {
 	return append(certPEM(att.SlotCert.Raw), certPEM(att.DeviceCert.Raw)...)
 }
+
+// Create makes the root key on the token now (or finds the one this
+// ceremony made before), verifies its attestation and returns it: the
+// wizard shows the attestation before anything is published. Init later
+// uses the same key without asking for the PIN again.
+func (y *YubiKeyRootKey) Create(ctx context.Context) (*YubiKeyAttestation, error) {
+	if _, err := y.open(ctx, nil, nil, true); err != nil {
+		return nil, err
+	}
+	return y.att, nil
+}
+
+// KeyID is the canonical ID of the root key's public key, once open.
+func (y *YubiKeyRootKey) KeyID() string {
+	if y.key == nil {
+		return ""
+	}
+	return y.key.ID()
+}
