@@ -136,7 +136,10 @@ Passphrases come from NOTARY_ROOT_PASSPHRASE, NOTARY_TARGETS_PASSPHRASE and
 NOTARY_DELEGATION_PASSPHRASE (or docker's DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE
 and DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE), else from a no-echo prompt on
 a terminal; never from the command line.`,
-		Example: `  # The whole ceremony for one repository, headless:
+		Example: `  # The wizard, on a terminal (or rehearse it first: dctwiz sandbox):
+  dctwiz
+
+  # The whole ceremony for one repository, headless:
   export NOTARY_ROOT_PASSPHRASE=... NOTARY_TARGETS_PASSPHRASE=...
   dctwiz setup docker.io/acme/app --delegation signpath=signpath.cer \
       --root-cert-out acme-app-root.crt --test-tag latest --delete-targets-key --yes
@@ -145,7 +148,19 @@ a terminal; never from the command line.`,
   dctwiz inspect docker.io/acme/app --json`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		Args:          cobra.NoArgs,
 	}
+	// On a terminal, dctwiz alone starts the wizard; elsewhere it shows help.
+	root.RunE = a.action(func(cmd *cobra.Command, args []string) error {
+		if !a.terminal {
+			return cmd.Help()
+		}
+		cfg, err := a.wizardConfig(nil, wizardFlags{outDir: "."})
+		if err != nil {
+			return err
+		}
+		return a.runWizard(cfg)
+	})
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.server, "server", "", "notary server URL (default: $DOCKER_CONTENT_TRUST_SERVER, else https://notary.docker.io for docker.io, else https://<registry>)")
@@ -164,6 +179,8 @@ a terminal; never from the command line.`,
 		a.targetsKeyCmd(),
 		a.inspectCmd(),
 		a.yubikeyCmd(),
+		a.wizardCmd(),
+		a.sandboxCmd(),
 	)
 	return root
 }

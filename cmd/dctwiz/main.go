@@ -1,5 +1,5 @@
 // Command dctwiz administers Docker Content Trust: the setup ceremony and
-// its steps, headless from flags and environment (the wizard comes later).
+// its steps, as a terminal wizard or headless from flags and environment.
 // This package only wires flags and environment to the engine and flows;
 // it is the only place that exits.
 package main

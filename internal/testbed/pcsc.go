@@ -54,6 +54,7 @@ func EnsurePCSCD() error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting pcscd: %w", err)
 	}
+	startedPCSCD = cmd
 	go cmd.Wait()
 	deadline := time.Now().Add(10 * time.Second)
 	for !pcscdUp() || !vpcdListening() {
@@ -63,6 +64,22 @@ func EnsurePCSCD() error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return nil
+}
+
+// startedPCSCD is the pcscd this process started, if any.
+var startedPCSCD *exec.Cmd
+
+// StopStartedPCSCD stops the pcscd that EnsurePCSCD started in this
+// process, if it did: the sandbox leaves no daemon behind that it started.
+func StopStartedPCSCD() {
+	if startedPCSCD == nil {
+		return
+	}
+	startedPCSCD.Process.Signal(os.Interrupt)
+	for i := 0; i < 50 && socketUp(); i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	startedPCSCD = nil
 }
 
 func pcscdUp() bool { return socketUp() && vpcdListening() }

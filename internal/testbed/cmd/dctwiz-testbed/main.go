@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -26,8 +27,9 @@ func main() {
 	push := flag.String("push", "acme/app", "comma-separated repositories to push one image to, as :1.0")
 	signer := flag.String("signer-cert", "", "also write a signer certificate (PEM) to this file")
 	withYubiKey := flag.Bool("yubikey", false, "also insert a prepared virtual YubiKey through pcscd (starting pcscd needs root); skipped with a warning when pcscd cannot run")
+	factory := flag.Bool("factory-yubikey", false, "with --yubikey: leave the virtual YubiKey as it leaves the factory (the wizard prepares it), and stop a pcscd started for it on exit")
 	flag.Parse()
-	if err := run(*dir, *envFile, *push, *signer, *withYubiKey); err != nil {
+	if err := run(*dir, *envFile, *push, *signer, *withYubiKey, *factory); err != nil {
 		fmt.Fprintln(os.Stderr, "dctwiz-testbed:", err)
 		os.Exit(1)
 	}
@@ -41,7 +43,7 @@ const (
 	sandboxPUK    = "24681357"
 )
 
-func run(dir, envFile, push, signer string, withYubiKey bool) error {
+func run(dir, envFile, push, signer string, withYubiKey, factory bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if dir == "" {
@@ -103,13 +105,20 @@ func run(dir, envFile, push, signer string, withYubiKey bool) error {
 		}
 	}
 	if withYubiKey {
-		yk, err := insertYubiKey(dir)
+		yk, err := insertYubiKey(dir, !factory)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "dctwiz-testbed: no virtual YubiKey (the root key will be a file key):", err)
+			vars = append(vars, "YUBIKEY_PROBLEM="+strconv.Quote(err.Error()))
 		} else {
+			if factory {
+				defer testbed.StopStartedPCSCD()
+			}
 			defer yk.Remove()
-			vars = append(vars, fmt.Sprintf("YUBIKEY_SERIAL=%d", sandboxSerial), "YUBIKEY_PIN="+sandboxPIN,
+			vars = append(vars, fmt.Sprintf("YUBIKEY_SERIAL=%d", sandboxSerial),
 				"YUBIKEY_CA="+filepath.Join(dir, "yubikey-attestation-ca.pem"))
+			if !factory {
+				vars = append(vars, "YUBIKEY_PIN="+sandboxPIN)
+			}
 		}
 	}
 	text := strings.Join(vars, "\n") + "\n"
@@ -128,9 +137,9 @@ func run(dir, envFile, push, signer string, withYubiKey bool) error {
 	return nil
 }
 
-// insertYubiKey starts pcscd if needed and inserts a prepared virtual
-// YubiKey, writing its attestation CA to dir.
-func insertYubiKey(dir string) (*testbed.VirtualToken, error) {
+// insertYubiKey starts pcscd if needed and inserts a virtual YubiKey,
+// prepared or factory-fresh, writing its attestation CA to dir.
+func insertYubiKey(dir string, prepare bool) (*testbed.VirtualToken, error) {
 	if err := testbed.EnsurePCSCD(); err != nil {
 		return nil, err
 	}
@@ -138,16 +147,18 @@ func insertYubiKey(dir string) (*testbed.VirtualToken, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok, err := yubikey.Open(sandboxSerial)
-	if err != nil {
-		vt.Remove()
-		return nil, err
-	}
-	err = tok.Prepare(sandboxPIN, sandboxPUK)
-	tok.Close()
-	if err != nil {
-		vt.Remove()
-		return nil, err
+	if prepare {
+		tok, err := yubikey.Open(sandboxSerial)
+		if err != nil {
+			vt.Remove()
+			return nil, err
+		}
+		err = tok.Prepare(sandboxPIN, sandboxPUK)
+		tok.Close()
+		if err != nil {
+			vt.Remove()
+			return nil, err
+		}
 	}
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: vt.Card.AttestationCA()})
 	if err := os.WriteFile(filepath.Join(dir, "yubikey-attestation-ca.pem"), ca, 0o644); err != nil {

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dctwiz/dctwiz/trust"
+	"github.com/dctwiz/dctwiz/ui"
+)
+
+// testbedName is the helper that runs the sandbox's servers and virtual
+// YubiKey. It is a separate binary so that dctwiz itself links no server
+// code (see deps_test.go); make run builds it beside dctwiz.
+const testbedName = "dctwiz-testbed"
+
+func (a *app) sandboxCmd() *cobra.Command {
+	var dir, testbedPath string
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Rehearse the ceremony in the wizard on a local sandbox: no hardware, no accounts",
+		Long: `sandbox starts, on this machine only, a Notary server (over TLS on loopback), a
+registry with a sample image (acme/app:1.0), and a virtual YubiKey as it comes
+from the factory (through pcscd, which needs root; without it the wizard offers
+a file root key). It then runs the wizard against them, with the server URL, its
+TLS CA and a sample signer certificate filled in. Every screen says SANDBOX.
+When the wizard ends, however it ends, everything the sandbox started or wrote
+is removed.
+
+The servers run in ` + testbedName + `, found beside dctwiz or on PATH ('make run'
+builds both).`,
+		Example: `  make run          # builds dctwiz and ` + testbedName + `, then runs: bin/dctwiz sandbox
+  dctwiz sandbox --dir /tmp/rehearsal`,
+		Args: cobra.NoArgs,
+		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			return a.runSandbox(dir, testbedPath)
+		}),
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "directory for the sandbox's state (default: a new temporary one; removed at the end either way)")
+	cmd.Flags().StringVar(&testbedPath, "testbed", "", "path of "+testbedName+" (default: beside dctwiz, else on PATH)")
+	return cmd
+}
+
+func (a *app) runSandbox(dir, testbedPath string) (err error) {
+	if !a.terminal {
+		return usagef("the sandbox runs the wizard, which needs a terminal; headless, see 'make run' or dctwiz setup --help")
+	}
+	bedBin, err := findTestbed(testbedPath)
+	if err != nil {
+		return err
+	}
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "dctwiz-sandbox-"); err != nil {
+			return err
+		}
+	} else if err = os.MkdirAll(dir, 0o700); err != nil {
+		return &trust.Error{Kind: trust.ErrBadInput, Input: dir, Cause: err, Msg: "cannot make the sandbox directory", Fix: "choose a writable --dir"}
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stderr, "SANDBOX: starting a local Notary server, a registry and a virtual YubiKey (the first run builds notary's server: about a minute) ...")
+	bed, env, err := startTestbed(bedBin, dir)
+	defer func() {
+		bed.stop()
+		os.RemoveAll(dir)
+		fmt.Fprintln(a.stderr, "SANDBOX: stopped the sandbox's servers and virtual YubiKey, and removed "+dir)
+	}()
+	if err != nil {
+		return err
+	}
+	cfg := sandboxConfig(dir, env)
+	if env["YUBIKEY_CA"] != "" {
+		if cfg.AttestationRoots, err = loadCAPool(env["YUBIKEY_CA"]); err != nil {
+			return err
+		}
+	}
+	a.trustDir = cfg.TrustDir
+	return a.runWizard(cfg)
+}
+
+// sandboxConfig fills in what a newcomer cannot know.
+func sandboxConfig(dir string, env map[string]string) ui.Config {
+	out := filepath.Join(dir, "out")
+	os.MkdirAll(out, 0o700)
+	cfg := ui.Config{
+		Sandbox:  true,
+		GUNs:     []string{env["REGISTRY_HOST"] + "/acme/app"},
+		Server:   env["NOTARY_URL"],
+		CACert:   env["NOTARY_CA"],
+		TrustDir: filepath.Join(dir, "trust"),
+		OutDir:   out,
+		Signers:  []ui.SignerFile{{Name: "signpath", Path: filepath.Join(dir, "signpath.crt")}},
+	}
+	note := fmt.Sprintf("Notary server %s, registry %s with acme/app:1.0", env["NOTARY_URL"], env["REGISTRY_HOST"])
+	if s := env["YUBIKEY_SERIAL"]; s != "" {
+		cfg.AttestationCA = env["YUBIKEY_CA"]
+		note += ", and a factory-fresh virtual YubiKey " + s + " (factory PIN 123456, PUK 12345678)."
+	} else {
+		note += "; no virtual YubiKey (" + env["YUBIKEY_PROBLEM"] + "): rehearse with a file root key."
+	}
+	cfg.SandboxNote = note
+	return cfg
+}
+
+func findTestbed(given string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), testbedName)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath(testbedName); err == nil {
+		return p, nil
+	}
+	return "", &trust.Error{Kind: trust.ErrBadInput, Input: testbedName, Msg: "not found beside dctwiz or on PATH",
+		Fix: "run 'make run' in dctwiz's source tree, or build it: go build -o bin/" + testbedName + " ./internal/testbed/cmd/" + testbedName}
+}
+
+// testbedProc is the running sandbox helper.
+type testbedProc struct {
+	cmd    *exec.Cmd
+	exited chan error // receives once the helper has exited
+}
+
+// startTestbed starts the helper and waits for its settings file.
+func startTestbed(bin, dir string) (*testbedProc, map[string]string, error) {
+	proc := &testbedProc{}
+	envFile := filepath.Join(dir, "sandbox.env")
+	logPath := filepath.Join(dir, "sandbox.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return proc, nil, err
+	}
+	defer logFile.Close()
+	cmd := exec.Command(bin, "--dir", filepath.Join(dir, "bed"), "--env-file", envFile, "--push", "acme/app",
+		"--signer-cert", filepath.Join(dir, "signpath.crt"), "--yubikey", "--factory-yubikey")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// Its own process group keeps the terminal's ctrl+c away from it (the
+	// wizard decides when it ends); Pdeathsig ends it if dctwiz is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return proc, nil, &trust.Error{Kind: trust.ErrBadInput, Input: bin, Cause: err, Msg: "cannot start the sandbox helper"}
+	}
+	proc.cmd, proc.exited = cmd, make(chan error, 1)
+	go func() { proc.exited <- cmd.Wait() }()
+	deadline := time.After(5 * time.Minute)
+	for {
+		if env, err := readEnvFile(envFile); err == nil {
+			return proc, env, nil
+		}
+		select {
+		case <-proc.exited:
+			proc.cmd = nil
+			log, _ := os.ReadFile(logPath)
+			return proc, nil, &trust.Error{Kind: trust.ErrBadInput, Input: testbedName,
+				Msg: "the sandbox did not start: " + lastLine(string(log)), Fix: "run 'make deps' (as root), then try again"}
+		case <-deadline:
+			return proc, nil, &trust.Error{Kind: trust.ErrBadInput, Input: testbedName, Msg: "the sandbox did not start within 5 minutes"}
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// stop ends the helper, which removes its virtual YubiKey and stops its
+// servers (and a pcscd it started); a helper that hangs is killed.
+func (p *testbedProc) stop() {
+	if p == nil || p.cmd == nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.exited
+	}
+	p.cmd = nil
+}
+
+// readEnvFile reads the helper's KEY=VALUE lines (written atomically).
+func readEnvFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	env := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, found := strings.Cut(sc.Text(), "=")
+		if !found {
+			continue
+		}
+		if uq, err := strconv.Unquote(v); err == nil {
+			v = uq
+		}
+		env[k] = v
+	}
+	return env, sc.Err()
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}

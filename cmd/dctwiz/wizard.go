@@ -1,0 +1,119 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/dctwiz/dctwiz/trust"
+	"github.com/dctwiz/dctwiz/ui"
+)
+
+// wizardFlags are what the wizard can be started with.
+type wizardFlags struct {
+	outDir   string
+	signers  []string
+	attestCA string
+}
+
+func (a *app) wizardCmd() *cobra.Command {
+	var f wizardFlags
+	cmd := &cobra.Command{
+		Use:   "wizard [GUN...]",
+		Short: "Walk through the setup ceremony screen by screen (the default on a terminal)",
+		Long: `wizard runs the setup ceremony as an interactive terminal wizard: welcome and
+environment checklist, repository, YubiKey (prepare, slot and policies, root
+key with attestation), targets key passphrase, signers' certificates, review,
+publish, root certificate, test signature, targets key deletion, and a summary
+with a ceremony record (Markdown and JSON). It runs the same steps as
+'dctwiz setup'. Quitting at any point says what was published and which
+headless command continues from there.
+
+Running dctwiz without a command on a terminal starts the wizard. To rehearse
+on this machine only, run 'dctwiz sandbox'.`,
+		Example: `  dctwiz
+  dctwiz wizard docker.io/acme/app --signer signpath=signpath.cer --out-dir ~/ceremony
+  dctwiz wizard registry.example.com/team/app --server https://notary.example.com --tlscacert ca.pem`,
+		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			cfg, err := a.wizardConfig(args, f)
+			if err != nil {
+				return err
+			}
+			return a.runWizard(cfg)
+		}),
+	}
+	cmd.Flags().StringVar(&f.outDir, "out-dir", ".", "where the root certificate and the ceremony record are written")
+	cmd.Flags().StringArrayVar(&f.signers, "signer", nil, "prefill a signer as NAME=CERT (repeatable)")
+	cmd.Flags().StringVar(&f.attestCA, "attestation-ca", "", "verify YubiKey attestations against this CA (PEM) instead of Yubico's PIV root CA")
+	return cmd
+}
+
+func (a *app) wizardConfig(args []string, f wizardFlags) (ui.Config, error) {
+	cfg := ui.Config{GUNs: args, CACert: a.caCert, TrustDir: a.trustDirPath(), OutDir: f.outDir}
+	cfg.Server = a.server
+	if cfg.Server == "" {
+		cfg.Server = a.getenv("DOCKER_CONTENT_TRUST_SERVER")
+	}
+	for _, g := range args {
+		if _, err := parseGUNArg(g); err != nil {
+			return cfg, err
+		}
+	}
+	for _, s := range f.signers {
+		name, path, found := strings.Cut(s, "=")
+		if !found || name == "" || path == "" {
+			return cfg, usagef("--signer %q: give NAME=CERT, e.g. signpath=signpath.cer", s)
+		}
+		cfg.Signers = append(cfg.Signers, ui.SignerFile{Name: name, Path: path})
+	}
+	if f.attestCA != "" {
+		pool, err := loadCAPool(f.attestCA)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.AttestationCA, cfg.AttestationRoots = f.attestCA, pool
+	}
+	return cfg, nil
+}
+
+// runWizard runs the wizard on this terminal and prints where things
+// stand when it ends.
+func (a *app) runWizard(cfg ui.Config) error {
+	if !a.terminal || !term.IsTerminal(int(os.Stdout.Fd())) {
+		return usagef("the wizard needs a terminal; scripts run the same ceremony with 'dctwiz setup' (see dctwiz setup --help)")
+	}
+	newEngine := func(server, caCert string, pass trust.Passphrases) (*trust.Client, error) {
+		saved := [2]string{a.server, a.caCert}
+		defer func() { a.server, a.caCert = saved[0], saved[1] }()
+		a.server, a.caCert = server, caCert
+		if cfg.TrustDir != "" {
+			a.trustDir = cfg.TrustDir
+		}
+		return a.client(pass)
+	}
+	model := ui.New(cfg, ui.NewBackend(newEngine))
+	p := tea.NewProgram(model, tea.WithAltScreen(), tea.WithInput(os.Stdin), tea.WithOutput(os.Stdout))
+	// A closed terminal (SIGHUP) ends the wizard like a quit, so that the
+	// caller's clean-up (the sandbox's) runs.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		if _, ok := <-hup; ok {
+			p.Kill()
+		}
+	}()
+	_, err := p.Run()
+	fmt.Fprint(a.stdout, model.Outcome())
+	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		return err
+	}
+	return nil
+}

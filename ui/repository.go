@@ -1,0 +1,185 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/dctwiz/dctwiz/flows"
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// repository chooses the GUNs, the notary server and its TLS CA, and
+// where the root certificate and ceremony record go.
+type repository struct {
+	st       *state
+	form     *form
+	checking bool
+	checks   []flows.CheckItem
+}
+
+type reachMsg struct {
+	guns   []trust.GUN
+	checks []flows.CheckItem
+}
+
+func newRepository(st *state) *repository {
+	out := st.cfg.OutDir
+	if out == "" {
+		out = "."
+	}
+	r := &repository{st: st}
+	r.form = newForm(
+		newField("Repositories", "docker.io/acme/app (several: separate with spaces)", strings.Join(st.cfg.GUNs, " "), false, validateGUNs),
+		newField("Notary server", "default: docker's server for each repository", st.cfg.Server, false, validateServer),
+		newField("TLS CA file", "optional: a PEM CA the server's certificate chains to", st.cfg.CACert, false, validateCAFile),
+		newField("Output dir", "where the root certificate and ceremony record go", out, false, validateDir),
+	)
+	return r
+}
+
+func (r *repository) title() string { return "Repository" }
+func (r *repository) typing() bool  { return true }
+func (r *repository) busy() bool    { return r.checking }
+func (r *repository) keys() keyMap {
+	return bindings(true, keyNext, keyDownText, keyBack)
+}
+func (r *repository) enter() tea.Cmd { return r.form.focused().input.Focus() }
+
+func (r *repository) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case reachMsg:
+		r.checking, r.checks = false, msg.checks
+		for _, c := range msg.checks {
+			if c.Status == flows.CheckFail {
+				return nil
+			}
+		}
+		r.st.guns = msg.guns
+		return next
+	case tea.KeyMsg:
+		if r.checking {
+			return nil
+		}
+		switch {
+		case key.Matches(msg, keyBack):
+			return back
+		case key.Matches(msg, keyNext):
+			if i, err := r.form.firstError(); err != nil {
+				r.form.move(i - r.form.focus)
+				return showError(err)
+			}
+			return r.reach()
+		}
+	}
+	r.checks = nil
+	return r.form.update(msg)
+}
+
+// reach saves the settings and checks the server for the first GUN.
+func (r *repository) reach() tea.Cmd {
+	guns, _ := parseGUNs(r.form.fields[0].value())
+	r.st.server = strings.TrimRight(r.form.fields[1].value(), "/")
+	r.st.caCert = r.form.fields[2].value()
+	r.st.outDir = r.form.fields[3].value()
+	r.checking = true
+	st := r.st
+	return func() tea.Msg {
+		return reachMsg{guns: guns, checks: environmentChecks(st, guns[0], false)}
+	}
+}
+
+func (r *repository) view(width int) string {
+	var b strings.Builder
+	b.WriteString("Which image repositories get Docker Content Trust, and where is their\nNotary server? Each repository is a GUN: registry/namespace/name.\n\n")
+	b.WriteString(r.form.view(width))
+	if guns, err := parseGUNs(r.form.fields[0].value()); err == nil && len(guns) > 0 {
+		b.WriteString("\n")
+		for _, g := range guns {
+			srv := r.form.fields[1].value()
+			if srv == "" {
+				srv = trust.DefaultServerURL(g)
+			}
+			b.WriteString(ok(g.String()) + styleDim.Render("  server "+srv) + "\n")
+		}
+	}
+	if r.checking {
+		b.WriteString("\n{spinner} checking the server ...\n")
+	}
+	if len(r.checks) > 0 {
+		b.WriteString("\n" + checklist(r.checks))
+	}
+	return b.String()
+}
+
+func parseGUNs(s string) ([]trust.GUN, error) {
+	var out []trust.GUN
+	seen := map[string]bool{}
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }) {
+		g, err := trust.ParseGUN(f)
+		if err != nil {
+			return nil, err
+		}
+		if seen[g.String()] {
+			return nil, fmt.Errorf("%s is listed twice", g)
+		}
+		seen[g.String()] = true
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+func validateGUNs(s string) (string, error) {
+	guns, err := parseGUNs(s)
+	if err != nil {
+		return "", err
+	}
+	if len(guns) == 0 {
+		return "", errors.New("name at least one repository, e.g. docker.io/acme/app")
+	}
+	return "", nil
+}
+
+func validateServer(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "empty: docker's default (notary.docker.io for docker.io)", nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return "", fmt.Errorf("%q is not a server URL: give https://host[:port]", s)
+	}
+	if u.Scheme == "http" {
+		return "", fmt.Errorf("%q is not TLS: a notary server is reached over https", s)
+	}
+	return "", nil
+}
+
+func validateCAFile(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "empty: the system's CAs", nil
+	}
+	if _, err := os.Stat(s); err != nil {
+		return "", fmt.Errorf("%s: no such file", s)
+	}
+	return "", nil
+}
+
+func validateDir(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", errors.New("give a directory for the root certificate and ceremony record")
+	}
+	if st, err := os.Stat(s); err != nil || !st.IsDir() {
+		return "", fmt.Errorf("%s: not a directory", s)
+	}
+	abs, _ := filepath.Abs(s)
+	return abs, nil
+}

@@ -1,0 +1,112 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/dctwiz/dctwiz/flows"
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// review shows the plan and the key hierarchy before anything is
+// published; any earlier screen can be revisited from here.
+type review struct{ st *state }
+
+func newReview(st *state) *review { return &review{st: st} }
+
+func (r *review) title() string  { return "Review" }
+func (r *review) typing() bool   { return false }
+func (r *review) busy() bool     { return false }
+func (r *review) enter() tea.Cmd { return nil }
+func (r *review) keys() keyMap {
+	return bindings(false, keyPublish, keyJump, keyBack)
+}
+
+func (r *review) update(msg tea.Msg) tea.Cmd {
+	k, isKey := msg.(tea.KeyMsg)
+	if !isKey {
+		return nil
+	}
+	switch {
+	case key.Matches(k, keyPublish), key.Matches(k, keyNext):
+		return r.start()
+	case key.Matches(k, keyBack):
+		return back
+	case key.Matches(k, keyJump):
+		return goTo(screenID(k.Runes[0] - '0'))
+	}
+	return nil
+}
+
+// start makes the engine and one ceremony per repository, then publishes.
+func (r *review) start() tea.Cmd {
+	st := r.st
+	switch {
+	case len(st.guns) == 0:
+		return showError(errors.New("no repository chosen: press 1"))
+	case !st.root.ready():
+		return showError(errors.New("no root key yet: press 2"))
+	case st.targetsPass == "":
+		return showError(errors.New("no targets key passphrase yet: press 3"))
+	case len(st.signers) == 0:
+		return showError(errors.New("no signer yet: press 4"))
+	}
+	eng, err := st.backend.Engine(st.server, st.caCert, trust.Passphrases{Root: st.root.filePass, Targets: st.targetsPass})
+	if err != nil {
+		return showError(err)
+	}
+	st.engine = eng
+	st.ceremonies = nil
+	for i, g := range st.guns {
+		i := i
+		s := flows.Setup{GUN: g, Root: st.root.key, Signers: st.signers, RootCertOut: rootCertPath(st, g.String()),
+			AttestationRoots: st.cfg.AttestationRoots}
+		c, err := flows.NewCeremony(eng, s, func(e flows.Event) { st.send(stepMsg{gun: i, ev: e}) })
+		if err != nil {
+			return showError(err)
+		}
+		st.ceremonies = append(st.ceremonies, c)
+	}
+	return next
+}
+
+func (r *review) view(width int) string {
+	st := r.st
+	var b strings.Builder
+	b.WriteString("Nothing is published yet. Check the plan; press a number to change it.\n\n")
+	server := st.server
+	if server == "" {
+		server = "docker's default for each repository"
+	}
+	fmt.Fprintf(&b, "[1] Repositories  %s\n    Server        %s\n", strings.Join(st.gunStrings(), ", "), server)
+	fmt.Fprintf(&b, "[2] Root key      %s\n", st.root.where())
+	passState := "passphrase set"
+	if st.targetsPass == "" {
+		passState = "no passphrase yet"
+	}
+	fmt.Fprintf(&b, "[3] Targets key   new, in the trust dir (%s)\n", passState)
+	names := make([]string, len(st.signers))
+	for i, s := range st.signers {
+		names[i] = s.Name
+	}
+	fmt.Fprintf(&b, "[4] Signers       %s\n\n", strings.Join(names, ", "))
+	b.WriteString(styleTitle.Render("Steps, for each repository") + "\n")
+	plan := flows.Setup{Signers: st.signers, TestTag: "later", DeleteTargetsKey: true}.Plan()
+	for i, s := range plan {
+		title := s.Title
+		switch s.ID {
+		case flows.StepTestSign:
+			title += " (tag chosen then)"
+		case flows.StepDeleteTargetsKey:
+			title += " (after you confirm)"
+		}
+		fmt.Fprintf(&b, " %d. %s\n", i+1, title)
+	}
+	b.WriteString("\n" + styleTitle.Render("Key hierarchy") + "\n")
+	b.WriteString(keyTree(st, nil))
+	return b.String()
+}

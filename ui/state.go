@@ -1,0 +1,151 @@
+package ui
+
+import (
+	"crypto/x509"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/dctwiz/dctwiz/flows"
+	"github.com/dctwiz/dctwiz/trust"
+	"github.com/dctwiz/dctwiz/yubikey"
+)
+
+// Config is what the wizard starts with: flags, environment, or the
+// sandbox filling in what a newcomer cannot know.
+type Config struct {
+	Sandbox  bool
+	GUNs     []string // repositories to prefill
+	Server   string   // notary server URL; "" = docker's default for each GUN
+	CACert   string   // PEM CA for TLS to the server and registry
+	TrustDir string
+	OutDir   string // where the root certificate and ceremony record go
+	// Signers are certificates to prefill on the delegations screen.
+	Signers []SignerFile
+	// AttestationCA names the CA that AttestationRoots holds (nil: Yubico's).
+	AttestationCA    string
+	AttestationRoots *x509.CertPool
+	// SandboxNote says what the sandbox set up (shown on the welcome screen).
+	SandboxNote string
+	Now         func() time.Time
+}
+
+// SignerFile is a signer certificate to prefill.
+type SignerFile struct {
+	Name string
+	Path string
+}
+
+// rootChoice is how the root key will be (or was) made.
+type rootChoice struct {
+	fileKey     bool   // a passphrase-protected file key (behind a warning)
+	filePass    string // its passphrase
+	token       yubikey.Info
+	slot        string
+	pinPolicy   string
+	touchPolicy string
+	curve       string
+	key         trust.RootKey // made and attested
+	attestation *trust.YubiKeyAttestation
+	keyID       string
+	closer      io.Closer
+}
+
+// ready says whether the root key exists (YubiKey) or is chosen (file).
+func (r rootChoice) ready() bool { return r.key != nil }
+
+func (r rootChoice) where() string {
+	if r.fileKey {
+		return "file in the trust dir (passphrase-protected)"
+	}
+	if r.token.Serial != 0 {
+		return "YubiKey " + itoa(int(r.token.Serial)) + ", slot " + r.slot
+	}
+	return "YubiKey (not chosen yet)"
+}
+
+// state is what the screens share: the admin's choices, then the
+// ceremonies' progress. Secrets stay here in memory, never in a file.
+type state struct {
+	cfg     Config
+	backend Backend
+	now     func() time.Time
+
+	guns   []trust.GUN
+	server string
+	caCert string
+	outDir string
+
+	root        rootChoice
+	targetsPass string
+	signers     []flows.Signer
+
+	engine     Engine
+	ceremonies []*flows.Ceremony // one per GUN, in order
+	testTags   map[string]string
+	recordMD   string
+	recordJSON string
+
+	// events carries progress from running commands to the root model.
+	events chan tea.Msg
+}
+
+func newState(cfg Config, b Backend) *state {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &state{cfg: cfg, backend: b, now: now, server: cfg.Server, caCert: cfg.CACert, outDir: cfg.OutDir,
+		testTags: map[string]string{}, events: make(chan tea.Msg, 64)}
+}
+
+// published says whether any repository reached the server.
+func (s *state) published() bool {
+	for _, c := range s.ceremonies {
+		if c.Report().Published() {
+			return true
+		}
+	}
+	return false
+}
+
+// gunStrings lists the chosen repositories.
+func (s *state) gunStrings() []string {
+	out := make([]string, len(s.guns))
+	for i, g := range s.guns {
+		out[i] = g.String()
+	}
+	return out
+}
+
+// send hands a message from a running command to the root model.
+func (s *state) send(msg tea.Msg) { s.events <- msg }
+
+// listen waits for the next message from a running command.
+func listen(ch chan tea.Msg) tea.Cmd {
+	return func() tea.Msg { return eventMsg{<-ch} }
+}
+
+// eventMsg wraps a message that came through state.events.
+type eventMsg struct{ msg tea.Msg }
+
+// fileSafe turns a GUN into a file-name part: docker.io/acme/app -> docker.io-acme-app.
+func fileSafe(gun string) string {
+	return strings.NewReplacer("/", "-", ":", "-").Replace(gun)
+}
+
+// rootCertPath is where the root certificate of gun is written.
+func rootCertPath(st *state, gun string) string {
+	return filepath.Join(st.outDir, fileSafe(gun)+"-root.crt")
+}
+
+// trustDirShown names the trust dir for people.
+func (s *state) trustDirShown() string {
+	if s.cfg.TrustDir != "" {
+		return s.cfg.TrustDir
+	}
+	return "~/.docker/trust"
+}

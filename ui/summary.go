@@ -1,0 +1,141 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// summary shows what was done and where every key lives now, and writes
+// the ceremony record.
+type summary struct {
+	st      *state
+	writing bool
+	written bool
+	err     error
+	expiry  []string
+}
+
+type recordMsg struct {
+	md, json string
+	expiry   []string
+	err      error
+}
+
+func newSummary(st *state) *summary { return &summary{st: st} }
+
+func (s *summary) title() string { return "Summary" }
+func (s *summary) typing() bool  { return false }
+func (s *summary) busy() bool    { return s.writing }
+func (s *summary) keys() keyMap  { return bindings(false, keyNext) }
+
+func (s *summary) enter() tea.Cmd {
+	if s.written || s.writing {
+		return nil
+	}
+	s.writing = true
+	st := s.st
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var inspections []*trust.Inspection
+		var expiry []string
+		for _, g := range st.guns {
+			in, err := st.engine.Inspect(ctx, g)
+			if err != nil {
+				return recordMsg{err: err}
+			}
+			inspections = append(inspections, in)
+			expiry = append(expiry, soonestExpiries(in)...)
+		}
+		rec := buildRecord(st, inspections)
+		md, js, err := writeRecord(st.outDir, rec, recordMarkdown(st, rec))
+		return recordMsg{md: md, json: js, expiry: expiry, err: err}
+	}
+}
+
+// soonestExpiries names what expires first: the dates to put in a calendar.
+func soonestExpiries(in *trust.Inspection) []string {
+	type item struct {
+		when time.Time
+		what string
+	}
+	var items []item
+	for _, r := range in.Roles {
+		items = append(items, item{r.Expires, r.Role + " metadata"})
+	}
+	for _, c := range in.Certificates {
+		items = append(items, item{c.NotAfter, c.Role + " certificate"})
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].when.Before(items[j].when) })
+	var out []string
+	for i := 0; i < len(items) && i < 3; i++ {
+		out = append(out, fmt.Sprintf("%s %s", items[i].when.UTC().Format("2006-01-02"), items[i].what))
+	}
+	return out
+}
+
+func (s *summary) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case recordMsg:
+		s.writing, s.err = false, msg.err
+		if msg.err != nil {
+			return showError(msg.err)
+		}
+		s.written = true
+		s.st.recordMD, s.st.recordJSON, s.expiry = msg.md, msg.json, msg.expiry
+	case tea.KeyMsg:
+		if key.Matches(msg, keyNext) && !s.writing {
+			return func() tea.Msg { return doneMsg{} }
+		}
+	}
+	return nil
+}
+
+func (s *summary) view(width int) string {
+	st := s.st
+	var b strings.Builder
+	for _, c := range st.ceremonies {
+		rep := c.Report()
+		done := 0
+		for _, step := range rep.Steps {
+			if step.Status == "done" {
+				done++
+			}
+		}
+		b.WriteString(ok(fmt.Sprintf("%s: %d steps done", rep.GUN, done)))
+		if rep.TestSign != nil {
+			b.WriteString(styleDim.Render(", tag " + rep.TestSign.Tag + " verified"))
+		}
+		b.WriteString("\n")
+		if len(rep.RootCerts) > 0 {
+			fmt.Fprintf(&b, "  root certificate %s\n  fingerprint %s…\n", rep.RootCertFile, groupHex(rep.RootCerts[0].Fingerprint[:24]))
+		}
+		if a := rep.Attestation; a != nil && a.Verified {
+			fmt.Fprintf(&b, "  attestation verified (YubiKey %d, slot %s)\n", a.Serial, a.Slot)
+		}
+		b.WriteString(keyTree(st, rep))
+	}
+	if len(s.expiry) > 0 {
+		b.WriteString("Expires first: " + strings.Join(s.expiry, "; ") + "\n")
+	}
+	switch {
+	case s.writing:
+		b.WriteString("{spinner} writing the ceremony record ...\n")
+	case s.written:
+		fmt.Fprintf(&b, "Ceremony record: %s\n                 %s\n", st.recordMD, st.recordJSON)
+	}
+	if st.root.fileKey {
+		b.WriteString("\n" + styleBox.Render("Move the root key file and its passphrase offline now.") + "\n")
+	} else {
+		b.WriteString("\n" + styleBox.Render("Lock the YubiKey in the safe.") + "\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,176 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/dctwiz/dctwiz/flows"
+)
+
+// testSign offers the registry's tags, then signs one, verifies it as a
+// consumer would, and removes the test signature: for each repository.
+type testSign struct {
+	st      *state
+	gun     int // the repository being tested
+	tags    []string
+	cursor  int
+	loading bool
+	running bool
+	err     error
+	events  []flows.Event
+	done    bool
+}
+
+type tagsMsg struct {
+	tags []string
+	err  error
+}
+
+func newTestSign(st *state) *testSign { return &testSign{st: st} }
+
+func (t *testSign) title() string { return "Test signing" }
+func (t *testSign) typing() bool  { return false }
+func (t *testSign) busy() bool    { return t.loading || t.running }
+func (t *testSign) keys() keyMap {
+	switch {
+	case t.busy():
+		return bindings(false)
+	case t.done:
+		return bindings(false, keyNext)
+	}
+	return bindings(false, keyNext, keyUp, keyDown, keyRetry, keySkip)
+}
+
+func (t *testSign) enter() tea.Cmd {
+	if t.done || t.busy() || t.tags != nil {
+		return nil
+	}
+	return t.loadTags()
+}
+
+func (t *testSign) ceremony() *flows.Ceremony { return t.st.ceremonies[t.gun] }
+
+func (t *testSign) loadTags() tea.Cmd {
+	t.loading, t.err, t.tags = true, nil, nil
+	eng, gun := t.st.engine, t.st.guns[t.gun]
+	return func() tea.Msg {
+		tags, err := eng.ListTags(context.Background(), gun)
+		return tagsMsg{tags, err}
+	}
+}
+
+func (t *testSign) run(tag string) tea.Cmd {
+	c := t.ceremony()
+	c.ChooseTestTag(tag)
+	t.st.testTags[t.st.guns[t.gun].String()] = tag
+	t.running, t.err, t.events = true, nil, nil
+	return func() tea.Msg { return ranMsg{c.RunThrough(context.Background(), flows.StepTestSign)} }
+}
+
+func (t *testSign) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tagsMsg:
+		t.loading, t.tags, t.err = false, msg.tags, msg.err
+		t.cursor = 0
+		for i, tag := range t.tags {
+			if tag == "latest" {
+				t.cursor = i
+			}
+		}
+		if msg.err != nil {
+			return showError(msg.err)
+		}
+	case stepMsg:
+		if msg.gun == t.gun {
+			t.events = append(t.events, msg.ev)
+		}
+	case ranMsg:
+		t.running, t.err = false, msg.err
+		if msg.err != nil {
+			return showError(msg.err)
+		}
+		t.done = true
+	case tea.KeyMsg:
+		return t.key(msg)
+	}
+	return nil
+}
+
+func (t *testSign) key(msg tea.KeyMsg) tea.Cmd {
+	if t.busy() {
+		return nil
+	}
+	if t.done {
+		if !key.Matches(msg, keyNext) {
+			return nil
+		}
+		if t.gun+1 < len(t.st.ceremonies) {
+			t.gun++
+			t.done = false
+			return t.loadTags()
+		}
+		return next
+	}
+	switch {
+	case key.Matches(msg, keyUp):
+		t.cursor = max(t.cursor-1, 0)
+	case key.Matches(msg, keyDown):
+		t.cursor = min(t.cursor+1, max(len(t.tags)-1, 0))
+	case key.Matches(msg, keyRetry):
+		return t.loadTags()
+	case key.Matches(msg, keySkip):
+		return t.run("")
+	case key.Matches(msg, keyNext) && len(t.tags) > 0:
+		return t.run(t.tags[t.cursor])
+	}
+	return nil
+}
+
+func (t *testSign) view(width int) string {
+	var b strings.Builder
+	gun := t.st.guns[t.gun].String()
+	b.WriteString("Prove the repository works: sign a tag with the registry's digest, verify\nit from an empty cache pinned to the root certificate, as a consumer\nwould, then remove the test signature (a signed tag stays untouched).\n\n")
+	b.WriteString(styleTitle.Render(gun) + "\n")
+	switch {
+	case t.loading:
+		b.WriteString("{spinner} reading the registry's tags ...\n")
+	case t.running || t.done || len(t.events) > 0:
+		fmt.Fprintf(&b, "  tag %s\n", t.st.testTags[gun])
+		b.WriteString(stepLines(t.ceremony(), t.events, []flows.StepID{flows.StepTestSign}))
+		if rep := t.ceremony().Report(); t.done && rep.TestSign != nil {
+			ts := rep.TestSign
+			fmt.Fprintf(&b, "\n  registry digest  %s (%d bytes)\n", ts.Image.Digest, ts.Image.Size)
+			fmt.Fprintf(&b, "  verified digest  %s\n", ts.Verified.Digest)
+			fmt.Fprintf(&b, "  signed by        %s, pinned to root %s\n", ts.Role, shortID(strings.Join(ts.Pinned, ",")))
+			switch {
+			case ts.Existing:
+				b.WriteString("  " + ok("the tag was already signed with this digest: left as it was") + "\n")
+			case !ts.Kept:
+				b.WriteString("  " + ok("test signature removed again") + "\n")
+			}
+		}
+		if t.done {
+			b.WriteString("\nPress enter to continue.\n")
+		}
+	case len(t.tags) == 0:
+		b.WriteString(warn("the registry has no tags in this repository") + "\n    fix: push an image (docker push " + gun + ":TAG), then press r; or s to skip\n")
+	default:
+		b.WriteString("Choose the tag to test-sign:\n")
+		from := max(0, min(t.cursor-4, len(t.tags)-8))
+		for i := from; i < len(t.tags) && i < from+8; i++ {
+			cur := "  "
+			if i == t.cursor {
+				cur = styleCursor.Render(markCursor) + " "
+			}
+			b.WriteString(cur + t.tags[i] + "\n")
+		}
+		if len(t.tags) > 8 {
+			b.WriteString(styleDim.Render(fmt.Sprintf("  (%d tags)", len(t.tags))) + "\n")
+		}
+	}
+	return b.String()
+}

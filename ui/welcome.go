@@ -1,0 +1,127 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/dctwiz/dctwiz/flows"
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// welcome says what the ceremony does and needs, and checks the machine.
+type welcome struct {
+	st      *state
+	checks  []flows.CheckItem
+	running bool
+}
+
+type checksMsg struct{ items []flows.CheckItem }
+
+func newWelcome(st *state) *welcome { return &welcome{st: st} }
+
+func (w *welcome) title() string { return "Welcome" }
+func (w *welcome) typing() bool  { return false }
+func (w *welcome) busy() bool    { return w.running }
+func (w *welcome) keys() keyMap  { return bindings(false, keyNext, keyRetry) }
+
+func (w *welcome) enter() tea.Cmd {
+	if w.checks != nil || w.running {
+		return nil
+	}
+	return w.check()
+}
+
+func (w *welcome) check() tea.Cmd {
+	w.running = true
+	st := w.st
+	var gun trust.GUN
+	if len(st.cfg.GUNs) > 0 {
+		gun, _ = trust.ParseGUN(st.cfg.GUNs[0])
+	}
+	return func() tea.Msg {
+		return checksMsg{environmentChecks(st, gun, true)}
+	}
+}
+
+// environmentChecks runs the pre-flight checklist (in a command).
+func environmentChecks(st *state, gun trust.GUN, withTokens bool) []flows.CheckItem {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	eng, err := st.backend.Engine(st.server, st.caCert, trust.Passphrases{})
+	if err != nil {
+		return []flows.CheckItem{{Name: "Notary client settings", Status: flows.CheckFail, Detail: err.Error(), Fix: trust.FixFor(err)}}
+	}
+	tokens := st.backend.Tokens
+	if !withTokens || st.root.fileKey {
+		tokens = nil
+	}
+	return flows.Preflight(ctx, eng, gun, tokens)
+}
+
+func (w *welcome) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case checksMsg:
+		w.running, w.checks = false, msg.items
+	case tea.KeyMsg:
+		switch {
+		case key.Matches(msg, keyNext):
+			return next
+		case key.Matches(msg, keyRetry) && !w.running:
+			return w.check()
+		}
+	}
+	return nil
+}
+
+func (w *welcome) view(width int) string {
+	var b strings.Builder
+	if w.st.cfg.Sandbox {
+		b.WriteString(styleSandbox.Render("SANDBOX: a rehearsal on this machine only.") + " " + w.st.cfg.SandboxNote + "\n\n")
+	}
+	b.WriteString(`This wizard sets up Docker Content Trust for image repositories:
+ 1. the root key, made on your YubiKey (it never leaves the token)
+ 2. the targets key, and publishing with a server-managed snapshot key
+ 3. your signers' certificates as delegations (targets/releases)
+ 4. the root certificate exported, a tag test-signed and verified
+ 5. the local targets private key deleted
+You need: a YubiKey 5, Notary credentials (docker login), and each
+signer's certificate (.crt, .pem or .cer).
+
+`)
+	b.WriteString(styleTitle.Render("Checklist") + "\n")
+	if w.running {
+		b.WriteString("{spinner} checking ...\n")
+	}
+	b.WriteString(checklist(w.checks))
+	return b.String()
+}
+
+// checklist renders check items with their fixes.
+func checklist(items []flows.CheckItem) string {
+	var b strings.Builder
+	for _, it := range items {
+		line := it.Name
+		if it.Detail != "" {
+			line += ": " + it.Detail
+		}
+		switch it.Status {
+		case flows.CheckOK:
+			b.WriteString(ok(line))
+		case flows.CheckWarn:
+			b.WriteString(warn(line))
+		case flows.CheckFail:
+			b.WriteString(fail(line))
+		default:
+			b.WriteString(styleDim.Render(markLater + " " + line))
+		}
+		b.WriteString("\n")
+		if it.Fix != "" && it.Status != flows.CheckOK {
+			b.WriteString("    fix: " + it.Fix + "\n")
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,508 @@
+package ui
+
+import (
+	"context"
+	"crypto/elliptic"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/dctwiz/dctwiz/trust"
+	"github.com/dctwiz/dctwiz/yubikey"
+)
+
+// yubikeyScreen picks the token, prepares a factory-fresh one, chooses
+// the slot and policies, and makes the root key on it; or, behind a
+// warning, chooses a file root key instead.
+type yubikeyScreen struct {
+	st     *state
+	phase  ykPhase
+	tokens []yubikey.Info
+	err    error
+	cursor int
+
+	prepare  *form // new PIN and PUK
+	settings []*choice
+	setRow   int
+	pin      *form
+	fileKey  *form
+	newPIN   string // the PIN just set by preparing the token
+	touching bool
+}
+
+type ykPhase int
+
+const (
+	ykScanning ykPhase = iota
+	ykList
+	ykPreparing
+	ykPrepareForm
+	ykSettings
+	ykCreating
+	ykDone
+	ykFileWarning
+)
+
+type (
+	tokensMsg struct {
+		list []yubikey.Info
+		err  error
+	}
+	preparedMsg struct{ err error }
+	createdMsg  struct {
+		root trust.RootKey
+		att  *trust.YubiKeyAttestation
+		err  error
+	}
+	touchMsg struct{}
+)
+
+// choice is one setting chosen with left/right.
+type choice struct {
+	label   string
+	options []string
+	notes   []string
+	i       int
+}
+
+func (c *choice) value() string { return c.options[c.i] }
+
+func newYubiKey(st *state) *yubikeyScreen {
+	return &yubikeyScreen{st: st, settings: []*choice{
+		{label: "Slot", options: []string{"9c", "9a", "9d", "9e"}, notes: []string{"Digital Signature (notary's slot)", "PIV Authentication", "Key Management", "Card Authentication"}},
+		{label: "Curve", options: []string{"P-256", "P-384"}, notes: []string{"ECDSA, what docker and notary expect", "ECDSA, larger"}},
+		{label: "PIN policy", options: []string{"once", "always"}, notes: []string{"the PIN once per ceremony", "the PIN for every signature"}},
+		{label: "Touch policy", options: []string{"always", "cached", "never"}, notes: []string{"a touch for every signature (recommended)", "one touch covers 15 seconds", "no touch: anyone with the PIN can sign"}},
+	}}
+}
+
+func (y *yubikeyScreen) title() string { return "YubiKey" }
+func (y *yubikeyScreen) busy() bool {
+	return y.phase == ykScanning || y.phase == ykPreparing || y.phase == ykCreating
+}
+func (y *yubikeyScreen) typing() bool {
+	return y.phase == ykPrepareForm || y.phase == ykFileWarning || (y.phase == ykSettings && y.pin != nil && y.setRow == len(y.settings))
+}
+
+func (y *yubikeyScreen) keys() keyMap {
+	switch y.phase {
+	case ykList:
+		return bindings(false, keyNext, keyUp, keyDown, keyRetry, keyFileKey, keyBack)
+	case ykPrepareForm, ykFileWarning:
+		return bindings(true, keyNext, keyDownText, keyBack)
+	case ykSettings:
+		return bindings(y.typing(), keyNext, keyUpText, keyDownText, keyLeft, keyBack)
+	case ykDone:
+		return bindings(false, keyNext, keyBack)
+	}
+	return bindings(false)
+}
+
+func (y *yubikeyScreen) enter() tea.Cmd {
+	if y.st.root.ready() {
+		y.phase = ykDone
+		return nil
+	}
+	if y.phase == ykScanning || y.phase == ykList {
+		return y.scan()
+	}
+	return nil
+}
+
+func (y *yubikeyScreen) scan() tea.Cmd {
+	y.phase, y.err = ykScanning, nil
+	b := y.st.backend
+	return func() tea.Msg {
+		list, err := b.Tokens()
+		return tokensMsg{list, err}
+	}
+}
+
+func (y *yubikeyScreen) chosen() yubikey.Info { return y.tokens[y.cursor] }
+
+func (y *yubikeyScreen) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tokensMsg:
+		y.tokens, y.err, y.phase = msg.list, msg.err, ykList
+		y.cursor = min(y.cursor, max(len(y.tokens)-1, 0))
+		return nil
+	case preparedMsg:
+		if msg.err != nil {
+			y.phase = ykPrepareForm
+			return showError(msg.err)
+		}
+		y.newPIN = y.prepare.fields[0].value()
+		y.prepare = nil
+		y.tokens[y.cursor].DefaultPIN, y.tokens[y.cursor].DefaultPUK, y.tokens[y.cursor].DefaultMgmt = false, false, false
+		y.startSettings()
+		return nil
+	case touchMsg:
+		y.touching = true
+		return nil
+	case createdMsg:
+		y.touching = false
+		if msg.err != nil {
+			y.phase = ykSettings
+			return showError(msg.err)
+		}
+		r := &y.st.root
+		r.key, r.attestation = msg.root, msg.att
+		if c, isCloser := msg.root.(interface{ Close() error }); isCloser {
+			r.closer = closerFunc(c.Close)
+		}
+		if k, hasID := msg.root.(interface{ KeyID() string }); hasID {
+			r.keyID = k.KeyID()
+		}
+		y.phase = ykDone
+		return nil
+	case tea.KeyMsg:
+		return y.key(msg)
+	}
+	return y.forward(msg)
+}
+
+// forward hands other messages (cursor blinks) to the active form.
+func (y *yubikeyScreen) forward(msg tea.Msg) tea.Cmd {
+	switch {
+	case y.phase == ykPrepareForm:
+		return y.prepare.update(msg)
+	case y.phase == ykFileWarning:
+		return y.fileKey.update(msg)
+	case y.phase == ykSettings && y.pin != nil:
+		return y.pin.update(msg)
+	}
+	return nil
+}
+
+func (y *yubikeyScreen) key(msg tea.KeyMsg) tea.Cmd {
+	switch y.phase {
+	case ykList:
+		switch {
+		case key.Matches(msg, keyUp):
+			y.cursor = max(y.cursor-1, 0)
+		case key.Matches(msg, keyDown):
+			y.cursor = min(y.cursor+1, max(len(y.tokens)-1, 0))
+		case key.Matches(msg, keyRetry):
+			return y.scan()
+		case key.Matches(msg, keyFileKey):
+			y.phase = ykFileWarning
+			y.fileKey = newForm(
+				newField("Root passphrase", "at least 8 characters", "", true, validatePassphrase),
+				newField("Again", "the same passphrase", "", true, nil))
+			return y.fileKey.focused().input.Focus()
+		case key.Matches(msg, keyBack):
+			return back
+		case key.Matches(msg, keyNext):
+			return y.choose()
+		}
+	case ykPrepareForm:
+		switch {
+		case key.Matches(msg, keyBack):
+			y.phase = ykList
+			return nil
+		case key.Matches(msg, keyNext):
+			return y.runPrepare()
+		}
+		return y.prepare.update(msg)
+	case ykSettings:
+		return y.settingsKey(msg)
+	case ykDone:
+		switch {
+		case key.Matches(msg, keyNext):
+			return next
+		case key.Matches(msg, keyBack):
+			return back
+		}
+	case ykFileWarning:
+		switch {
+		case key.Matches(msg, keyBack):
+			y.phase = ykList
+			return nil
+		case key.Matches(msg, keyNext):
+			return y.acceptFileKey()
+		}
+		return y.fileKey.update(msg)
+	}
+	return nil
+}
+
+// choose takes the highlighted token: prepare it if it is factory-fresh.
+func (y *yubikeyScreen) choose() tea.Cmd {
+	if len(y.tokens) == 0 {
+		return showError(errors.New("no YubiKey to choose: insert one and press r"))
+	}
+	t := y.chosen()
+	if t.Problem != "" {
+		return showError(fmt.Errorf("YubiKey %d cannot hold the root key: %s", t.Serial, t.Problem))
+	}
+	if t.FactoryDefaults() {
+		y.phase = ykPrepareForm
+		y.prepare = newForm(
+			newField("New PIN", "6 to 8 characters", "", true, validatePIN),
+			newField("PIN again", "", "", true, nil),
+			newField("New PUK", "6 to 8 characters, unblocks the PIN", "", true, validatePUK),
+			newField("PUK again", "", "", true, nil))
+		return y.prepare.focused().input.Focus()
+	}
+	y.startSettings()
+	return y.pin.focused().input.Focus()
+}
+
+func (y *yubikeyScreen) runPrepare() tea.Cmd {
+	f := y.prepare.fields
+	if i, err := y.prepare.firstError(); err != nil {
+		y.prepare.move(i - y.prepare.focus)
+		return showError(err)
+	}
+	if f[0].input.Value() != f[1].input.Value() {
+		return showError(errors.New("the two PINs differ: type the same PIN twice"))
+	}
+	if f[2].input.Value() != f[3].input.Value() {
+		return showError(errors.New("the two PUKs differ: type the same PUK twice"))
+	}
+	y.phase = ykPreparing
+	b, serial, pin, puk := y.st.backend, y.chosen().Serial, f[0].input.Value(), f[2].input.Value()
+	return func() tea.Msg { return preparedMsg{b.PrepareToken(serial, pin, puk)} }
+}
+
+func (y *yubikeyScreen) startSettings() {
+	y.phase, y.setRow = ykSettings, 0
+	y.pin = nil
+	if y.newPIN == "" {
+		fields := []*field{newField("PIN", fmt.Sprintf("%d tries left", y.chosen().PINTriesLeft), "", true, nil)}
+		if y.chosen().PINTriesLeft == 1 {
+			// The last try: typed twice, so a typo cannot block the PIN.
+			fields = append(fields, newField("PIN again", "the last try: type it twice", "", true, nil))
+		}
+		y.pin = newForm(fields...)
+		y.pin.fields[0].input.Blur()
+	}
+}
+
+func (y *yubikeyScreen) settingsKey(msg tea.KeyMsg) tea.Cmd {
+	rows := len(y.settings)
+	if y.pin != nil {
+		rows++
+	}
+	onPIN := y.pin != nil && y.setRow == len(y.settings)
+	switch {
+	case key.Matches(msg, keyBack):
+		y.phase = ykList
+		return nil
+	case key.Matches(msg, keyNext):
+		return y.create()
+	case key.Matches(msg, keyDownText) && !(onPIN && y.pin.focus < len(y.pin.fields)-1):
+		y.setRow = min(y.setRow+1, rows-1)
+	case key.Matches(msg, keyUpText) && !(onPIN && y.pin.focus > 0):
+		y.setRow = max(y.setRow-1, 0)
+	case !onPIN && key.Matches(msg, keyLeft):
+		c := y.settings[y.setRow]
+		c.i = (c.i + len(c.options) - 1) % len(c.options)
+	case !onPIN && key.Matches(msg, keyRight):
+		c := y.settings[y.setRow]
+		c.i = (c.i + 1) % len(c.options)
+	case onPIN:
+		return y.pin.update(msg)
+	}
+	if y.pin != nil {
+		if y.setRow == len(y.settings) {
+			return y.pin.focused().input.Focus()
+		}
+		y.pin.focused().input.Blur()
+	}
+	return nil
+}
+
+// create makes the root key on the token, in a command; the token asks
+// for touches through the state's event channel.
+func (y *yubikeyScreen) create() tea.Cmd {
+	pin := y.newPIN
+	lastTry := false
+	if y.pin != nil {
+		pin = y.pin.fields[0].input.Value()
+		if pin == "" {
+			y.setRow = len(y.settings)
+			return tea.Batch(y.pin.focused().input.Focus(), showError(errors.New("type the YubiKey's PIN")))
+		}
+		if len(y.pin.fields) == 2 {
+			if y.pin.fields[1].input.Value() != pin {
+				return showError(errors.New("the two PINs differ: with one try left, type the same PIN twice"))
+			}
+			lastTry = true
+		}
+	}
+	slot, _ := yubikey.ParseSlot(y.settings[0].value())
+	pinPolicy, _ := yubikey.ParsePINPolicy(y.settings[2].value())
+	touch, _ := yubikey.ParseTouchPolicy(y.settings[3].value())
+	curve := elliptic.P256()
+	if y.settings[1].value() == "P-384" {
+		curve = elliptic.P384()
+	}
+	st := y.st
+	r := &st.root
+	r.fileKey, r.token, r.slot = false, y.chosen(), y.settings[0].value()
+	r.curve, r.pinPolicy, r.touchPolicy = y.settings[1].value(), y.settings[2].value(), y.settings[3].value()
+	opts := trust.YubiKeyRootOptions{Serial: r.token.Serial, Slot: slot, PIN: pin, Curve: curve, PINPolicy: pinPolicy,
+		TouchPolicy: touch, AllowLastTry: lastTry, AttestationRoots: st.cfg.AttestationRoots,
+		OnTouch: func() { st.send(touchMsg{}) }}
+	y.phase = ykCreating
+	return func() tea.Msg {
+		root, att, err := st.backend.YubiKeyRoot(context.Background(), opts)
+		return createdMsg{root, att, err}
+	}
+}
+
+func (y *yubikeyScreen) acceptFileKey() tea.Cmd {
+	f := y.fileKey.fields
+	if _, err := f[0].check(); err != nil {
+		return showError(err)
+	}
+	if f[0].input.Value() != f[1].input.Value() {
+		return showError(errors.New("the two passphrases differ: type the same passphrase twice"))
+	}
+	y.st.root = rootChoice{fileKey: true, filePass: f[0].input.Value(), key: trust.FileRootKey("")}
+	y.phase = ykDone
+	return next
+}
+
+func (y *yubikeyScreen) view(width int) string {
+	var b strings.Builder
+	switch y.phase {
+	case ykScanning:
+		b.WriteString("{spinner} looking for YubiKeys ...\n")
+	case ykList:
+		b.WriteString("The root key is made on a YubiKey and never leaves it. Choose the token:\n\n")
+		b.WriteString(y.tokenList())
+	case ykPrepareForm, ykPreparing:
+		t := y.chosen()
+		fmt.Fprintf(&b, "YubiKey %d still has its factory PIN, PUK or management key: anyone\ncould use it. Set your own PIN and PUK; dctwiz also sets a random\nmanagement key, stored on the token behind the PIN.\n\n", t.Serial)
+		b.WriteString(y.prepare.view(width))
+		b.WriteString(styleDim.Render("\nKeep the PUK apart from the PIN: it unblocks a blocked PIN.") + "\n")
+		if y.phase == ykPreparing {
+			b.WriteString("\n{spinner} preparing the YubiKey ...\n")
+		}
+	case ykSettings, ykCreating:
+		t := y.chosen()
+		fmt.Fprintf(&b, "YubiKey %d, firmware %s, PIN tries left: %d\n\n", t.Serial, t.Firmware, t.PINTriesLeft)
+		for i, c := range y.settings {
+			cur := "  "
+			if i == y.setRow {
+				cur = styleCursor.Render(markCursor) + " "
+			}
+			fmt.Fprintf(&b, "%s%s  ‹ %s ›  %s\n", cur, padRight(c.label, 12), padRight(c.value(), 6), styleDim.Render(c.notes[c.i]))
+		}
+		if y.pin != nil {
+			b.WriteString("\n" + y.pinView(width))
+		} else {
+			b.WriteString(styleDim.Render("\n  The PIN you just set unlocks the token.") + "\n")
+		}
+		if y.phase == ykCreating {
+			b.WriteString("\n{spinner} making the root key on the YubiKey ...\n")
+			if y.touching {
+				b.WriteString(styleBox.Render("Touch your YubiKey now: its light is blinking.") + "\n")
+			}
+		}
+	case ykDone:
+		b.WriteString(rootKeyReport(y.st))
+	case ykFileWarning:
+		b.WriteString(styleBox.Width(min(width-2, 76)).Render(styleFail.Render("WARNING: a file root key is not what this ceremony is for.")+`
+The root key controls the repository for years. In a file it can be
+copied with its passphrase, and nobody would know. Use it only to
+rehearse, or where no YubiKey can be had; keep the file offline.`) + "\n\n")
+		b.WriteString(y.fileKey.view(width))
+	}
+	return b.String()
+}
+
+func (y *yubikeyScreen) pinView(width int) string {
+	cur := "  "
+	if y.setRow == len(y.settings) {
+		cur = styleCursor.Render(markCursor) + " "
+	}
+	v := y.pin.view(width)
+	return cur + strings.TrimPrefix(strings.TrimPrefix(v, "  "), styleCursor.Render(markCursor)+" ")
+}
+
+func (y *yubikeyScreen) tokenList() string {
+	var b strings.Builder
+	if len(y.tokens) == 0 {
+		msg := "no YubiKey found"
+		if y.err != nil && !errors.Is(y.err, yubikey.ErrNoToken) {
+			msg = y.err.Error()
+		}
+		b.WriteString(fail(msg) + "\n    fix: insert the YubiKey (is pcscd running?) and press r\n")
+		if y.st.cfg.Sandbox {
+			b.WriteString("\nSANDBOX: the virtual YubiKey needs pcscd, which needs root. Press f to\nrehearse with a file root key instead.\n")
+		}
+		return b.String()
+	}
+	for i, t := range y.tokens {
+		cur := "  "
+		if i == y.cursor {
+			cur = styleCursor.Render(markCursor) + " "
+		}
+		state := fmt.Sprintf("PIN tries left %d", t.PINTriesLeft)
+		switch {
+		case t.Problem != "":
+			state = styleFail.Render("unusable: " + t.Problem)
+		case t.FactoryDefaults():
+			state += ", " + styleWarn.Render("factory PIN/PUK/management key: to prepare")
+		default:
+			state += ", prepared"
+		}
+		fmt.Fprintf(&b, "%sYubiKey %d  firmware %s  %s\n", cur, t.Serial, t.Firmware, state)
+		for _, s := range t.Slots {
+			if s.Key {
+				fmt.Fprintf(&b, "     slot %s: %s key %s\n", s.Slot, s.Algorithm, s.Certificate)
+			}
+		}
+	}
+	return b.String()
+}
+
+// rootKeyReport says where the root key is and what its attestation proved.
+func rootKeyReport(st *state) string {
+	r := st.root
+	if r.fileKey {
+		return warn("The root key will be a passphrase-protected file in the trust dir\n  "+st.trustDirShown()) + "\n  (made when the repository is first published).\n"
+	}
+	var b strings.Builder
+	b.WriteString(ok(fmt.Sprintf("Root key made on YubiKey %d, slot %s (ECDSA %s)", r.token.Serial, r.slot, r.curve)) + "\n")
+	if r.keyID != "" {
+		fmt.Fprintf(&b, "  key ID %s\n", r.keyID)
+	}
+	fmt.Fprintf(&b, "  PIN policy %s, touch policy %s\n", r.pinPolicy, r.touchPolicy)
+	if r.attestation != nil {
+		roots := "Yubico's PIV root CA"
+		if st.cfg.AttestationCA != "" {
+			roots = st.cfg.AttestationCA
+		}
+		b.WriteString(ok("Attestation verified: the key was generated on this token and cannot be\n  exported") + "\n")
+		fmt.Fprintf(&b, "  device certificate: %s\n  verified against: %s\n", r.attestation.DeviceCert.Subject.CommonName, roots)
+	}
+	return b.String()
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
+func validatePIN(s string) (string, error) {
+	if err := yubikey.CheckPIN(s); err != nil {
+		return "", err
+	}
+	return "", nil
+}
+
+func validatePUK(s string) (string, error) {
+	if len(s) < 6 || len(s) > 8 {
+		return "", errors.New("a PUK has 6 to 8 characters")
+	}
+	if s == yubikey.DefaultPUK {
+		return "", errors.New("that is the factory PUK")
+	}
+	return "", nil
+}
