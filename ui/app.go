@@ -235,7 +235,7 @@ func (m *Model) View() string {
 		body = m.quitDialog(w)
 	}
 	body = strings.ReplaceAll(body, "{spinner}", m.spin.View())
-	lines := strings.Split(lipgloss.NewStyle().Width(w).Render(body), "\n")
+	lines := strings.Split(lipgloss.NewStyle().Width(w).Render(strings.TrimRight(body, "\n")), "\n")
 	avail := m.bodyHeight()
 	if len(lines) > avail {
 		m.scroll = min(m.scroll, len(lines)-avail+1)
@@ -255,7 +255,7 @@ func (m *Model) View() string {
 
 // bodyHeight is the rows left for the screen between header and footer.
 func (m *Model) bodyHeight() int {
-	return max(m.height-3-lipgloss.Height(m.footer(max(m.width, 40))), 3)
+	return max(m.height-2-lipgloss.Height(m.footer(max(m.width, 40))), 3)
 }
 
 func (m *Model) header(w int) string {

@@ -242,20 +242,13 @@ func (d *delegations) view(width int) string {
 func certPreview(c *trust.Certificate, indent string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%ssubject     %s\n", indent, c.Subject)
-	fmt.Fprintf(&b, "%skey         %s, key ID %s\n", indent, c.KeyType, shortID(c.KeyID))
+	fmt.Fprintf(&b, "%skey         %s, key ID %s\n", indent, c.KeyType, short(c.KeyID))
 	fmt.Fprintf(&b, "%sfingerprint %s\n", indent, groupHex(c.Fingerprint[:32])+" …")
 	fmt.Fprintf(&b, "%sexpires     %s\n", indent, c.NotAfter.UTC().Format("2006-01-02"))
 	for _, w := range c.Warnings {
 		b.WriteString(indent + warn(w) + "\n")
 	}
 	return b.String()
-}
-
-func shortID(id string) string {
-	if len(id) > 16 {
-		return id[:16] + "…"
-	}
-	return id
 }
 
 // groupHex spaces a hex string in groups of four for reading aloud.

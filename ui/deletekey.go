@@ -45,7 +45,7 @@ func (d *deleteKey) enter() tea.Cmd {
 
 func (d *deleteKey) reset() {
 	gun := d.gunName()
-	d.confirm = newForm(newField("Type the repository", gun, "", false, func(s string) (string, error) {
+	d.confirm = newForm(newField("Repository", "", "", false, func(s string) (string, error) {
 		if strings.TrimSpace(s) != gun {
 			return "", fmt.Errorf("type %s exactly to confirm", gun)
 		}
@@ -121,7 +121,7 @@ This cannot be undone. To confirm, type the repository's name:
 		b.WriteString(styleDim.Render("\n(ctrl+s keeps the targets key: the ceremony then ends without this step)") + "\n")
 		return b.String()
 	}
-	b.WriteString(stepLines(d.st.ceremonies[d.gun], d.events, []flows.StepID{flows.StepDeleteTargetsKey}))
+	b.WriteString(stepLines(d.events, []flows.StepID{flows.StepDeleteTargetsKey}))
 	if rep := d.st.ceremonies[d.gun].Report(); d.done && rep.TargetsKey != nil {
 		tk := rep.TargetsKey
 		for _, f := range tk.Files {

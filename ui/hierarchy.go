@@ -6,37 +6,47 @@ import (
 	"github.com/charmbracelet/lipgloss/tree"
 
 	"github.com/dctwiz/dctwiz/flows"
+	"github.com/dctwiz/dctwiz/trust"
 )
 
 // keyTree pictures a repository's keys and where each lives: planned
 // (before publishing) or as they are now, from the ceremony's report.
 func keyTree(st *state, rep *flows.Report) string {
+	id := func(k trust.KeyInfo) string { return "" }
+	if rep != nil && rep.Init != nil {
+		id = func(k trust.KeyInfo) string { return short(k.ID) + "  " }
+	}
+	var root, targets, snapshot, timestamp trust.KeyInfo
+	if rep != nil && rep.Init != nil {
+		root, targets, snapshot, timestamp = rep.Init.Root, rep.Init.Targets, rep.Init.Snapshot, rep.Init.Timestamp
+	}
 	rootWhere := st.root.where()
 	if !st.root.fileKey && st.root.token.Serial != 0 {
-		rootWhere += fmt.Sprintf(", ECDSA %s, touch %s", st.root.curve, st.root.touchPolicy)
+		rootWhere = fmt.Sprintf("YubiKey %d slot %s (%s, touch %s)", st.root.token.Serial, st.root.slot, st.root.curve, st.root.touchPolicy)
 	}
-	root := "root       " + rootWhere
-	targets := "targets    trust dir, passphrase-protected: deleted at the end"
-	snapshot, timestamp := "snapshot   Notary server (server-managed)", "timestamp  Notary server"
-	if rep != nil && rep.Init != nil {
-		root += " · " + shortID(rep.Init.Root.ID)
-		targets = "targets    " + shortID(rep.Init.Targets.ID) + " trust dir"
-		snapshot = "snapshot   " + shortID(rep.Init.Snapshot.ID) + " Notary server"
-		timestamp = "timestamp  " + shortID(rep.Init.Timestamp.ID) + " Notary server"
+	targetsWhere := "trust dir, passphrase-protected: deleted at the end"
+	switch {
+	case rep != nil && rep.TargetsKey != nil && rep.TargetsKey.Gone:
+		targetsWhere = "DELETED (its public key stays published)"
+	case rep != nil && rep.Init != nil:
+		targetsWhere = "trust dir, to be deleted"
 	}
-	if rep != nil && rep.TargetsKey != nil && rep.TargetsKey.Gone {
-		targets += ": private key DELETED (public key stays published)"
-	} else if rep != nil && rep.Init != nil {
-		targets += ", to be deleted"
-	}
-	releases := tree.Root("targets/releases  docker's signers")
+	releases := tree.Root("targets/releases")
 	for _, s := range st.signers {
-		releases.Child(fmt.Sprintf("%-10s %s, %s (certificate only: its private key is the signer's)", s.Name, s.Cert.KeyType, shortID(s.Cert.KeyID)))
+		releases.Child(fmt.Sprintf("%-9s %s  %s certificate", s.Name, short(s.Cert.KeyID), s.Cert.KeyType))
 	}
-	t := tree.Root(root).Child(
-		tree.Root(targets).Child(releases),
-		snapshot,
-		timestamp,
+	t := tree.Root("root       "+id(root)+rootWhere).Child(
+		tree.Root("targets    "+id(targets)+targetsWhere).Child(releases),
+		"snapshot   "+id(snapshot)+"Notary server (server-managed)",
+		"timestamp  "+id(timestamp)+"Notary server",
 	)
 	return t.String() + "\n"
+}
+
+// short is a key ID as people compare it: its first 12 hex digits.
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/dctwiz/dctwiz/flows"
 )
@@ -103,7 +104,7 @@ func (p *publish) view(width int) string {
 	var b strings.Builder
 	for i, c := range p.st.ceremonies {
 		b.WriteString(styleTitle.Render(c.Report().GUN) + "\n")
-		b.WriteString(stepLines(c, p.events[i], []flows.StepID{flows.StepInit, flows.StepDelegations, flows.StepRootCert}))
+		b.WriteString(stepLines(p.events[i], []flows.StepID{flows.StepInit, flows.StepDelegations, flows.StepRootCert}))
 	}
 	switch {
 	case p.touching:
@@ -119,20 +120,25 @@ func (p *publish) view(width int) string {
 	return b.String()
 }
 
+// stepTitles name the steps in one short line each.
+var stepTitles = map[flows.StepID]string{
+	flows.StepInit:             "Publish the root, targets and server-managed snapshot keys",
+	flows.StepDelegations:      "Add the signers (targets/releases and targets/<name>)",
+	flows.StepRootCert:         "Export the root certificate",
+	flows.StepTestSign:         "Test-sign a tag and verify it as a consumer would",
+	flows.StepDeleteTargetsKey: "Delete the local targets private key",
+}
+
 // stepLines shows the status of steps from their events.
-func stepLines(c *flows.Ceremony, events []flows.Event, ids []flows.StepID) string {
+func stepLines(events []flows.Event, ids []flows.StepID) string {
 	last := map[flows.StepID]flows.Event{}
 	for _, e := range events {
 		last[e.Step] = e
 	}
-	titles := map[flows.StepID]string{}
-	for _, s := range c.Setup().Plan() {
-		titles[s.ID] = s.Title
-	}
 	var b strings.Builder
 	for _, id := range ids {
 		e, seen := last[id]
-		line := titles[id]
+		line := stepTitles[id]
 		switch {
 		case !seen:
 			b.WriteString(styleDim.Render(fmt.Sprintf("  %s %s", markPending, line)) + "\n")
@@ -141,7 +147,7 @@ func stepLines(c *flows.Ceremony, events []flows.Event, ids []flows.StepID) stri
 		case e.Kind == flows.Done:
 			b.WriteString("  " + ok(line) + styleDim.Render(fmt.Sprintf(" (%.1fs)", e.Taken.Seconds())) + "\n")
 			if e.Note != "" {
-				b.WriteString("      " + styleDim.Render(e.Note) + "\n")
+				b.WriteString("    " + styleDim.Render(ansi.Truncate(e.Note, 74, "…")) + "\n")
 			}
 		case e.Kind == flows.Skipped:
 			b.WriteString(fmt.Sprintf("  %s %s: skipped, %s\n", markLater, line, e.Note))

@@ -180,6 +180,8 @@ func validateDir(s string) (string, error) {
 	if st, err := os.Stat(s); err != nil || !st.IsDir() {
 		return "", fmt.Errorf("%s: not a directory", s)
 	}
-	abs, _ := filepath.Abs(s)
-	return abs, nil
+	if abs, _ := filepath.Abs(s); abs != s {
+		return abs, nil
+	}
+	return "", nil
 }

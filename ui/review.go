@@ -77,7 +77,7 @@ func (r *review) start() tea.Cmd {
 func (r *review) view(width int) string {
 	st := r.st
 	var b strings.Builder
-	b.WriteString("Nothing is published yet. Check the plan; press a number to change it.\n\n")
+	b.WriteString("Nothing is published yet. Press 1-4 to change a choice, p to publish.\n")
 	server := st.server
 	if server == "" {
 		server = "docker's default for each repository"
@@ -95,18 +95,16 @@ func (r *review) view(width int) string {
 	}
 	fmt.Fprintf(&b, "[4] Signers       %s\n\n", strings.Join(names, ", "))
 	b.WriteString(styleTitle.Render("Steps, for each repository") + "\n")
-	plan := flows.Setup{Signers: st.signers, TestTag: "later", DeleteTargetsKey: true}.Plan()
-	for i, s := range plan {
-		title := s.Title
+	for i, s := range (flows.Setup{Signers: st.signers, TestTag: "later", DeleteTargetsKey: true}).Plan() {
+		title := stepTitles[s.ID]
 		switch s.ID {
 		case flows.StepTestSign:
-			title += " (tag chosen then)"
+			title = "Test-sign a tag you choose, verify it as a consumer would"
 		case flows.StepDeleteTargetsKey:
-			title += " (after you confirm)"
+			title += ", once you confirm"
 		}
 		fmt.Fprintf(&b, " %d. %s\n", i+1, title)
 	}
-	b.WriteString("\n" + styleTitle.Render("Key hierarchy") + "\n")
-	b.WriteString(keyTree(st, nil))
+	b.WriteString("\n" + keyTree(st, nil))
 	return b.String()
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -69,7 +70,10 @@ func soonestExpiries(in *trust.Inspection) []string {
 	}
 	var items []item
 	for _, r := range in.Roles {
-		items = append(items, item{r.Expires, r.Role + " metadata"})
+		// The server renews snapshot and timestamp metadata itself.
+		if r.Role != "snapshot" && r.Role != "timestamp" {
+			items = append(items, item{r.Expires, r.Role + " metadata"})
+		}
 	}
 	for _, c := range in.Certificates {
 		items = append(items, item{c.NotAfter, c.Role + " certificate"})
@@ -110,16 +114,17 @@ func (s *summary) view(width int) string {
 				done++
 			}
 		}
-		b.WriteString(ok(fmt.Sprintf("%s: %d steps done", rep.GUN, done)))
+		b.WriteString(ok(fmt.Sprintf("%s: %d of %d steps done", rep.GUN, done, len(rep.Steps))))
 		if rep.TestSign != nil {
 			b.WriteString(styleDim.Render(", tag " + rep.TestSign.Tag + " verified"))
 		}
 		b.WriteString("\n")
 		if len(rep.RootCerts) > 0 {
-			fmt.Fprintf(&b, "  root certificate %s\n  fingerprint %s…\n", rep.RootCertFile, groupHex(rep.RootCerts[0].Fingerprint[:24]))
-		}
-		if a := rep.Attestation; a != nil && a.Verified {
-			fmt.Fprintf(&b, "  attestation verified (YubiKey %d, slot %s)\n", a.Serial, a.Slot)
+			fmt.Fprintf(&b, "  root certificate %s\n  fingerprint %s…", filepath.Base(rep.RootCertFile), groupHex(rep.RootCerts[0].Fingerprint[:24]))
+			if a := rep.Attestation; a != nil && a.Verified {
+				b.WriteString(", attested")
+			}
+			b.WriteString("\n")
 		}
 		b.WriteString(keyTree(st, rep))
 	}
@@ -130,7 +135,10 @@ func (s *summary) view(width int) string {
 	case s.writing:
 		b.WriteString("{spinner} writing the ceremony record ...\n")
 	case s.written:
-		fmt.Fprintf(&b, "Ceremony record: %s\n                 %s\n", st.recordMD, st.recordJSON)
+		fmt.Fprintf(&b, "Ceremony record: %s (and .json)\n", st.recordMD)
+		if st.cfg.Sandbox {
+			b.WriteString(styleDim.Render("  (SANDBOX: removed with the sandbox when you leave)") + "\n")
+		}
 	}
 	if st.root.fileKey {
 		b.WriteString("\n" + styleBox.Render("Move the root key file and its passphrase offline now.") + "\n")

@@ -25,11 +25,19 @@ func newTargetsKey(st *state) *targetsKey {
 	)}
 }
 
-func (t *targetsKey) title() string  { return "Targets key" }
-func (t *targetsKey) typing() bool   { return true }
-func (t *targetsKey) busy() bool     { return false }
-func (t *targetsKey) keys() keyMap   { return bindings(true, keyNext, keyDownText, keyBack) }
-func (t *targetsKey) enter() tea.Cmd { return t.form.focused().input.Focus() }
+func (t *targetsKey) title() string { return "Targets key" }
+func (t *targetsKey) typing() bool  { return true }
+func (t *targetsKey) busy() bool    { return false }
+func (t *targetsKey) keys() keyMap  { return bindings(true, keyNext, keyDownText, keyBack) }
+
+// enter starts with empty fields: a revisit types the passphrase anew.
+func (t *targetsKey) enter() tea.Cmd {
+	for _, f := range t.form.fields {
+		f.input.Reset()
+	}
+	t.form.move(-t.form.focus)
+	return t.form.focused().input.Focus()
+}
 
 func (t *targetsKey) update(msg tea.Msg) tea.Cmd {
 	if k, isKey := msg.(tea.KeyMsg); isKey {
@@ -60,8 +68,8 @@ func (t *targetsKey) view(width int) string {
 	var b strings.Builder
 	b.WriteString(`The targets key signs the repository's list of signers. It is made in the
 trust dir, encrypted with this passphrase, and deleted at the end of the
-ceremony once the signers can sign: a later change of signers needs the
-root key (or a new targets key), not this one.
+ceremony, once the signers can sign. Changing the signers later takes a
+new targets key, which the root key on the YubiKey authorises.
 
 `)
 	b.WriteString(t.form.view(width))

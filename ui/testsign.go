@@ -140,12 +140,16 @@ func (t *testSign) view(width int) string {
 		b.WriteString("{spinner} reading the registry's tags ...\n")
 	case t.running || t.done || len(t.events) > 0:
 		fmt.Fprintf(&b, "  tag %s\n", t.st.testTags[gun])
-		b.WriteString(stepLines(t.ceremony(), t.events, []flows.StepID{flows.StepTestSign}))
+		b.WriteString(stepLines(t.events, []flows.StepID{flows.StepTestSign}))
 		if rep := t.ceremony().Report(); t.done && rep.TestSign != nil {
 			ts := rep.TestSign
-			fmt.Fprintf(&b, "\n  registry digest  %s (%d bytes)\n", ts.Image.Digest, ts.Image.Size)
-			fmt.Fprintf(&b, "  verified digest  %s\n", ts.Verified.Digest)
-			fmt.Fprintf(&b, "  signed by        %s, pinned to root %s\n", ts.Role, shortID(strings.Join(ts.Pinned, ",")))
+			fmt.Fprintf(&b, "\n  registry digest (%d bytes):\n    %s\n", ts.Image.Size, ts.Image.Digest)
+			same := "the same"
+			if ts.Verified.Digest != ts.Image.Digest {
+				same = styleFail.Render("DIFFERENT")
+			}
+			fmt.Fprintf(&b, "  verified digest, as a consumer pinned to the root certificate (%s):\n    %s\n", same, ts.Verified.Digest)
+			fmt.Fprintf(&b, "  signed with the %s key; pinned root key %s\n", ts.Role, short(strings.Join(ts.Pinned, ",")))
 			switch {
 			case ts.Existing:
 				b.WriteString("  " + ok("the tag was already signed with this digest: left as it was") + "\n")

@@ -82,14 +82,12 @@ func (w *welcome) view(width int) string {
 	if w.st.cfg.Sandbox {
 		b.WriteString(styleSandbox.Render("SANDBOX: a rehearsal on this machine only.") + " " + w.st.cfg.SandboxNote + "\n\n")
 	}
-	b.WriteString(`This wizard sets up Docker Content Trust for image repositories:
- 1. the root key, made on your YubiKey (it never leaves the token)
- 2. the targets key, and publishing with a server-managed snapshot key
- 3. your signers' certificates as delegations (targets/releases)
- 4. the root certificate exported, a tag test-signed and verified
- 5. the local targets private key deleted
-You need: a YubiKey 5, Notary credentials (docker login), and each
-signer's certificate (.crt, .pem or .cer).
+	b.WriteString(`This wizard sets up Docker Content Trust for image repositories: the root
+key made on your YubiKey, a targets key, a server-managed snapshot key, your
+signers as delegations; then it exports the root certificate, test-signs a
+tag, verifies it as a consumer would, and deletes the local targets key.
+You need: a YubiKey 5, Notary credentials (docker login), and each signer's
+certificate (.crt, .pem or .cer).
 
 `)
 	b.WriteString(styleTitle.Render("Checklist") + "\n")

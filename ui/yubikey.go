@@ -453,7 +453,7 @@ func (y *yubikeyScreen) tokenList() string {
 		default:
 			state += ", prepared"
 		}
-		fmt.Fprintf(&b, "%sYubiKey %d  firmware %s  %s\n", cur, t.Serial, t.Firmware, state)
+		fmt.Fprintf(&b, "%sYubiKey %d, firmware %s\n     %s\n", cur, t.Serial, t.Firmware, state)
 		for _, s := range t.Slots {
 			if s.Key {
 				fmt.Fprintf(&b, "     slot %s: %s key %s\n", s.Slot, s.Algorithm, s.Certificate)
@@ -472,7 +472,7 @@ func rootKeyReport(st *state) string {
 	var b strings.Builder
 	b.WriteString(ok(fmt.Sprintf("Root key made on YubiKey %d, slot %s (ECDSA %s)", r.token.Serial, r.slot, r.curve)) + "\n")
 	if r.keyID != "" {
-		fmt.Fprintf(&b, "  key ID %s\n", r.keyID)
+		fmt.Fprintf(&b, "  public key ID %s\n", r.keyID)
 	}
 	fmt.Fprintf(&b, "  PIN policy %s, touch policy %s\n", r.pinPolicy, r.touchPolicy)
 	if r.attestation != nil {

@@ -1,0 +1,227 @@
+package ui
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/dctwiz/dctwiz/trust"
+	"github.com/dctwiz/dctwiz/yubikey"
+)
+
+// The fakes stand in for the engine and the tokens in the UI's own
+// tests: they return fixed, realistic values so that screens and golden
+// files are stable. The real engine is tested in trust/ and flows/, and
+// the wizard on it end to end in cmd/dctwiz (sandbox_test.go).
+
+type fakeBackend struct {
+	mu        sync.Mutex
+	tokens    []yubikey.Info
+	tokensErr error
+	prepared  map[uint32]string // serial -> new PIN
+	createErr error             // returned once by YubiKeyRoot
+	opts      trust.YubiKeyRootOptions
+	engine    *fakeEngine
+	// touched, when set, holds the key creation after the touch request
+	// until the test closes it (as a token waits for a finger).
+	touched chan struct{}
+}
+
+func newFakeBackend() *fakeBackend {
+	return &fakeBackend{
+		tokens: []yubikey.Info{{Serial: 12345678, Firmware: "5.7.1", PINTriesLeft: 3, PUKTriesLeft: 3,
+			DefaultPIN: true, DefaultPUK: true, DefaultMgmt: true}},
+		prepared: map[uint32]string{},
+		engine:   newFakeEngine(),
+	}
+}
+
+func (f *fakeBackend) Engine(server, caCert string, pass trust.Passphrases) (Engine, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.engine.server, f.engine.pass = server, pass
+	return f.engine, nil
+}
+
+func (f *fakeBackend) Tokens() ([]yubikey.Info, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]yubikey.Info(nil), f.tokens...), f.tokensErr
+}
+
+func (f *fakeBackend) PrepareToken(serial uint32, pin, puk string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.prepared[serial] = pin
+	return nil
+}
+
+func (f *fakeBackend) YubiKeyRoot(ctx context.Context, opts trust.YubiKeyRootOptions) (trust.RootKey, *trust.YubiKeyAttestation, error) {
+	f.mu.Lock()
+	f.opts = opts
+	err := f.createErr
+	f.createErr = nil
+	f.mu.Unlock()
+	if err != nil {
+		return nil, nil, err
+	}
+	if opts.OnTouch != nil {
+		opts.OnTouch()
+	}
+	if f.touched != nil {
+		<-f.touched
+	}
+	att := &trust.YubiKeyAttestation{Serial: opts.Serial, Slot: "9c",
+		DeviceCert: &x509.Certificate{Subject: pkix.Name{CommonName: "Yubico PIV Attestation"}}}
+	return trust.FileRootKey(""), att, nil
+}
+
+// fakeEngine records what the ceremony asked for.
+type fakeEngine struct {
+	mu       sync.Mutex
+	server   string
+	pass     trust.Passphrases
+	calls    []string
+	failNext map[string]error // by call name, returned once
+	rootPEM  string
+	tags     []string
+	deleted  bool
+}
+
+func newFakeEngine() *fakeEngine {
+	pemBytes, err := os.ReadFile("testdata/certs/root.crt")
+	if err != nil {
+		panic(err)
+	}
+	return &fakeEngine{failNext: map[string]error{}, rootPEM: string(pemBytes), tags: []string{"1.0", "1.1", "latest"}}
+}
+
+func (e *fakeEngine) call(name string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.calls = append(e.calls, name)
+	if err, ok := e.failNext[name]; ok {
+		delete(e.failNext, name)
+		return err
+	}
+	return nil
+}
+
+func (e *fakeEngine) callsMade() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.calls...)
+}
+
+const (
+	fakeRootID    = "ee32af4e132582b6cc0aa4dad77586286b392eaf5aa65c4c5ee3f5a8de576a24"
+	fakeTargetsID = "9c4af3943674863cd99d5432d2f7b29128ac2e5205cef8f5d1f0ccfba1443315"
+	fakeDigest    = "sha256:2e6147aa99d293e3855e01a5a613e2482cad2f5d5240eb608521b6f6da5f7eb2"
+)
+
+var fakeDate = time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
+
+func (e *fakeEngine) Init(ctx context.Context, gun trust.GUN, root trust.RootKey) (*trust.InitResult, error) {
+	if err := e.call("init"); err != nil {
+		return nil, err
+	}
+	return &trust.InitResult{GUN: gun.String(), Server: e.server,
+		Root:      trust.KeyInfo{ID: fakeRootID, Location: root.String()},
+		Targets:   trust.KeyInfo{ID: fakeTargetsID, Location: "trust dir"},
+		Snapshot:  trust.KeyInfo{ID: "9d2283f01a4740f2308fbf6c962b05422574d81ad70506f15e8e7f3ac2afc3f4", Location: "server"},
+		Timestamp: trust.KeyInfo{ID: "a0cc241f5b0b74db9ed74e31d1a03b51961956a93069fdbf0ddd13bca78f2567", Location: "server"}}, nil
+}
+
+func (e *fakeEngine) AddDelegation(ctx context.Context, gun trust.GUN, name string, cert *trust.Certificate) (*trust.DelegationResult, error) {
+	if err := e.call("delegation " + name); err != nil {
+		return nil, err
+	}
+	return &trust.DelegationResult{GUN: gun.String(), Signer: name, KeyIDs: []string{cert.KeyID},
+		Roles: []string{"targets/releases", "targets/" + name}, Changed: true}, nil
+}
+
+func (e *fakeEngine) RootCertificates(ctx context.Context, gun trust.GUN) ([]trust.RootCertificate, error) {
+	if err := e.call("root-cert"); err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode([]byte(e.rootPEM))
+	sum := sha256.Sum256(block.Bytes)
+	return []trust.RootCertificate{{GUN: gun.String(), KeyID: fakeRootID, Fingerprint: hex.EncodeToString(sum[:]),
+		Subject: "CN=" + gun.String(), NotBefore: fakeDate, NotAfter: time.Date(2036, 11, 19, 0, 0, 0, 0, time.UTC), PEM: e.rootPEM}}, nil
+}
+
+func (e *fakeEngine) TestSign(ctx context.Context, gun trust.GUN, tag string, opts trust.TestSignOptions) (*trust.TestSignResult, error) {
+	if err := e.call("test-sign " + tag); err != nil {
+		return nil, err
+	}
+	return &trust.TestSignResult{GUN: gun.String(), Tag: tag, Role: "targets", Pinned: opts.PinnedRoot,
+		Image:    trust.Image{Ref: gun.String() + ":" + tag, Digest: fakeDigest, Size: 423},
+		Verified: &trust.Resolved{Tag: tag, Digest: fakeDigest, Size: 423, Role: "targets"}}, nil
+}
+
+func (e *fakeEngine) DeleteTargetsKey(ctx context.Context, gun trust.GUN) (*trust.TargetsKeyDeletion, error) {
+	if err := e.call("delete-targets-key"); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.deleted = true
+	e.mu.Unlock()
+	return &trust.TargetsKeyDeletion{GUN: gun.String(), KeyIDs: []string{fakeTargetsID},
+		Files: []string{"private/" + fakeTargetsID[:12] + ".key"}, Verified: true, Gone: true,
+		Consequence: "release signers can still sign; changing the signers needs a targets-key rotation"}, nil
+}
+
+func (e *fakeEngine) SigningRole(ctx context.Context, gun trust.GUN) (string, error) {
+	return "targets", nil
+}
+
+func (e *fakeEngine) ResolveTag(ctx context.Context, gun trust.GUN, tag string) (*trust.Image, error) {
+	return &trust.Image{Ref: gun.String() + ":" + tag, Digest: fakeDigest, Size: 423}, nil
+}
+
+func (e *fakeEngine) Delegations(ctx context.Context, gun trust.GUN) ([]trust.Delegation, error) {
+	return nil, trust.ErrNotInitialized
+}
+
+func (e *fakeEngine) Reach(ctx context.Context, gun trust.GUN) error { return e.call("reach") }
+
+func (e *fakeEngine) Credentials(ctx context.Context, gun trust.GUN) (string, error) {
+	return "docker config", nil
+}
+
+func (e *fakeEngine) ServerURL(gun trust.GUN) string {
+	if e.server != "" {
+		return e.server
+	}
+	return trust.DefaultServerURL(gun)
+}
+
+// fakeTrustDir is fixed so that golden files do not change from run to run.
+var fakeTrustDir = filepath.Join(os.TempDir(), "dctwiz-ui-test-trust")
+
+func (e *fakeEngine) TrustDir() string { return fakeTrustDir }
+
+func (e *fakeEngine) ListTags(ctx context.Context, gun trust.GUN) ([]string, error) {
+	if err := e.call("list-tags"); err != nil {
+		return nil, err
+	}
+	return e.tags, nil
+}
+
+func (e *fakeEngine) Inspect(ctx context.Context, gun trust.GUN) (*trust.Inspection, error) {
+	return &trust.Inspection{GUN: gun.String(),
+		Roles: []trust.RoleExpiry{{Role: "root", Version: 1, Expires: time.Date(2036, 11, 19, 0, 0, 0, 0, time.UTC)},
+			{Role: "targets", Version: 3, Expires: time.Date(2029, 11, 21, 0, 0, 0, 0, time.UTC)},
+			{Role: "timestamp", Version: 3, Expires: time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)}},
+		Certificates: []trust.CertExpiry{{Role: "targets/releases", Subject: "CN=SignPath Signer,O=Acme", NotAfter: time.Date(2029, 11, 22, 0, 0, 0, 0, time.UTC)}}}, nil
+}
+
+var errFake = errors.New("fake failure")

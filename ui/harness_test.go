@@ -1,0 +1,144 @@
+package ui
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
+)
+
+func TestMain(m *testing.M) {
+	// What NO_COLOR gives: the screens must read well as plain text, and
+	// the golden files stay readable.
+	lipgloss.SetColorProfile(termenv.Ascii)
+	os.Exit(m.Run())
+}
+
+const (
+	testGUN  = "registry.example.com/acme/app"
+	testPass = "correct horse battery staple"
+)
+
+// harness runs the wizard as a Bubble Tea program at 80x24 (teatest) on
+// the fake backend, sending keys and waiting for what a person would see.
+type harness struct {
+	t     *testing.T
+	tm    *teatest.TestModel
+	m     *Model
+	b     *fakeBackend
+	out   string
+	ended bool
+}
+
+func newHarness(t *testing.T, tweak ...func(*Config, *fakeBackend)) *harness {
+	t.Helper()
+	// A fixed output dir: its path is on screen, and wraps the same way every run.
+	out := filepath.Join(os.TempDir(), "dctwiz-ui-test-out")
+	os.RemoveAll(out)
+	if err := os.MkdirAll(out, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(out) })
+	cfg := Config{GUNs: []string{testGUN}, Server: "https://notary.example.com", OutDir: out,
+		Signers: []SignerFile{{Name: "signpath", Path: "testdata/certs/signpath.crt"}},
+		Now:     func() time.Time { return fakeDate }}
+	b := newFakeBackend()
+	for _, f := range tweak {
+		f(&cfg, b)
+	}
+	m := New(cfg, b)
+	h := &harness{t: t, m: m, b: b, out: out}
+	h.tm = teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
+	t.Cleanup(func() {
+		if !h.ended {
+			h.tm.Quit()
+		}
+	})
+	return h
+}
+
+// wait reads the terminal output until text appears (5 s at most).
+func (h *harness) wait(text string) {
+	h.t.Helper()
+	teatest.WaitFor(h.t, h.tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(text)) },
+		teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+}
+
+func (h *harness) typ(s string)        { h.tm.Type(s) }
+func (h *harness) press(k tea.KeyType) { h.tm.Send(tea.KeyMsg{Type: k}) }
+func (h *harness) enter()              { h.press(tea.KeyEnter) }
+func (h *harness) tab()                { h.press(tea.KeyTab) }
+func (h *harness) send(msg tea.Msg)    { h.tm.Send(msg) }
+func (h *harness) runes(s string)      { h.tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}) }
+
+// to walks the happy path from the welcome screen to screen id.
+func (h *harness) to(id screenID) {
+	h.t.Helper()
+	steps := map[screenID]func(){
+		scrWelcome:    func() { h.wait("Trust dir writable"); h.enter() },
+		scrRepository: func() { h.wait("step 2 of 11"); h.enter() },
+		scrYubiKey: func() {
+			h.wait("YubiKey 12345678, firmware")
+			h.enter()
+			h.wait("New PIN")
+			for _, s := range []string{"24681357", "24681357", "11223344", "11223344"} {
+				h.typ(s)
+				h.tab()
+			}
+			h.enter()
+			h.wait("Touch policy")
+			h.enter()
+			h.wait("Attestation verified")
+			h.enter()
+		},
+		scrTargetsKey: func() {
+			h.wait("step 4 of 11")
+			h.typ(testPass)
+			h.enter()
+			h.typ(testPass)
+			h.enter()
+		},
+		scrDelegations: func() { h.wait("SignPath Signer"); h.enter() },
+		scrReview:      func() { h.wait("└── timestamp"); h.runes("p") },
+		scrPublish:     func() { h.wait("Published."); h.enter() },
+		scrRootCert:    func() { h.wait("What to do with it"); h.enter() },
+		scrTestSign: func() {
+			h.wait("Choose the tag")
+			h.enter()
+			h.wait("Press enter to continue")
+			h.enter()
+		},
+		scrDeleteKey: func() {
+			h.wait("To confirm")
+			h.typ(testGUN)
+			h.enter()
+			h.wait("it is gone")
+			h.enter()
+		},
+	}
+	for s := scrWelcome; s < id; s++ {
+		steps[s]()
+	}
+}
+
+// end stops the program and returns the final model.
+func (h *harness) end() *Model {
+	h.t.Helper()
+	if !h.ended {
+		h.tm.Quit()
+		h.ended = true
+	}
+	return h.tm.FinalModel(h.t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+}
+
+// screen is the final screen as text.
+func (h *harness) screen() string {
+	h.t.Helper()
+	return h.end().View()
+}

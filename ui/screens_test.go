@@ -1,0 +1,388 @@
+package ui
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/dctwiz/dctwiz/trust"
+	"github.com/dctwiz/dctwiz/yubikey"
+)
+
+// Model tests: keys in, state and the text a person reads out.
+
+func TestWelcomeShowsEachFailingItemWithItsFix(t *testing.T) {
+	h := newHarness(t, func(_ *Config, b *fakeBackend) {
+		b.engine.failNext["reach"] = &trust.Error{Kind: trust.ErrTLS, Input: "https://notary.example.com",
+			Msg: "the server's certificate is not trusted", Fix: "give the server's CA with --tlscacert"}
+		b.tokens, b.tokensErr = nil, yubikey.ErrNoToken
+	})
+	h.wait("Trust dir writable")
+	out := h.screen()
+	for _, want := range []string{
+		"✗ Notary server reachable over TLS: https://notary.example.com: the server's",
+		"fix: give the server's CA with --tlscacert",
+		"✗ YubiKey found: no YubiKey connected",
+		"fix: insert the YubiKey that will hold the root key",
+		"✓ Trust dir writable",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("welcome screen lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestRepositoryValidatesAsYouType(t *testing.T) {
+	h := newHarness(t, func(c *Config, _ *fakeBackend) { c.GUNs, c.Server = nil, "" })
+	h.to(scrRepository)
+	h.wait("step 2 of 11")
+	h.typ("docker.io/Acme/App")
+	h.wait("docker.io/Acme/App: not a valid repository name")
+	h.enter() // refused: the GUN is wrong
+	h.wait("fix: give the repository as registry/path")
+	for range len("Acme/App") {
+		h.press(tea.KeyBackspace)
+	}
+	h.typ("acme/app registry.example.com/team/api")
+	h.wait("✓ registry.example.com/team/api  server https://registry.example.com")
+	h.tab()
+	h.typ("http://notary.example.com")
+	h.wait("is not TLS")
+	m := h.end()
+	if len(m.st.guns) != 0 || m.active != scrRepository {
+		t.Fatalf("a bad server URL got through: on screen %d with %v", m.active, m.st.gunStrings())
+	}
+	if got := m.View(); !strings.Contains(got, "✓ docker.io/acme/app") {
+		t.Errorf("the repositories are not shown:\n%s", got)
+	}
+}
+
+func TestRepositoryChecksTheServerBeforeGoingOn(t *testing.T) {
+	h := newHarness(t, func(_ *Config, b *fakeBackend) {
+		b.engine.failNext["reach"] = nil // the welcome check passes
+	})
+	h.wait("Trust dir writable")
+	h.b.engine.mu.Lock()
+	h.b.engine.failNext["reach"] = &trust.Error{Kind: trust.ErrServerUnreachable, Input: "https://notary.example.com",
+		Msg: "connection refused", Fix: "check the server URL"}
+	h.b.engine.mu.Unlock()
+	h.enter()
+	h.wait("step 2 of 11")
+	h.enter()
+	h.wait("fix: check the server URL")
+	if m := h.end(); m.active != scrRepository || len(m.st.guns) != 0 {
+		t.Fatalf("went on to screen %d although the server is unreachable", m.active)
+	}
+}
+
+func TestYubiKeyPreparationRefusesMismatchesAndFactoryPIN(t *testing.T) {
+	h := newHarness(t)
+	h.to(scrYubiKey)
+	h.wait("YubiKey 12345678, firmware")
+	h.enter()
+	h.wait("New PIN")
+	h.typ("123456") // the factory PIN
+	h.wait("that is the factory PIN")
+	for range 6 {
+		h.press(tea.KeyBackspace)
+	}
+	for _, s := range []string{"24681357", "24681358", "11223344", "11223344"} {
+		h.typ(s)
+		h.tab()
+	}
+	h.enter()
+	h.wait("the two PINs differ")
+	m := h.end()
+	if len(h.b.prepared) != 0 {
+		t.Fatalf("the token was prepared with mismatched PINs: %v", h.b.prepared)
+	}
+	if m.cur().(*yubikeyScreen).phase != ykPrepareForm {
+		t.Fatal("left the preparation form")
+	}
+}
+
+func TestYubiKeyAsksForTheTouchAndShowsTheAttestation(t *testing.T) {
+	touched := make(chan struct{})
+	h := newHarness(t, func(_ *Config, b *fakeBackend) {
+		b.touched = touched
+		b.tokens[0].DefaultPIN, b.tokens[0].DefaultPUK, b.tokens[0].DefaultMgmt = false, false, false
+		b.tokens[0].PINTriesLeft = 2
+	})
+	h.to(scrYubiKey)
+	h.wait("PIN tries left 2, prepared")
+	h.enter()
+	h.wait("Touch policy")
+	h.runes("l") // P-256 -> P-384 is on the next row; first row is the slot: 9c -> 9a
+	h.press(tea.KeyDown)
+	h.press(tea.KeyRight)
+	h.enter() // no PIN typed yet
+	h.wait("type the YubiKey's PIN")
+	h.typ("24681357")
+	h.enter()
+	h.wait("Touch your YubiKey now")
+	close(touched)
+	h.wait("Attestation verified")
+	m := h.end()
+	opts := h.b.opts
+	if opts.PIN != "24681357" || opts.Slot.Key != 0x9a || opts.Curve.Params().Name != "P-384" || opts.AllowLastTry {
+		t.Fatalf("the key was made with %+v", opts)
+	}
+	if !m.st.root.ready() || m.st.root.slot != "9a" || m.st.root.curve != "P-384" {
+		t.Fatalf("root choice %+v", m.st.root)
+	}
+	if v := m.View(); !strings.Contains(v, "Root key made on YubiKey 12345678, slot 9a (ECDSA P-384)") || !strings.Contains(v, "verified against: Yubico's PIV root CA") {
+		t.Errorf("the result does not say where the key is and what was verified:\n%s", v)
+	}
+}
+
+func TestFileRootKeyOnlyBehindAWarning(t *testing.T) {
+	h := newHarness(t, func(_ *Config, b *fakeBackend) { b.tokens = nil; b.tokensErr = yubikey.ErrNoToken })
+	h.to(scrYubiKey)
+	h.wait("no YubiKey found")
+	h.runes("f")
+	h.wait("WARNING: a file root key")
+	h.typ("root passphrase 1")
+	h.tab()
+	h.typ("root passphrase 1")
+	h.enter()
+	h.wait("step 4 of 11")
+	m := h.end()
+	if !m.st.root.fileKey || m.st.root.filePass != "root passphrase 1" || m.st.root.key == nil {
+		t.Fatalf("root choice %+v", m.st.root)
+	}
+}
+
+func TestTargetsKeyPassphraseTwiceWithAStrengthHint(t *testing.T) {
+	h := newHarness(t)
+	h.to(scrTargetsKey)
+	h.wait("step 4 of 11")
+	h.typ("short")
+	h.wait("too short (5 of at least 8 characters)")
+	h.typ("er!")
+	h.wait("weak")
+	h.enter()
+	h.typ("shorter?")
+	h.enter()
+	h.wait("the two passphrases differ")
+	m := h.end()
+	if m.st.targetsPass != "" || m.active != scrTargetsKey {
+		t.Fatal("a mismatched passphrase was accepted")
+	}
+	if strengthHint(testPass) != ok("strong") {
+		t.Errorf("%q rated %s", testPass, strengthHint(testPass))
+	}
+}
+
+func TestDelegationsPickPreviewAndName(t *testing.T) {
+	h := newHarness(t)
+	h.to(scrDelegations)
+	h.wait("SignPath Signer")
+	h.runes("a")
+	h.wait("signpath.crt") // the picker opens where the prefilled signer is
+	h.enter()              // root.crt comes first
+	h.wait("registry-example-com-acme-app") // the signer name, derived from the subject's CN
+	for range len("registry-example-com-acme-app") {
+		h.press(tea.KeyBackspace)
+	}
+	h.typ("releases")
+	h.wait("reserved")
+	h.enter()
+	for range len("releases") {
+		h.press(tea.KeyBackspace)
+	}
+	h.typ("ci")
+	h.enter()
+	h.wait("› ci")
+	m := h.end()
+	var names []string
+	for _, s := range m.st.signers {
+		names = append(names, s.Name)
+	}
+	if !slices.Equal(names, []string{"signpath", "ci"}) {
+		t.Fatalf("signers %v", names)
+	}
+	if v := m.View(); !strings.Contains(v, "subject     CN=registry.example.com/acme/app") || !strings.Contains(v, "expires     2036-11-19") {
+		t.Errorf("the certificate is not previewed:\n%s", v)
+	}
+}
+
+func TestDelegationsNeedASigner(t *testing.T) {
+	h := newHarness(t)
+	h.to(scrDelegations)
+	h.wait("SignPath Signer")
+	h.runes("x")
+	h.wait("no signer yet")
+	h.enter()
+	h.wait("add at least one signer's certificate")
+	if m := h.end(); m.active != scrDelegations {
+		t.Fatal("went on without a signer")
+	}
+}
+
+func TestReviewRevisitsAScreenAndComesBack(t *testing.T) {
+	h := newHarness(t)
+	h.to(scrReview)
+	h.wait("└── timestamp")
+	h.runes("3")
+	h.wait("step 4 of 11")
+	h.typ("another good passphrase")
+	h.enter()
+	h.typ("another good passphrase")
+	h.enter()
+	h.wait("step 6 of 11")
+	m := h.end()
+	if m.active != scrReview || m.st.targetsPass != "another good passphrase" {
+		t.Fatalf("on screen %d with passphrase %q", m.active, m.st.targetsPass)
+	}
+	if calls := h.b.engine.callsMade(); slices.Contains(calls, "init") {
+		t.Fatalf("something was published before the review: %v", calls)
+	}
+}
+
+func TestPublishFailureSaysWhatIsPublishedAndRetries(t *testing.T) {
+	h := newHarness(t, func(_ *Config, b *fakeBackend) {
+		b.engine.failNext["delegation signpath"] = &trust.Error{Kind: trust.ErrPublish, Input: testGUN,
+			Msg: "the server refused the publish", Fix: "run the same step again"}
+	})
+	h.to(scrPublish)
+	h.wait("The ceremony stopped")
+	h.send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	h.wait("Quit the ceremony?")
+	h.runes("n")
+	h.runes("r")
+	h.wait("Published.")
+	m := h.end()
+	want := []string{"reach", "reach", "init", "delegation signpath", "delegation signpath", "root-cert"}
+	if calls := h.b.engine.callsMade(); !slices.Equal(calls, want) {
+		t.Fatalf("engine calls %v, want %v (the retry continues at the failed step)", calls, want)
+	}
+	if h.b.engine.pass.Targets != testPass {
+		t.Error("the engine did not get the targets passphrase")
+	}
+	if m.active != scrPublish {
+		t.Fatalf("on screen %d", m.active)
+	}
+}
+
+func TestQuitAfterPublishingSaysHowToContinue(t *testing.T) {
+	h := newHarness(t)
+	h.to(scrTestSign)
+	h.wait("Choose the tag")
+	h.runes("q")
+	h.wait("Quit the ceremony?")
+	h.runes("y")
+	h.tm.WaitFinished(t)
+	h.ended = true
+	out := h.tm.FinalModel(t).(*Model).Outcome()
+	for _, want := range []string{
+		"the ceremony was stopped",
+		testGUN + " is published",
+		"not done yet: test signature",
+		"the targets private key is still in the trust dir",
+		"dctwiz test-sign --server https://notary.example.com " + testGUN + ":TAG",
+		"dctwiz targets-key delete --server https://notary.example.com " + testGUN,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("outcome lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestQuitBeforePublishingSaysNothingWasPublished(t *testing.T) {
+	h := newHarness(t)
+	h.to(scrTargetsKey)
+	h.wait("step 4 of 11")
+	h.send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	h.wait("Nothing was published. The root key was made on YubiKey 12345678, slot 9c")
+	h.runes("y")
+	h.tm.WaitFinished(t)
+	h.ended = true
+	out := h.tm.FinalModel(t).(*Model).Outcome()
+	if !strings.Contains(out, "dctwiz setup --server https://notary.example.com "+testGUN+" --root-key yubikey:12345678 --slot 9c") {
+		t.Errorf("outcome does not give the setup command:\n%s", out)
+	}
+}
+
+func TestDeletionNeedsTheExactRepositoryName(t *testing.T) {
+	h := newHarness(t)
+	h.to(scrDeleteKey)
+	h.wait("To confirm")
+	h.typ("registry.example.com/acme/ap")
+	h.enter()
+	h.wait("type " + testGUN + " exactly to confirm")
+	if slices.Contains(h.b.engine.callsMade(), "delete-targets-key") {
+		t.Fatal("deleted without the exact name")
+	}
+	h.typ("p")
+	h.enter()
+	h.wait("it is gone")
+	h.end()
+	if !h.b.engine.deleted {
+		t.Fatal("not deleted after the confirmation")
+	}
+}
+
+func TestSummaryWritesTheCeremonyRecord(t *testing.T) {
+	h := newHarness(t)
+	h.to(scrSummary)
+	h.wait("Ceremony record")
+	m := h.end()
+	md, err := os.ReadFile(m.st.recordMD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# Docker Content Trust setup ceremony, 2026-11-22", "| root | `" + fakeRootID + "` |",
+		"| targets | `" + fakeTargetsID + "` | deleted (public key published) |", "| signpath | CN=SignPath Signer,O=Acme |",
+		"Test signature: " + testGUN + ":latest, digest `" + fakeDigest + "`", "goes into the safe"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("the Markdown record lacks %q", want)
+		}
+	}
+	js, err := os.ReadFile(m.st.recordJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec ceremonyRecord
+	if err := json.Unmarshal(js, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.RootKey.Serial != 12345678 || len(rec.Repositories) != 1 || rec.Repositories[0].TargetsKey == nil || !rec.Repositories[0].TargetsKey.Gone {
+		t.Fatalf("the JSON record says %+v", rec)
+	}
+	if strings.Contains(string(js)+string(md), testPass) || strings.Contains(string(js)+string(md), "24681357") {
+		t.Fatal("a secret is in the ceremony record")
+	}
+}
+
+func TestFollowsResizes(t *testing.T) {
+	h := newHarness(t)
+	h.wait("Trust dir writable")
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 40})
+	h.wait(strings.Repeat("─", 120))
+	lines := strings.Split(h.screen(), "\n")
+	if len(lines) != 40 {
+		t.Errorf("%d lines at height 40", len(lines))
+	}
+	for _, l := range lines {
+		if w := len([]rune(l)); w > 120 {
+			t.Errorf("line wider than 120: %q", l)
+		}
+	}
+}
+
+func TestSandboxIsOnEveryScreen(t *testing.T) {
+	h := newHarness(t, func(c *Config, _ *fakeBackend) { c.Sandbox = true })
+	h.to(scrSummary)
+	h.wait("Ceremony record")
+	m := h.end()
+	for i, s := range m.screens {
+		m.active = screenID(i)
+		if v := m.View(); !strings.Contains(strings.SplitN(v, "\n", 2)[0], "[SANDBOX]") {
+			t.Errorf("screen %s does not say SANDBOX", s.title())
+		}
+	}
+}
