@@ -2,19 +2,27 @@
 # local sandbox) and `make test` (the whole suite, against real parts).
 GO ?= go
 
-.PHONY: all build run test deps vet bench perf
+.PHONY: all build run demo test deps vet bench perf
 
 all: build
 
+# dctwiz, and the helper that runs the sandbox's servers and virtual
+# YubiKey (kept out of dctwiz so that it links no server code).
 build:
 	$(GO) build -o bin/dctwiz ./cmd/dctwiz
+	$(GO) build -o bin/dctwiz-testbed ./internal/testbed/cmd/dctwiz-testbed
 
 deps:
 	scripts/install-deps.sh
 
-# Rehearse the setup ceremony on a local test bed. (The wizard will run
-# here once it is built; until then this is the headless ceremony.)
-run: deps
+# Rehearse the setup ceremony in the wizard on a local sandbox: a notary
+# server, a registry with a sample image and a factory-fresh virtual
+# YubiKey, all removed when the wizard ends.
+run: deps build
+	bin/dctwiz sandbox
+
+# The same ceremony headless, as a script runs it.
+demo: deps
 	scripts/demo.sh
 
 # The yubikey package runs after the others: it and cmd/dctwiz both drive

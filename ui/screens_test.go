@@ -182,8 +182,8 @@ func TestDelegationsPickPreviewAndName(t *testing.T) {
 	h.to(scrDelegations)
 	h.wait("SignPath Signer")
 	h.runes("a")
-	h.wait("signpath.crt") // the picker opens where the prefilled signer is
-	h.enter()              // root.crt comes first
+	h.wait("signpath.crt")                  // the picker opens where the prefilled signer is
+	h.enter()                               // root.crt comes first
 	h.wait("registry-example-com-acme-app") // the signer name, derived from the subject's CN
 	for range len("registry-example-com-acme-app") {
 		h.press(tea.KeyBackspace)

@@ -18,6 +18,12 @@ type tmuxTerm struct {
 
 func startTerminal(t *testing.T, e env, args ...string) *tmuxTerm {
 	t.Helper()
+	return startTerminalSized(t, e, 120, 40, args...)
+}
+
+// startTerminalSized runs dctwiz in a tmux terminal of width x height.
+func startTerminalSized(t *testing.T, e env, width, height int, args ...string) *tmuxTerm {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatal("tmux is required for the terminal tests (scripts/install-deps.sh installs it): ", err)
 	}
@@ -32,7 +38,7 @@ func startTerminal(t *testing.T, e env, args ...string) *tmuxTerm {
 		cmdline.WriteString(" " + shellQuote(a))
 	}
 	cmdline.WriteString("; echo EXIT=$?; sleep 30")
-	out, err := exec.Command("tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40", cmdline.String()).CombinedOutput()
+	out, err := exec.Command("tmux", "new-session", "-d", "-s", session, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height), cmdline.String()).CombinedOutput()
 	if err != nil {
 		t.Fatalf("tmux: %v\n%s", err, out)
 	}
@@ -42,6 +48,12 @@ func startTerminal(t *testing.T, e env, args ...string) *tmuxTerm {
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// screenWithEscapes is the screen with its colours and attributes.
+func (m *tmuxTerm) screenWithEscapes() string {
+	out, _ := exec.Command("tmux", "capture-pane", "-p", "-e", "-t", m.session).Output()
+	return string(out)
+}
 
 func (m *tmuxTerm) screen() string {
 	out, _ := exec.Command("tmux", "capture-pane", "-p", "-t", m.session).Output()
@@ -57,7 +69,13 @@ func (m *tmuxTerm) waitFor(text string) string {
 // waitForCount waits until the screen shows text n times.
 func (m *tmuxTerm) waitForCount(text string, n int) string {
 	m.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	return m.waitWithin(text, n, 20*time.Second)
+}
+
+// waitWithin waits until the screen shows text n times, for at most limit.
+func (m *tmuxTerm) waitWithin(text string, n int, limit time.Duration) string {
+	m.t.Helper()
+	deadline := time.Now().Add(limit)
 	for {
 		s := m.screen()
 		if strings.Count(s, text) >= n {
@@ -69,6 +87,17 @@ func (m *tmuxTerm) waitForCount(text string, n int) string {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// keys sends tmux key names (Enter, Tab, BSpace, C-c) or literal text.
+func (m *tmuxTerm) keys(keys ...string) {
+	m.t.Helper()
+	if out, err := exec.Command("tmux", append([]string{"send-keys", "-t", m.session}, keys...)...).CombinedOutput(); err != nil {
+		m.t.Fatalf("send-keys: %v\n%s", err, out)
+	}
+}
+
+// text types s literally.
+func (m *tmuxTerm) text(s string) { m.keys("-l", s) }
 
 func (m *tmuxTerm) typeLine(s string) {
 	m.t.Helper()

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// TestSandboxWizardEndToEnd runs `dctwiz sandbox` in a real 80x24
+// terminal (tmux) and goes through the whole ceremony as a newcomer
+// would: a factory-fresh virtual YubiKey through pcscd (a file root key
+// where pcscd cannot run), the sample signer, publishing, the test
+// signature, the targets key's deletion. Before leaving the summary it
+// checks the published trust data with the engine and with the notary
+// CLI; after, that the sandbox left nothing behind.
+func TestSandboxWizardEndToEnd(t *testing.T) {
+	testbedBin := filepath.Join(filepath.Dir(dctwizBin), testbedName)
+	if out, err := exec.Command("go", "build", "-o", testbedBin, "../../internal/testbed/cmd/dctwiz-testbed").CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", testbedName, err, out)
+	}
+	dir := filepath.Join(t.TempDir(), "sandbox")
+	e := env{"TERM": "xterm-256color", "NO_COLOR": "1"}
+	// The terminal gets a scratch HOME: point the helper at the Go and
+	// notary build caches this test run already filled.
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e["XDG_CACHE_HOME"] = cache
+	for _, v := range []string{"GOMODCACHE", "GOCACHE", "GOPATH", "GOFLAGS", "GOPROXY"} {
+		out, err := exec.Command("go", "env", v).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e[v] = strings.TrimSpace(string(out))
+	}
+	term := startTerminalSized(t, e, 80, 24, "sandbox", "--dir", dir)
+
+	// 1 Welcome, with the sandbox's settings filled in.
+	screen := term.waitWithin("Trust dir writable", 1, 3*time.Minute)
+	if !strings.Contains(screen, "[SANDBOX]") || !strings.Contains(screen, "✓ Notary server reachable over TLS") {
+		t.Fatalf("welcome screen:\n%s", screen)
+	}
+	if colour := regexp.MustCompile(`\x1b\[[0-9;]*(3[0-7]|38;)`); colour.MatchString(term.screenWithEscapes()) {
+		t.Errorf("NO_COLOR is set but the screen has colour")
+	}
+	env, err := readEnvFile(filepath.Join(dir, "sandbox.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gun := env["REGISTRY_HOST"] + "/acme/app"
+	term.keys("Enter")
+	// 2 Repository: prefilled.
+	term.waitFor("step 2 of 11")
+	term.keys("Enter")
+	// 3 YubiKey: prepare the factory-fresh token, make the root key.
+	term.waitFor("step 3 of 11")
+	onYubiKey := env["YUBIKEY_SERIAL"] != ""
+	if onYubiKey {
+		term.waitFor("factory PIN/PUK/management key: to prepare")
+		term.keys("Enter")
+		term.waitFor("New PIN")
+		for _, s := range []string{"24681357", "24681357", "11223344", "11223344"} {
+			term.text(s)
+			term.keys("Tab")
+		}
+		term.keys("Enter")
+		term.waitFor("Touch policy")
+		term.keys("Enter")
+		term.waitFor("Attestation verified")
+		term.keys("Enter")
+	} else {
+		t.Logf("no virtual YubiKey in the sandbox (%s): rehearsing with a file root key", env["YUBIKEY_PROBLEM"])
+		term.waitFor("no YubiKey found")
+		term.keys("f")
+		term.waitFor("WARNING")
+		term.text("sandbox root passphrase")
+		term.keys("Tab")
+		term.text("sandbox root passphrase")
+		term.keys("Enter")
+	}
+	// 4 Targets key.
+	term.waitFor("step 4 of 11")
+	term.text(targetsPass)
+	term.keys("Enter")
+	term.text(targetsPass)
+	term.keys("Enter")
+	// 5 Delegations: the sample signer is there.
+	term.waitFor("CN=signpath")
+	term.keys("Enter")
+	// 6 Review, 7 Publish.
+	term.waitFor("└── timestamp")
+	term.keys("p")
+	term.waitFor("Published.")
+	term.keys("Enter")
+	// 8 Root certificate.
+	term.waitFor("What to do with it")
+	term.keys("Enter")
+	// 9 Test signing: the registry's tag is offered.
+	term.waitFor("› 1.0")
+	term.keys("Enter")
+	screen = term.waitFor("test signature removed again")
+	if !strings.Contains(screen, env["IMAGE_DIGEST"]) {
+		t.Errorf("the verified digest is not the registry's %s:\n%s", env["IMAGE_DIGEST"], screen)
+	}
+	term.keys("Enter")
+	// 10 Delete the targets key: typing the GUN.
+	term.waitFor("To confirm")
+	term.text(gun)
+	term.keys("Enter")
+	term.waitFor("it is gone")
+	term.keys("Enter")
+	// 11 Summary.
+	if onYubiKey {
+		screen = term.waitFor("Lock the YubiKey in the safe.")
+	} else {
+		screen = term.waitFor("Move the root key file")
+	}
+	if !strings.Contains(screen, "5 of 5 steps done") || !strings.Contains(screen, "DELETED") {
+		t.Errorf("summary:\n%s", screen)
+	}
+
+	checkSandboxTrustData(t, dir, env, gun, onYubiKey)
+
+	term.keys("Enter")
+	screen = term.waitWithin("EXIT=", 1, time.Minute)
+	if !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, "the setup ceremony is complete") {
+		t.Fatalf("leaving the wizard:\n%s", screen)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the sandbox left %s behind", dir)
+	}
+	if out, _ := exec.Command("pgrep", "-f", "--", "--dir "+dir).Output(); len(out) > 0 {
+		t.Errorf("the sandbox left processes running: %s", out)
+	}
+}
+
+// checkSandboxTrustData reads what the wizard published as a consumer
+// would: with a fresh engine and with the notary CLI.
+func checkSandboxTrustData(t *testing.T, dir string, env map[string]string, gun string, onYubiKey bool) {
+	t.Helper()
+	records, _ := filepath.Glob(filepath.Join(dir, "out", "dctwiz-ceremony-*.json"))
+	if len(records) != 1 {
+		t.Fatalf("ceremony records: %v", records)
+	}
+	raw, err := os.ReadFile(records[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		RootKey struct {
+			Serial   uint32 `json:"yubikey_serial"`
+			Attested bool   `json:"attested"`
+		} `json:"root_key"`
+		Repositories []struct {
+			Init struct {
+				Root trust.KeyInfo `json:"root"`
+			} `json:"init"`
+		} `json:"repositories"`
+	}
+	if err := json.Unmarshal(raw, &rec); err != nil || len(rec.Repositories) != 1 {
+		t.Fatalf("ceremony record %s: %v", raw, err)
+	}
+	if onYubiKey && (rec.RootKey.Serial != 5000001 || !rec.RootKey.Attested) {
+		t.Errorf("the record's root key: %+v", rec.RootKey)
+	}
+	rootID := rec.Repositories[0].Init.Root.ID
+
+	c, err := trust.New(trust.WithServer(env["NOTARY_URL"]), trust.WithCACert(env["NOTARY_CA"]), trust.WithTrustDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := trust.ParseGUN(gun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := c.Inspect(context.Background(), g)
+	if err != nil {
+		t.Fatalf("the engine cannot read the published repository: %v", err)
+	}
+	if len(in.SignedTags) != 0 {
+		t.Errorf("the test signature was left published: %+v", in.SignedTags)
+	}
+	signers := map[string]bool{}
+	for _, s := range in.Signers {
+		signers[s.Name] = true
+	}
+	if !signers["signpath"] {
+		t.Errorf("signers %+v lack signpath", in.Signers)
+	}
+	var rootKeys []string
+	for _, k := range in.AdministrativeKeys {
+		if k.Name == "Root" {
+			rootKeys = k.KeyIDs
+		}
+	}
+	if len(rootKeys) != 1 || rootKeys[0] != rootID {
+		t.Errorf("published root keys %v, the record says %s", rootKeys, rootID)
+	}
+
+	notaryCLI := func(args ...string) string {
+		t.Helper()
+		base := []string{"-s", env["NOTARY_URL"], "--tlscacert", env["NOTARY_CA"], "-d", t.TempDir()}
+		out, err := exec.Command(env["NOTARY_CLI"], append(base, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("notary %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if out := notaryCLI("delegation", "list", gun); !strings.Contains(out, "targets/releases") || !strings.Contains(out, "targets/signpath") {
+		t.Errorf("notary delegation list:\n%s", out)
+	}
+	if out := notaryCLI("list", gun); !strings.Contains(out, "No targets present") {
+		t.Errorf("notary list (the test signature should be gone):\n%s", out)
+	}
+
+	// No private targets key is left in the sandbox's trust dir; with a
+	// YubiKey, no private key at all.
+	keys, _ := filepath.Glob(filepath.Join(dir, "trust", "private", "*.key"))
+	for _, k := range keys {
+		b, _ := os.ReadFile(k)
+		if onYubiKey || strings.Contains(string(b), "role: targets") {
+			t.Errorf("a private key is left in the trust dir: %s", k)
+		}
+	}
+}
