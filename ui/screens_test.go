@@ -386,3 +386,45 @@ func TestSandboxIsOnEveryScreen(t *testing.T) {
 		}
 	}
 }
+
+func TestTwoRepositoriesInOneCeremony(t *testing.T) {
+	const second = "registry.example.com/acme/api"
+	h := newHarness(t, func(c *Config, _ *fakeBackend) { c.GUNs = []string{testGUN, second} })
+	h.to(scrRootCert)
+	h.wait("What to do with it")
+	h.enter()
+	for range 2 {
+		h.wait("Choose the tag")
+		h.enter()
+		h.wait("Press enter to continue")
+		h.enter()
+	}
+	for _, gun := range []string{testGUN, second} {
+		h.wait("To confirm")
+		h.typ(gun)
+		h.enter()
+		h.wait("it is gone")
+		h.enter()
+	}
+	h.wait(second + ": 5 of 5 steps done")
+	m := h.end()
+	calls := h.b.engine.callsMade()
+	count := func(name string) int {
+		n := 0
+		for _, c := range calls {
+			if c == name {
+				n++
+			}
+		}
+		return n
+	}
+	if count("init") != 2 || count("delegation signpath") != 2 || count("test-sign latest") != 2 || count("delete-targets-key") != 2 {
+		t.Fatalf("each repository gets the whole ceremony once: %v", calls)
+	}
+	if v := m.View(); !strings.Contains(v, testGUN+": 5 of 5 steps done") || !strings.Contains(v, second+": 5 of 5 steps done") {
+		t.Errorf("the summary does not cover both repositories:\n%s", v)
+	}
+	if m.st.root.token.Serial != 12345678 || len(m.st.ceremonies) != 2 {
+		t.Fatal("the two repositories do not share the one root key")
+	}
+}

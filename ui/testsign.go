@@ -110,7 +110,7 @@ func (t *testSign) key(msg tea.KeyMsg) tea.Cmd {
 		}
 		if t.gun+1 < len(t.st.ceremonies) {
 			t.gun++
-			t.done = false
+			t.done, t.events = false, nil
 			return t.loadTags()
 		}
 		return next

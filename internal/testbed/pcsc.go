@@ -54,8 +54,9 @@ func EnsurePCSCD() error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting pcscd: %w", err)
 	}
-	startedPCSCD = cmd
-	go cmd.Wait()
+	exited := make(chan struct{})
+	startedPCSCD = &daemon{cmd: cmd, exited: exited}
+	go func() { cmd.Wait(); close(exited) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for !pcscdUp() || !vpcdListening() {
 		if time.Now().After(deadline) {
@@ -66,20 +67,32 @@ func EnsurePCSCD() error {
 	return nil
 }
 
+// daemon is a process this one started and reaps.
+type daemon struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
 // startedPCSCD is the pcscd this process started, if any.
-var startedPCSCD *exec.Cmd
+var startedPCSCD *daemon
 
 // StopStartedPCSCD stops the pcscd that EnsurePCSCD started in this
-// process, if it did: the sandbox leaves no daemon behind that it started.
+// process, if it did, and waits until it has exited (a new pcscd refuses
+// to start while the old one lives): the sandbox leaves no daemon behind
+// that it started.
 func StopStartedPCSCD() {
-	if startedPCSCD == nil {
+	d := startedPCSCD
+	if d == nil {
 		return
 	}
-	startedPCSCD.Process.Signal(os.Interrupt)
-	for i := 0; i < 50 && socketUp(); i++ {
-		time.Sleep(100 * time.Millisecond)
-	}
 	startedPCSCD = nil
+	d.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-d.exited:
+	case <-time.After(10 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.exited
+	}
 }
 
 func pcscdUp() bool { return socketUp() && vpcdListening() }
