@@ -114,6 +114,10 @@ func (d *delegations) update(msg tea.Msg) tea.Cmd {
 func (d *delegations) key(msg tea.KeyMsg) tea.Cmd {
 	switch d.phase {
 	case delList:
+		var moved bool
+		if d.cursor, moved = moveCursor(msg, d.cursor, len(d.st.signers)); moved {
+			return nil
+		}
 		switch {
 		case key.Matches(msg, keyAdd):
 			d.phase = delPicking
@@ -121,10 +125,6 @@ func (d *delegations) key(msg tea.KeyMsg) tea.Cmd {
 		case key.Matches(msg, keyRemove) && len(d.st.signers) > 0:
 			d.st.signers = append(d.st.signers[:d.cursor], d.st.signers[d.cursor+1:]...)
 			d.cursor = max(min(d.cursor, len(d.st.signers)-1), 0)
-		case key.Matches(msg, keyUp):
-			d.cursor = max(d.cursor-1, 0)
-		case key.Matches(msg, keyDown):
-			d.cursor = min(d.cursor+1, max(len(d.st.signers)-1, 0))
 		case key.Matches(msg, keyBack):
 			return back
 		case key.Matches(msg, keyNext):
@@ -220,10 +220,7 @@ func (d *delegations) view(width int) string {
 			b.WriteString(styleDim.Render("  no signer yet: press a to add a certificate") + "\n")
 		}
 		for i, s := range d.st.signers {
-			cur := "  "
-			if i == d.cursor {
-				cur = styleCursor.Render(markCursor) + " "
-			}
+			cur := gutter(i == d.cursor)
 			b.WriteString(cur + styleTitle.Render(s.Name) + "  " + styleDim.Render(s.Cert.Path) + "\n")
 			b.WriteString(certPreview(s.Cert, "    "))
 		}

@@ -94,10 +94,7 @@ func (f *form) view(width int) string {
 	}
 	for i, fl := range f.fields {
 		fl.input.Width = max(width-labelW-6, 10)
-		cursor := "  "
-		if i == f.focus {
-			cursor = styleCursor.Render(markCursor) + " "
-		}
+		cursor := gutter(i == f.focus)
 		b.WriteString(cursor + styleTitle.Render(padRight(fl.label, labelW)) + "  " + fl.input.View() + "\n")
 		hint, err := fl.check()
 		indent := strings.Repeat(" ", labelW+4)
@@ -109,6 +106,27 @@ func (f *form) view(width int) string {
 		}
 	}
 	return b.String()
+}
+
+// gutter is the two columns before a row: the cursor mark on the row
+// that has the focus.
+func gutter(focused bool) string {
+	if focused {
+		return styleCursor.Render(markCursor) + " "
+	}
+	return "  "
+}
+
+// moveCursor moves a list cursor on up/down within n rows; moved says
+// whether the key was one of those.
+func moveCursor(msg tea.KeyMsg, cursor, n int) (next int, moved bool) {
+	switch {
+	case key.Matches(msg, keyUp):
+		return max(cursor-1, 0), true
+	case key.Matches(msg, keyDown):
+		return min(cursor+1, max(n-1, 0)), true
+	}
+	return cursor, false
 }
 
 func padRight(s string, w int) string {

@@ -115,11 +115,11 @@ func (t *testSign) key(msg tea.KeyMsg) tea.Cmd {
 		}
 		return next
 	}
+	if cursor, moved := moveCursor(msg, t.cursor, len(t.tags)); moved {
+		t.cursor = cursor
+		return nil
+	}
 	switch {
-	case key.Matches(msg, keyUp):
-		t.cursor = max(t.cursor-1, 0)
-	case key.Matches(msg, keyDown):
-		t.cursor = min(t.cursor+1, max(len(t.tags)-1, 0))
 	case key.Matches(msg, keyRetry):
 		return t.loadTags()
 	case key.Matches(msg, keySkip):
@@ -166,10 +166,7 @@ func (t *testSign) view(width int) string {
 		b.WriteString("Choose the tag to test-sign:\n")
 		from := max(0, min(t.cursor-4, len(t.tags)-8))
 		for i := from; i < len(t.tags) && i < from+8; i++ {
-			cur := "  "
-			if i == t.cursor {
-				cur = styleCursor.Render(markCursor) + " "
-			}
+			cur := gutter(i == t.cursor)
 			b.WriteString(cur + t.tags[i] + "\n")
 		}
 		if len(t.tags) > 8 {

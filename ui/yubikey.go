@@ -180,11 +180,11 @@ func (y *yubikeyScreen) forward(msg tea.Msg) tea.Cmd {
 func (y *yubikeyScreen) key(msg tea.KeyMsg) tea.Cmd {
 	switch y.phase {
 	case ykList:
+		var moved bool
+		if y.cursor, moved = moveCursor(msg, y.cursor, len(y.tokens)); moved {
+			return nil
+		}
 		switch {
-		case key.Matches(msg, keyUp):
-			y.cursor = max(y.cursor-1, 0)
-		case key.Matches(msg, keyDown):
-			y.cursor = min(y.cursor+1, max(len(y.tokens)-1, 0))
 		case key.Matches(msg, keyRetry):
 			return y.scan()
 		case key.Matches(msg, keyFileKey):
@@ -388,10 +388,7 @@ func (y *yubikeyScreen) view(width int) string {
 		t := y.chosen()
 		fmt.Fprintf(&b, "YubiKey %d, firmware %s, PIN tries left: %d\n\n", t.Serial, t.Firmware, t.PINTriesLeft)
 		for i, c := range y.settings {
-			cur := "  "
-			if i == y.setRow {
-				cur = styleCursor.Render(markCursor) + " "
-			}
+			cur := gutter(i == y.setRow)
 			fmt.Fprintf(&b, "%s%s  ‹ %s ›  %s\n", cur, padRight(c.label, 12), padRight(c.value(), 6), styleDim.Render(c.notes[c.i]))
 		}
 		if y.pin != nil {
@@ -418,10 +415,7 @@ rehearse, or where no YubiKey can be had; keep the file offline.`) + "\n\n")
 }
 
 func (y *yubikeyScreen) pinView(width int) string {
-	cur := "  "
-	if y.setRow == len(y.settings) {
-		cur = styleCursor.Render(markCursor) + " "
-	}
+	cur := gutter(y.setRow == len(y.settings))
 	v := y.pin.view(width)
 	return cur + strings.TrimPrefix(strings.TrimPrefix(v, "  "), styleCursor.Render(markCursor)+" ")
 }
@@ -440,10 +434,7 @@ func (y *yubikeyScreen) tokenList() string {
 		return b.String()
 	}
 	for i, t := range y.tokens {
-		cur := "  "
-		if i == y.cursor {
-			cur = styleCursor.Render(markCursor) + " "
-		}
+		cur := gutter(i == y.cursor)
 		state := fmt.Sprintf("PIN tries left %d", t.PINTriesLeft)
 		switch {
 		case t.Problem != "":
