@@ -3,10 +3,12 @@ package ui
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/dctwiz/dctwiz/flows"
 )
@@ -125,7 +127,7 @@ This cannot be undone. To confirm, type the repository's name:
 	if rep := d.st.ceremonies[d.gun].Report(); d.done && rep.TargetsKey != nil {
 		tk := rep.TargetsKey
 		for _, f := range tk.Files {
-			fmt.Fprintf(&b, "  removed %s\n", f)
+			fmt.Fprintf(&b, "  removed private/%s from the trust dir\n", ansi.Truncate(filepath.Base(f), 24, "…"))
 		}
 		if tk.Gone {
 			b.WriteString("  " + ok("a fresh look at the key store finds no targets key: it is gone") + "\n")

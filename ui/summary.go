@@ -35,7 +35,7 @@ func newSummary(st *state) *summary { return &summary{st: st} }
 func (s *summary) title() string { return "Summary" }
 func (s *summary) typing() bool  { return false }
 func (s *summary) busy() bool    { return s.writing }
-func (s *summary) keys() keyMap  { return bindings(false, keyNext) }
+func (s *summary) keys() keyMap  { return bindings(false, keyFinish) }
 
 func (s *summary) enter() tea.Cmd {
 	if s.written || s.writing {

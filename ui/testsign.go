@@ -140,7 +140,13 @@ func (t *testSign) view(width int) string {
 		b.WriteString("{spinner} reading the registry's tags ...\n")
 	case t.running || t.done || len(t.events) > 0:
 		fmt.Fprintf(&b, "  tag %s\n", t.st.testTags[gun])
-		b.WriteString(stepLines(t.events, []flows.StepID{flows.StepTestSign}))
+		// The step's note repeats the digest shown below.
+		events := make([]flows.Event, len(t.events))
+		for i, e := range t.events {
+			e.Note = ""
+			events[i] = e
+		}
+		b.WriteString(stepLines(events, []flows.StepID{flows.StepTestSign}))
 		if rep := t.ceremony().Report(); t.done && rep.TestSign != nil {
 			ts := rep.TestSign
 			fmt.Fprintf(&b, "\n  registry digest (%d bytes):\n    %s\n", ts.Image.Size, ts.Image.Digest)
