@@ -26,10 +26,13 @@ demo: deps
 	scripts/demo.sh
 
 # The yubikey package runs after the others: it and cmd/dctwiz both drive
-# virtual YubiKeys through the one pcscd, and must not overlap.
+# virtual YubiKeys through the one pcscd, and must not overlap. The wizard
+# and the ceremony it drives run goroutines on shared state: their tests
+# run with the race detector.
 test: deps
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -v '/yubikey$$')
+	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -v -e '/yubikey$$' -e '/ui$$' -e '/flows$$')
+	$(GO) test -count=1 -race -timeout 5m ./ui ./flows
 	$(GO) test -count=1 -timeout 5m ./yubikey
 
 bench:

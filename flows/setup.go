@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/dctwiz/dctwiz/trust"
@@ -215,13 +217,17 @@ func RunSetup(ctx context.Context, eng Engine, s Setup, events func(Event)) (*Re
 // publishes through the root certificate, then lets the admin choose the
 // test tag and confirm the targets key's deletion before those steps run.
 // The order stays here; a caller only says how far to go.
+// Its methods may be called while RunThrough runs in another goroutine
+// (the wizard draws the report while a step publishes).
 type Ceremony struct {
 	eng     Engine
-	setup   Setup
 	events  func(Event)
-	rep     *Report
-	next    int // index into the plan of the next step to run
-	checked bool
+	checked bool // only RunThrough's goroutine touches it
+
+	mu    sync.Mutex // guards what follows
+	setup Setup
+	rep   *Report
+	next  int // index into the plan of the next step to run
 }
 
 // NewCeremony validates s and returns its ceremony, with nothing run yet.
@@ -244,14 +250,24 @@ func NewCeremony(eng Engine, s Setup, events func(Event)) (*Ceremony, error) {
 	return c, nil
 }
 
-// Report is what the ceremony did so far.
-func (c *Ceremony) Report() *Report { return c.rep }
+// Report is a copy of what the ceremony did so far.
+func (c *Ceremony) Report() *Report {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rep.clone()
+}
 
 // Setup is the ceremony's setup as it stands (with the choices made so far).
-func (c *Ceremony) Setup() Setup { return c.setup }
+func (c *Ceremony) Setup() Setup {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.setup
+}
 
 // Next is the step that runs next; ok is false once every step ran.
 func (c *Ceremony) Next() (step StepID, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	plan := c.setup.Plan()
 	if c.next >= len(plan) {
 		return "", false
@@ -261,40 +277,66 @@ func (c *Ceremony) Next() (step StepID, ok bool) {
 
 // ChooseTestTag sets the tag to test-sign; "" skips test signing. It
 // counts only before the test-sign step has run.
-func (c *Ceremony) ChooseTestTag(tag string) { c.setup.TestTag = tag }
+func (c *Ceremony) ChooseTestTag(tag string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.setup.TestTag = tag
+}
 
 // ConfirmTargetsKeyDeletion records the admin's choice to delete the
 // targets key (or, with false, to keep it); it counts only before that step runs.
-func (c *Ceremony) ConfirmTargetsKeyDeletion(confirmed bool) { c.setup.DeleteTargetsKey = confirmed }
+func (c *Ceremony) ConfirmTargetsKeyDeletion(confirmed bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.setup.DeleteTargetsKey = confirmed
+}
+
+func (r *Report) clone() *Report {
+	out := *r
+	out.Steps = slices.Clone(r.Steps)
+	out.Delegations = slices.Clone(r.Delegations)
+	out.RootCerts = slices.Clone(r.RootCerts)
+	out.Warnings = slices.Clone(r.Warnings)
+	return &out
+}
 
 // RunThrough runs the steps not yet run, in order, up to and including
-// last. The first call checks the setup first (Check) so that nothing is
-// created or published for a setup that cannot finish. After a failure
-// the failed step runs again on the next call: every step converges.
+// last; steps after last wait for a later call. The first call checks the
+// setup first (Check) so that nothing is created or published for a setup
+// that cannot finish. After a failure the failed step runs again on the
+// next call: every step converges. One RunThrough runs at a time.
 func (c *Ceremony) RunThrough(ctx context.Context, last StepID) error {
 	if !c.checked {
 		// A tag or deletion chosen later is checked by its own step (the
 		// engine refuses a missing tag, or a deletion without a signer).
-		if err := c.setup.Check(ctx, c.eng); err != nil {
+		if err := c.Setup().Check(ctx, c.eng); err != nil {
 			return err
 		}
 		c.checked = true
 	}
-	plan := c.setup.Plan()
-	for c.next < len(plan) {
+	for {
+		c.mu.Lock()
+		plan := c.setup.Plan()
+		lastIdx := slices.IndexFunc(plan, func(s Step) bool { return s.ID == last })
+		if c.next >= len(plan) || c.next > lastIdx {
+			c.mu.Unlock()
+			return nil
+		}
 		step := plan[c.next]
+		c.mu.Unlock()
 		if err := c.run(ctx, step); err != nil {
 			return err
 		}
+		c.mu.Lock()
 		c.next++
-		if step.ID == last {
-			break
-		}
+		c.mu.Unlock()
 	}
-	return nil
 }
 
+// run runs one step on a copy of the report, so that readers never see
+// it half-written, and records its outcome.
 func (c *Ceremony) run(ctx context.Context, step Step) error {
+	c.mu.Lock()
 	rep := c.rep
 	// A failed step's status is replaced by its rerun's.
 	if n := len(rep.Steps); n > 0 && rep.Steps[n-1].Step == step.ID {
@@ -302,26 +344,41 @@ func (c *Ceremony) run(ctx context.Context, step Step) error {
 	}
 	if step.Skip != "" {
 		rep.Steps = append(rep.Steps, StepStatus{Step: step.ID, Status: Skipped, Note: step.Skip})
+		c.mu.Unlock()
 		c.events(Event{Step: step.ID, Kind: Skipped, Note: step.Skip})
 		return nil
 	}
-	c.events(Event{Step: step.ID, Kind: Started, Note: step.Title})
 	rep.Steps = append(rep.Steps, StepStatus{Step: step.ID, Status: Started})
+	work, setup := rep.clone(), c.setup
+	c.mu.Unlock()
+
+	c.events(Event{Step: step.ID, Kind: Started, Note: step.Title})
 	began := time.Now()
-	note, err := runStep(ctx, c.eng, c.setup, step.ID, rep)
+	note, err := runStep(ctx, c.eng, setup, step.ID, work)
+
+	c.mu.Lock()
+	// What the step published stays in the report, even when it failed.
+	work.Steps = rep.Steps
+	*rep = *work
 	st := &rep.Steps[len(rep.Steps)-1]
 	var skip skipped
+	var ev Event
 	switch {
 	case errors.As(err, &skip):
 		st.Status, st.Note = Skipped, skip.why
-		c.events(Event{Step: step.ID, Kind: Skipped, Note: skip.why, Taken: time.Since(began)})
+		ev = Event{Step: step.ID, Kind: Skipped, Note: skip.why}
 	case err != nil:
 		st.Status, st.Error = Failed, err.Error()
-		c.events(Event{Step: step.ID, Kind: Failed, Err: err, Taken: time.Since(began)})
-		return err
+		ev = Event{Step: step.ID, Kind: Failed, Err: err}
 	default:
 		st.Status, st.Note = Done, note
-		c.events(Event{Step: step.ID, Kind: Done, Note: note, Taken: time.Since(began)})
+		ev = Event{Step: step.ID, Kind: Done, Note: note}
+	}
+	c.mu.Unlock()
+	ev.Taken = time.Since(began)
+	c.events(ev)
+	if ev.Kind == Failed {
+		return err
 	}
 	return nil
 }
@@ -340,6 +397,7 @@ func runStep(ctx context.Context, eng Engine, s Setup, id StepID, rep *Report) (
 		return fmt.Sprintf("root %s, targets %s", short(res.Root.ID), short(res.Targets.ID)), nil
 
 	case StepDelegations:
+		rep.Delegations = nil // a rerun lists every signer once
 		added := 0
 		for _, sig := range s.Signers {
 			res, err := eng.AddDelegation(ctx, s.GUN, sig.Name, sig.Cert)

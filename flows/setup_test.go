@@ -220,3 +220,48 @@ func BenchmarkSetupCeremony(b *testing.B) {
 		})
 	}
 }
+
+// The wizard runs the ceremony in parts: each RunThrough stops at the
+// step it names, also when called again after that step, and the tag and
+// the deletion chosen in between are used.
+func TestCeremonyRunsInParts(t *testing.T) {
+	c, _ := engine(t, t.TempDir())
+	s := ceremony(t)
+	s.TestTag, s.DeleteTargetsKey = "", false
+	var events []string
+	cer, err := flows.NewCeremony(c, s, func(e flows.Event) { events = append(events, string(e.Step)+":"+string(e.Kind)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 2 { // the second call has nothing to do
+		if err := cer.RunThrough(ctx, flows.StepRootCert); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if next, _ := cer.Next(); next != flows.StepTestSign || len(cer.Report().Steps) != 3 {
+		t.Fatalf("after publishing: next %s, steps %+v", next, cer.Report().Steps)
+	}
+	cer.ChooseTestTag("1.0")
+	if err := cer.RunThrough(ctx, flows.StepTestSign); err != nil {
+		t.Fatal(err)
+	}
+	cer.ConfirmTargetsKeyDeletion(true)
+	if err := cer.RunThrough(ctx, flows.StepDeleteTargetsKey); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"init:started", "init:done", "delegations:started", "delegations:done",
+		"root-cert:started", "root-cert:done", "test-sign:started", "test-sign:done",
+		"delete-targets-key:started", "delete-targets-key:done",
+	}
+	if fmt.Sprint(events) != fmt.Sprint(want) {
+		t.Errorf("events %v\nwant %v", events, want)
+	}
+	if rep := cer.Report(); rep.TestSign == nil || rep.TestSign.Tag != "1.0" || rep.TargetsKey == nil || !rep.TargetsKey.Gone {
+		t.Errorf("report %+v", rep)
+	}
+	if _, more := cer.Next(); more {
+		t.Error("steps left after the last one")
+	}
+}

@@ -79,6 +79,20 @@ type YubiKeyRootKey struct {
 	tok  *yubikey.Token
 	key  *pivKey
 	att  *YubiKeyAttestation // verified, once the key is open
+	info YubiKeyRootInfo     // once the key is open
+}
+
+// YubiKeyRootInfo is the root key as the token has it.
+type YubiKeyRootInfo struct {
+	Serial      uint32
+	Slot        string // "9c"
+	Curve       string // "P-256"
+	PINPolicy   string // "once"
+	TouchPolicy string // "always"
+	KeyID       string // canonical ID of the public key
+	// Made: this ceremony made the key; false: it was on the token already
+	// (made on it by an earlier ceremony, as its attestation proves).
+	Made bool
 }
 
 // YubiKeyAttestation is the proof that the root key was made on the token.
@@ -147,6 +161,7 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 		return nil, yubiKeyError(err, input)
 	}
 	pub, pinPolicy, touch, err := y.tok.PublicKey(y.opts.Slot)
+	made := false
 	switch {
 	case errors.Is(err, yubikey.ErrNoKey) && !create:
 		return nil, errNoRootKeyYet
@@ -157,6 +172,7 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 			return nil, yubiKeyError(cerr, input)
 		}
 		pub, pinPolicy, touch = cert.PublicKey.(*ecdsa.PublicKey), y.opts.PINPolicy, y.opts.TouchPolicy
+		made = true
 	case err != nil:
 		return nil, yubiKeyError(err, input)
 	default:
@@ -184,6 +200,7 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 			if pub, pinPolicy, touch, err = y.tok.PublicKey(y.opts.Slot); err != nil {
 				return nil, yubiKeyError(err, input)
 			}
+			made = true
 		default:
 			return nil, newError(ErrYubiKey, input, "choose another slot (--slot), or replace that key with --overwrite-slot",
 				"slot %x holds a key that is not a root key (no certificate with CN root)", y.opts.Slot.Key)
@@ -219,6 +236,8 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 	}
 	y.att = att
 	y.key = &pivKey{PublicKey: data.NewECDSAPublicKey(der), signer: signer, curve: pub.Curve, onTouch: onTouch, input: input}
+	y.info = YubiKeyRootInfo{Serial: y.tok.Serial(), Slot: att.Slot, Curve: pub.Curve.Params().Name,
+		PINPolicy: yubikey.PINPolicyName(pinPolicy), TouchPolicy: yubikey.TouchPolicyName(touch), KeyID: y.key.ID(), Made: made}
 	return y.key, nil
 }
 
@@ -357,10 +376,5 @@ func (y *YubiKeyRootKey) Create(ctx context.Context) (*YubiKeyAttestation, error
 	return y.att, nil
 }
 
-// KeyID is the canonical ID of the root key's public key, once open.
-func (y *YubiKeyRootKey) KeyID() string {
-	if y.key == nil {
-		return ""
-	}
-	return y.key.ID()
-}
+// Info describes the root key as the token has it, once open.
+func (y *YubiKeyRootKey) Info() YubiKeyRootInfo { return y.info }

@@ -112,7 +112,52 @@ func New(cfg Config, b Backend) *Model {
 
 // Init starts the first screen, the spinner and the event listener.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(m.screens[m.active].enter(), m.spin.Tick, listen(m.st.events))
+	return tea.Batch(m.tagged(m.cur().enter()), m.spin.Tick, listen(m.st.events))
+}
+
+// routed is a command's result on its way back to the screen that ran
+// the command, even if another screen is showing by then.
+type routed struct {
+	id  screenID
+	msg tea.Msg
+}
+
+// tagged makes cmd's results go back to the active screen.
+func (m *Model) tagged(cmd tea.Cmd) tea.Cmd { return tag(m.active, cmd) }
+
+func tag(id screenID, cmd tea.Cmd) tea.Cmd {
+	if cmd == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		switch msg := cmd().(type) {
+		case nil, nextMsg, backMsg, gotoMsg, errorMsg, doneMsg, tea.QuitMsg:
+			return msg // for the root model
+		case tea.BatchMsg:
+			out := make(tea.BatchMsg, len(msg))
+			for i, c := range msg {
+				out[i] = tag(id, c)
+			}
+			return out
+		default:
+			return routed{id, msg}
+		}
+	}
+}
+
+// Stop is what a signal asks for (SIGINT, SIGTERM, SIGHUP): a confirmed
+// quit, which waits for a running step, releases the YubiKey and says
+// where things stand.
+type Stop struct{}
+
+// anyBusy says whether any screen's work is still running.
+func (m *Model) anyBusy() bool {
+	for _, s := range m.screens {
+		if s.busy() {
+			return true
+		}
+	}
+	return false
 }
 
 // Outcome is what to print once the wizard has ended: the repositories'
@@ -132,8 +177,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.spin, cmd = m.spin.Update(msg)
 		return m, cmd
 	case eventMsg:
-		cmd := m.cur().update(msg.msg)
+		cmd := m.tagged(m.cur().update(msg.msg))
 		return m, tea.Batch(cmd, listen(m.st.events), m.afterBusy())
+	case routed:
+		cmd := tag(msg.id, m.screens[msg.id].update(msg.msg))
+		return m, tea.Batch(cmd, m.afterBusy())
+	case Stop:
+		m.confirmQuit = false
+		if m.anyBusy() {
+			m.quitAfter, m.st.stopping = true, true
+			return m, nil
+		}
+		return m, m.quit()
 	case nextMsg:
 		if m.reviewing && m.active < scrReview {
 			return m, m.show(scrReview)
@@ -143,6 +198,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case backMsg:
+		m.reviewing = false
 		if m.active > 0 && m.active <= scrReview {
 			return m, m.show(m.active - 1)
 		}
@@ -158,13 +214,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyMsg:
 		return m, m.key(msg)
 	}
-	cmd := m.cur().update(msg)
+	cmd := m.tagged(m.cur().update(msg))
 	return m, tea.Batch(cmd, m.afterBusy())
 }
 
-// afterBusy quits when a quit was asked for while a step ran.
+// afterBusy quits when a quit was asked for while work ran.
 func (m *Model) afterBusy() tea.Cmd {
-	if m.quitAfter && !m.cur().busy() {
+	if m.quitAfter && !m.anyBusy() {
 		return m.quit()
 	}
 	return nil
@@ -176,8 +232,8 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		switch msg.String() {
 		case "y", "Y", "ctrl+c":
 			m.confirmQuit = false
-			if m.cur().busy() {
-				m.quitAfter = true
+			if m.anyBusy() {
+				m.quitAfter, m.st.stopping = true, true
 				return nil
 			}
 			return m.quit()
@@ -189,7 +245,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	typing := m.cur().typing()
 	switch {
 	case key.Matches(msg, keyQuit), !typing && key.Matches(msg, keyQuitQ):
-		if m.active == scrSummary {
+		if m.active == scrSummary && !m.anyBusy() {
 			return m.quit()
 		}
 		m.confirmQuit = true
@@ -204,18 +260,18 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		m.scroll += m.bodyHeight() - 1
 		return nil
 	}
-	return m.cur().update(msg)
+	return m.tagged(m.cur().update(msg))
 }
 
 func (m *Model) show(id screenID) tea.Cmd {
 	m.active, m.scroll, m.err = id, 0, nil
-	return m.cur().enter()
+	return m.tagged(m.cur().enter())
 }
 
 // quit ends the wizard, releasing the YubiKey and saying where things stand.
 func (m *Model) quit() tea.Cmd {
 	m.quitting = true
-	m.outcome = outcome(m.st, m.active == scrSummary)
+	m.outcome = outcome(m.st, m.active == scrSummary && m.st.recordMD != "")
 	if c := m.st.root.closer; c != nil {
 		c.Close()
 	}
@@ -292,8 +348,8 @@ func (m *Model) quitDialog(w int) string {
 	var b strings.Builder
 	b.WriteString(styleTitle.Render("Quit the ceremony?") + "\n\n")
 	b.WriteString(status(m.st) + "\n")
-	if m.cur().busy() {
-		b.WriteString("\nA step is running: the wizard quits as soon as it has finished, so that\nnothing is left half-published.\n")
+	if m.anyBusy() {
+		b.WriteString("\nA step is running: the wizard quits as soon as it has finished, so that\nno publish is cut off in the middle.\n")
 	}
 	return styleBox.Width(min(w-2, 78)).Render(strings.TrimRight(b.String(), "\n"))
 }

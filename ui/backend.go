@@ -31,7 +31,15 @@ type Backend interface {
 	PrepareToken(serial uint32, pin, puk string) error
 	// YubiKeyRoot makes (or finds) the root key on a token and verifies
 	// its attestation; the returned RootKey is used by the ceremony.
-	YubiKeyRoot(ctx context.Context, opts trust.YubiKeyRootOptions) (trust.RootKey, *trust.YubiKeyAttestation, error)
+	YubiKeyRoot(ctx context.Context, opts trust.YubiKeyRootOptions) (RootKeyResult, error)
+}
+
+// RootKeyResult is a root key made (or found) on a YubiKey.
+type RootKeyResult struct {
+	Key         trust.RootKey
+	Info        trust.YubiKeyRootInfo
+	Attestation *trust.YubiKeyAttestation
+	Close       func() error // releases the token
 }
 
 // NewBackend is the real backend: engines from newEngine (the CLI's
@@ -63,12 +71,12 @@ func (realBackend) PrepareToken(serial uint32, pin, puk string) error {
 	return tok.Prepare(pin, puk)
 }
 
-func (realBackend) YubiKeyRoot(ctx context.Context, opts trust.YubiKeyRootOptions) (trust.RootKey, *trust.YubiKeyAttestation, error) {
+func (realBackend) YubiKeyRoot(ctx context.Context, opts trust.YubiKeyRootOptions) (RootKeyResult, error) {
 	root := trust.YubiKeyRoot(opts)
 	att, err := root.Create(ctx)
 	if err != nil {
 		root.Close()
-		return nil, nil, err
+		return RootKeyResult{}, err
 	}
-	return root, att, nil
+	return RootKeyResult{Key: root, Info: root.Info(), Attestation: att, Close: root.Close}, nil
 }

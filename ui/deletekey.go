@@ -21,7 +21,6 @@ type deleteKey struct {
 	confirm *form
 	running bool
 	done    bool
-	events  []flows.Event
 }
 
 func newDeleteKey(st *state) *deleteKey { return &deleteKey{st: st} }
@@ -53,7 +52,7 @@ func (d *deleteKey) reset() {
 		}
 		return "", nil
 	}))
-	d.events, d.done = nil, false
+	d.done = false
 }
 
 func (d *deleteKey) run(confirmed bool) tea.Cmd {
@@ -65,11 +64,6 @@ func (d *deleteKey) run(confirmed bool) tea.Cmd {
 
 func (d *deleteKey) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
-	case stepMsg:
-		if msg.gun == d.gun {
-			d.events = append(d.events, msg.ev)
-		}
-		return nil
 	case ranMsg:
 		d.running = false
 		if msg.err != nil {
@@ -123,7 +117,7 @@ This cannot be undone. To confirm, type the repository's name:
 		b.WriteString(styleDim.Render("\n(ctrl+s keeps the targets key: the ceremony then ends without this step)") + "\n")
 		return b.String()
 	}
-	b.WriteString(stepLines(d.events, []flows.StepID{flows.StepDeleteTargetsKey}))
+	b.WriteString(stepLines(d.st.ceremonies[d.gun].Report(), []flows.StepID{flows.StepDeleteTargetsKey}, true))
 	if rep := d.st.ceremonies[d.gun].Report(); d.done && rep.TargetsKey != nil {
 		tk := rep.TargetsKey
 		for _, f := range tk.Files {

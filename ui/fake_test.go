@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -61,17 +62,22 @@ func (f *fakeBackend) PrepareToken(serial uint32, pin, puk string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.prepared[serial] = pin
+	for i := range f.tokens {
+		if f.tokens[i].Serial == serial {
+			f.tokens[i].DefaultPIN, f.tokens[i].DefaultPUK, f.tokens[i].DefaultMgmt = false, false, false
+		}
+	}
 	return nil
 }
 
-func (f *fakeBackend) YubiKeyRoot(ctx context.Context, opts trust.YubiKeyRootOptions) (trust.RootKey, *trust.YubiKeyAttestation, error) {
+func (f *fakeBackend) YubiKeyRoot(ctx context.Context, opts trust.YubiKeyRootOptions) (RootKeyResult, error) {
 	f.mu.Lock()
 	f.opts = opts
 	err := f.createErr
 	f.createErr = nil
 	f.mu.Unlock()
 	if err != nil {
-		return nil, nil, err
+		return RootKeyResult{}, err
 	}
 	if opts.OnTouch != nil {
 		opts.OnTouch()
@@ -79,9 +85,13 @@ func (f *fakeBackend) YubiKeyRoot(ctx context.Context, opts trust.YubiKeyRootOpt
 	if f.touched != nil {
 		<-f.touched
 	}
-	att := &trust.YubiKeyAttestation{Serial: opts.Serial, Slot: "9c",
+	slot := fmt.Sprintf("%x", opts.Slot.Key)
+	att := &trust.YubiKeyAttestation{Serial: opts.Serial, Slot: slot,
 		DeviceCert: &x509.Certificate{Subject: pkix.Name{CommonName: "Yubico PIV Attestation"}}}
-	return trust.FileRootKey(""), att, nil
+	info := trust.YubiKeyRootInfo{Serial: opts.Serial, Slot: slot, Curve: opts.Curve.Params().Name,
+		PINPolicy: yubikey.PINPolicyName(opts.PINPolicy), TouchPolicy: yubikey.TouchPolicyName(opts.TouchPolicy),
+		KeyID: "cbcdf849a9083f8bb4e4bebee4591b9818e650b5b12e4ff0ffb4a854126d6ee8", Made: true}
+	return RootKeyResult{Key: trust.FileRootKey(""), Info: info, Attestation: att, Close: func() error { return nil }}, nil
 }
 
 // fakeEngine records what the ceremony asked for.
@@ -94,6 +104,10 @@ type fakeEngine struct {
 	rootPEM  string
 	tags     []string
 	deleted  bool
+	// hold, by call name: the call waits until the test closes the channel.
+	hold map[string]chan struct{}
+	// failInitOf: Init of this GUN fails once.
+	failInitOf string
 }
 
 func newFakeEngine() *fakeEngine {
@@ -101,10 +115,16 @@ func newFakeEngine() *fakeEngine {
 	if err != nil {
 		panic(err)
 	}
-	return &fakeEngine{failNext: map[string]error{}, rootPEM: string(pemBytes), tags: []string{"1.0", "1.1", "latest"}}
+	return &fakeEngine{failNext: map[string]error{}, hold: map[string]chan struct{}{}, rootPEM: string(pemBytes), tags: []string{"1.0", "1.1", "latest"}}
 }
 
 func (e *fakeEngine) call(name string) error {
+	e.mu.Lock()
+	wait := e.hold[name]
+	e.mu.Unlock()
+	if wait != nil {
+		<-wait
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.calls = append(e.calls, name)
@@ -132,6 +152,15 @@ var fakeDate = time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
 func (e *fakeEngine) Init(ctx context.Context, gun trust.GUN, root trust.RootKey) (*trust.InitResult, error) {
 	if err := e.call("init"); err != nil {
 		return nil, err
+	}
+	e.mu.Lock()
+	failHere := e.failInitOf == gun.String()
+	if failHere {
+		e.failInitOf = ""
+	}
+	e.mu.Unlock()
+	if failHere {
+		return nil, &trust.Error{Kind: trust.ErrPublish, Input: gun.String(), Msg: "the server refused the publish"}
 	}
 	return &trust.InitResult{GUN: gun.String(), Server: e.server,
 		Root:      trust.KeyInfo{ID: fakeRootID, Location: root.String()},

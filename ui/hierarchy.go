@@ -22,12 +22,14 @@ func keyTree(st *state, rep *flows.Report) string {
 	}
 	rootWhere := st.root.where()
 	if !st.root.fileKey && st.root.token.Serial != 0 {
-		rootWhere = fmt.Sprintf("YubiKey %d slot %s (%s, touch %s)", st.root.token.Serial, st.root.slot, st.root.curve, st.root.touchPolicy)
+		rootWhere = fmt.Sprintf("YubiKey %d slot %s (%s, touch %s)", st.root.token.Serial, st.root.slot, st.root.info.Curve, st.root.info.TouchPolicy)
 	}
 	targetsWhere := "trust dir, passphrase-protected: deleted at the end"
 	switch {
 	case rep != nil && rep.TargetsKey != nil && rep.TargetsKey.Gone:
 		targetsWhere = "DELETED (its public key stays published)"
+	case rep != nil && kept(rep):
+		targetsWhere = "trust dir, KEPT (passphrase-protected)"
 	case rep != nil && rep.Init != nil:
 		targetsWhere = "trust dir, to be deleted"
 	}
@@ -49,4 +51,14 @@ func short(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// kept says whether the ceremony ended without deleting the targets key.
+func kept(rep *flows.Report) bool {
+	for _, s := range rep.Steps {
+		if s.Step == flows.StepDeleteTargetsKey && s.Status == flows.Skipped {
+			return true
+		}
+	}
+	return false
 }

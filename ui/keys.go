@@ -50,6 +50,8 @@ func bindings(typing bool, own ...key.Binding) keyMap {
 
 var keyLeftRightDirs = key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "folder up/open"))
 
+var keyChooseAgain = key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "choose again"))
+
 var keyFinish = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "finish"))
 
 var keySkipCtrl = key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "keep the key"))

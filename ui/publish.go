@@ -20,8 +20,6 @@ type publish struct {
 	err      error
 	done     bool
 	touching bool
-	// events[i] are repository i's step events so far.
-	events [][]flows.Event
 }
 
 type (
@@ -56,31 +54,27 @@ func (p *publish) enter() tea.Cmd {
 	return p.run()
 }
 
-// run publishes every repository in turn; each step converges, so a
-// rerun after a failure continues where it stopped.
+// run publishes every repository in turn, one step per command, so that
+// a quit takes effect between two steps, never inside one. Each step
+// converges, so a rerun after a failure continues where it stopped.
 func (p *publish) run() tea.Cmd {
-	p.running, p.err = true, nil
-	if len(p.events) != len(p.st.ceremonies) {
-		p.events = make([][]flows.Event, len(p.st.ceremonies))
-	}
-	ceremonies := p.st.ceremonies
-	return func() tea.Msg {
-		for _, c := range ceremonies {
-			if err := c.RunThrough(context.Background(), flows.StepRootCert); err != nil {
-				return ranMsg{err}
-			}
+	for _, c := range p.st.ceremonies {
+		if step, ok := c.Next(); ok && publishSteps[step] {
+			p.running, p.err = true, nil
+			return func() tea.Msg { return ranMsg{c.RunThrough(context.Background(), step)} }
 		}
-		return ranMsg{}
 	}
+	p.running, p.done = false, true
+	return nil
 }
+
+// publishSteps are the steps this screen runs.
+var publishSteps = map[flows.StepID]bool{flows.StepInit: true, flows.StepDelegations: true, flows.StepRootCert: true}
 
 func (p *publish) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case stepMsg:
-		p.touching = false
-		if msg.gun < len(p.events) {
-			p.events[msg.gun] = append(p.events[msg.gun], msg.ev)
-		}
+		p.touching = false // the signature is done
 	case touchMsg:
 		p.touching = true
 	case ranMsg:
@@ -88,7 +82,10 @@ func (p *publish) update(msg tea.Msg) tea.Cmd {
 		if msg.err != nil {
 			return showError(msg.err)
 		}
-		p.done = true
+		if p.st.stopping {
+			return nil // the wizard is quitting: no further step
+		}
+		return p.run()
 	case tea.KeyMsg:
 		switch {
 		case p.err != nil && key.Matches(msg, keyRetry):
@@ -102,9 +99,10 @@ func (p *publish) update(msg tea.Msg) tea.Cmd {
 
 func (p *publish) view(width int) string {
 	var b strings.Builder
-	for i, c := range p.st.ceremonies {
-		b.WriteString(styleTitle.Render(c.Report().GUN) + "\n")
-		b.WriteString(stepLines(p.events[i], []flows.StepID{flows.StepInit, flows.StepDelegations, flows.StepRootCert}))
+	for _, c := range p.st.ceremonies {
+		rep := c.Report()
+		b.WriteString(styleTitle.Render(rep.GUN) + "\n")
+		b.WriteString(stepLines(rep, []flows.StepID{flows.StepInit, flows.StepDelegations, flows.StepRootCert}, true))
 	}
 	switch {
 	case p.touching:
@@ -113,7 +111,7 @@ func (p *publish) view(width int) string {
 		b.WriteString("\n{spinner} publishing ...\n")
 	case p.err != nil:
 		b.WriteString("\n" + fail("The ceremony stopped: "+p.err.Error()) + "\n")
-		b.WriteString("Every step that finished is published as it is; nothing is half-done.\nPress r to run the failed step again, or q to quit.\n")
+		b.WriteString("Each publish is all or nothing: what is marked done is published. Press r\nto run the failed step again (what it already published is recognised), or\nq to quit.\n")
 	case p.done:
 		b.WriteString("\n" + ok("Published. The root certificate is exported.") + " Press enter.\n")
 	}
@@ -129,29 +127,30 @@ var stepTitles = map[flows.StepID]string{
 	flows.StepDeleteTargetsKey: "Delete the local targets private key",
 }
 
-// stepLines shows the status of steps from their events.
-func stepLines(events []flows.Event, ids []flows.StepID) string {
-	last := map[flows.StepID]flows.Event{}
-	for _, e := range events {
-		last[e.Step] = e
+// stepLines shows the status of steps as the ceremony's report has them
+// (its events only make the screen draw again), with their notes if asked.
+func stepLines(rep *flows.Report, ids []flows.StepID, notes bool) string {
+	status := map[flows.StepID]flows.StepStatus{}
+	for _, s := range rep.Steps {
+		status[s.Step] = s
 	}
 	var b strings.Builder
 	for _, id := range ids {
-		e, seen := last[id]
+		s, seen := status[id]
 		line := stepTitles[id]
 		switch {
 		case !seen:
 			b.WriteString(styleDim.Render(fmt.Sprintf("  %s %s", markPending, line)) + "\n")
-		case e.Kind == flows.Started:
+		case s.Status == flows.Started:
 			b.WriteString("  {spinner} " + line + "\n")
-		case e.Kind == flows.Done:
-			b.WriteString("  " + ok(line) + styleDim.Render(fmt.Sprintf(" (%.1fs)", e.Taken.Seconds())) + "\n")
-			if e.Note != "" {
-				b.WriteString("    " + styleDim.Render(ansi.Truncate(e.Note, 74, "…")) + "\n")
+		case s.Status == flows.Done:
+			b.WriteString("  " + ok(line) + "\n")
+			if notes && s.Note != "" {
+				b.WriteString("    " + styleDim.Render(ansi.Truncate(s.Note, 74, "…")) + "\n")
 			}
-		case e.Kind == flows.Skipped:
-			b.WriteString(fmt.Sprintf("  %s %s: skipped, %s\n", markLater, line, e.Note))
-		case e.Kind == flows.Failed:
+		case s.Status == flows.Skipped:
+			b.WriteString(fmt.Sprintf("  %s %s: skipped, %s\n", markLater, line, s.Note))
+		case s.Status == flows.Failed:
 			b.WriteString("  " + fail(line) + "\n")
 		}
 	}

@@ -58,8 +58,16 @@ func outcome(st *state, finished bool) string {
 	var b strings.Builder
 	if finished {
 		b.WriteString("dctwiz: the setup ceremony is complete.\n")
-		if st.recordMD != "" {
+		switch {
+		case st.recordMD != "" && st.cfg.Sandbox:
+			b.WriteString("The ceremony record goes with the sandbox; a real ceremony keeps it in the output dir.\n")
+		case st.recordMD != "":
 			fmt.Fprintf(&b, "Ceremony record: %s and %s\n", st.recordMD, st.recordJSON)
+		}
+		for _, c := range st.ceremonies {
+			if rep := c.Report(); kept(rep) {
+				fmt.Fprintf(&b, "The targets key of %s was kept in the trust dir; delete it later with: dctwiz targets-key delete%s %s\n", rep.GUN, globalFlags(st), rep.GUN)
+			}
 		}
 		if !st.root.fileKey {
 			b.WriteString("Lock the YubiKey in the safe.\n")
@@ -68,7 +76,7 @@ func outcome(st *state, finished bool) string {
 		b.WriteString("dctwiz: the ceremony was stopped.\n" + status(st) + "\n")
 	}
 	if st.cfg.Sandbox {
-		b.WriteString("SANDBOX: nothing left this machine; the sandbox is removed now.\n")
+		b.WriteString("SANDBOX: nothing left this machine.\n")
 	}
 	return b.String()
 }

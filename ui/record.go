@@ -44,8 +44,8 @@ func buildRecord(st *state, inspections []*trust.Inspection) ceremonyRecord {
 	r := st.root
 	rec.RootKey = recordRootKey{Where: r.where(), Attested: r.attestation != nil}
 	if !r.fileKey {
-		rec.RootKey.Serial, rec.RootKey.Slot, rec.RootKey.Curve = r.token.Serial, r.slot, r.curve
-		rec.RootKey.PINPolicy, rec.RootKey.TouchPolicy = r.pinPolicy, r.touchPolicy
+		rec.RootKey.Serial, rec.RootKey.Slot, rec.RootKey.Curve = r.token.Serial, r.slot, r.info.Curve
+		rec.RootKey.PINPolicy, rec.RootKey.TouchPolicy = r.info.PINPolicy, r.info.TouchPolicy
 	}
 	for _, s := range st.signers {
 		rec.Signers = append(rec.Signers, s.Cert)

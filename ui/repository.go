@@ -25,8 +25,9 @@ type repository struct {
 }
 
 type reachMsg struct {
-	guns   []trust.GUN
-	checks []flows.CheckItem
+	guns                []trust.GUN
+	server, caCert, out string
+	checks              []flows.CheckItem
 }
 
 func newRepository(st *state) *repository {
@@ -61,7 +62,8 @@ func (r *repository) update(msg tea.Msg) tea.Cmd {
 				return nil
 			}
 		}
-		r.st.guns = msg.guns
+		// The settings count only once the server answered.
+		r.st.guns, r.st.server, r.st.caCert, r.st.outDir = msg.guns, msg.server, msg.caCert, msg.out
 		return next
 	case tea.KeyMsg:
 		if r.checking {
@@ -82,16 +84,16 @@ func (r *repository) update(msg tea.Msg) tea.Cmd {
 	return r.form.update(msg)
 }
 
-// reach saves the settings and checks the server for the first GUN.
+// reach checks the server for the first GUN with these settings.
 func (r *repository) reach() tea.Cmd {
 	guns, _ := parseGUNs(r.form.fields[0].value())
-	r.st.server = strings.TrimRight(r.form.fields[1].value(), "/")
-	r.st.caCert = r.form.fields[2].value()
-	r.st.outDir = r.form.fields[3].value()
+	msg := reachMsg{guns: guns, server: strings.TrimRight(r.form.fields[1].value(), "/"),
+		caCert: r.form.fields[2].value(), out: r.form.fields[3].value()}
 	r.checking = true
 	st := r.st
 	return func() tea.Msg {
-		return reachMsg{guns: guns, checks: environmentChecks(st, guns[0], false)}
+		msg.checks = environmentChecks(st, msg.server, msg.caCert, guns[0], false)
+		return msg
 	}
 }
 

@@ -51,8 +51,9 @@ func (r *rootCert) view(width int) string {
 	b.WriteString(`What to do with it:
  • Upload it to the signing service (e.g. SignPath) as the repository's
    root certificate, so that it can check what it signs into.
- • Pin it in clients: consumers who trust this key ID (or certificate)
-   refuse trust data signed by any other root key.
+ • Pin it where clients can pin (notary's trust_pinning, a signing
+   service): they refuse trust data signed by any other root key. The
+   docker client trusts a repository's root key on first use.
  • Keep a copy with the ceremony record; it holds no secret.
 `)
 	return b.String()

@@ -6,8 +6,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/teatest"
 
 	"github.com/dctwiz/dctwiz/trust"
 	"github.com/dctwiz/dctwiz/yubikey"
@@ -131,7 +133,7 @@ func TestYubiKeyAsksForTheTouchAndShowsTheAttestation(t *testing.T) {
 	if opts.PIN != "24681357" || opts.Slot.Key != 0x9a || opts.Curve.Params().Name != "P-384" || opts.AllowLastTry {
 		t.Fatalf("the key was made with %+v", opts)
 	}
-	if !m.st.root.ready() || m.st.root.slot != "9a" || m.st.root.curve != "P-384" {
+	if !m.st.root.ready() || m.st.root.slot != "9a" || m.st.root.info.Curve != "P-384" {
 		t.Fatalf("root choice %+v", m.st.root)
 	}
 	if v := m.View(); !strings.Contains(v, "Root key made on YubiKey 12345678, slot 9a (ECDSA P-384)") || !strings.Contains(v, "verified against: Yubico's PIV root CA") {
@@ -426,5 +428,124 @@ func TestTwoRepositoriesInOneCeremony(t *testing.T) {
 	}
 	if m.st.root.token.Serial != 12345678 || len(m.st.ceremonies) != 2 {
 		t.Fatal("the two repositories do not share the one root key")
+	}
+}
+
+// Findings of a review, each a test.
+
+func TestChoosingThePreparedTokenAgainUsesItsNewPIN(t *testing.T) {
+	h := newHarness(t, func(_ *Config, b *fakeBackend) {
+		b.tokens = append(b.tokens, yubikey.Info{Serial: 7654321, Firmware: "5.7.1", PINTriesLeft: 3, PUKTriesLeft: 3})
+	})
+	h.to(scrYubiKey)
+	h.wait("YubiKey 7654321")
+	h.enter()
+	h.wait("New PIN")
+	for _, s := range []string{"24681357", "24681357", "11223344", "11223344"} {
+		h.typ(s)
+		h.tab()
+	}
+	h.enter()
+	h.wait("The PIN you just set unlocks the token")
+	h.press(tea.KeyEsc)
+	h.wait("YubiKey 7654321")
+	h.press(tea.KeyDown) // the other token: its own PIN is asked for
+	h.enter()
+	h.wait("3 tries left")
+	h.press(tea.KeyEsc)
+	h.press(tea.KeyUp) // the prepared one again: no crash, its new PIN is used
+	h.enter()
+	h.wait("The PIN you just set unlocks the token")
+	h.enter()
+	h.wait("Attestation verified")
+	h.end()
+	if h.b.opts.Serial != 12345678 || h.b.opts.PIN != "24681357" {
+		t.Fatalf("made on %d with PIN %q", h.b.opts.Serial, h.b.opts.PIN)
+	}
+}
+
+func TestAWrongPINIsNeverSentTwice(t *testing.T) {
+	h := newHarness(t, func(_ *Config, b *fakeBackend) {
+		b.tokens[0].DefaultPIN, b.tokens[0].DefaultPUK, b.tokens[0].DefaultMgmt = false, false, false
+		b.createErr = &trust.Error{Kind: trust.ErrWrongPIN, Input: "YubiKey 12345678", Msg: "wrong PIN: 2 tries left", Fix: "give the right PIN"}
+	})
+	h.to(scrYubiKey)
+	h.wait("PIN tries left 3, prepared")
+	h.enter()
+	h.wait("3 tries left")
+	h.press(tea.KeyDown)
+	h.press(tea.KeyDown)
+	h.press(tea.KeyDown)
+	h.press(tea.KeyDown)
+	h.typ("99999999")
+	h.b.mu.Lock()
+	h.b.tokens[0].PINTriesLeft = 2 // what the token says after the wrong PIN
+	h.b.mu.Unlock()
+	h.enter()
+	h.wait("PIN tries left: 2") // the token was read again
+	h.enter()                   // the field is empty again: nothing is sent
+	h.wait("type the YubiKey's PIN")
+	h.typ("24681357")
+	h.enter()
+	h.wait("Attestation verified")
+	h.end()
+	if h.b.opts.PIN != "24681357" {
+		t.Fatalf("the key was made with PIN %q", h.b.opts.PIN)
+	}
+}
+
+func TestResultsGoBackToTheScreenThatAsked(t *testing.T) {
+	release := make(chan struct{})
+	h := newHarness(t, func(_ *Config, b *fakeBackend) { b.engine.hold["reach"] = release })
+	h.wait("checking")
+	h.enter() // before the checklist is done
+	h.wait("step 2 of 11")
+	h.press(tea.KeyEsc)
+	h.wait("step 1 of 11")
+	close(release)
+	h.wait("Trust dir writable")
+	m := h.end()
+	if m.screens[scrWelcome].busy() {
+		t.Fatal("the welcome screen still waits for its checklist")
+	}
+}
+
+func TestAStopWaitsForTheRunningStep(t *testing.T) {
+	release := make(chan struct{})
+	h := newHarness(t, func(_ *Config, b *fakeBackend) { b.engine.hold["delegation signpath"] = release })
+	h.to(scrReview)
+	h.wait("└── timestamp")
+	h.runes("p")
+	h.wait("publishing")
+	h.send(Stop{}) // what SIGTERM, SIGINT or SIGHUP send
+	h.runes("q")   // and the quit dialog drawn meanwhile reads the report
+	h.wait("A step is running")
+	close(release)
+	h.tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	h.ended = true
+	out := h.tm.FinalModel(t).(*Model).Outcome()
+	if !strings.Contains(out, "signers added: done") || !strings.Contains(out, "not done yet: root certificate exported") {
+		t.Errorf("the outcome does not say where the ceremony stopped:\n%s", out)
+	}
+	if calls := h.b.engine.callsMade(); slices.Contains(calls, "root-cert") {
+		t.Errorf("the ceremony went on after the stop: %v", calls)
+	}
+}
+
+func TestARetryWithTwoRepositoriesStopsAtThePublishSteps(t *testing.T) {
+	const second = "registry.example.com/acme/api"
+	h := newHarness(t, func(c *Config, b *fakeBackend) {
+		c.GUNs = []string{testGUN, second}
+		b.engine.failInitOf = second
+	})
+	h.to(scrPublish)
+	h.wait("The ceremony stopped")
+	h.runes("r")
+	h.wait("Published.")
+	m := h.end()
+	for _, c := range m.st.ceremonies {
+		if next, _ := c.Next(); next != "test-sign" {
+			t.Errorf("%s: next step %s after publishing, want test-sign", c.Report().GUN, next)
+		}
 	}
 }

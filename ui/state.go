@@ -45,12 +45,9 @@ type rootChoice struct {
 	filePass    string // its passphrase
 	token       yubikey.Info
 	slot        string
-	pinPolicy   string
-	touchPolicy string
-	curve       string
 	key         trust.RootKey // made and attested
+	info        trust.YubiKeyRootInfo
 	attestation *trust.YubiKeyAttestation
-	keyID       string
 	closer      io.Closer
 }
 
@@ -91,6 +88,8 @@ type state struct {
 
 	// events carries progress from running commands to the root model.
 	events chan tea.Msg
+	// stopping: a quit waits for the running step; start no other.
+	stopping bool
 }
 
 func newState(cfg Config, b Backend) *state {

@@ -35,7 +35,12 @@ func newSummary(st *state) *summary { return &summary{st: st} }
 func (s *summary) title() string { return "Summary" }
 func (s *summary) typing() bool  { return false }
 func (s *summary) busy() bool    { return s.writing }
-func (s *summary) keys() keyMap  { return bindings(false, keyFinish) }
+func (s *summary) keys() keyMap {
+	if s.err != nil {
+		return bindings(false, keyRetry, keyFinish)
+	}
+	return bindings(false, keyFinish)
+}
 
 func (s *summary) enter() tea.Cmd {
 	if s.written || s.writing {
@@ -96,7 +101,11 @@ func (s *summary) update(msg tea.Msg) tea.Cmd {
 		s.written = true
 		s.st.recordMD, s.st.recordJSON, s.expiry = msg.md, msg.json, msg.expiry
 	case tea.KeyMsg:
-		if key.Matches(msg, keyNext) && !s.writing {
+		switch {
+		case s.writing:
+		case s.err != nil && key.Matches(msg, keyRetry):
+			return s.enter()
+		case key.Matches(msg, keyNext):
 			return func() tea.Msg { return doneMsg{} }
 		}
 	}
@@ -134,6 +143,8 @@ func (s *summary) view(width int) string {
 	switch {
 	case s.writing:
 		b.WriteString("{spinner} writing the ceremony record ...\n")
+	case s.err != nil:
+		b.WriteString(fail("The ceremony record was not written: "+s.err.Error()) + "\n  press r to try again\n")
 	case s.written:
 		fmt.Fprintf(&b, "Ceremony record: %s (and .json)\n", st.recordMD)
 		if st.cfg.Sandbox {

@@ -21,7 +21,6 @@ type testSign struct {
 	loading bool
 	running bool
 	err     error
-	events  []flows.Event
 	done    bool
 }
 
@@ -67,7 +66,7 @@ func (t *testSign) run(tag string) tea.Cmd {
 	c := t.ceremony()
 	c.ChooseTestTag(tag)
 	t.st.testTags[t.st.guns[t.gun].String()] = tag
-	t.running, t.err, t.events = true, nil, nil
+	t.running, t.err = true, nil
 	return func() tea.Msg { return ranMsg{c.RunThrough(context.Background(), flows.StepTestSign)} }
 }
 
@@ -83,10 +82,6 @@ func (t *testSign) update(msg tea.Msg) tea.Cmd {
 		}
 		if msg.err != nil {
 			return showError(msg.err)
-		}
-	case stepMsg:
-		if msg.gun == t.gun {
-			t.events = append(t.events, msg.ev)
 		}
 	case ranMsg:
 		t.running, t.err = false, msg.err
@@ -110,7 +105,7 @@ func (t *testSign) key(msg tea.KeyMsg) tea.Cmd {
 		}
 		if t.gun+1 < len(t.st.ceremonies) {
 			t.gun++
-			t.done, t.events = false, nil
+			t.done = false
 			return t.loadTags()
 		}
 		return next
@@ -138,15 +133,10 @@ func (t *testSign) view(width int) string {
 	switch {
 	case t.loading:
 		b.WriteString("{spinner} reading the registry's tags ...\n")
-	case t.running || t.done || len(t.events) > 0:
+	case t.running || t.done:
 		fmt.Fprintf(&b, "  tag %s\n", t.st.testTags[gun])
 		// The step's note repeats the digest shown below.
-		events := make([]flows.Event, len(t.events))
-		for i, e := range t.events {
-			e.Note = ""
-			events[i] = e
-		}
-		b.WriteString(stepLines(events, []flows.StepID{flows.StepTestSign}))
+		b.WriteString(stepLines(t.ceremony().Report(), []flows.StepID{flows.StepTestSign}, false))
 		if rep := t.ceremony().Report(); t.done && rep.TestSign != nil {
 			ts := rep.TestSign
 			fmt.Fprintf(&b, "\n  registry digest (%d bytes):\n    %s\n", ts.Image.Size, ts.Image.Digest)
@@ -166,6 +156,8 @@ func (t *testSign) view(width int) string {
 		if t.done {
 			b.WriteString("\nPress enter to continue.\n")
 		}
+	case t.err != nil:
+		b.WriteString(fail("cannot read the registry's tags: "+t.err.Error()) + "\n    press r to try again, or s to skip test signing\n")
 	case len(t.tags) == 0:
 		b.WriteString(warn("the registry has no tags in this repository") + "\n    fix: push an image (docker push " + gun + ":TAG), then press r; or s to skip\n")
 	default:

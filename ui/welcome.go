@@ -42,21 +42,22 @@ func (w *welcome) check() tea.Cmd {
 	if len(st.cfg.GUNs) > 0 {
 		gun, _ = trust.ParseGUN(st.cfg.GUNs[0])
 	}
+	server, ca := st.server, st.caCert
 	return func() tea.Msg {
-		return checksMsg{environmentChecks(st, gun, true)}
+		return checksMsg{environmentChecks(st, server, ca, gun, true)}
 	}
 }
 
 // environmentChecks runs the pre-flight checklist (in a command).
-func environmentChecks(st *state, gun trust.GUN, withTokens bool) []flows.CheckItem {
+func environmentChecks(st *state, server, caCert string, gun trust.GUN, withTokens bool) []flows.CheckItem {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	eng, err := st.backend.Engine(st.server, st.caCert, trust.Passphrases{})
+	eng, err := st.backend.Engine(server, caCert, trust.Passphrases{})
 	if err != nil {
 		return []flows.CheckItem{{Name: "Notary client settings", Status: flows.CheckFail, Detail: err.Error(), Fix: trust.FixFor(err)}}
 	}
 	tokens := st.backend.Tokens
-	if !withTokens || st.root.fileKey {
+	if !withTokens {
 		tokens = nil
 	}
 	return flows.Preflight(ctx, eng, gun, tokens)

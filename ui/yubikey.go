@@ -29,8 +29,11 @@ type yubikeyScreen struct {
 	setRow   int
 	pin      *form
 	fileKey  *form
-	newPIN   string // the PIN just set by preparing the token
+	newPIN   string // the PIN just set by preparing the token ...
+	newPINOf uint32 // ... with this serial
 	touching bool
+	// resume: after a rescan (a wrong PIN), back to this token's settings.
+	resume uint32
 }
 
 type ykPhase int
@@ -53,9 +56,8 @@ type (
 	}
 	preparedMsg struct{ err error }
 	createdMsg  struct {
-		root trust.RootKey
-		att  *trust.YubiKeyAttestation
-		err  error
+		res RootKeyResult
+		err error
 	}
 	touchMsg struct{}
 )
@@ -96,7 +98,7 @@ func (y *yubikeyScreen) keys() keyMap {
 	case ykSettings:
 		return bindings(y.typing(), keyNext, keyUpText, keyDownText, keyLeft, keyBack)
 	case ykDone:
-		return bindings(false, keyNext, keyBack)
+		return bindings(false, keyNext, keyChooseAgain, keyBack)
 	}
 	return bindings(false)
 }
@@ -128,13 +130,22 @@ func (y *yubikeyScreen) update(msg tea.Msg) tea.Cmd {
 	case tokensMsg:
 		y.tokens, y.err, y.phase = msg.list, msg.err, ykList
 		y.cursor = min(y.cursor, max(len(y.tokens)-1, 0))
+		if y.resume != 0 {
+			for i, t := range y.tokens {
+				if t.Serial == y.resume && t.Problem == "" && !t.FactoryDefaults() {
+					y.cursor = i
+					y.startSettings()
+				}
+			}
+			y.resume = 0
+		}
 		return nil
 	case preparedMsg:
 		if msg.err != nil {
 			y.phase = ykPrepareForm
 			return showError(msg.err)
 		}
-		y.newPIN = y.prepare.fields[0].value()
+		y.newPIN, y.newPINOf = y.prepare.fields[0].input.Value(), y.chosen().Serial
 		y.prepare = nil
 		y.tokens[y.cursor].DefaultPIN, y.tokens[y.cursor].DefaultPUK, y.tokens[y.cursor].DefaultMgmt = false, false, false
 		y.startSettings()
@@ -146,16 +157,21 @@ func (y *yubikeyScreen) update(msg tea.Msg) tea.Cmd {
 		y.touching = false
 		if msg.err != nil {
 			y.phase = ykSettings
+			if errors.Is(msg.err, trust.ErrWrongPIN) || errors.Is(msg.err, trust.ErrPINBlocked) {
+				// A wrong PIN is never sent again: type it anew, with the
+				// tries left read from the token again.
+				y.resume = y.chosen().Serial
+				if y.newPINOf == y.resume {
+					y.newPIN, y.newPINOf = "", 0
+				}
+				return tea.Batch(showError(msg.err), y.scan())
+			}
 			return showError(msg.err)
 		}
 		r := &y.st.root
-		r.key, r.attestation = msg.root, msg.att
-		if c, isCloser := msg.root.(interface{ Close() error }); isCloser {
-			r.closer = closerFunc(c.Close)
-		}
-		if k, hasID := msg.root.(interface{ KeyID() string }); hasID {
-			r.keyID = k.KeyID()
-		}
+		r.key, r.info, r.attestation = msg.res.Key, msg.res.Info, msg.res.Attestation
+		r.slot = msg.res.Info.Slot
+		r.closer = closerFunc(msg.res.Close)
 		y.phase = ykDone
 		return nil
 	case tea.KeyMsg:
@@ -215,6 +231,14 @@ func (y *yubikeyScreen) key(msg tea.KeyMsg) tea.Cmd {
 			return next
 		case key.Matches(msg, keyBack):
 			return back
+		case key.Matches(msg, keyChooseAgain):
+			// Another token, slot or a file key: release this one first.
+			if c := y.st.root.closer; c != nil {
+				c.Close()
+			}
+			y.st.root = rootChoice{}
+			y.newPIN, y.newPINOf = "", 0
+			return y.scan()
 		}
 	case ykFileWarning:
 		switch {
@@ -248,6 +272,9 @@ func (y *yubikeyScreen) choose() tea.Cmd {
 		return y.prepare.focused().input.Focus()
 	}
 	y.startSettings()
+	if y.pin == nil {
+		return nil
+	}
 	return y.pin.focused().input.Focus()
 }
 
@@ -271,7 +298,7 @@ func (y *yubikeyScreen) runPrepare() tea.Cmd {
 func (y *yubikeyScreen) startSettings() {
 	y.phase, y.setRow = ykSettings, 0
 	y.pin = nil
-	if y.newPIN == "" {
+	if y.newPIN == "" || y.newPINOf != y.chosen().Serial {
 		fields := []*field{newField("PIN", fmt.Sprintf("%d tries left", y.chosen().PINTriesLeft), "", true, nil)}
 		if y.chosen().PINTriesLeft == 1 {
 			// The last try: typed twice, so a typo cannot block the PIN.
@@ -319,7 +346,10 @@ func (y *yubikeyScreen) settingsKey(msg tea.KeyMsg) tea.Cmd {
 // create makes the root key on the token, in a command; the token asks
 // for touches through the state's event channel.
 func (y *yubikeyScreen) create() tea.Cmd {
-	pin := y.newPIN
+	pin := ""
+	if y.newPINOf == y.chosen().Serial {
+		pin = y.newPIN
+	}
 	lastTry := false
 	if y.pin != nil {
 		pin = y.pin.fields[0].input.Value()
@@ -344,14 +374,13 @@ func (y *yubikeyScreen) create() tea.Cmd {
 	st := y.st
 	r := &st.root
 	r.fileKey, r.token, r.slot = false, y.chosen(), y.settings[0].value()
-	r.curve, r.pinPolicy, r.touchPolicy = y.settings[1].value(), y.settings[2].value(), y.settings[3].value()
 	opts := trust.YubiKeyRootOptions{Serial: r.token.Serial, Slot: slot, PIN: pin, Curve: curve, PINPolicy: pinPolicy,
 		TouchPolicy: touch, AllowLastTry: lastTry, AttestationRoots: st.cfg.AttestationRoots,
 		OnTouch: func() { st.send(touchMsg{}) }}
 	y.phase = ykCreating
 	return func() tea.Msg {
-		root, att, err := st.backend.YubiKeyRoot(context.Background(), opts)
-		return createdMsg{root, att, err}
+		res, err := st.backend.YubiKeyRoot(context.Background(), opts)
+		return createdMsg{res, err}
 	}
 }
 
@@ -461,11 +490,13 @@ func rootKeyReport(st *state) string {
 		return warn("The root key will be a passphrase-protected file in the trust dir\n  "+st.trustDirShown()) + "\n  (made when the repository is first published).\n"
 	}
 	var b strings.Builder
-	b.WriteString(ok(fmt.Sprintf("Root key made on YubiKey %d, slot %s (ECDSA %s)", r.token.Serial, r.slot, r.curve)) + "\n")
-	if r.keyID != "" {
-		fmt.Fprintf(&b, "  public key ID %s\n", r.keyID)
+	if r.info.Made {
+		b.WriteString(ok(fmt.Sprintf("Root key made on YubiKey %d, slot %s (ECDSA %s)", r.info.Serial, r.info.Slot, r.info.Curve)) + "\n")
+	} else {
+		b.WriteString(ok(fmt.Sprintf("Root key found on YubiKey %d, slot %s (ECDSA %s), made there earlier", r.info.Serial, r.info.Slot, r.info.Curve)) + "\n")
 	}
-	fmt.Fprintf(&b, "  PIN policy %s, touch policy %s\n", r.pinPolicy, r.touchPolicy)
+	fmt.Fprintf(&b, "  public key ID %s\n", r.info.KeyID)
+	fmt.Fprintf(&b, "  PIN policy %s, touch policy %s (as the token has them)\n", r.info.PINPolicy, r.info.TouchPolicy)
 	if r.attestation != nil {
 		roots := "Yubico's PIV root CA"
 		if st.cfg.AttestationCA != "" {

@@ -47,7 +47,8 @@ func algorithmName(a piv.Algorithm) string {
 	return fmt.Sprintf("algorithm %d", a)
 }
 
-func pinPolicyName(p piv.PINPolicy) string {
+// PINPolicyName is the policy as ParsePINPolicy reads it.
+func PINPolicyName(p piv.PINPolicy) string {
 	switch p {
 	case piv.PINPolicyNever:
 		return "never"
@@ -59,7 +60,8 @@ func pinPolicyName(p piv.PINPolicy) string {
 	return fmt.Sprintf("policy %d", p)
 }
 
-func touchPolicyName(p piv.TouchPolicy) string {
+// TouchPolicyName is the policy as ParseTouchPolicy reads it.
+func TouchPolicyName(p piv.TouchPolicy) string {
 	switch p {
 	case piv.TouchPolicyNever:
 		return "never"

@@ -200,8 +200,8 @@ func (t *Token) Info() (Info, error) {
 		if ki, err := t.yk.KeyInfo(s); err == nil {
 			si.Key = true
 			si.Algorithm = algorithmName(ki.Algorithm)
-			si.PINPolicy = pinPolicyName(ki.PINPolicy)
-			si.TouchPolicy = touchPolicyName(ki.TouchPolicy)
+			si.PINPolicy = PINPolicyName(ki.PINPolicy)
+			si.TouchPolicy = TouchPolicyName(ki.TouchPolicy)
 			si.Generated = ki.Origin == piv.OriginGenerated
 		}
 		if cert, err := t.yk.Certificate(s); err == nil {

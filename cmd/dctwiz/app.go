@@ -187,17 +187,23 @@ a terminal; never from the command line.`,
 
 // client builds the engine from the global flags and environment.
 func (a *app) client(pass trust.Passphrases) (*trust.Client, error) {
-	opts := []trust.Option{trust.WithPassphrases(pass), trust.WithKeychain(trust.DockerConfigKeychain(a.getenv("DOCKER_CONFIG")))}
 	server := a.server
 	if server == "" {
 		server = a.getenv("DOCKER_CONTENT_TRUST_SERVER")
 	}
+	return a.clientFor(server, a.caCert, a.trustDirPath(), pass)
+}
+
+// clientFor builds an engine for this server ("" = docker's default for
+// each GUN), CA and trust dir, with credentials from the environment.
+func (a *app) clientFor(server, caCert, trustDir string, pass trust.Passphrases) (*trust.Client, error) {
+	opts := []trust.Option{trust.WithPassphrases(pass), trust.WithKeychain(trust.DockerConfigKeychain(a.getenv("DOCKER_CONFIG")))}
 	if server != "" {
 		opts = append(opts, trust.WithServer(server))
 	}
-	opts = append(opts, trust.WithTrustDir(a.trustDirPath()))
-	if a.caCert != "" {
-		opts = append(opts, trust.WithCACert(a.caCert))
+	opts = append(opts, trust.WithTrustDir(trustDir))
+	if caCert != "" {
+		opts = append(opts, trust.WithCACert(caCert))
 	}
 	if v := a.getenv("NOTARY_AUTH"); v != "" {
 		auth, err := trust.BasicAuthFromEnv("NOTARY_AUTH", v)

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -41,34 +43,31 @@ builds both).`,
   dctwiz sandbox --dir /tmp/rehearsal`,
 		Args: cobra.NoArgs,
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			return a.runSandbox(dir, testbedPath)
+			// Until the wizard runs (and while cleaning up after it), an
+			// interrupt, a kill or a closed terminal ends the sandbox cleanly.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			defer stop()
+			return a.runSandbox(ctx, dir, testbedPath)
 		}),
 	}
-	cmd.Flags().StringVar(&dir, "dir", "", "directory for the sandbox's state (default: a new temporary one; removed at the end either way)")
+	cmd.Flags().StringVar(&dir, "dir", "", "directory for the sandbox's state, new or empty (default: a new temporary one); removed at the end either way")
 	cmd.Flags().StringVar(&testbedPath, "testbed", "", "path of "+testbedName+" (default: beside dctwiz, else on PATH)")
 	return cmd
 }
 
-func (a *app) runSandbox(dir, testbedPath string) (err error) {
+func (a *app) runSandbox(ctx context.Context, dir, testbedPath string) (err error) {
 	if !a.terminal {
-		return usagef("the sandbox runs the wizard, which needs a terminal; headless, see 'make run' or dctwiz setup --help")
+		return usagef("the sandbox runs the wizard, which needs a terminal; headless, see 'make demo' or dctwiz setup --help")
 	}
 	bedBin, err := findTestbed(testbedPath)
 	if err != nil {
 		return err
 	}
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "dctwiz-sandbox-"); err != nil {
-			return err
-		}
-	} else if err = os.MkdirAll(dir, 0o700); err != nil {
-		return &trust.Error{Kind: trust.ErrBadInput, Input: dir, Cause: err, Msg: "cannot make the sandbox directory", Fix: "choose a writable --dir"}
-	}
-	if dir, err = filepath.Abs(dir); err != nil {
+	if dir, err = sandboxDir(dir); err != nil {
 		return err
 	}
 	fmt.Fprintln(a.stderr, "SANDBOX: starting a local Notary server, a registry and a virtual YubiKey (the first run builds notary's server: about a minute) ...")
-	bed, env, err := startTestbed(bedBin, dir)
+	bed, env, err := startTestbed(ctx, bedBin, dir)
 	defer func() {
 		bed.stop()
 		os.RemoveAll(dir)
@@ -85,6 +84,22 @@ func (a *app) runSandbox(dir, testbedPath string) (err error) {
 	}
 	a.trustDir = cfg.TrustDir
 	return a.runWizard(cfg)
+}
+
+// sandboxDir makes the sandbox's directory: a new temporary one, or the
+// one given if it is new or empty, since all of it is removed at the end.
+func sandboxDir(dir string) (string, error) {
+	if dir == "" {
+		return os.MkdirTemp("", "dctwiz-sandbox-")
+	}
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return "", &trust.Error{Kind: trust.ErrBadInput, Input: dir, Msg: "is not empty, and the sandbox removes its directory at the end",
+			Fix: "give a new or empty --dir, or none"}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", &trust.Error{Kind: trust.ErrBadInput, Input: dir, Cause: err, Msg: "cannot make the sandbox directory", Fix: "choose a writable --dir"}
+	}
+	return filepath.Abs(dir)
 }
 
 // sandboxConfig fills in what a newcomer cannot know.
@@ -135,7 +150,7 @@ type testbedProc struct {
 }
 
 // startTestbed starts the helper and waits for its settings file.
-func startTestbed(bin, dir string) (*testbedProc, map[string]string, error) {
+func startTestbed(ctx context.Context, bin, dir string) (*testbedProc, map[string]string, error) {
 	proc := &testbedProc{}
 	envFile := filepath.Join(dir, "sandbox.env")
 	logPath := filepath.Join(dir, "sandbox.log")
@@ -168,6 +183,8 @@ func startTestbed(bin, dir string) (*testbedProc, map[string]string, error) {
 				Msg: "the sandbox did not start: " + lastLine(string(log)), Fix: "run 'make deps' (as root), then try again"}
 		case <-deadline:
 			return proc, nil, &trust.Error{Kind: trust.ErrBadInput, Input: testbedName, Msg: "the sandbox did not start within 5 minutes"}
+		case <-ctx.Done():
+			return proc, nil, &trust.Error{Kind: trust.ErrBadInput, Input: testbedName, Msg: "stopped while the sandbox was starting"}
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -232,3 +232,26 @@ func checkSandboxTrustData(t *testing.T, dir string, env map[string]string, gun 
 		}
 	}
 }
+
+// The sandbox removes its directory at the end: it never takes one that
+// holds anything.
+func TestSandboxRefusesANonEmptyDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "keep.me"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sandboxDir(dir); err == nil || !strings.Contains(err.Error(), "is not empty") {
+		t.Fatalf("a non-empty --dir: %v", err)
+	}
+	fresh := filepath.Join(dir, "new")
+	if got, err := sandboxDir(fresh); err != nil || got != fresh {
+		t.Fatalf("a new --dir: %q, %v", got, err)
+	}
+	r := dctwizBinary(t, newEnv(t), "sandbox", "--dir", dir)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "needs a terminal") {
+		t.Errorf("sandbox without a terminal: %s", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "keep.me")); err != nil {
+		t.Fatal("the sandbox touched a directory it did not make")
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -90,30 +89,25 @@ func (a *app) runWizard(cfg ui.Config) error {
 		return usagef("the wizard needs a terminal; scripts run the same ceremony with 'dctwiz setup' (see dctwiz setup --help)")
 	}
 	newEngine := func(server, caCert string, pass trust.Passphrases) (*trust.Client, error) {
-		saved := [2]string{a.server, a.caCert}
-		defer func() { a.server, a.caCert = saved[0], saved[1] }()
-		a.server, a.caCert = server, caCert
-		if cfg.TrustDir != "" {
-			a.trustDir = cfg.TrustDir
-		}
-		return a.client(pass)
+		return a.clientFor(server, caCert, cfg.TrustDir, pass)
 	}
 	model := ui.New(cfg, ui.NewBackend(newEngine))
-	p := tea.NewProgram(model, tea.WithAltScreen(), tea.WithInput(os.Stdin), tea.WithOutput(os.Stdout))
-	// A closed terminal (SIGHUP) ends the wizard like a quit, so that the
-	// caller's clean-up (the sandbox's) runs.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	// The wizard handles signals itself: an interrupt, a kill or a closed
+	// terminal (SIGHUP) is a confirmed quit, which waits for a running
+	// step, releases the YubiKey and says where things stand.
+	p := tea.NewProgram(model, tea.WithAltScreen(), tea.WithInput(os.Stdin), tea.WithOutput(os.Stdout), tea.WithoutSignalHandler())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	go func() {
-		if _, ok := <-hup; ok {
-			p.Kill()
+		for range sigs {
+			p.Send(ui.Stop{})
 		}
 	}()
 	_, err := p.Run()
 	fmt.Fprint(a.stdout, model.Outcome())
-	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
-		return err
+	if err != nil {
+		return fmt.Errorf("the wizard stopped: %w", err)
 	}
 	return nil
 }
