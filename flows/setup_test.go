@@ -86,6 +86,13 @@ func ceremony(tb testing.TB) flows.Setup {
 	}
 }
 
+// everyStepEvents are the events of a whole ceremony, in order.
+var everyStepEvents = []string{
+	"init:started", "init:done", "delegations:started", "delegations:done",
+	"root-cert:started", "root-cert:done", "test-sign:started", "test-sign:done",
+	"delete-targets-key:started", "delete-targets-key:done",
+}
+
 func TestRunSetupRunsEveryStepInOrder(t *testing.T) {
 	c, _ := engine(t, t.TempDir())
 	s := ceremony(t)
@@ -96,11 +103,7 @@ func TestRunSetupRunsEveryStepInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RunSetup: %v", err)
 	}
-	want := []string{
-		"init:started", "init:done", "delegations:started", "delegations:done",
-		"root-cert:started", "root-cert:done", "test-sign:started", "test-sign:done",
-		"delete-targets-key:started", "delete-targets-key:done",
-	}
+	want := everyStepEvents
 	if fmt.Sprint(events) != fmt.Sprint(want) {
 		t.Errorf("events %v\nwant %v", events, want)
 	}
@@ -250,11 +253,7 @@ func TestCeremonyRunsInParts(t *testing.T) {
 	if err := cer.RunThrough(ctx, flows.StepDeleteTargetsKey); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{
-		"init:started", "init:done", "delegations:started", "delegations:done",
-		"root-cert:started", "root-cert:done", "test-sign:started", "test-sign:done",
-		"delete-targets-key:started", "delete-targets-key:done",
-	}
+	want := everyStepEvents
 	if fmt.Sprint(events) != fmt.Sprint(want) {
 		t.Errorf("events %v\nwant %v", events, want)
 	}

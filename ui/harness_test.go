@@ -86,12 +86,7 @@ func (h *harness) to(id screenID) {
 		scrYubiKey: func() {
 			h.wait("YubiKey 12345678, firmware")
 			h.enter()
-			h.wait("New PIN")
-			for _, s := range []string{"24681357", "24681357", "11223344", "11223344"} {
-				h.typ(s)
-				h.tab()
-			}
-			h.enter()
+			h.prepareToken()
 			h.wait("Touch policy")
 			h.enter()
 			h.wait("Attestation verified")
@@ -125,6 +120,26 @@ func (h *harness) to(id screenID) {
 	for s := scrWelcome; s < id; s++ {
 		steps[s]()
 	}
+}
+
+// prepareToken fills in the new PIN and PUK, each twice, and submits.
+func (h *harness) prepareToken() {
+	h.t.Helper()
+	h.wait("New PIN")
+	for _, s := range []string{"24681357", "24681357", "11223344", "11223344"} {
+		h.typ(s)
+		h.tab()
+	}
+	h.enter()
+}
+
+// outcome waits for the program to end by itself (a quit) and returns
+// what the wizard prints then.
+func (h *harness) outcome() string {
+	h.t.Helper()
+	h.tm.WaitFinished(h.t, teatest.WithFinalTimeout(5*time.Second))
+	h.ended = true
+	return h.tm.FinalModel(h.t).(*Model).Outcome()
 }
 
 // end stops the program and returns the final model.

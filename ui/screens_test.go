@@ -6,10 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/x/exp/teatest"
 
 	"github.com/dctwiz/dctwiz/trust"
 	"github.com/dctwiz/dctwiz/yubikey"
@@ -277,9 +275,7 @@ func TestQuitAfterPublishingSaysHowToContinue(t *testing.T) {
 	h.runes("q")
 	h.wait("Quit the ceremony?")
 	h.runes("y")
-	h.tm.WaitFinished(t)
-	h.ended = true
-	out := h.tm.FinalModel(t).(*Model).Outcome()
+	out := h.outcome()
 	for _, want := range []string{
 		"the ceremony was stopped",
 		testGUN + " is published",
@@ -301,9 +297,7 @@ func TestQuitBeforePublishingSaysNothingWasPublished(t *testing.T) {
 	h.send(tea.KeyMsg{Type: tea.KeyCtrlC})
 	h.wait("Nothing was published. The root key was made on YubiKey 12345678, slot 9c")
 	h.runes("y")
-	h.tm.WaitFinished(t)
-	h.ended = true
-	out := h.tm.FinalModel(t).(*Model).Outcome()
+	out := h.outcome()
 	if !strings.Contains(out, "dctwiz setup --server https://notary.example.com "+testGUN+" --root-key yubikey:12345678 --slot 9c") {
 		t.Errorf("outcome does not give the setup command:\n%s", out)
 	}
@@ -440,12 +434,7 @@ func TestChoosingThePreparedTokenAgainUsesItsNewPIN(t *testing.T) {
 	h.to(scrYubiKey)
 	h.wait("YubiKey 7654321")
 	h.enter()
-	h.wait("New PIN")
-	for _, s := range []string{"24681357", "24681357", "11223344", "11223344"} {
-		h.typ(s)
-		h.tab()
-	}
-	h.enter()
+	h.prepareToken()
 	h.wait("The PIN you just set unlocks the token")
 	h.press(tea.KeyEsc)
 	h.wait("YubiKey 7654321")
@@ -521,9 +510,7 @@ func TestAStopWaitsForTheRunningStep(t *testing.T) {
 	h.runes("q")   // and the quit dialog drawn meanwhile reads the report
 	h.wait("A step is running")
 	close(release)
-	h.tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
-	h.ended = true
-	out := h.tm.FinalModel(t).(*Model).Outcome()
+	out := h.outcome()
 	if !strings.Contains(out, "signers added: done") || !strings.Contains(out, "not done yet: root certificate exported") {
 		t.Errorf("the outcome does not say where the ceremony stopped:\n%s", out)
 	}
