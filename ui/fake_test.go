@@ -7,7 +7,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -252,5 +251,3 @@ func (e *fakeEngine) Inspect(ctx context.Context, gun trust.GUN) (*trust.Inspect
 			{Role: "timestamp", Version: 3, Expires: time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)}},
 		Certificates: []trust.CertExpiry{{Role: "targets/releases", Subject: "CN=SignPath Signer,O=Acme", NotAfter: time.Date(2029, 11, 22, 0, 0, 0, 0, time.UTC)}}}, nil
 }
-
-var errFake = errors.New("fake failure")

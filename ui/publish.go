@@ -23,11 +23,9 @@ type publish struct {
 }
 
 type (
-	// stepMsg is a ceremony's progress event, for repository gun (index).
-	stepMsg struct {
-		gun int
-		ev  flows.Event
-	}
+	// stepMsg says that a ceremony made progress: the screen draws its
+	// report again (the report, not the event, is what it shows).
+	stepMsg struct{}
 	// ranMsg says that a run of ceremony steps has ended.
 	ranMsg struct{ err error }
 )

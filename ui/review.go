@@ -61,11 +61,10 @@ func (r *review) start() tea.Cmd {
 	}
 	st.engine = eng
 	st.ceremonies = nil
-	for i, g := range st.guns {
-		i := i
+	for _, g := range st.guns {
 		s := flows.Setup{GUN: g, Root: st.root.key, Signers: st.signers, RootCertOut: rootCertPath(st, g.String()),
 			AttestationRoots: st.cfg.AttestationRoots}
-		c, err := flows.NewCeremony(eng, s, func(e flows.Event) { st.send(stepMsg{gun: i, ev: e}) })
+		c, err := flows.NewCeremony(eng, s, func(flows.Event) { st.send(stepMsg{}) })
 		if err != nil {
 			return showError(err)
 		}

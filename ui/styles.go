@@ -19,7 +19,6 @@ var (
 	styleOK      = lipgloss.NewStyle().Foreground(colOK)
 	styleWarn    = lipgloss.NewStyle().Foreground(colWarn)
 	styleFail    = lipgloss.NewStyle().Foreground(colFail)
-	styleKey     = lipgloss.NewStyle().Bold(true).Foreground(colAccent)
 	styleCursor  = lipgloss.NewStyle().Bold(true).Foreground(colAccent)
 	styleRule    = lipgloss.NewStyle().Foreground(colDim)
 	styleBox     = lipgloss.NewStyle().Border(lipgloss.NormalBorder()).BorderForeground(colWarn).Padding(0, 1)
