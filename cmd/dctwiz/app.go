@@ -132,6 +132,10 @@ repositories: root and targets keys, server-managed snapshot key, signer
 delegations, root certificate export, a test signature verified as a consumer
 would verify it, and deletion of the local targets key.
 
+On a terminal, dctwiz alone starts the wizard, which walks through the ceremony
+screen by screen; 'dctwiz sandbox' rehearses it on this machine only. The
+commands below run the same steps headless, for scripts and CI.
+
 Passphrases come from NOTARY_ROOT_PASSPHRASE, NOTARY_TARGETS_PASSPHRASE and
 NOTARY_DELEGATION_PASSPHRASE (or docker's DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE
 and DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE), else from a no-echo prompt on
