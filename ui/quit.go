@@ -28,7 +28,7 @@ func status(st *state) string {
 		}
 		fmt.Fprintf(&b, "%s is published:\n", rep.GUN)
 		for _, s := range rep.Steps {
-			line := stepLabel(s.Step) + ": " + string(s.Status)
+			line := stepTitles[s.Step] + ": " + string(s.Status)
 			if s.Note != "" {
 				line += " (" + s.Note + ")"
 			}
@@ -38,7 +38,7 @@ func status(st *state) string {
 			b.WriteString("  " + line + "\n")
 		}
 		if next, ok := c.Next(); ok {
-			fmt.Fprintf(&b, "  not done yet: %s\n", stepLabel(next))
+			fmt.Fprintf(&b, "  not done yet: %s\n", stepTitles[next])
 			if next != flows.StepDeleteTargetsKey {
 				b.WriteString("  the targets private key is still in the trust dir\n")
 			}
@@ -151,20 +151,4 @@ func setupCommand(st *state, gun, global string) string {
 		cmd += " --test-tag " + tag
 	}
 	return cmd + " --delete-targets-key"
-}
-
-func stepLabel(id flows.StepID) string {
-	switch id {
-	case flows.StepInit:
-		return "keys created and published"
-	case flows.StepDelegations:
-		return "signers added"
-	case flows.StepRootCert:
-		return "root certificate exported"
-	case flows.StepTestSign:
-		return "test signature"
-	case flows.StepDeleteTargetsKey:
-		return "targets key deleted"
-	}
-	return string(id)
 }

@@ -279,7 +279,7 @@ func TestQuitAfterPublishingSaysHowToContinue(t *testing.T) {
 	for _, want := range []string{
 		"the ceremony was stopped",
 		testGUN + " is published",
-		"not done yet: test signature",
+		"not done yet: Test-sign a tag and verify it as a consumer would",
 		"the targets private key is still in the trust dir",
 		"dctwiz test-sign --server https://notary.example.com " + testGUN + ":TAG",
 		"dctwiz targets-key delete --server https://notary.example.com " + testGUN,
@@ -511,7 +511,7 @@ func TestAStopWaitsForTheRunningStep(t *testing.T) {
 	h.wait("A step is running")
 	close(release)
 	out := h.outcome()
-	if !strings.Contains(out, "signers added: done") || !strings.Contains(out, "not done yet: root certificate exported") {
+	if !strings.Contains(out, "Add the signers (targets/releases and targets/<name>): done") || !strings.Contains(out, "not done yet: Export the root certificate") {
 		t.Errorf("the outcome does not say where the ceremony stopped:\n%s", out)
 	}
 	if calls := h.b.engine.callsMade(); slices.Contains(calls, "root-cert") {

@@ -44,12 +44,9 @@ and no SHA-1 signature.`,
 		Example: `  NOTARY_TARGETS_PASSPHRASE=... dctwiz delegation add docker.io/acme/app signpath signpath.cer`,
 		Args:    cobra.ExactArgs(3),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			gun, err := parseGUNArg(args[0])
+			gun, err := gunAndSigner(args)
 			if err != nil {
 				return err
-			}
-			if err := trust.ValidSignerName(args[1]); err != nil {
-				return usageError{err}
 			}
 			cert, err := a.loadCert(args[2])
 			if err != nil {
@@ -134,12 +131,9 @@ targets/releases leaves tags signed there unverifiable, so it needs --yes
 		Example: `  NOTARY_TARGETS_PASSPHRASE=... dctwiz delegation remove docker.io/acme/app alice`,
 		Args:    cobra.ExactArgs(2),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			gun, err := parseGUNArg(args[0])
+			gun, err := gunAndSigner(args)
 			if err != nil {
 				return err
-			}
-			if err := trust.ValidSignerName(args[1]); err != nil {
-				return usageError{err}
 			}
 			pass, err := a.passphrase(targetsSecret, false)
 			if err != nil {
@@ -167,4 +161,16 @@ targets/releases leaves tags signed there unverifiable, so it needs --yes
 			return nil
 		}),
 	}
+}
+
+// gunAndSigner reads the GUN and signer-name arguments.
+func gunAndSigner(args []string) (trust.GUN, error) {
+	gun, err := parseGUNArg(args[0])
+	if err != nil {
+		return gun, err
+	}
+	if err := trust.ValidSignerName(args[1]); err != nil {
+		return gun, usageError{err}
+	}
+	return gun, nil
 }
