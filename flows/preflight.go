@@ -40,12 +40,20 @@ type CheckItem struct {
 	Fix    string      `json:"fix,omitempty"`
 }
 
+// PreflightOptions say what the checklist looks at besides the server.
+type PreflightOptions struct {
+	// Tokens lists the YubiKeys; nil skips the YubiKey check.
+	Tokens func() ([]yubikey.Info, error)
+	// NoLogin: the server is known to take no login (the sandbox's), so
+	// finding no credentials is not worth a warning.
+	NoLogin bool
+}
+
 // Preflight checks what the setup ceremony needs before it starts: the
 // notary server answers over TLS (for gun, if one is chosen), credentials
-// for it, a usable YubiKey (tokens may be nil when a file root key was
-// chosen), and a writable trust dir. It changes nothing but creating the
-// trust dir.
-func Preflight(ctx context.Context, env Environment, gun trust.GUN, tokens func() ([]yubikey.Info, error)) []CheckItem {
+// for it, a usable YubiKey, and a writable trust dir. It changes nothing
+// but creating the trust dir.
+func Preflight(ctx context.Context, env Environment, gun trust.GUN, opts PreflightOptions) []CheckItem {
 	var out []CheckItem
 	if gun.IsZero() {
 		out = append(out,
@@ -61,6 +69,8 @@ func Preflight(ctx context.Context, env Environment, gun trust.GUN, tokens func(
 		switch src, err := env.Credentials(ctx, gun); {
 		case err != nil:
 			out = append(out, CheckItem{Name: "Notary credentials", Status: CheckFail, Detail: err.Error(), Fix: trust.FixFor(err)})
+		case src == "" && opts.NoLogin:
+			out = append(out, CheckItem{Name: "Notary credentials", Status: CheckOK, Detail: "none needed: this server takes no login"})
 		case src == "":
 			out = append(out, CheckItem{Name: "Notary credentials", Status: CheckWarn, Detail: "none found for " + gun.Registry(),
 				Fix: "docker login " + gun.Registry() + " (or set NOTARY_AUTH), unless the server needs no login"})
@@ -68,8 +78,8 @@ func Preflight(ctx context.Context, env Environment, gun trust.GUN, tokens func(
 			out = append(out, CheckItem{Name: "Notary credentials", Status: CheckOK, Detail: "from " + src})
 		}
 	}
-	if tokens != nil {
-		out = append(out, tokenCheck(tokens))
+	if opts.Tokens != nil {
+		out = append(out, tokenCheck(opts.Tokens))
 	}
 	out = append(out, trustDirCheck(env.TrustDir()))
 	return out
@@ -103,11 +113,7 @@ func trustDirCheck(dir string) CheckItem {
 	item := CheckItem{Name: "Trust dir writable", Detail: dir}
 	err := os.MkdirAll(dir, 0o700)
 	if err == nil {
-		var f *os.File
-		if f, err = os.CreateTemp(dir, ".dctwiz-check-*"); err == nil {
-			f.Close()
-			err = os.Remove(f.Name())
-		}
+		err = probe(dir)
 	}
 	if err != nil {
 		item.Status, item.Fix = CheckFail, "choose a writable trust dir (--trust-dir), or fix its permissions"

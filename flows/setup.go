@@ -152,6 +152,25 @@ func (r *Report) Pending() []StepID {
 	return out
 }
 
+// CheckSigners refuses signers that could only fail once the repository
+// is published: an invalid or repeated name, or no certificate.
+func CheckSigners(signers []Signer) error {
+	seen := map[string]bool{}
+	for _, sig := range signers {
+		if err := trust.ValidSignerName(sig.Name); err != nil {
+			return err
+		}
+		if seen[sig.Name] {
+			return &trust.Error{Kind: trust.ErrBadSignerName, Input: sig.Name, Msg: "the signer name is given twice", Fix: "give each signer its own name"}
+		}
+		seen[sig.Name] = true
+		if sig.Cert == nil {
+			return &trust.Error{Kind: trust.ErrBadCertificate, Input: sig.Name, Msg: "no certificate for this signer", Fix: "give the signer's certificate"}
+		}
+	}
+	return nil
+}
+
 // Check looks at everything that can be known before anything is created
 // or published: the test tag exists in the registry, the root certificate
 // can be written, and deleting the targets key leaves a signer. The review
@@ -192,9 +211,17 @@ func writable(path string) error {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return &trust.Error{Kind: trust.ErrBadInput, Input: path, Msg: "is a directory", Fix: "give a file path for the root certificate"}
 	}
+	if err := probe(dir); err != nil {
+		return &trust.Error{Kind: trust.ErrBadInput, Input: path, Cause: err, Msg: "cannot write the root certificate there", Fix: "choose a writable directory"}
+	}
+	return nil
+}
+
+// probe creates and removes a file in dir: can files be written there?
+func probe(dir string) error {
 	f, err := os.CreateTemp(dir, ".dctwiz-check-*")
 	if err != nil {
-		return &trust.Error{Kind: trust.ErrBadInput, Input: path, Cause: err, Msg: "cannot write the root certificate there", Fix: "choose a writable directory"}
+		return err
 	}
 	f.Close()
 	return os.Remove(f.Name())
@@ -241,10 +268,10 @@ func NewCeremony(eng Engine, s Setup, events func(Event)) (*Ceremony, error) {
 			Fix: "choose the repository and where its root key comes from"}
 	}
 	c.rep.GUN, c.rep.Root = s.GUN.String(), s.Root.String()
+	if err := CheckSigners(s.Signers); err != nil {
+		return c, err
+	}
 	for _, sig := range s.Signers {
-		if sig.Cert == nil {
-			return c, &trust.Error{Kind: trust.ErrBadCertificate, Input: sig.Name, Msg: "no certificate for this signer", Fix: "give the signer's certificate"}
-		}
 		c.rep.Warnings = append(c.rep.Warnings, sig.Cert.Warnings...)
 	}
 	return c, nil
@@ -257,8 +284,8 @@ func (c *Ceremony) Report() *Report {
 	return c.rep.clone()
 }
 
-// Setup is the ceremony's setup as it stands (with the choices made so far).
-func (c *Ceremony) Setup() Setup {
+// current is the ceremony's setup as it stands (with the choices made so far).
+func (c *Ceremony) current() Setup {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.setup
@@ -309,7 +336,7 @@ func (c *Ceremony) RunThrough(ctx context.Context, last StepID) error {
 	if !c.checked {
 		// A tag or deletion chosen later is checked by its own step (the
 		// engine refuses a missing tag, or a deletion without a signer).
-		if err := c.Setup().Check(ctx, c.eng); err != nil {
+		if err := c.current().Check(ctx, c.eng); err != nil {
 			return err
 		}
 		c.checked = true
@@ -394,7 +421,7 @@ func runStep(ctx context.Context, eng Engine, s Setup, id StepID, rep *Report) (
 		if res.AlreadyDone {
 			return "already published with these keys", nil
 		}
-		return fmt.Sprintf("root %s, targets %s", short(res.Root.ID), short(res.Targets.ID)), nil
+		return fmt.Sprintf("root %s, targets %s", trust.ShortID(res.Root.ID), trust.ShortID(res.Targets.ID)), nil
 
 	case StepDelegations:
 		rep.Delegations = nil // a rerun lists every signer once
@@ -467,7 +494,7 @@ func runStep(ctx context.Context, eng Engine, s Setup, id StepID, rep *Report) (
 		if len(res.KeyIDs) == 0 {
 			return "no targets key was left in the trust dir", nil
 		}
-		return fmt.Sprintf("targets key %s deleted and verified gone", short(res.KeyIDs[0])), nil
+		return fmt.Sprintf("targets key %s deleted and verified gone", trust.ShortID(res.KeyIDs[0])), nil
 	}
 	return "", fmt.Errorf("unknown step %q", id)
 }
@@ -506,10 +533,3 @@ func attestationNote(ar *trust.AttestationReport) string {
 type skipped struct{ why string }
 
 func (s skipped) Error() string { return s.why }
-
-func short(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
-}

@@ -264,3 +264,76 @@ func TestCeremonyRunsInParts(t *testing.T) {
 		t.Error("steps left after the last one")
 	}
 }
+
+// failingSigner is the real engine, but adding one signer fails once.
+type failingSigner struct {
+	*trust.Client
+	name   string
+	failed bool
+}
+
+func (f *failingSigner) AddDelegation(ctx context.Context, gun trust.GUN, name string, cert *trust.Certificate) (*trust.DelegationResult, error) {
+	if name == f.name && !f.failed {
+		f.failed = true
+		return nil, &trust.Error{Kind: trust.ErrPublish, Input: name, Msg: "publish refused"}
+	}
+	return f.Client.AddDelegation(ctx, gun, name, cert)
+}
+
+// A step that failed runs again on the next call and is reported once;
+// what it published the first time is not listed twice.
+func TestCeremonyRerunsAFailedStep(t *testing.T) {
+	c, _ := engine(t, t.TempDir())
+	s := ceremony(t)
+	path, _, err := testbed.WriteCert(t.TempDir(), "ci.crt", testbed.CertSpec{CommonName: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := trust.LoadCertificate(path, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Signers = append(s.Signers, flows.Signer{Name: "ci", Cert: ci})
+	eng := &failingSigner{Client: c, name: "ci"}
+	cer, err := flows.NewCeremony(eng, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cer.RunThrough(context.Background(), flows.StepRootCert); err == nil {
+		t.Fatal("the failing signer did not fail the step")
+	}
+	if rep := cer.Report(); len(rep.Steps) != 2 || rep.Steps[1].Status != flows.Failed || len(rep.Delegations) != 1 {
+		t.Fatalf("after the failure: steps %+v, delegations %d", rep.Steps, len(rep.Delegations))
+	}
+	if err := cer.RunThrough(context.Background(), flows.StepRootCert); err != nil {
+		t.Fatal(err)
+	}
+	rep := cer.Report()
+	var ids []flows.StepID
+	for _, st := range rep.Steps {
+		ids = append(ids, st.Step)
+		if st.Status != flows.Done {
+			t.Errorf("step %s: %s", st.Step, st.Status)
+		}
+	}
+	if fmt.Sprint(ids) != "[init delegations root-cert]" || len(rep.Delegations) != 2 {
+		t.Fatalf("after the rerun: steps %v, %d delegations", ids, len(rep.Delegations))
+	}
+	if rep.Delegations[0].Changed {
+		t.Error("the signer published by the failed run was published again")
+	}
+}
+
+func TestCeremonyRefusesBadSignerNames(t *testing.T) {
+	c, _ := engine(t, t.TempDir())
+	s := ceremony(t)
+	for _, signers := range [][]flows.Signer{
+		{{Name: "Not Valid", Cert: s.Signers[0].Cert}},
+		{s.Signers[0], s.Signers[0]},
+	} {
+		s.Signers = signers
+		if _, err := flows.NewCeremony(c, s, nil); !errors.Is(err, trust.ErrBadSignerName) {
+			t.Errorf("signers %v: %v, want a bad signer name before anything is published", signers[0].Name, err)
+		}
+	}
+}

@@ -173,12 +173,9 @@ func (c *Client) notaryTransport(ctx context.Context, gun GUN) (http.RoundTrippe
 	if err != nil {
 		return nil, wrapError(ErrBadInput, err, server, "give the notary server as https://host[:port]", "not a notary server URL")
 	}
-	auth := c.notaryAuth
-	if auth == nil {
-		auth, err = authn.Resolve(ctx, c.keychain, gunRegistry(gun))
-		if err != nil {
-			auth = authn.Anonymous
-		}
+	auth, _, err := c.notaryCredentials(ctx, gun)
+	if err != nil {
+		auth = authn.Anonymous
 	}
 	scopes := []string{"repository:" + gun.String() + ":push,pull"}
 	// go-containerregistry races http against https for loopback and
@@ -195,6 +192,22 @@ func (c *Client) notaryTransport(ctx context.Context, gun GUN) (http.RoundTrippe
 	c.transports[key] = rt
 	c.mu.Unlock()
 	return withContext(ctx, rt), nil
+}
+
+// notaryCredentials are the credentials for gun's notary server and where
+// they come from: "NOTARY_AUTH", "docker config", or "" (anonymous).
+func (c *Client) notaryCredentials(ctx context.Context, gun GUN) (authn.Authenticator, string, error) {
+	if c.notaryAuth != nil {
+		return c.notaryAuth, "NOTARY_AUTH", nil
+	}
+	auth, err := authn.Resolve(ctx, c.keychain, gunRegistry(gun))
+	if err != nil {
+		return nil, "", err
+	}
+	if auth == authn.Anonymous {
+		return auth, "", nil
+	}
+	return auth, "docker config", nil
 }
 
 // gunRegistry is the registry whose docker-config credentials docker uses

@@ -3,8 +3,6 @@ package trust
 import (
 	"context"
 	"net/url"
-
-	"github.com/google/go-containerregistry/pkg/authn"
 )
 
 // Reach checks that the notary server for gun answers over TLS and
@@ -23,15 +21,6 @@ func (c *Client) Reach(ctx context.Context, gun GUN) error {
 // from: "NOTARY_AUTH", "docker config" or "" when none are found (an open
 // server, or a login missing).
 func (c *Client) Credentials(ctx context.Context, gun GUN) (string, error) {
-	if c.notaryAuth != nil {
-		return "NOTARY_AUTH", nil
-	}
-	auth, err := authn.Resolve(ctx, c.keychain, gunRegistry(gun))
-	if err != nil {
-		return "", err
-	}
-	if auth == authn.Anonymous {
-		return "", nil
-	}
-	return "docker config", nil
+	_, source, err := c.notaryCredentials(ctx, gun)
+	return source, err
 }

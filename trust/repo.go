@@ -184,9 +184,9 @@ func (r *passRecorder) retrieve(keyID, alias string, createNew bool, attempts in
 	pass := r.p.forRole(role)
 	switch {
 	case pass == "":
-		r.problem = newError(ErrPassphraseRequired, role+" key", "give the "+role+" key passphrase", "the %s key %s is encrypted and no passphrase was given", role, short(keyID))
+		r.problem = newError(ErrPassphraseRequired, role+" key", "give the "+role+" key passphrase", "the %s key %s is encrypted and no passphrase was given", role, ShortID(keyID))
 	case attempts > 0:
-		r.problem = newError(ErrWrongPassphrase, role+" key", "give the right "+role+" key passphrase", "wrong passphrase for the %s key %s", role, short(keyID))
+		r.problem = newError(ErrWrongPassphrase, role+" key", "give the right "+role+" key passphrase", "wrong passphrase for the %s key %s", role, ShortID(keyID))
 	case createNew && len(pass) < MinPassphraseLength:
 		r.problem = newError(ErrWeakPassphrase, role+" key", "choose a passphrase of at least 8 characters", "the passphrase for the new %s key is shorter than %d characters", role, MinPassphraseLength)
 	default:
@@ -217,7 +217,8 @@ func (p Passphrases) forRole(role string) string {
 	return p.Delegation
 }
 
-func short(id string) string {
+// ShortID is a key ID as people compare it: its first 12 hex digits.
+func ShortID(id string) string {
 	if len(id) > 12 {
 		return id[:12]
 	}

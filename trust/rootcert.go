@@ -50,11 +50,11 @@ func rootCertificates(gun GUN, repo *tuf.Repo) ([]RootCertificate, error) {
 			continue
 		}
 		if key.Algorithm() != data.ECDSAx509Key && key.Algorithm() != data.RSAx509Key {
-			return nil, newError(ErrVerification, gun.String(), "", "the root key %s is a bare %s key, not a certificate", short(id), key.Algorithm())
+			return nil, newError(ErrVerification, gun.String(), "", "the root key %s is a bare %s key, not a certificate", ShortID(id), key.Algorithm())
 		}
 		cert, err := utils.LoadCertFromPEM(key.Public())
 		if err != nil {
-			return nil, wrapError(ErrVerification, err, gun.String(), "", "the root key %s holds no readable certificate", short(id))
+			return nil, wrapError(ErrVerification, err, gun.String(), "", "the root key %s holds no readable certificate", ShortID(id))
 		}
 		canonical, _ := utils.CanonicalKeyID(key)
 		sum := sha256.Sum256(cert.Raw)
@@ -99,7 +99,7 @@ func PinnedIDs(certs []RootCertificate) []string {
 }
 
 func (r RootCertificate) String() string {
-	return fmt.Sprintf("%s (key %s, expires %s)", r.Subject, short(r.KeyID), r.NotAfter.UTC().Format("2006-01-02"))
+	return fmt.Sprintf("%s (key %s, expires %s)", r.Subject, ShortID(r.KeyID), r.NotAfter.UTC().Format("2006-01-02"))
 }
 
 // WriteRootCertificates writes the certificates as PEM to path (a public

@@ -75,14 +75,14 @@ func (f fileRootKey) open(_ context.Context, keys *trustmanager.GenericKeyStore,
 		return key, nil
 	case 1:
 		if pass.p.Root == "" {
-			return nil, newError(ErrPassphraseRequired, "root key", "give the root key passphrase", "the root key %s is encrypted and no passphrase was given", short(ids[0]))
+			return nil, newError(ErrPassphraseRequired, "root key", "give the root key passphrase", "the root key %s is encrypted and no passphrase was given", ShortID(ids[0]))
 		}
 		key, _, err := keys.GetKey(ids[0])
 		if err != nil {
 			if pass.problem != nil {
 				return nil, pass.problem
 			}
-			return nil, wrapError(ErrNoRootKey, err, "root key "+short(ids[0]), "", "cannot read the root key")
+			return nil, wrapError(ErrNoRootKey, err, "root key "+ShortID(ids[0]), "", "cannot read the root key")
 		}
 		return key, nil
 	default:

@@ -65,7 +65,7 @@ func (c *Client) DeleteTargetsKey(ctx context.Context, gun GUN) (*TargetsKeyDele
 		files := keyFiles(c.trustDir, id)
 		if err := s.keys.RemoveKey(id); err != nil {
 			return nil, wrapError(ErrBadInput, err, filepath.Join(c.trustDir, "private"), "check the trust dir's permissions and run the command again",
-				"cannot remove the targets key %s", short(id))
+				"cannot remove the targets key %s", ShortID(id))
 		}
 		res.KeyIDs = append(res.KeyIDs, id)
 		res.Files = append(res.Files, files...)

@@ -131,13 +131,13 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 	if y.tok == nil {
 		tok, err := yubikey.Open(y.opts.Serial)
 		if err != nil {
-			return nil, yubiKeyError(err, input)
+			return nil, YubiKeyError(err, input)
 		}
 		y.tok = tok
 	}
 	info, err := y.tok.Info()
 	if err != nil {
-		return nil, yubiKeyError(err, input)
+		return nil, YubiKeyError(err, input)
 	}
 	input = y.String()
 	if info.FactoryDefaults() {
@@ -158,7 +158,7 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 			"one PIN try left: a wrong PIN now blocks the PIN, so dctwiz does not try it unconfirmed")
 	}
 	if err := y.tok.VerifyPIN(y.opts.PIN); err != nil {
-		return nil, yubiKeyError(err, input)
+		return nil, YubiKeyError(err, input)
 	}
 	pub, pinPolicy, touch, err := y.tok.PublicKey(y.opts.Slot)
 	made := false
@@ -169,12 +169,12 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 		cert, cerr := y.tok.CreateKey(y.opts.PIN, yubikey.KeyOptions{Slot: y.opts.Slot, Curve: y.opts.Curve,
 			PINPolicy: y.opts.PINPolicy, TouchPolicy: y.opts.TouchPolicy, OnTouch: y.opts.OnTouch})
 		if cerr != nil {
-			return nil, yubiKeyError(cerr, input)
+			return nil, YubiKeyError(cerr, input)
 		}
 		pub, pinPolicy, touch = cert.PublicKey.(*ecdsa.PublicKey), y.opts.PINPolicy, y.opts.TouchPolicy
 		made = true
 	case err != nil:
-		return nil, yubiKeyError(err, input)
+		return nil, YubiKeyError(err, input)
 	default:
 		// A key is there: it is this token's root key if its certificate
 		// says so (notary's convention); never take over another key. A
@@ -190,15 +190,15 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 		case cerr == nil && cert.Subject.CommonName == "root":
 		case errors.Is(cerr, yubikey.ErrNoCertificate) && create && y.tok.MadeOnToken(y.opts.Slot):
 			if _, cerr = y.tok.StoreRootCertificate(y.opts.PIN, y.opts.Slot, pub, pinPolicy, touch, y.opts.OnTouch); cerr != nil {
-				return nil, yubiKeyError(cerr, input)
+				return nil, YubiKeyError(cerr, input)
 			}
 		case create && y.opts.Overwrite:
 			if _, cerr = y.tok.CreateKey(y.opts.PIN, yubikey.KeyOptions{Slot: y.opts.Slot, Curve: y.opts.Curve,
 				PINPolicy: y.opts.PINPolicy, TouchPolicy: y.opts.TouchPolicy, Overwrite: true, OnTouch: y.opts.OnTouch}); cerr != nil {
-				return nil, yubiKeyError(cerr, input)
+				return nil, YubiKeyError(cerr, input)
 			}
 			if pub, pinPolicy, touch, err = y.tok.PublicKey(y.opts.Slot); err != nil {
-				return nil, yubiKeyError(err, input)
+				return nil, YubiKeyError(err, input)
 			}
 			made = true
 		default:
@@ -208,7 +208,7 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 	}
 	signer, err := y.tok.Signer(y.opts.Slot, pub, y.opts.PIN, pinPolicy)
 	if err != nil {
-		return nil, yubiKeyError(err, input)
+		return nil, YubiKeyError(err, input)
 	}
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
@@ -221,7 +221,7 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 	// Prove the key was made on this token before anything uses it.
 	slotCert, devCert, err := y.tok.Attest(y.opts.Slot)
 	if err != nil {
-		return nil, yubiKeyError(err, input)
+		return nil, YubiKeyError(err, input)
 	}
 	att := &YubiKeyAttestation{Serial: y.tok.Serial(), Slot: fmt.Sprintf("%x", y.opts.Slot.Key), SlotCert: slotCert, DeviceCert: devCert}
 	if err := VerifyAttestation(att, y.opts.AttestationRoots, nil); err != nil {
@@ -241,8 +241,9 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 	return y.key, nil
 }
 
-// yubiKeyError says what went wrong with the token and what to do.
-func yubiKeyError(err error, input string) error {
+// YubiKeyError says what went wrong with a token and what to do, for
+// every error package yubikey returns; input names the token.
+func YubiKeyError(err error, input string) error {
 	var wrong yubikey.WrongPINError
 	switch {
 	case errors.As(err, &wrong):
@@ -252,15 +253,21 @@ func yubiKeyError(err error, input string) error {
 		}
 		return wrapError(ErrWrongPIN, err, input, fix, "%v", err)
 	case errors.Is(err, yubikey.ErrPINBlocked):
-		return wrapError(ErrPINBlocked, err, input, "unblock it with the PUK: dctwiz yubikey unblock", "the PIN is blocked")
+		return wrapError(ErrPINBlocked, err, input, "unblock it with the PUK: dctwiz yubikey unblock", "%v", err)
+	case errors.Is(err, yubikey.ErrPUKBlocked):
+		return wrapError(ErrPINBlocked, err, input, "only a reset is left (dctwiz yubikey reset): it destroys every key on the YubiKey", "%v", err)
 	case errors.Is(err, yubikey.ErrNoToken), errors.Is(err, yubikey.ErrSeveralTokens):
-		return wrapError(ErrYubiKey, err, input, "connect the YubiKey (and name it by serial when several are connected)", "%v", err)
+		return wrapError(ErrYubiKey, err, input, "connect the YubiKey (is pcscd running?), and name it by serial when several are connected", "%v", err)
 	case errors.Is(err, yubikey.ErrRemoved):
-		return wrapError(ErrYubiKey, err, input, "reconnect the YubiKey and run the same command again: nothing was half-done", "the YubiKey was removed")
+		return wrapError(ErrYubiKey, err, input, "reconnect the YubiKey and run the same step again: nothing was half-done", "the YubiKey was removed")
 	case errors.Is(err, yubikey.ErrSlotOccupied):
 		return wrapError(ErrYubiKey, err, input, "choose another slot, or confirm the overwrite", "%v", err)
 	case errors.Is(err, yubikey.ErrFactoryDefaults):
 		return wrapError(ErrYubiKey, err, input, "prepare it first: dctwiz yubikey setup", "%v", err)
+	case errors.Is(err, yubikey.ErrNotFactory):
+		return wrapError(ErrYubiKey, err, input, "this YubiKey was prepared before; to start over, dctwiz yubikey reset", "%v", err)
+	case errors.Is(err, yubikey.ErrBadPIN):
+		return wrapError(ErrYubiKey, err, input, "choose 6 to 8 characters that are not the factory value", "%v", err)
 	}
 	return wrapError(ErrYubiKey, err, input, "", "%v", err)
 }
@@ -315,7 +322,7 @@ func (t touchSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([
 	t.k.onTouch()
 	sig, err := t.k.signer.Sign(r, digest, opts)
 	if err != nil {
-		return nil, yubiKeyError(err, t.k.input)
+		return nil, YubiKeyError(err, t.k.input)
 	}
 	return sig, nil
 }

@@ -131,7 +131,7 @@ func tag(id screenID, cmd tea.Cmd) tea.Cmd {
 	}
 	return func() tea.Msg {
 		switch msg := cmd().(type) {
-		case nil, nextMsg, backMsg, gotoMsg, errorMsg, doneMsg, tea.QuitMsg:
+		case nil, nextMsg, backMsg, gotoMsg, errorMsg, doneMsg:
 			return msg // for the root model
 		case tea.BatchMsg:
 			out := make(tea.BatchMsg, len(msg))
@@ -171,7 +171,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.help.Width = msg.Width
-		return m, m.cur().update(msg)
+		return m, m.tagged(m.cur().update(msg))
 	case spinner.TickMsg:
 		var cmd tea.Cmd
 		m.spin, cmd = m.spin.Update(msg)
@@ -184,11 +184,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(cmd, m.afterBusy())
 	case Stop:
 		m.confirmQuit = false
-		if m.anyBusy() {
-			m.quitAfter, m.st.stopping = true, true
-			return m, nil
-		}
-		return m, m.quit()
+		return m, m.stop()
 	case nextMsg:
 		if m.reviewing && m.active < scrReview {
 			return m, m.show(scrReview)
@@ -218,6 +214,21 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, tea.Batch(cmd, m.afterBusy())
 }
 
+// stop is a confirmed quit: at once when nothing runs, else once the
+// running step has finished. A second stop while waiting cancels that
+// step (a server that never answers): its outcome is then unknown, and
+// rerunning it converges.
+func (m *Model) stop() tea.Cmd {
+	if !m.anyBusy() {
+		return m.quit()
+	}
+	if m.quitAfter {
+		m.st.cancel()
+	}
+	m.quitAfter, m.st.stopping = true, true
+	return nil
+}
+
 // afterBusy quits when a quit was asked for while work ran.
 func (m *Model) afterBusy() tea.Cmd {
 	if m.quitAfter && !m.anyBusy() {
@@ -228,15 +239,18 @@ func (m *Model) afterBusy() tea.Cmd {
 
 func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	m.err = nil
+	if m.quitAfter {
+		// Quitting, waiting for a step: only another stop means anything.
+		if key.Matches(msg, keyQuit) {
+			return m.stop()
+		}
+		return nil
+	}
 	if m.confirmQuit {
 		switch msg.String() {
 		case "y", "Y", "ctrl+c":
 			m.confirmQuit = false
-			if m.anyBusy() {
-				m.quitAfter, m.st.stopping = true, true
-				return nil
-			}
-			return m.quit()
+			return m.stop()
 		case "n", "N", "esc":
 			m.confirmQuit = false
 		}
@@ -275,6 +289,7 @@ func (m *Model) quit() tea.Cmd {
 	if c := m.st.root.closer; c != nil {
 		c.Close()
 	}
+	m.st.cancel()
 	return tea.Quit
 }
 
@@ -287,7 +302,7 @@ func (m *Model) View() string {
 	header := m.header(w)
 	footer := m.footer(w)
 	body := m.cur().view(w)
-	if m.confirmQuit {
+	if m.confirmQuit || m.quitAfter {
 		body = m.quitDialog(w)
 	}
 	body = strings.ReplaceAll(body, "{spinner}", m.spin.View())
@@ -334,7 +349,10 @@ func (m *Model) footer(w int) string {
 		}
 	}
 	m.help.ShowAll = m.fullHelp
-	if m.confirmQuit {
+	if m.quitAfter {
+		b.WriteString(m.help.View(keyMap{short: []key.Binding{
+			key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "cut the running step off"))}}))
+	} else if m.confirmQuit {
 		b.WriteString(m.help.View(keyMap{short: []key.Binding{
 			key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "quit")),
 			key.NewBinding(key.WithKeys("n"), key.WithHelp("n/esc", "stay"))}}))
@@ -350,6 +368,9 @@ func (m *Model) quitDialog(w int) string {
 	b.WriteString(status(m.st) + "\n")
 	if m.anyBusy() {
 		b.WriteString("\nA step is running: the wizard quits as soon as it has finished, so that\nno publish is cut off in the middle.\n")
+	}
+	if m.quitAfter {
+		b.WriteString("Waiting for it. If it hangs, press ctrl+c again to cut it off.\n")
 	}
 	return styleBox.Width(min(w-2, 78)).Render(strings.TrimRight(b.String(), "\n"))
 }

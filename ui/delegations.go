@@ -79,6 +79,9 @@ func (d *delegations) enter() tea.Cmd {
 	return func() tea.Msg {
 		var out []flows.Signer
 		for _, f := range files {
+			if err := trust.ValidSignerName(f.Name); err != nil {
+				return certsLoadedMsg{out, err}
+			}
 			c, err := trust.LoadCertificate(f.Path, now)
 			if err != nil {
 				return certsLoadedMsg{out, err}
@@ -239,7 +242,7 @@ func (d *delegations) view(width int) string {
 func certPreview(c *trust.Certificate, indent string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%ssubject     %s\n", indent, c.Subject)
-	fmt.Fprintf(&b, "%skey         %s, key ID %s\n", indent, c.KeyType, short(c.KeyID))
+	fmt.Fprintf(&b, "%skey         %s, key ID %s\n", indent, c.KeyType, trust.ShortID(c.KeyID))
 	fmt.Fprintf(&b, "%sfingerprint %s\n", indent, groupHex(c.Fingerprint[:32])+" …")
 	fmt.Fprintf(&b, "%sexpires     %s\n", indent, c.NotAfter.UTC().Format("2006-01-02"))
 	for _, w := range c.Warnings {

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -59,7 +58,7 @@ func (d *deleteKey) run(confirmed bool) tea.Cmd {
 	c := d.st.ceremonies[d.gun]
 	c.ConfirmTargetsKeyDeletion(confirmed)
 	d.running = true
-	return func() tea.Msg { return ranMsg{c.RunThrough(context.Background(), flows.StepDeleteTargetsKey)} }
+	return func() tea.Msg { return ranMsg{c.RunThrough(d.st.ctx, flows.StepDeleteTargetsKey)} }
 }
 
 func (d *deleteKey) update(msg tea.Msg) tea.Cmd {

@@ -117,12 +117,16 @@ func newFakeEngine() *fakeEngine {
 	return &fakeEngine{failNext: map[string]error{}, hold: map[string]chan struct{}{}, rootPEM: string(pemBytes), tags: []string{"1.0", "1.1", "latest"}}
 }
 
-func (e *fakeEngine) call(name string) error {
+func (e *fakeEngine) call(ctx context.Context, name string) error {
 	e.mu.Lock()
 	wait := e.hold[name]
 	e.mu.Unlock()
 	if wait != nil {
-		<-wait
+		select {
+		case <-wait:
+		case <-ctx.Done(): // as the real engine's requests do
+			return ctx.Err()
+		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -149,7 +153,7 @@ const (
 var fakeDate = time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
 
 func (e *fakeEngine) Init(ctx context.Context, gun trust.GUN, root trust.RootKey) (*trust.InitResult, error) {
-	if err := e.call("init"); err != nil {
+	if err := e.call(ctx, "init"); err != nil {
 		return nil, err
 	}
 	e.mu.Lock()
@@ -169,7 +173,7 @@ func (e *fakeEngine) Init(ctx context.Context, gun trust.GUN, root trust.RootKey
 }
 
 func (e *fakeEngine) AddDelegation(ctx context.Context, gun trust.GUN, name string, cert *trust.Certificate) (*trust.DelegationResult, error) {
-	if err := e.call("delegation " + name); err != nil {
+	if err := e.call(ctx, "delegation "+name); err != nil {
 		return nil, err
 	}
 	return &trust.DelegationResult{GUN: gun.String(), Signer: name, KeyIDs: []string{cert.KeyID},
@@ -177,7 +181,7 @@ func (e *fakeEngine) AddDelegation(ctx context.Context, gun trust.GUN, name stri
 }
 
 func (e *fakeEngine) RootCertificates(ctx context.Context, gun trust.GUN) ([]trust.RootCertificate, error) {
-	if err := e.call("root-cert"); err != nil {
+	if err := e.call(ctx, "root-cert"); err != nil {
 		return nil, err
 	}
 	block, _ := pem.Decode([]byte(e.rootPEM))
@@ -187,7 +191,7 @@ func (e *fakeEngine) RootCertificates(ctx context.Context, gun trust.GUN) ([]tru
 }
 
 func (e *fakeEngine) TestSign(ctx context.Context, gun trust.GUN, tag string, opts trust.TestSignOptions) (*trust.TestSignResult, error) {
-	if err := e.call("test-sign " + tag); err != nil {
+	if err := e.call(ctx, "test-sign "+tag); err != nil {
 		return nil, err
 	}
 	return &trust.TestSignResult{GUN: gun.String(), Tag: tag, Role: "targets", Pinned: opts.PinnedRoot,
@@ -196,7 +200,7 @@ func (e *fakeEngine) TestSign(ctx context.Context, gun trust.GUN, tag string, op
 }
 
 func (e *fakeEngine) DeleteTargetsKey(ctx context.Context, gun trust.GUN) (*trust.TargetsKeyDeletion, error) {
-	if err := e.call("delete-targets-key"); err != nil {
+	if err := e.call(ctx, "delete-targets-key"); err != nil {
 		return nil, err
 	}
 	e.mu.Lock()
@@ -219,7 +223,7 @@ func (e *fakeEngine) Delegations(ctx context.Context, gun trust.GUN) ([]trust.De
 	return nil, trust.ErrNotInitialized
 }
 
-func (e *fakeEngine) Reach(ctx context.Context, gun trust.GUN) error { return e.call("reach") }
+func (e *fakeEngine) Reach(ctx context.Context, gun trust.GUN) error { return e.call(ctx, "reach") }
 
 func (e *fakeEngine) Credentials(ctx context.Context, gun trust.GUN) (string, error) {
 	return "docker config", nil
@@ -238,7 +242,7 @@ var fakeTrustDir = filepath.Join(os.TempDir(), "dctwiz-ui-test-trust")
 func (e *fakeEngine) TrustDir() string { return fakeTrustDir }
 
 func (e *fakeEngine) ListTags(ctx context.Context, gun trust.GUN) ([]string, error) {
-	if err := e.call("list-tags"); err != nil {
+	if err := e.call(ctx, "list-tags"); err != nil {
 		return nil, err
 	}
 	return e.tags, nil

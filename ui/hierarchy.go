@@ -14,7 +14,7 @@ import (
 func keyTree(st *state, rep *flows.Report) string {
 	id := func(k trust.KeyInfo) string { return "" }
 	if rep != nil && rep.Init != nil {
-		id = func(k trust.KeyInfo) string { return short(k.ID) + "  " }
+		id = func(k trust.KeyInfo) string { return trust.ShortID(k.ID) + "  " }
 	}
 	var root, targets, snapshot, timestamp trust.KeyInfo
 	if rep != nil && rep.Init != nil {
@@ -35,7 +35,7 @@ func keyTree(st *state, rep *flows.Report) string {
 	}
 	releases := tree.Root("targets/releases")
 	for _, s := range st.signers {
-		releases.Child(fmt.Sprintf("%-9s %s  %s certificate", s.Name, short(s.Cert.KeyID), s.Cert.KeyType))
+		releases.Child(fmt.Sprintf("%-9s %s  %s certificate", s.Name, trust.ShortID(s.Cert.KeyID), s.Cert.KeyType))
 	}
 	t := tree.Root("root       "+id(root)+rootWhere).Child(
 		tree.Root("targets    "+id(targets)+targetsWhere).Child(releases),
@@ -43,14 +43,6 @@ func keyTree(st *state, rep *flows.Report) string {
 		"timestamp  "+id(timestamp)+"Notary server",
 	)
 	return t.String() + "\n"
-}
-
-// short is a key ID as people compare it: its first 12 hex digits.
-func short(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }
 
 // kept says whether the ceremony ended without deleting the targets key.

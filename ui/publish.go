@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -59,7 +58,7 @@ func (p *publish) run() tea.Cmd {
 	for _, c := range p.st.ceremonies {
 		if step, ok := c.Next(); ok && publishSteps[step] {
 			p.running, p.err = true, nil
-			return func() tea.Msg { return ranMsg{c.RunThrough(context.Background(), step)} }
+			return func() tea.Msg { return ranMsg{c.RunThrough(p.st.ctx, step)} }
 		}
 	}
 	p.running, p.done = false, true

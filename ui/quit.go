@@ -2,28 +2,33 @@ package ui
 
 import (
 	"fmt"
-	"strconv"
+
 	"strings"
 
 	"github.com/dctwiz/dctwiz/flows"
 )
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // status says exactly what state every repository is in: what was
 // created, what was published, what is left.
 func status(st *state) string {
 	var b strings.Builder
 	if !st.published() {
-		b.WriteString("Nothing was published.")
+		b.WriteString("Nothing is published, as far as dctwiz knows.")
 		if st.root.key != nil && !st.root.fileKey {
-			fmt.Fprintf(&b, " The root key was made on %s; the next ceremony uses it again.", st.root.where())
+			fmt.Fprintf(&b, " The root key is on %s; the next ceremony uses it again.", st.root.where())
 		}
 		b.WriteString("\n")
 	}
 	for _, c := range st.ceremonies {
 		rep := c.Report()
 		if !rep.Published() {
+			// A publish that failed or was cut off may still have reached
+			// the server: say what the engine said, not more.
+			for _, s := range rep.Steps {
+				if s.Status == flows.Failed {
+					fmt.Fprintf(&b, "%s: %s failed: %s\n  the same step, run again, finds out and goes on\n", rep.GUN, stepTitles[s.Step], s.Error)
+				}
+			}
 			continue
 		}
 		fmt.Fprintf(&b, "%s is published:\n", rep.GUN)

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -92,7 +93,23 @@ func (r *repository) reach() tea.Cmd {
 	r.checking = true
 	st := r.st
 	return func() tea.Msg {
-		msg.checks = environmentChecks(st, msg.server, msg.caCert, guns[0], false)
+		// Each server the repositories use is checked, once.
+		seen := map[string]bool{}
+		for _, g := range guns {
+			server := msg.server
+			if server == "" {
+				server = trust.DefaultServerURL(g)
+			}
+			if seen[server] {
+				continue
+			}
+			seen[server] = true
+			for _, it := range environmentChecks(st, msg.server, msg.caCert, g, false) {
+				if !slices.Contains(msg.checks, it) {
+					msg.checks = append(msg.checks, it)
+				}
+			}
+		}
 		return msg
 	}
 }

@@ -14,21 +14,32 @@ import (
 
 // review shows the plan and the key hierarchy before anything is
 // published; any earlier screen can be revisited from here.
-type review struct{ st *state }
+type review struct {
+	st       *state
+	starting bool
+}
 
 func newReview(st *state) *review { return &review{st: st} }
 
 func (r *review) title() string  { return "Review" }
 func (r *review) typing() bool   { return false }
-func (r *review) busy() bool     { return false }
+func (r *review) busy() bool     { return r.starting }
 func (r *review) enter() tea.Cmd { return nil }
 func (r *review) keys() keyMap {
 	return bindings(false, keyPublish, keyJump, keyBack)
 }
 
 func (r *review) update(msg tea.Msg) tea.Cmd {
+	if m, isStarted := msg.(startedMsg); isStarted {
+		r.starting = false
+		if m.err != nil {
+			return showError(m.err)
+		}
+		r.st.engine, r.st.ceremonies = m.engine, m.ceremonies
+		return next
+	}
 	k, isKey := msg.(tea.KeyMsg)
-	if !isKey {
+	if !isKey || r.starting {
 		return nil
 	}
 	switch {
@@ -42,7 +53,15 @@ func (r *review) update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// start makes the engine and one ceremony per repository, then publishes.
+// startedMsg carries the engine and one ceremony per repository.
+type startedMsg struct {
+	engine     Engine
+	ceremonies []*flows.Ceremony
+	err        error
+}
+
+// start makes the engine and one ceremony per repository (in a command:
+// making the engine reads the TLS CA), then goes on to publishing.
 func (r *review) start() tea.Cmd {
 	st := r.st
 	switch {
@@ -55,22 +74,29 @@ func (r *review) start() tea.Cmd {
 	case len(st.signers) == 0:
 		return showError(errors.New("no signer yet: press 4"))
 	}
-	eng, err := st.backend.Engine(st.server, st.caCert, trust.Passphrases{Root: st.root.filePass, Targets: st.targetsPass})
-	if err != nil {
-		return showError(err)
+	r.starting = true
+	server, ca, pass := st.server, st.caCert, trust.Passphrases{Root: st.root.filePass, Targets: st.targetsPass}
+	guns, signers, root, roots := st.guns, st.signers, st.root.key, st.cfg.AttestationRoots
+	certPaths := make([]string, len(guns))
+	for i, g := range guns {
+		certPaths[i] = rootCertPath(st, g.String())
 	}
-	st.engine = eng
-	st.ceremonies = nil
-	for _, g := range st.guns {
-		s := flows.Setup{GUN: g, Root: st.root.key, Signers: st.signers, RootCertOut: rootCertPath(st, g.String()),
-			AttestationRoots: st.cfg.AttestationRoots}
-		c, err := flows.NewCeremony(eng, s, func(flows.Event) { st.send(stepMsg{}) })
+	return func() tea.Msg {
+		eng, err := st.backend.Engine(server, ca, pass)
 		if err != nil {
-			return showError(err)
+			return startedMsg{err: err}
 		}
-		st.ceremonies = append(st.ceremonies, c)
+		var cers []*flows.Ceremony
+		for i, g := range guns {
+			s := flows.Setup{GUN: g, Root: root, Signers: signers, RootCertOut: certPaths[i], AttestationRoots: roots}
+			c, err := flows.NewCeremony(eng, s, func(flows.Event) { st.send(stepMsg{}) })
+			if err != nil {
+				return startedMsg{err: err}
+			}
+			cers = append(cers, c)
+		}
+		return startedMsg{engine: eng, ceremonies: cers}
 	}
-	return next
 }
 
 func (r *review) view(width int) string {

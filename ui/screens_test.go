@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -295,9 +296,12 @@ func TestQuitBeforePublishingSaysNothingWasPublished(t *testing.T) {
 	h.to(scrTargetsKey)
 	h.wait("step 4 of 11")
 	h.send(tea.KeyMsg{Type: tea.KeyCtrlC})
-	h.wait("Nothing was published. The root key was made on YubiKey 12345678, slot 9c")
+	h.wait("Quit the ceremony?")
 	h.runes("y")
 	out := h.outcome()
+	if !strings.Contains(out, "Nothing is published, as far as dctwiz knows. The root key is on YubiKey 12345678, slot 9c") {
+		t.Errorf("outcome does not say that nothing is published:\n%s", out)
+	}
 	if !strings.Contains(out, "dctwiz setup --server https://notary.example.com "+testGUN+" --root-key yubikey:12345678 --slot 9c") {
 		t.Errorf("outcome does not give the setup command:\n%s", out)
 	}
@@ -484,18 +488,18 @@ func TestAWrongPINIsNeverSentTwice(t *testing.T) {
 }
 
 func TestResultsGoBackToTheScreenThatAsked(t *testing.T) {
-	release := make(chan struct{})
-	h := newHarness(t, func(_ *Config, b *fakeBackend) { b.engine.hold["reach"] = release })
-	h.wait("checking")
-	h.enter() // before the checklist is done
-	h.wait("step 2 of 11")
-	h.press(tea.KeyEsc)
-	h.wait("step 1 of 11")
-	close(release)
-	h.wait("Trust dir writable")
-	m := h.end()
-	if m.screens[scrWelcome].busy() {
-		t.Fatal("the welcome screen still waits for its checklist")
+	m := New(Config{Now: func() time.Time { return fakeDate }}, newFakeBackend())
+	m.Init()
+	welcome := m.screens[scrWelcome].(*welcome)
+	check := m.tagged(welcome.check()) // asked on the welcome screen ...
+	m.show(scrRepository)              // ... which is left before the answer
+	msg := check()
+	if r, isRouted := msg.(routed); !isRouted || r.id != scrWelcome {
+		t.Fatalf("the answer is %T, not addressed to the welcome screen", msg)
+	}
+	m.Update(msg)
+	if welcome.busy() || len(welcome.checks) == 0 {
+		t.Fatal("the welcome screen did not get its checklist")
 	}
 }
 
@@ -534,5 +538,21 @@ func TestARetryWithTwoRepositoriesStopsAtThePublishSteps(t *testing.T) {
 		if next, _ := c.Next(); next != "test-sign" {
 			t.Errorf("%s: next step %s after publishing, want test-sign", c.Report().GUN, next)
 		}
+	}
+}
+
+func TestASecondStopCutsOffAHangingStep(t *testing.T) {
+	never := make(chan struct{}) // the server never answers
+	h := newHarness(t, func(_ *Config, b *fakeBackend) { b.engine.hold["init"] = never })
+	h.to(scrReview)
+	h.wait("└── timestamp")
+	h.runes("p")
+	h.wait("publishing")
+	h.send(Stop{})
+	h.wait("If it hangs, press ctrl+c again to cut it off")
+	h.send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	out := h.outcome()
+	if !strings.Contains(out, "the ceremony was stopped") || !strings.Contains(out, "Publish the root, targets and server-managed snapshot keys failed: context canceled") {
+		t.Errorf("outcome:\n%s", out)
 	}
 }

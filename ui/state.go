@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"context"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -59,7 +61,7 @@ func (r rootChoice) where() string {
 		return "file in the trust dir (passphrase-protected)"
 	}
 	if r.token.Serial != 0 {
-		return "YubiKey " + itoa(int(r.token.Serial)) + ", slot " + r.slot
+		return fmt.Sprintf("YubiKey %d, slot %s", r.token.Serial, r.slot)
 	}
 	return "YubiKey (not chosen yet)"
 }
@@ -90,6 +92,10 @@ type state struct {
 	events chan tea.Msg
 	// stopping: a quit waits for the running step; start no other.
 	stopping bool
+	// ctx is what engine and token work runs under; cancel cuts a step
+	// that hangs (a second stop), whose outcome is then unknown.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 func newState(cfg Config, b Backend) *state {
@@ -97,7 +103,8 @@ func newState(cfg Config, b Backend) *state {
 	if now == nil {
 		now = time.Now
 	}
-	return &state{cfg: cfg, backend: b, now: now, server: cfg.Server, caCert: cfg.CACert, outDir: cfg.OutDir,
+	ctx, cancel := context.WithCancel(context.Background())
+	return &state{ctx: ctx, cancel: cancel, cfg: cfg, backend: b, now: now, server: cfg.Server, caCert: cfg.CACert, outDir: cfg.OutDir,
 		testTags: map[string]string{}, events: make(chan tea.Msg, 64)}
 }
 

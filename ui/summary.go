@@ -49,7 +49,7 @@ func (s *summary) enter() tea.Cmd {
 	s.writing = true
 	st := s.st
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(st.ctx, 30*time.Second)
 		defer cancel()
 		var inspections []*trust.Inspection
 		var expiry []string

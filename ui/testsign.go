@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -9,6 +8,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/dctwiz/dctwiz/flows"
+	"github.com/dctwiz/dctwiz/trust"
 )
 
 // testSign offers the registry's tags, then signs one, verifies it as a
@@ -57,7 +57,7 @@ func (t *testSign) loadTags() tea.Cmd {
 	t.loading, t.err, t.tags = true, nil, nil
 	eng, gun := t.st.engine, t.st.guns[t.gun]
 	return func() tea.Msg {
-		tags, err := eng.ListTags(context.Background(), gun)
+		tags, err := eng.ListTags(t.st.ctx, gun)
 		return tagsMsg{tags, err}
 	}
 }
@@ -67,7 +67,7 @@ func (t *testSign) run(tag string) tea.Cmd {
 	c.ChooseTestTag(tag)
 	t.st.testTags[t.st.guns[t.gun].String()] = tag
 	t.running, t.err = true, nil
-	return func() tea.Msg { return ranMsg{c.RunThrough(context.Background(), flows.StepTestSign)} }
+	return func() tea.Msg { return ranMsg{c.RunThrough(t.st.ctx, flows.StepTestSign)} }
 }
 
 func (t *testSign) update(msg tea.Msg) tea.Cmd {
@@ -145,7 +145,7 @@ func (t *testSign) view(width int) string {
 				same = styleFail.Render("DIFFERENT")
 			}
 			fmt.Fprintf(&b, "  verified digest, as a consumer pinned to the root certificate (%s):\n    %s\n", same, ts.Verified.Digest)
-			fmt.Fprintf(&b, "  signed with the %s key; pinned root key %s\n", ts.Role, short(strings.Join(ts.Pinned, ",")))
+			fmt.Fprintf(&b, "  signed with the %s key; pinned root key %s\n", ts.Role, trust.ShortID(strings.Join(ts.Pinned, ",")))
 			switch {
 			case ts.Existing:
 				b.WriteString("  " + ok("the tag was already signed with this digest: left as it was") + "\n")

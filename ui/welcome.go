@@ -50,23 +50,17 @@ func (w *welcome) check() tea.Cmd {
 
 // environmentChecks runs the pre-flight checklist (in a command).
 func environmentChecks(st *state, server, caCert string, gun trust.GUN, withTokens bool) []flows.CheckItem {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(st.ctx, 20*time.Second)
 	defer cancel()
 	eng, err := st.backend.Engine(server, caCert, trust.Passphrases{})
 	if err != nil {
 		return []flows.CheckItem{{Name: "Notary client settings", Status: flows.CheckFail, Detail: err.Error(), Fix: trust.FixFor(err)}}
 	}
-	tokens := st.backend.Tokens
-	if !withTokens {
-		tokens = nil
+	opts := flows.PreflightOptions{NoLogin: st.cfg.Sandbox}
+	if withTokens {
+		opts.Tokens = st.backend.Tokens
 	}
-	items := flows.Preflight(ctx, eng, gun, tokens)
-	for i, it := range items {
-		if st.cfg.Sandbox && it.Name == "Notary credentials" && it.Status == flows.CheckWarn {
-			items[i] = flows.CheckItem{Name: it.Name, Status: flows.CheckOK, Detail: "none needed: the sandbox's server takes no login"}
-		}
-	}
-	return items
+	return flows.Preflight(ctx, eng, gun, opts)
 }
 
 func (w *welcome) update(msg tea.Msg) tea.Cmd {

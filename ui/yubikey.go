@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"crypto/elliptic"
 	"errors"
 	"fmt"
@@ -379,7 +378,7 @@ func (y *yubikeyScreen) create() tea.Cmd {
 		OnTouch: func() { st.send(touchMsg{}) }}
 	y.phase = ykCreating
 	return func() tea.Msg {
-		res, err := st.backend.YubiKeyRoot(context.Background(), opts)
+		res, err := st.backend.YubiKeyRoot(st.ctx, opts)
 		return createdMsg{res, err}
 	}
 }
@@ -519,12 +518,4 @@ func validatePIN(s string) (string, error) {
 	return "", nil
 }
 
-func validatePUK(s string) (string, error) {
-	if len(s) < 6 || len(s) > 8 {
-		return "", errors.New("a PUK has 6 to 8 characters")
-	}
-	if s == yubikey.DefaultPUK {
-		return "", errors.New("that is the factory PUK")
-	}
-	return "", nil
-}
+func validatePUK(s string) (string, error) { return "", yubikey.CheckPUK(s) }

@@ -285,8 +285,8 @@ func (t *Token) Prepare(pin, puk string) error {
 	if err := CheckPIN(pin); err != nil {
 		return err
 	}
-	if len(puk) < 6 || len(puk) > 8 || puk == DefaultPUK {
-		return fmt.Errorf("%w: the PUK must have 6 to 8 characters and not be the factory PUK", ErrBadPIN)
+	if err := CheckPUK(puk); err != nil {
+		return err
 	}
 	var info Info
 	if err := t.defaults(&info); err != nil {
@@ -364,6 +364,17 @@ func CheckPIN(pin string) error {
 	}
 	if pin == DefaultPIN {
 		return fmt.Errorf("%w: that is the factory PIN", ErrBadPIN)
+	}
+	return nil
+}
+
+// CheckPUK applies the PIV rules and refuses the factory PUK.
+func CheckPUK(puk string) error {
+	if len(puk) < 6 || len(puk) > 8 {
+		return fmt.Errorf("%w: a PUK has 6 to 8 characters", ErrBadPIN)
+	}
+	if puk == DefaultPUK {
+		return fmt.Errorf("%w: that is the factory PUK", ErrBadPIN)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -106,7 +107,7 @@ func (a *app) delegationListCmd() *cobra.Command {
 			for _, d := range dels {
 				var keys []string
 				for _, k := range d.KeyIDs {
-					keys = append(keys, shortID(k))
+					keys = append(keys, trust.ShortID(k))
 				}
 				paths := strings.Join(d.Paths, ",")
 				if paths == "" {
@@ -144,7 +145,7 @@ targets/releases leaves tags signed there unverifiable, so it needs --yes
 				return err
 			}
 			res, err := c.RemoveDelegation(cmd.Context(), gun, args[1], a.yes)
-			if errorIs(err, trust.ErrNeedsConfirmation) && !a.yes {
+			if errors.Is(err, trust.ErrNeedsConfirmation) && !a.yes {
 				fmt.Fprintf(a.stderr, "warning: %s\n", err)
 				if cerr := a.confirm("Removing the last release signer of "+gun.String(), args[1]); cerr != nil {
 					return cerr

@@ -75,7 +75,7 @@ func printInspection(a *app, in *trust.Inspection) {
 		rows = append(rows, []string{"  " + r.Role + " (v" + fmt.Sprint(r.Version) + ")", date(r.Expires), left})
 	}
 	for _, c := range in.Certificates {
-		rows = append(rows, []string{"  " + c.Role + " certificate " + shortID(c.KeyID), date(c.NotAfter), until(c.NotAfter)})
+		rows = append(rows, []string{"  " + c.Role + " certificate " + trust.ShortID(c.KeyID), date(c.NotAfter), until(c.NotAfter)})
 	}
 	table(w, rows)
 }
@@ -83,7 +83,7 @@ func printInspection(a *app, in *trust.Inspection) {
 func shortIDs(ids []string) string {
 	out := make([]string, len(ids))
 	for i, id := range ids {
-		out[i] = shortID(id)
+		out[i] = trust.ShortID(id)
 	}
 	return strings.Join(out, ", ")
 }

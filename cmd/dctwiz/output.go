@@ -71,11 +71,4 @@ func table(w io.Writer, rows [][]string) {
 	tw.Flush()
 }
 
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
-}
-
 func date(t interface{ Format(string) string }) string { return t.Format("2006-01-02") }

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dctwiz/dctwiz/trust"
 )
-
-func errorIs(err, target error) bool { return err != nil && errors.Is(err, target) }
 
 func (a *app) rootCertCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "root-cert", Short: "Export a repository's root certificate"}

@@ -116,16 +116,16 @@ func (a *app) yubiKeyPIN(serial uint32) (pin string, askedTwice bool, err error)
 	}
 	tok, err := yubikey.Open(serial)
 	if err != nil {
-		return "", false, tokenError(err, "YubiKey")
+		return "", false, trust.YubiKeyError(err, "YubiKey")
 	}
 	info, err := tok.Info()
 	tok.Close()
 	if err != nil {
-		return "", false, tokenError(err, "YubiKey")
+		return "", false, trust.YubiKeyError(err, "YubiKey")
 	}
 	if info.PINTriesLeft == 0 {
 		// Blocked: nothing to ask; the engine says what is left (unblock or reset).
-		return "", false, tokenError(fmt.Errorf("%w (PUK tries left: %d)", yubikey.ErrPINBlocked, info.PUKTriesLeft), fmt.Sprintf("YubiKey %d", info.Serial))
+		return "", false, trust.YubiKeyError(fmt.Errorf("%w (PUK tries left: %d)", yubikey.ErrPINBlocked, info.PUKTriesLeft), fmt.Sprintf("YubiKey %d", info.Serial))
 	}
 	fmt.Fprintf(a.stderr, "YubiKey %d: %d PIN tries left.\n", info.Serial, info.PINTriesLeft)
 	pin, err = a.readSecret("YubiKey PIN: ")

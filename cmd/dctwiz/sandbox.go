@@ -82,7 +82,6 @@ func (a *app) runSandbox(ctx context.Context, dir, testbedPath string) (err erro
 			return err
 		}
 	}
-	a.trustDir = cfg.TrustDir
 	return a.runWizard(cfg)
 }
 

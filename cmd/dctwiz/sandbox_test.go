@@ -248,11 +248,7 @@ func TestSandboxRefusesANonEmptyDir(t *testing.T) {
 	if got, err := sandboxDir(fresh); err != nil || got != fresh {
 		t.Fatalf("a new --dir: %q, %v", got, err)
 	}
-	r := dctwizBinary(t, newEnv(t), "sandbox", "--dir", dir)
-	if r.code != exitUsage || !strings.Contains(r.stderr, "needs a terminal") {
-		t.Errorf("sandbox without a terminal: %s", r)
-	}
 	if _, err := os.Stat(filepath.Join(dir, "keep.me")); err != nil {
-		t.Fatal("the sandbox touched a directory it did not make")
+		t.Fatal("the refused directory was changed")
 	}
 }

@@ -54,7 +54,7 @@ func printDeletion(a *app, res *trust.TargetsKeyDeletion) {
 		return
 	}
 	for i, id := range res.KeyIDs {
-		fmt.Fprintf(a.stdout, "Deleted targets key %s of %s", shortID(id), res.GUN)
+		fmt.Fprintf(a.stdout, "Deleted targets key %s of %s", trust.ShortID(id), res.GUN)
 		if i < len(res.Files) {
 			fmt.Fprintf(a.stdout, " (%s)", res.Files[i])
 		}

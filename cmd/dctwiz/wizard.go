@@ -70,6 +70,14 @@ func (a *app) wizardConfig(args []string, f wizardFlags) (ui.Config, error) {
 		if !found || name == "" || path == "" {
 			return cfg, usagef("--signer %q: give NAME=CERT, e.g. signpath=signpath.cer", s)
 		}
+		if err := trust.ValidSignerName(name); err != nil {
+			return cfg, usageError{err}
+		}
+		for _, prev := range cfg.Signers {
+			if prev.Name == name {
+				return cfg, usagef("--signer %q: the name %s is given twice", s, name)
+			}
+		}
 		cfg.Signers = append(cfg.Signers, ui.SignerFile{Name: name, Path: path})
 	}
 	if f.attestCA != "" {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,33 +28,10 @@ no-echo prompt on a terminal; never from the command line.`,
 	return cmd
 }
 
-// tokenError turns a yubikey error into one clear line with a fix.
-func tokenError(err error, what string) error {
-	var wrong yubikey.WrongPINError
-	fix := ""
-	switch {
-	case errorIs(err, yubikey.ErrNoToken):
-		fix = "connect the YubiKey (is pcscd running?)"
-	case errorIs(err, yubikey.ErrSeveralTokens):
-		fix = "choose one with --serial"
-	case errorIs(err, yubikey.ErrNotFactory):
-		fix = "this YubiKey was prepared before; to start over, dctwiz yubikey reset"
-	case errorIs(err, yubikey.ErrBadPIN):
-		fix = "choose 6 to 8 characters that are not the factory value"
-	case errors.As(err, &wrong):
-		fix = "give the right PIN"
-	case errorIs(err, yubikey.ErrPINBlocked):
-		fix = "unblock it with the PUK: dctwiz yubikey unblock"
-	case errorIs(err, yubikey.ErrPUKBlocked):
-		fix = "only a reset is left (dctwiz yubikey reset): it destroys every key on the YubiKey"
-	}
-	return &trust.Error{Kind: trust.ErrYubiKey, Input: what, Cause: err, Msg: err.Error(), Fix: fix}
-}
-
 func (a *app) openToken(serial uint32) (*yubikey.Token, error) {
 	tok, err := yubikey.Open(serial)
 	if err != nil {
-		return nil, tokenError(err, "YubiKey")
+		return nil, trust.YubiKeyError(err, "YubiKey")
 	}
 	a.closers = append(a.closers, tok.Close)
 	return tok, nil
@@ -69,7 +45,7 @@ func (a *app) yubikeyListCmd() *cobra.Command {
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
 			infos, err := yubikey.List()
 			if err != nil {
-				return tokenError(err, "YubiKeys")
+				return trust.YubiKeyError(err, "YubiKeys")
 			}
 			if a.json {
 				if infos == nil {
@@ -115,7 +91,7 @@ func (a *app) yubikeyStatusCmd(serial *uint32) *cobra.Command {
 			}
 			info, err := tok.Info()
 			if err != nil {
-				return tokenError(err, fmt.Sprintf("YubiKey %d", tok.Serial()))
+				return trust.YubiKeyError(err, fmt.Sprintf("YubiKey %d", tok.Serial()))
 			}
 			if a.json {
 				return writeJSON(a.stdout, info)
@@ -171,7 +147,7 @@ no longer has factory credentials.`,
 				return err
 			}
 			if err := tok.Prepare(pin, puk); err != nil {
-				return tokenError(err, name)
+				return trust.YubiKeyError(err, name)
 			}
 			if a.json {
 				return writeJSON(a.stdout, map[string]any{"serial": tok.Serial(), "prepared": true})
@@ -230,7 +206,7 @@ to Yubico's PIV root CA.`,
 			}
 			slotCert, devCert, err := tok.Attest(slot)
 			if err != nil {
-				return tokenError(err, fmt.Sprintf("YubiKey %d slot %s", tok.Serial(), slotName))
+				return trust.YubiKeyError(err, fmt.Sprintf("YubiKey %d slot %s", tok.Serial(), slotName))
 			}
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return &trust.Error{Kind: trust.ErrBadInput, Input: dir, Cause: err, Msg: "cannot create the directory"}
@@ -282,7 +258,7 @@ func (a *app) yubikeyUnblockCmd(serial *uint32) *cobra.Command {
 				return err
 			}
 			if err := tok.Unblock(puk, pin); err != nil {
-				return tokenError(err, fmt.Sprintf("YubiKey %d", tok.Serial()))
+				return trust.YubiKeyError(err, fmt.Sprintf("YubiKey %d", tok.Serial()))
 			}
 			fmt.Fprintf(a.stderr, "YubiKey %d: the PIN is unblocked and set to the new one.\n", tok.Serial())
 			return nil
@@ -309,7 +285,7 @@ Confirm by typing the serial (or --yes).`,
 				return err
 			}
 			if err := tok.Reset(); err != nil {
-				return tokenError(err, "YubiKey "+s)
+				return trust.YubiKeyError(err, "YubiKey "+s)
 			}
 			fmt.Fprintf(a.stdout, "YubiKey %s is reset to factory state.\n", s)
 			return nil
