@@ -9,14 +9,12 @@ package ui
 import (
 	"fmt"
 	"strings"
+	"time"
 
-	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
-
-	"github.com/dctwiz/dctwiz/trust"
 )
 
 // screen is one step of the wizard.
@@ -29,8 +27,9 @@ type screen interface {
 	keys() keyMap
 	// typing: a text field has the focus, so letters are text, not commands.
 	typing() bool
-	// busy: engine or token work is running; quitting waits for it.
-	busy() bool
+	// explain says what the screen is for and the words it uses, one
+	// sentence each: the top of its help page (?).
+	explain() string
 }
 
 // screenID indexes Model.screens, in the ceremony's order.
@@ -78,22 +77,42 @@ type Model struct {
 
 	width, height int
 	scroll        int
-	help          help.Model
 	fullHelp      bool
 	spin          spinner.Model
 	err           error
 
 	confirmQuit bool
 	quitAfter   bool // quit once the running step has finished
+	cut         bool // the running step was cut off (its context cancelled)
 	quitting    bool
+	finished    bool // the ceremony ended on the summary
 	outcome     string
+
+	// A quit waits cutOffAfter for a running step, then cuts it off, and
+	// quits giveUpAfter later even if it has not returned: quitting always ends.
+	cutOffAfter, giveUpAfter time.Duration
 }
+
+// How long a quit waits for a running step before cutting it off, and
+// then for the cut-off step to return. A publish takes seconds; a step
+// still running after this waits on a server or a token that does not answer.
+const (
+	QuitCutOffAfter = 30 * time.Second
+	QuitGiveUpAfter = 5 * time.Second
+)
+
+// MinWidth and MinHeight are the smallest terminal the screens are laid out for.
+const (
+	MinWidth  = 80
+	MinHeight = 24
+)
 
 // New makes the wizard for cfg on backend b.
 func New(cfg Config, b Backend) *Model {
 	st := newState(cfg, b)
 	sp := spinner.New(spinner.WithSpinner(spinner.MiniDot))
-	m := &Model{st: st, width: 80, height: 24, help: help.New(), spin: sp}
+	m := &Model{st: st, width: MinWidth, height: MinHeight, spin: sp,
+		cutOffAfter: QuitCutOffAfter, giveUpAfter: QuitGiveUpAfter}
 	m.screens = []screen{
 		newWelcome(st),
 		newRepository(st),
@@ -131,7 +150,7 @@ func tag(id screenID, cmd tea.Cmd) tea.Cmd {
 	}
 	return func() tea.Msg {
 		switch msg := cmd().(type) {
-		case nil, nextMsg, backMsg, gotoMsg, errorMsg, doneMsg:
+		case nil, nextMsg, backMsg, gotoMsg, errorMsg, doneMsg, quitDeadlineMsg, giveUpMsg:
 			return msg // for the root model
 		case tea.BatchMsg:
 			out := make(tea.BatchMsg, len(msg))
@@ -150,19 +169,55 @@ func tag(id screenID, cmd tea.Cmd) tea.Cmd {
 // where things stand.
 type Stop struct{}
 
-// anyBusy says whether any screen's work is still running.
-func (m *Model) anyBusy() bool {
-	for _, s := range m.screens {
-		if s.busy() {
-			return true
-		}
-	}
-	return false
-}
+// Timers of a quit that waits for a running step.
+type (
+	quitDeadlineMsg struct{}
+	giveUpMsg       struct{}
+)
+
+// anyBusy says whether engine or token work is running: only work that
+// was started and has not answered, never a screen not yet visited.
+func (m *Model) anyBusy() bool { return m.st.inflight > 0 }
 
 // Outcome is what to print once the wizard has ended: the repositories'
 // state and, when the ceremony did not finish, how to continue headless.
-func (m *Model) Outcome() string { return m.outcome }
+// After the program ended without quitting (a closed terminal, a kill),
+// it is worked out from the ceremonies as they are.
+func (m *Model) Outcome() string {
+	if m.outcome == "" {
+		return outcome(m.st, false)
+	}
+	return m.outcome
+}
+
+// Finished says whether the ceremony ran to its end (the summary, with
+// its record written). Anything else is a stop: dctwiz exits non-zero.
+func (m *Model) Finished() bool { return m.finished }
+
+// Settle is for after the program has ended: it waits for engine or
+// token work still running (a closed terminal ends the program at once),
+// cuts it off after the quit's time limit and gives up on it after the
+// next, then releases the YubiKey. It returns whether all work ended.
+func (m *Model) Settle() bool {
+	done := make(chan struct{})
+	go func() { m.st.running.Wait(); close(done) }()
+	settled := true
+	select {
+	case <-done:
+	case <-time.After(m.cutOffAfter):
+		m.st.cancel()
+		select {
+		case <-done:
+		case <-time.After(m.giveUpAfter):
+			settled = false
+		}
+	}
+	m.st.cancel()
+	if c := m.st.root.closer; c != nil && settled {
+		c.Close()
+	}
+	return settled
+}
 
 func (m *Model) cur() screen { return m.screens[m.active] }
 
@@ -170,7 +225,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
-		m.help.Width = msg.Width
 		return m, m.tagged(m.cur().update(msg))
 	case spinner.TickMsg:
 		var cmd tea.Cmd
@@ -180,11 +234,25 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd := m.tagged(m.cur().update(msg.msg))
 		return m, tea.Batch(cmd, listen(m.st.events), m.afterBusy())
 	case routed:
+		if done, isWork := msg.msg.(workDone); isWork {
+			m.st.inflight--
+			msg.msg = done.msg
+		}
 		cmd := tag(msg.id, m.screens[msg.id].update(msg.msg))
 		return m, tea.Batch(cmd, m.afterBusy())
 	case Stop:
 		m.confirmQuit = false
 		return m, m.stop()
+	case quitDeadlineMsg:
+		if m.quitting || !m.anyBusy() {
+			return m, nil
+		}
+		return m, m.cutOff()
+	case giveUpMsg:
+		if m.quitting || !m.anyBusy() {
+			return m, nil
+		}
+		return m, m.quit()
 	case nextMsg:
 		if m.reviewing && m.active < scrReview {
 			return m, m.show(scrReview)
@@ -194,7 +262,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case backMsg:
-		m.reviewing = false
+		if m.reviewing {
+			// A screen revisited from the review: back is back there.
+			m.reviewing = false
+			return m, m.show(scrReview)
+		}
 		if m.active > 0 && m.active <= scrReview {
 			return m, m.show(m.active - 1)
 		}
@@ -215,18 +287,30 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 // stop is a confirmed quit: at once when nothing runs, else once the
-// running step has finished. A second stop while waiting cancels that
-// step (a server that never answers): its outcome is then unknown, and
-// rerunning it converges.
+// running step has finished. A second stop while waiting, or the
+// cut-off time, cancels that step (a server that never answers): its
+// outcome is then unknown, and rerunning it converges. A step that does
+// not return even then is given up on: quitting always ends.
 func (m *Model) stop() tea.Cmd {
 	if !m.anyBusy() {
 		return m.quit()
 	}
 	if m.quitAfter {
-		m.st.cancel()
+		return m.cutOff()
 	}
 	m.quitAfter, m.st.stopping = true, true
-	return nil
+	return tea.Tick(m.cutOffAfter, func(time.Time) tea.Msg { return quitDeadlineMsg{} })
+}
+
+// cutOff cancels the running step, and gives up on it if it still has
+// not returned after giveUpAfter.
+func (m *Model) cutOff() tea.Cmd {
+	if m.cut {
+		return nil
+	}
+	m.cut = true
+	m.st.cancel()
+	return tea.Tick(m.giveUpAfter, func(time.Time) tea.Msg { return giveUpMsg{} })
 }
 
 // afterBusy quits when a quit was asked for while work ran.
@@ -256,16 +340,17 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		}
 		return nil
 	}
-	typing := m.cur().typing()
+	typing := m.cur().typing() && !m.fullHelp
 	switch {
 	case key.Matches(msg, keyQuit), !typing && key.Matches(msg, keyQuitQ):
-		if m.active == scrSummary && !m.anyBusy() {
-			return m.quit()
+		if m.active == scrSummary && m.st.recordMD != "" && !m.anyBusy() {
+			return m.quit() // the ceremony is done: nothing to confirm
 		}
 		m.confirmQuit = true
 		return nil
-	case key.Matches(msg, keyHelpF1), !typing && key.Matches(msg, keyHelp):
+	case key.Matches(msg, keyHelpF1), !typing && key.Matches(msg, keyHelp), m.fullHelp && key.Matches(msg, keyBack):
 		m.fullHelp = !m.fullHelp
+		m.scroll = 0
 		return nil
 	case key.Matches(msg, keyScrollUp):
 		m.scroll = max(0, m.scroll-(m.bodyHeight()-1))
@@ -273,20 +358,24 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, keyScrollDn):
 		m.scroll += m.bodyHeight() - 1
 		return nil
+	case m.fullHelp:
+		return nil // the help page is showing: only its own keys work
 	}
 	return m.tagged(m.cur().update(msg))
 }
 
 func (m *Model) show(id screenID) tea.Cmd {
-	m.active, m.scroll, m.err = id, 0, nil
+	m.active, m.scroll, m.err, m.fullHelp = id, 0, nil, false
 	return m.tagged(m.cur().enter())
 }
 
 // quit ends the wizard, releasing the YubiKey and saying where things stand.
 func (m *Model) quit() tea.Cmd {
 	m.quitting = true
-	m.outcome = outcome(m.st, m.active == scrSummary && m.st.recordMD != "")
-	if c := m.st.root.closer; c != nil {
+	m.finished = m.active == scrSummary && m.st.recordMD != ""
+	m.outcome = outcome(m.st, m.finished)
+	if c := m.st.root.closer; c != nil && !m.anyBusy() {
+		// A step given up on may still hold the token: Settle releases it.
 		c.Close()
 	}
 	m.st.cancel()
@@ -298,15 +387,23 @@ func (m *Model) View() string {
 	if m.quitting {
 		return ""
 	}
-	w := max(m.width, 40)
+	if m.width < MinWidth || m.height < MinHeight {
+		return m.tooSmall()
+	}
+	w := m.width
 	header := m.header(w)
 	footer := m.footer(w)
-	body := m.cur().view(w)
-	if m.confirmQuit || m.quitAfter {
+	var body string
+	switch {
+	case m.confirmQuit || m.quitAfter:
 		body = m.quitDialog(w)
+	case m.fullHelp:
+		body = m.helpPage()
+	default:
+		body = m.cur().view(w)
 	}
 	body = strings.ReplaceAll(body, "{spinner}", m.spin.View())
-	lines := strings.Split(lipgloss.NewStyle().Width(w).Render(strings.TrimRight(body, "\n")), "\n")
+	lines := strings.Split(wrap(strings.TrimRight(body, "\n"), w), "\n")
 	avail := m.bodyHeight()
 	if len(lines) > avail {
 		m.scroll = min(m.scroll, len(lines)-avail+1)
@@ -324,9 +421,25 @@ func (m *Model) View() string {
 	return header + "\n" + strings.Join(lines, "\n") + "\n" + footer
 }
 
+// tooSmall is all a terminal below 80x24 shows: the screens do not fit,
+// and a half-drawn screen could hide what a key does. Quitting still works.
+func (m *Model) tooSmall() string {
+	w := max(m.width, 20)
+	msg := fmt.Sprintf("The terminal is %dx%d: the wizard needs at least %dx%d. Make the window larger.", m.width, m.height, MinWidth, MinHeight)
+	switch {
+	case m.quitAfter:
+		msg += " Quitting: waiting for the running step (ctrl+c cuts it off)."
+	case m.confirmQuit:
+		msg += " Quit the ceremony? y quit, n stay."
+	default:
+		msg += " ctrl+c quits."
+	}
+	return wrap(msg, w)
+}
+
 // bodyHeight is the rows left for the screen between header and footer.
 func (m *Model) bodyHeight() int {
-	return max(m.height-2-lipgloss.Height(m.footer(max(m.width, 40))), 3)
+	return max(m.height-2-lipgloss.Height(m.footer(max(m.width, MinWidth))), 3)
 }
 
 func (m *Model) header(w int) string {
@@ -339,38 +452,91 @@ func (m *Model) header(w int) string {
 	return left + strings.Repeat(" ", gap) + right + "\n" + styleRule.Render(strings.Repeat("─", w))
 }
 
+// footer shows the error line and the keys that work now, the screen's
+// own first, wrapped rather than cut: a key that is not shown is one the
+// admin does not know about.
 func (m *Model) footer(w int) string {
 	var b strings.Builder
 	b.WriteString(styleRule.Render(strings.Repeat("─", w)) + "\n")
 	if m.err != nil {
-		b.WriteString(fail(m.err.Error()) + "\n")
-		if fix := trust.FixFor(m.err); fix != "" {
-			b.WriteString("  fix: " + fix + "\n")
+		msg, fix := describeError(m.err)
+		b.WriteString(wrap(fail(msg), w) + "\n")
+		if fix != "" {
+			b.WriteString(wrap("  fix: "+fix, w) + "\n")
 		}
 	}
-	m.help.ShowAll = m.fullHelp
-	if m.quitAfter {
-		b.WriteString(m.help.View(keyMap{short: []key.Binding{
-			key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "cut the running step off"))}}))
-	} else if m.confirmQuit {
-		b.WriteString(m.help.View(keyMap{short: []key.Binding{
+	var keys []key.Binding
+	switch {
+	case m.quitAfter:
+		keys = []key.Binding{key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "cut the running step off"))}
+	case m.confirmQuit:
+		keys = []key.Binding{
 			key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "quit")),
-			key.NewBinding(key.WithKeys("n"), key.WithHelp("n/esc", "stay"))}}))
-	} else {
-		b.WriteString(m.help.View(m.cur().keys()))
+			key.NewBinding(key.WithKeys("n"), key.WithHelp("n/esc", "stay"))}
+	case m.fullHelp:
+		keys = []key.Binding{keyCloseHelp, keyScrollUp, keyQuit}
+	default:
+		keys = m.cur().keys().short
 	}
-	return lipgloss.NewStyle().Width(w).Render(b.String())
+	b.WriteString(keyLine(keys, w))
+	return b.String()
+}
+
+// keyLine lays out key bindings as "key what" items, wrapping between items.
+func keyLine(keys []key.Binding, w int) string {
+	var lines []string
+	line := ""
+	for _, k := range keys {
+		h := k.Help()
+		if h.Key == "" {
+			continue
+		}
+		item := styleKey.Render(h.Key) + " " + styleDim.Render(h.Desc)
+		switch {
+		case line == "":
+			line = item
+		case lipgloss.Width(line)+3+lipgloss.Width(item) <= w:
+			line += styleDim.Render(" • ") + item
+		default:
+			lines = append(lines, line)
+			line = item
+		}
+	}
+	return strings.Join(append(lines, line), "\n")
+}
+
+// helpPage is what ? shows: what the screen is for, then every key.
+func (m *Model) helpPage() string {
+	var b strings.Builder
+	b.WriteString(styleTitle.Render("Help: "+m.cur().title()) + "\n\n")
+	b.WriteString(strings.TrimSpace(m.cur().explain()) + "\n\n")
+	b.WriteString(styleTitle.Render("Keys") + "\n")
+	seen := map[string]bool{}
+	for _, group := range m.cur().keys().full {
+		for _, k := range group {
+			h := k.Help()
+			if h.Key == "" || seen[h.Key] {
+				continue
+			}
+			seen[h.Key] = true
+			fmt.Fprintf(&b, "  %s  %s\n", padRight(h.Key, 14), h.Desc)
+		}
+	}
+	b.WriteString("  " + padRight("ctrl+c", 14) + "  quit (asks first); in a text field, q is a letter\n")
+	return b.String()
 }
 
 func (m *Model) quitDialog(w int) string {
 	var b strings.Builder
 	b.WriteString(styleTitle.Render("Quit the ceremony?") + "\n\n")
-	b.WriteString(status(m.st) + "\n")
+	// What happens now comes first: the status below may scroll.
 	if m.anyBusy() {
-		b.WriteString("\nA step is running: the wizard quits as soon as it has finished, so that\nno publish is cut off in the middle.\n")
+		b.WriteString("A step is running: the wizard quits as soon as it has finished, so that\nno publish is cut off in the middle.\n")
+		if m.quitAfter {
+			b.WriteString(fmt.Sprintf("Waiting for it (at most %s). If it hangs, press ctrl+c again to cut it off.\n", m.cutOffAfter))
+		}
+		b.WriteString("\n")
 	}
-	if m.quitAfter {
-		b.WriteString("Waiting for it. If it hangs, press ctrl+c again to cut it off.\n")
-	}
-	return styleBox.Width(min(w-2, 78)).Render(strings.TrimRight(b.String(), "\n"))
+	b.WriteString(status(m.st, min(w-2, 78)-4) + "\n")
+	return styleBox.Width(min(w-2, 78)).Render(wrap(strings.TrimRight(b.String(), "\n"), min(w-2, 78)-4))
 }

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/filepicker"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -22,7 +21,7 @@ type delegations struct {
 	st      *state
 	phase   delPhase
 	cursor  int
-	picker  filepicker.Model
+	picker  *certPicker
 	pending *trust.Certificate // picked, being named
 	name    *form
 	loaded  bool
@@ -41,30 +40,43 @@ type certsLoadedMsg struct {
 	err     error
 }
 
-func newDelegations(st *state) *delegations {
-	fp := filepicker.New()
-	fp.AllowedTypes = []string{".crt", ".pem", ".cer", ".der"}
-	fp.ShowPermissions = false
-	fp.AutoHeight = false
-	fp.SetHeight(8)
+func newDelegations(st *state) *delegations { return &delegations{st: st} }
+
+// pickerStart is where the picker opens: beside a prefilled signer's
+// certificate, else the working directory.
+func (d *delegations) pickerStart() string {
+	if len(d.st.cfg.Signers) > 0 {
+		if abs, err := filepath.Abs(filepath.Dir(d.st.cfg.Signers[0].Path)); err == nil {
+			return abs
+		}
+	}
 	if wd, err := os.Getwd(); err == nil {
-		fp.CurrentDirectory = wd
+		return wd
 	}
-	if len(st.cfg.Signers) > 0 {
-		fp.CurrentDirectory = filepath.Dir(st.cfg.Signers[0].Path)
-	}
-	return &delegations{st: st, picker: fp}
+	return "/"
 }
 
 func (d *delegations) title() string { return "Delegations" }
-func (d *delegations) busy() bool    { return false }
-func (d *delegations) typing() bool  { return d.phase == delNaming }
+func (d *delegations) explain() string {
+	return `A delegation lets another key sign the repository's tags. docker signs
+into targets/releases; each signer's certificate is added there and as its
+own role targets/<name>, which docker trust inspect shows by that name.
+The signer keeps its private key (a signing service's HSM, a CI's key): only
+the certificate comes here. Signer names are lower-case letters, digits,
+'_' and '-', starting with a letter or digit; "releases" is taken.
+Certificates must be valid now, ECDSA P-256/P-384 or RSA of 2048 bits or
+more, and not signed with SHA-1.`
+}
+func (d *delegations) typing() bool {
+	return d.phase == delNaming || (d.phase == delPicking && d.picker.typed != nil)
+}
 func (d *delegations) keys() keyMap {
-	switch d.phase {
-	case delPicking:
-		return bindings(false,
-			keyNext, keyUp, keyDown, keyLeftRightDirs, keyBack)
-	case delNaming:
+	switch {
+	case d.phase == delPicking && d.picker.typed != nil:
+		return bindings(true, keyNext, keyBack)
+	case d.phase == delPicking:
+		return bindings(false, keyPick, keyTypePath, keyUp, keyDown, keyParentDir, keyOpen, keyBack)
+	case d.phase == delNaming:
 		return bindings(true, keyNext, keyBack)
 	}
 	return bindings(false, keyNext, keyAdd, keyRemove, keyUp, keyDown, keyBack)
@@ -76,7 +88,7 @@ func (d *delegations) enter() tea.Cmd {
 	}
 	d.loaded = true
 	files, now := d.st.cfg.Signers, d.st.now()
-	return func() tea.Msg {
+	return d.st.work(func() tea.Msg {
 		var out []flows.Signer
 		for _, f := range files {
 			if err := trust.ValidSignerName(f.Name); err != nil {
@@ -89,25 +101,26 @@ func (d *delegations) enter() tea.Cmd {
 			out = append(out, flows.Signer{Name: f.Name, Cert: c})
 		}
 		return certsLoadedMsg{out, nil}
-	}
+	})
 }
 
 func (d *delegations) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case certsLoadedMsg:
 		d.st.signers = append(d.st.signers, msg.signers...)
+		d.st.signersLoaded = true
 		if msg.err != nil {
 			return showError(msg.err)
 		}
 		return nil
+	case pickedMsg:
+		return d.preview(msg.path)
 	case tea.KeyMsg:
 		return d.key(msg)
 	}
 	switch d.phase {
 	case delPicking:
-		var cmd tea.Cmd
-		d.picker, cmd = d.picker.Update(msg)
-		return cmd
+		return d.picker.forward(msg)
 	case delNaming:
 		return d.name.update(msg)
 	}
@@ -124,7 +137,10 @@ func (d *delegations) key(msg tea.KeyMsg) tea.Cmd {
 		switch {
 		case key.Matches(msg, keyAdd):
 			d.phase = delPicking
-			return d.picker.Init()
+			if d.picker == nil {
+				d.picker = newCertPicker(d.pickerStart())
+			}
+			return nil
 		case key.Matches(msg, keyRemove) && len(d.st.signers) > 0:
 			d.st.signers = append(d.st.signers[:d.cursor], d.st.signers[d.cursor+1:]...)
 			d.cursor = max(min(d.cursor, len(d.st.signers)-1), 0)
@@ -138,16 +154,11 @@ func (d *delegations) key(msg tea.KeyMsg) tea.Cmd {
 		}
 		return nil
 	case delPicking:
-		if key.Matches(msg, keyBack) && msg.String() == "esc" {
+		if d.picker.typed == nil && key.Matches(msg, keyBack) {
 			d.phase = delList
 			return nil
 		}
-		var cmd tea.Cmd
-		d.picker, cmd = d.picker.Update(msg)
-		if picked, path := d.picker.DidSelectFile(msg); picked {
-			return d.preview(path)
-		}
-		return cmd
+		return d.picker.update(msg)
 	case delNaming:
 		switch {
 		case key.Matches(msg, keyBack):
@@ -172,7 +183,7 @@ func (d *delegations) key(msg tea.KeyMsg) tea.Cmd {
 func (d *delegations) preview(path string) tea.Cmd {
 	c, err := trust.LoadCertificate(path, d.st.now())
 	if err != nil {
-		return showError(err)
+		return showError(fmt.Errorf("%s was not added: %w", filepath.Base(path), err))
 	}
 	for _, s := range d.st.signers {
 		if s.Cert.Fingerprint == c.Fingerprint {
@@ -228,8 +239,7 @@ func (d *delegations) view(width int) string {
 			b.WriteString(certPreview(s.Cert, "    "))
 		}
 	case delPicking:
-		b.WriteString("Pick the signer's certificate (.crt, .pem, .cer, .der) in\n" + styleDim.Render(d.picker.CurrentDirectory) + "\n\n")
-		b.WriteString(d.picker.View())
+		b.WriteString(d.picker.view(width))
 	case delNaming:
 		b.WriteString(styleTitle.Render(d.pending.Path) + "\n")
 		b.WriteString(certPreview(d.pending, "  ") + "\n")
@@ -243,7 +253,7 @@ func certPreview(c *trust.Certificate, indent string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%ssubject     %s\n", indent, c.Subject)
 	fmt.Fprintf(&b, "%skey         %s, key ID %s\n", indent, c.KeyType, trust.ShortID(c.KeyID))
-	fmt.Fprintf(&b, "%sfingerprint %s\n", indent, groupHex(c.Fingerprint[:32])+" …")
+	fmt.Fprintf(&b, "%sSHA-256     %s\n%s            %s\n", indent, groupHex(c.Fingerprint[:32]), indent, groupHex(c.Fingerprint[32:]))
 	fmt.Fprintf(&b, "%sexpires     %s\n", indent, c.NotAfter.UTC().Format("2006-01-02"))
 	for _, w := range c.Warnings {
 		b.WriteString(indent + warn(w) + "\n")

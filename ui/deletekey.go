@@ -26,12 +26,18 @@ func newDeleteKey(st *state) *deleteKey { return &deleteKey{st: st} }
 
 func (d *deleteKey) title() string { return "Delete the targets key" }
 func (d *deleteKey) typing() bool  { return !d.done && !d.running }
-func (d *deleteKey) busy() bool    { return d.running }
+func (d *deleteKey) explain() string {
+	return `The targets key can change the list of signers. Once the signers can sign
+(targets/releases), keeping it around is a risk without a use: deleting
+every copy from the trust dir leaves tags signable only by the signers.
+Its public half stays published. Adding or removing a signer later takes
+the root key and a new targets key (a rotation ceremony). ctrl+s keeps it.`
+}
 func (d *deleteKey) keys() keyMap {
 	if d.done || d.running {
 		return bindings(false, keyNext)
 	}
-	return bindings(true, keyNext, keySkipCtrl)
+	return bindings(true, keyDeleteKey, keySkipCtrl)
 }
 
 func (d *deleteKey) gunName() string { return d.st.guns[d.gun].String() }
@@ -58,7 +64,8 @@ func (d *deleteKey) run(confirmed bool) tea.Cmd {
 	c := d.st.ceremonies[d.gun]
 	c.ConfirmTargetsKeyDeletion(confirmed)
 	d.running = true
-	return func() tea.Msg { return ranMsg{c.RunThrough(d.st.ctx, flows.StepDeleteTargetsKey)} }
+	st := d.st
+	return st.work(func() tea.Msg { return ranMsg{c.RunThrough(st.ctx, flows.StepDeleteTargetsKey)} })
 }
 
 func (d *deleteKey) update(msg tea.Msg) tea.Cmd {

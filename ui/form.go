@@ -53,6 +53,15 @@ func newForm(fields ...*field) *form {
 
 func (f *form) focused() *field { return f.fields[f.focus] }
 
+// values are the fields' texts, as typed.
+func (f *form) values() []string {
+	out := make([]string, len(f.fields))
+	for i, fl := range f.fields {
+		out[i] = fl.input.Value()
+	}
+	return out
+}
+
 func (f *form) move(d int) {
 	f.fields[f.focus].input.Blur()
 	f.focus = (f.focus + d + len(f.fields)) % len(f.fields)

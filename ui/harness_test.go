@@ -45,8 +45,22 @@ func newHarness(t *testing.T, tweak ...func(*Config, *fakeBackend)) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(out) })
+	// The certificates too: their paths are on screen and in commands.
+	certs := filepath.Join(out, "certs")
+	if err := os.MkdirAll(certs, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"root.crt", "signpath.crt"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "certs", name))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(certs, name), b, 0o600)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	cfg := Config{GUNs: []string{testGUN}, Server: "https://notary.example.com", OutDir: out,
-		Signers: []SignerFile{{Name: "signpath", Path: "testdata/certs/signpath.crt"}},
+		Signers: []SignerFile{{Name: "signpath", Path: filepath.Join(certs, "signpath.crt")}},
 		Now:     func() time.Time { return fakeDate }}
 	b := newFakeBackend()
 	for _, f := range tweak {

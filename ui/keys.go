@@ -48,10 +48,26 @@ func bindings(typing bool, own ...key.Binding) keyMap {
 	return keyMap{short: short, full: [][]key.Binding{own, {keyScrollUp, help, quit}}}
 }
 
-var keyLeftRightDirs = key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "folder up/open"))
+var keyCloseHelp = key.NewBinding(key.WithKeys("?", "esc"), key.WithHelp("?/esc", "close help"))
 
 var keyChooseAgain = key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "choose again"))
 
 var keyFinish = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "finish"))
 
 var keySkipCtrl = key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "keep the key"))
+
+// Keys that do something that cannot be taken back say what they do.
+var (
+	keySetPIN    = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "set PIN, PUK and management key"))
+	keyMakeRoot  = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "make the root key"))
+	keyDeleteKey = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "delete the targets key"))
+	keyTestSign  = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "test-sign this tag"))
+)
+
+// The certificate picker's keys.
+var (
+	keyTypePath  = key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "type a path"))
+	keyParentDir = key.NewBinding(key.WithKeys("left", "h", "backspace"), key.WithHelp("←", "folder up"))
+	keyOpen      = key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/enter", "open folder"))
+	keyPick      = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose"))
+)

@@ -33,7 +33,14 @@ func newPublish(st *state) *publish { return &publish{st: st} }
 
 func (p *publish) title() string { return "Publish" }
 func (p *publish) typing() bool  { return false }
-func (p *publish) busy() bool    { return p.running }
+func (p *publish) explain() string {
+	return `Publishing sends each repository's signed metadata to the Notary server:
+root.json (signed on the YubiKey), targets.json, and the delegations
+targets/releases and targets/<signer>. The server signs snapshot and
+timestamp itself. Each publish is all or nothing on the server; a failed
+step is run again with r, and what it already published is recognised.
+The root certificate is then read back from the published root.json.`
+}
 func (p *publish) keys() keyMap {
 	switch {
 	case p.running:
@@ -58,7 +65,8 @@ func (p *publish) run() tea.Cmd {
 	for _, c := range p.st.ceremonies {
 		if step, ok := c.Next(); ok && publishSteps[step] {
 			p.running, p.err = true, nil
-			return func() tea.Msg { return ranMsg{c.RunThrough(p.st.ctx, step)} }
+			st := p.st
+			return st.work(func() tea.Msg { return ranMsg{c.RunThrough(st.ctx, step)} })
 		}
 	}
 	p.running, p.done = false, true

@@ -2,7 +2,8 @@ package ui
 
 import (
 	"fmt"
-
+	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/dctwiz/dctwiz/flows"
@@ -10,7 +11,7 @@ import (
 
 // status says exactly what state every repository is in: what was
 // created, what was published, what is left.
-func status(st *state) string {
+func status(st *state, width int) string {
 	var b strings.Builder
 	if !st.published() {
 		b.WriteString("Nothing is published, as far as dctwiz knows.")
@@ -25,8 +26,11 @@ func status(st *state) string {
 			// A publish that failed or was cut off may still have reached
 			// the server: say what the engine said, not more.
 			for _, s := range rep.Steps {
-				if s.Status == flows.Failed {
-					fmt.Fprintf(&b, "%s: %s failed: %s\n  the same step, run again, finds out and goes on\n", rep.GUN, stepTitles[s.Step], s.Error)
+				switch s.Status {
+				case flows.Failed:
+					fmt.Fprintf(&b, "%s: %s failed: %s\n  the same step, run again, finds out and goes on\n", rep.GUN, stepTitles[s.Step], plainText(s.Error))
+				case flows.Started:
+					fmt.Fprintf(&b, "%s: %s %s\n", rep.GUN, stepTitles[s.Step], running(st))
 				}
 			}
 			continue
@@ -38,7 +42,10 @@ func status(st *state) string {
 				line += " (" + s.Note + ")"
 			}
 			if s.Error != "" {
-				line += " (" + s.Error + ")"
+				line += " (" + plainText(s.Error) + ")"
+			}
+			if s.Status == flows.Started {
+				line = stepTitles[s.Step] + ": " + running(st)
 			}
 			b.WriteString("  " + line + "\n")
 		}
@@ -52,10 +59,22 @@ func status(st *state) string {
 	if cmds := continueCommands(st); len(cmds) > 0 {
 		b.WriteString("\nTo continue headless from here:\n")
 		for _, c := range cmds {
-			b.WriteString("  " + c + "\n")
+			b.WriteString(formatCommand(c.args, width, "  ") + "\n")
+			if c.note != "" {
+				b.WriteString("    # " + c.note + "\n")
+			}
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// running describes a step that has started and not ended: still
+// running, or cut off, when its outcome is not known.
+func running(st *state) string {
+	if st.ctx.Err() != nil {
+		return "was cut off while it ran: whether it finished is not known;\n  the same step, run again, finds out and goes on"
+	}
+	return "is running"
 }
 
 // outcome is printed after the wizard ends.
@@ -71,14 +90,14 @@ func outcome(st *state, finished bool) string {
 		}
 		for _, c := range st.ceremonies {
 			if rep := c.Report(); kept(rep) {
-				fmt.Fprintf(&b, "The targets key of %s was kept in the trust dir; delete it later with: dctwiz targets-key delete%s %s\n", rep.GUN, globalFlags(st), rep.GUN)
+				fmt.Fprintf(&b, "The targets key of %s was kept in the trust dir; delete it later with:\n%s\n", rep.GUN, formatCommand(append([]string{"dctwiz", "targets-key", "delete", rep.GUN}, globalArgs(st)...), MinWidth, "  "))
 			}
 		}
 		if !st.root.fileKey {
 			b.WriteString("Lock the YubiKey in the safe.\n")
 		}
 	} else {
-		b.WriteString("dctwiz: the ceremony was stopped.\n" + status(st) + "\n")
+		b.WriteString("dctwiz: the ceremony was stopped.\n" + status(st, MinWidth) + "\n")
 	}
 	if st.cfg.Sandbox {
 		b.WriteString("SANDBOX: nothing left this machine.\n")
@@ -87,14 +106,14 @@ func outcome(st *state, finished bool) string {
 }
 
 // continueCommands are the headless commands that finish each
-// repository's ceremony from where it stopped (every step converges, so
-// setup can simply run again before the test signature).
-func continueCommands(st *state) []string {
+// repository's ceremony from where it stopped, complete and shell-quoted.
+// Every step up to the test signature converges, so setup runs again
+// until then (skipping what is done); after it only the deletion is left.
+func continueCommands(st *state) []resume {
 	if len(st.guns) == 0 {
 		return nil
 	}
-	var out []string
-	global := globalFlags(st)
+	var out []resume
 	for i, g := range st.guns {
 		var next flows.StepID = flows.StepInit
 		if i < len(st.ceremonies) {
@@ -104,56 +123,126 @@ func continueCommands(st *state) []string {
 			}
 			next = n
 		}
-		tag := st.testTags[g.String()]
-		if tag == "" {
-			tag = "TAG"
+		if next == flows.StepDeleteTargetsKey {
+			out = append(out, resume{args: append([]string{"dctwiz", "targets-key", "delete", g.String()}, globalArgs(st)...)})
+			continue
 		}
-		switch next {
-		case flows.StepTestSign:
-			out = append(out, "dctwiz test-sign"+global+" "+g.String()+":"+tag)
-			fallthrough
-		case flows.StepDeleteTargetsKey:
-			out = append(out, "dctwiz targets-key delete"+global+" "+g.String())
-		default:
-			out = append(out, setupCommand(st, g.String(), global))
-		}
+		args, note := setupArgs(st, g.String())
+		out = append(out, resume{args, note})
 	}
 	return out
 }
 
-func globalFlags(st *state) string {
-	var f string
-	if st.server != "" {
-		f += " --server " + st.server
-	}
-	if st.caCert != "" {
-		f += " --tlscacert " + st.caCert
-	}
-	if st.cfg.TrustDir != "" {
-		f += " --trust-dir " + st.cfg.TrustDir
-	}
-	return f
+// resume is a command that continues the ceremony, and what it leaves out.
+type resume struct {
+	args []string
+	note string
 }
 
-func setupCommand(st *state, gun, global string) string {
-	cmd := "dctwiz setup" + global + " " + gun
+// formatCommand lays a command out for copying: shell-quoted, broken
+// between arguments with a trailing backslash, never inside one; an
+// option stays on the line of its value.
+func formatCommand(args []string, width int, indent string) string {
+	var units []string
+	for i := 0; i < len(args); i++ {
+		u := shellQuote(args[i])
+		if strings.HasPrefix(args[i], "--") && args[i] != "--delete-targets-key" && i+1 < len(args) {
+			i++
+			u += " " + shellQuote(args[i])
+		}
+		units = append(units, u)
+	}
+	var lines []string
+	line := indent + units[0]
+	for _, u := range units[1:] {
+		if len(line)+1+len(u)+2 > width {
+			lines = append(lines, line+" \\")
+			line = indent + "    " + u
+			continue
+		}
+		line += " " + u
+	}
+	return strings.Join(append(lines, line), "\n")
+}
+
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:=@%+,-]+$`)
+
+func shellQuote(s string) string {
+	if shellSafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// globalArgs are the server, CA and trust dir the wizard used.
+func globalArgs(st *state) []string {
+	var a []string
+	if st.server != "" {
+		a = append(a, "--server", st.server)
+	}
+	if st.caCert != "" {
+		a = append(a, "--tlscacert", absPath(st.caCert))
+	}
+	if st.cfg.TrustDir != "" {
+		a = append(a, "--trust-dir", absPath(st.cfg.TrustDir))
+	}
+	return a
+}
+
+// absPath makes a path work from any directory the command is run in.
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
+
+// setupArgs is the setup command for gun with the choices made so far,
+// and a note on what it leaves out.
+func setupArgs(st *state, gun string) (args []string, note string) {
+	args = append([]string{"dctwiz", "setup", gun}, globalArgs(st)...)
 	switch {
 	case st.root.fileKey:
-		cmd += " --root-key file"
+		args = append(args, "--root-key", "file")
 	case st.root.token.Serial != 0:
-		cmd += fmt.Sprintf(" --root-key yubikey:%d --slot %s", st.root.token.Serial, st.root.slot)
-		if st.cfg.AttestationCA != "" {
-			cmd += " --attestation-ca " + st.cfg.AttestationCA
-		}
+		args = append(args, "--root-key", fmt.Sprintf("yubikey:%d", st.root.token.Serial), "--slot", st.root.slot)
 	default:
-		cmd += " --root-key yubikey"
+		args = append(args, "--root-key", "yubikey")
 	}
-	for _, s := range st.signers {
-		cmd += " --delegation " + s.Name + "=" + s.Cert.Path
+	if !st.root.fileKey && st.cfg.AttestationCA != "" {
+		args = append(args, "--attestation-ca", st.cfg.AttestationCA)
 	}
-	cmd += " --root-cert-out " + rootCertPath(st, gun)
-	if tag := st.testTags[gun]; tag != "" {
-		cmd += " --test-tag " + tag
+	signers := chosenSigners(st)
+	for _, s := range signers {
+		args = append(args, "--delegation", s.Name+"="+absPath(s.Path))
 	}
-	return cmd + " --delete-targets-key"
+	args = append(args, "--root-cert-out", rootCertPath(st, gun))
+	tag := st.testTags[gun]
+	if tag == "" {
+		tag = st.tagChoice[gun]
+	}
+	if tag != "" {
+		args = append(args, "--test-tag", tag)
+	} else {
+		note = "add --test-tag TAG to test-sign one of the registry's tags"
+	}
+	if len(signers) > 0 {
+		args = append(args, "--delete-targets-key")
+	} else {
+		note = "no signer chosen yet: add --delegation NAME=CERT, then --delete-targets-key"
+	}
+	return args, note
+}
+
+// chosenSigners are the signers the wizard has, or, before their
+// certificates were loaded, the ones it was started with.
+func chosenSigners(st *state) []SignerFile {
+	if !st.signersLoaded {
+		return st.cfg.Signers
+	}
+	out := make([]SignerFile, len(st.signers))
+	for i, s := range st.signers {
+		out[i] = SignerFile{Name: s.Name, Path: s.Cert.Path}
+	}
+	return out
 }

@@ -48,7 +48,18 @@ func newRepository(st *state) *repository {
 
 func (r *repository) title() string { return "Repository" }
 func (r *repository) typing() bool  { return true }
-func (r *repository) busy() bool    { return r.checking }
+func (r *repository) explain() string {
+	return `A repository is named by its GUN (globally unique name): the registry
+host and the image's path, e.g. docker.io/acme/app, lower-case, without
+https:// and without a tag. Several repositories, separated by spaces, get
+the same root key and signers in one ceremony.
+
+The Notary server holds the repositories' trust data; docker's default is
+notary.docker.io for docker.io and https://<registry> elsewhere. Give a TLS
+CA file when the server's certificate is not signed by a CA this machine
+trusts. The output dir receives the root certificates and the ceremony
+record. Enter checks the server before going on.`
+}
 func (r *repository) keys() keyMap {
 	return bindings(true, keyNext, keyDownText, keyBack)
 }
@@ -80,9 +91,15 @@ func (r *repository) update(msg tea.Msg) tea.Cmd {
 			}
 			return r.reach()
 		}
+		// A failed check stays until the admin edits a field.
+		before := r.form.values()
+		cmd := r.form.update(msg)
+		if !slices.Equal(before, r.form.values()) {
+			r.checks = nil
+		}
+		return cmd
 	}
-	r.checks = nil
-	return r.form.update(msg)
+	return r.form.update(msg) // cursor blinks
 }
 
 // reach checks the server for the first GUN with these settings.
@@ -92,7 +109,7 @@ func (r *repository) reach() tea.Cmd {
 		caCert: r.form.fields[2].value(), out: r.form.fields[3].value()}
 	r.checking = true
 	st := r.st
-	return func() tea.Msg {
+	return st.work(func() tea.Msg {
 		// Each server the repositories use is checked, once.
 		seen := map[string]bool{}
 		for _, g := range guns {
@@ -111,7 +128,7 @@ func (r *repository) reach() tea.Cmd {
 			}
 		}
 		return msg
-	}
+	})
 }
 
 func (r *repository) view(width int) string {

@@ -21,9 +21,18 @@ type review struct {
 
 func newReview(st *state) *review { return &review{st: st} }
 
-func (r *review) title() string  { return "Review" }
-func (r *review) typing() bool   { return false }
-func (r *review) busy() bool     { return r.starting }
+func (r *review) title() string { return "Review" }
+func (r *review) typing() bool  { return false }
+func (r *review) explain() string {
+	return `Nothing is published before p. This page shows every choice and the key
+hierarchy that publishing creates: the root key signs root.json, which names
+the other keys; the targets key signs the list of signers (delegations);
+targets/releases is the delegation docker signs tags into, and each signer
+also gets targets/<name>; the snapshot key (held by the Notary server here)
+ties all metadata versions together; the timestamp key (always the
+server's) re-signs often, so clients notice stale data. 1-4 revisit a
+screen and come back here.`
+}
 func (r *review) enter() tea.Cmd { return nil }
 func (r *review) keys() keyMap {
 	return bindings(false, keyPublish, keyJump, keyBack)
@@ -81,7 +90,7 @@ func (r *review) start() tea.Cmd {
 	for i, g := range guns {
 		certPaths[i] = rootCertPath(st, g.String())
 	}
-	return func() tea.Msg {
+	return st.work(func() tea.Msg {
 		eng, err := st.backend.Engine(server, ca, pass)
 		if err != nil {
 			return startedMsg{err: err}
@@ -96,7 +105,7 @@ func (r *review) start() tea.Cmd {
 			cers = append(cers, c)
 		}
 		return startedMsg{engine: eng, ceremonies: cers}
-	}
+	})
 }
 
 func (r *review) view(width int) string {

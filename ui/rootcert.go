@@ -13,9 +13,15 @@ type rootCert struct{ st *state }
 
 func newRootCert(st *state) *rootCert { return &rootCert{st: st} }
 
-func (r *rootCert) title() string  { return "Root certificate" }
-func (r *rootCert) typing() bool   { return false }
-func (r *rootCert) busy() bool     { return false }
+func (r *rootCert) title() string { return "Root certificate" }
+func (r *rootCert) typing() bool  { return false }
+func (r *rootCert) explain() string {
+	return `The root certificate holds the root key's public half, signed by the root
+key (CN = the repository). Its SHA-256 fingerprint identifies it when read
+aloud or compared; the key ID is what notary's trust pinning and signing
+services pin. Pinning means a client refuses trust data signed by any other
+root key, instead of trusting the first root it sees.`
+}
 func (r *rootCert) enter() tea.Cmd { return nil }
 func (r *rootCert) keys() keyMap   { return bindings(false, keyNext) }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -81,15 +82,26 @@ type state struct {
 	root        rootChoice
 	targetsPass string
 	signers     []flows.Signer
+	// signersLoaded: the delegations screen has loaded the prefilled
+	// signers; before that, the configured ones are the choice.
+	signersLoaded bool
 
 	engine     Engine
 	ceremonies []*flows.Ceremony // one per GUN, in order
-	testTags   map[string]string
+	testTags   map[string]string // the tag each repository was test-signed with
+	tagChoice  map[string]string // the tag highlighted on the test-signing screen
 	recordMD   string
 	recordJSON string
 
 	// events carries progress from running commands to the root model.
 	events chan tea.Msg
+	// inflight counts the engine and token commands started and not yet
+	// answered; only the root model's goroutine touches it. It is what
+	// "busy" means: quitting waits while it is above zero.
+	inflight int
+	// running counts the same commands while they execute, for the wait
+	// after the program has ended (a closed terminal ends it at once).
+	running sync.WaitGroup
 	// stopping: a quit waits for the running step; start no other.
 	stopping bool
 	// ctx is what engine and token work runs under; cancel cuts a step
@@ -105,7 +117,7 @@ func newState(cfg Config, b Backend) *state {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &state{ctx: ctx, cancel: cancel, cfg: cfg, backend: b, now: now, server: cfg.Server, caCert: cfg.CACert, outDir: cfg.OutDir,
-		testTags: map[string]string{}, events: make(chan tea.Msg, 64)}
+		testTags: map[string]string{}, tagChoice: map[string]string{}, events: make(chan tea.Msg, 64)}
 }
 
 // published says whether any repository reached the server.
@@ -125,6 +137,21 @@ func (s *state) gunStrings() []string {
 		out[i] = g.String()
 	}
 	return out
+}
+
+// workDone carries an engine or token command's result back, and marks
+// that work as ended.
+type workDone struct{ msg tea.Msg }
+
+// work makes fn an engine or token command: quitting waits for it, and
+// its result goes back to the screen that started it.
+func (s *state) work(fn func() tea.Msg) tea.Cmd {
+	s.inflight++
+	return func() tea.Msg {
+		s.running.Add(1)
+		defer s.running.Done()
+		return workDone{fn()}
+	}
 }
 
 // send hands a message from a running command to the root model.

@@ -20,6 +20,7 @@ var (
 	styleWarn    = lipgloss.NewStyle().Foreground(colWarn)
 	styleFail    = lipgloss.NewStyle().Foreground(colFail)
 	styleCursor  = lipgloss.NewStyle().Bold(true).Foreground(colAccent)
+	styleKey     = lipgloss.NewStyle().Bold(true)
 	styleRule    = lipgloss.NewStyle().Foreground(colDim)
 	styleBox     = lipgloss.NewStyle().Border(lipgloss.NormalBorder()).BorderForeground(colWarn).Padding(0, 1)
 )

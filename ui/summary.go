@@ -34,7 +34,13 @@ func newSummary(st *state) *summary { return &summary{st: st} }
 
 func (s *summary) title() string { return "Summary" }
 func (s *summary) typing() bool  { return false }
-func (s *summary) busy() bool    { return s.writing }
+func (s *summary) explain() string {
+	return `The ceremony is done. The key hierarchy shows where every key lives now.
+The dates that come first are when metadata or certificates expire: put
+them in a calendar, since an expired role stops clients from pulling. The
+ceremony record (Markdown and JSON, no secrets) is what an auditor reads.
+Enter finishes; then lock the YubiKey away.`
+}
 func (s *summary) keys() keyMap {
 	if s.err != nil {
 		return bindings(false, keyRetry, keyFinish)
@@ -48,7 +54,7 @@ func (s *summary) enter() tea.Cmd {
 	}
 	s.writing = true
 	st := s.st
-	return func() tea.Msg {
+	return st.work(func() tea.Msg {
 		ctx, cancel := context.WithTimeout(st.ctx, 30*time.Second)
 		defer cancel()
 		var inspections []*trust.Inspection
@@ -64,7 +70,7 @@ func (s *summary) enter() tea.Cmd {
 		rec := buildRecord(st, inspections)
 		md, js, err := writeRecord(st.outDir, rec, recordMarkdown(st, rec))
 		return recordMsg{md: md, json: js, expiry: expiry, err: err}
-	}
+	})
 }
 
 // soonestExpiries names what expires first: the dates to put in a calendar.
@@ -129,11 +135,12 @@ func (s *summary) view(width int) string {
 		}
 		b.WriteString("\n")
 		if len(rep.RootCerts) > 0 {
-			fmt.Fprintf(&b, "  root certificate %s\n  fingerprint %s…", filepath.Base(rep.RootCertFile), groupHex(rep.RootCerts[0].Fingerprint[:24]))
+			fp := rep.RootCerts[0].Fingerprint
+			fmt.Fprintf(&b, "  root certificate %s", filepath.Base(rep.RootCertFile))
 			if a := rep.Attestation; a != nil && a.Verified {
 				b.WriteString(", attested")
 			}
-			b.WriteString("\n")
+			fmt.Fprintf(&b, "\n  SHA-256 %s\n          %s\n", groupHex(fp[:32]), groupHex(fp[32:]))
 		}
 		b.WriteString(keyTree(st, rep))
 	}
@@ -146,7 +153,7 @@ func (s *summary) view(width int) string {
 	case s.err != nil:
 		b.WriteString(fail("The ceremony record was not written: "+s.err.Error()) + "\n  press r to try again\n")
 	case s.written:
-		fmt.Fprintf(&b, "Ceremony record: %s (and .json)\n", st.recordMD)
+		fmt.Fprintf(&b, "Ceremony record (and its .json beside it):\n  %s\n", st.recordMD)
 		if st.cfg.Sandbox {
 			b.WriteString(styleDim.Render("  (SANDBOX: removed with the sandbox when you leave)") + "\n")
 		}

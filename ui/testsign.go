@@ -33,19 +33,27 @@ func newTestSign(st *state) *testSign { return &testSign{st: st} }
 
 func (t *testSign) title() string { return "Test signing" }
 func (t *testSign) typing() bool  { return false }
-func (t *testSign) busy() bool    { return t.loading || t.running }
+func (t *testSign) waiting() bool { return t.loading || t.running }
+func (t *testSign) explain() string {
+	return `Test signing proves the repository works end to end. The tag's manifest
+digest and size are read from the registry; the tag is signed into
+targets/releases (or targets); then a fresh client, with an empty cache and
+pinned to the exported root certificate, looks the tag up as a consumer
+would and must find the same digest. The test signature is then removed;
+a tag that was already signed is left as it was. s skips this step.`
+}
 func (t *testSign) keys() keyMap {
 	switch {
-	case t.busy():
+	case t.waiting():
 		return bindings(false)
 	case t.done:
 		return bindings(false, keyNext)
 	}
-	return bindings(false, keyNext, keyUp, keyDown, keyRetry, keySkip)
+	return bindings(false, keyTestSign, keyUp, keyDown, keySkip, keyRetry)
 }
 
 func (t *testSign) enter() tea.Cmd {
-	if t.done || t.busy() || t.tags != nil {
+	if t.done || t.waiting() || t.tags != nil {
 		return nil
 	}
 	return t.loadTags()
@@ -55,11 +63,11 @@ func (t *testSign) ceremony() *flows.Ceremony { return t.st.ceremonies[t.gun] }
 
 func (t *testSign) loadTags() tea.Cmd {
 	t.loading, t.err, t.tags = true, nil, nil
-	eng, gun := t.st.engine, t.st.guns[t.gun]
-	return func() tea.Msg {
-		tags, err := eng.ListTags(t.st.ctx, gun)
+	st, eng, gun := t.st, t.st.engine, t.st.guns[t.gun]
+	return st.work(func() tea.Msg {
+		tags, err := eng.ListTags(st.ctx, gun)
 		return tagsMsg{tags, err}
-	}
+	})
 }
 
 func (t *testSign) run(tag string) tea.Cmd {
@@ -67,7 +75,16 @@ func (t *testSign) run(tag string) tea.Cmd {
 	c.ChooseTestTag(tag)
 	t.st.testTags[t.st.guns[t.gun].String()] = tag
 	t.running, t.err = true, nil
-	return func() tea.Msg { return ranMsg{c.RunThrough(t.st.ctx, flows.StepTestSign)} }
+	st := t.st
+	return st.work(func() tea.Msg { return ranMsg{c.RunThrough(st.ctx, flows.StepTestSign)} })
+}
+
+// noteChoice keeps the highlighted tag, for the command that continues
+// headless after a quit.
+func (t *testSign) noteChoice() {
+	if len(t.tags) > 0 {
+		t.st.tagChoice[t.st.guns[t.gun].String()] = t.tags[t.cursor]
+	}
 }
 
 func (t *testSign) update(msg tea.Msg) tea.Cmd {
@@ -83,6 +100,7 @@ func (t *testSign) update(msg tea.Msg) tea.Cmd {
 		if msg.err != nil {
 			return showError(msg.err)
 		}
+		t.noteChoice()
 	case ranMsg:
 		t.running, t.err = false, msg.err
 		if msg.err != nil {
@@ -96,7 +114,7 @@ func (t *testSign) update(msg tea.Msg) tea.Cmd {
 }
 
 func (t *testSign) key(msg tea.KeyMsg) tea.Cmd {
-	if t.busy() {
+	if t.waiting() {
 		return nil
 	}
 	if t.done {
@@ -112,6 +130,7 @@ func (t *testSign) key(msg tea.KeyMsg) tea.Cmd {
 	}
 	if cursor, moved := moveCursor(msg, t.cursor, len(t.tags)); moved {
 		t.cursor = cursor
+		t.noteChoice()
 		return nil
 	}
 	switch {

@@ -25,8 +25,17 @@ func newWelcome(st *state) *welcome { return &welcome{st: st} }
 
 func (w *welcome) title() string { return "Welcome" }
 func (w *welcome) typing() bool  { return false }
-func (w *welcome) busy() bool    { return w.running }
-func (w *welcome) keys() keyMap  { return bindings(false, keyNext, keyRetry) }
+func (w *welcome) explain() string {
+	return `Docker Content Trust signs image tags so that clients pull only what the
+repository's signers signed. It is Notary (TUF): each repository has a root
+key (the anchor, kept offline), a targets key (signs the list of signers),
+and snapshot and timestamp keys that the Notary server holds.
+
+This wizard runs the setup ceremony for one or more repositories, screen by
+screen. Nothing is published before the review screen's p. The checklist
+tests what the ceremony needs; r runs it again after you fixed something.`
+}
+func (w *welcome) keys() keyMap { return bindings(false, keyNext, keyRetry) }
 
 func (w *welcome) enter() tea.Cmd {
 	if w.checks != nil || w.running {
@@ -43,9 +52,9 @@ func (w *welcome) check() tea.Cmd {
 		gun, _ = trust.ParseGUN(st.cfg.GUNs[0])
 	}
 	server, ca := st.server, st.caCert
-	return func() tea.Msg {
+	return st.work(func() tea.Msg {
 		return checksMsg{environmentChecks(st, server, ca, gun, true)}
-	}
+	})
 }
 
 // environmentChecks runs the pre-flight checklist (in a command).
@@ -105,7 +114,7 @@ func checklist(items []flows.CheckItem) string {
 	for _, it := range items {
 		line := it.Name
 		if it.Detail != "" {
-			line += ": " + it.Detail
+			line += ": " + plainText(it.Detail)
 		}
 		switch it.Status {
 		case flows.CheckOK:

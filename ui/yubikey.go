@@ -28,6 +28,7 @@ type yubikeyScreen struct {
 	setRow   int
 	pin      *form
 	fileKey  *form
+	weak     weakGuard
 	newPIN   string // the PIN just set by preparing the token ...
 	newPINOf uint32 // ... with this serial
 	touching bool
@@ -38,7 +39,8 @@ type yubikeyScreen struct {
 type ykPhase int
 
 const (
-	ykScanning ykPhase = iota
+	ykNew ykPhase = iota // not visited yet: nothing runs
+	ykScanning
 	ykList
 	ykPreparing
 	ykPrepareForm
@@ -81,8 +83,21 @@ func newYubiKey(st *state) *yubikeyScreen {
 }
 
 func (y *yubikeyScreen) title() string { return "YubiKey" }
-func (y *yubikeyScreen) busy() bool {
-	return y.phase == ykScanning || y.phase == ykPreparing || y.phase == ykCreating
+func (y *yubikeyScreen) explain() string {
+	return `The root key is the repository's anchor: whoever holds it can replace every
+other key. It is made on a YubiKey through its PIV application and never
+leaves it. Slot 9c (Digital Signature) is where notary keeps root keys.
+
+A new YubiKey still has its factory PIN (123456), PUK (12345678) and
+management key: preparing it sets your own PIN and PUK (6 to 8 ASCII
+characters each; the PUK unblocks a blocked PIN) and a random management
+key kept on the token behind the PIN. Three wrong PINs block the PIN.
+
+PIN policy: "once" asks for the PIN once per ceremony, "always" before every
+signature. Touch policy: "always" needs a finger on the key for every
+signature, so nobody signs remotely. The attestation is a certificate chain
+from Yubico's CA proving the key was generated on this token and cannot be
+exported. A file root key (f) is only for rehearsals.`
 }
 func (y *yubikeyScreen) typing() bool {
 	return y.phase == ykPrepareForm || y.phase == ykFileWarning || (y.phase == ykSettings && y.pin != nil && y.setRow == len(y.settings))
@@ -92,10 +107,12 @@ func (y *yubikeyScreen) keys() keyMap {
 	switch y.phase {
 	case ykList:
 		return bindings(false, keyNext, keyUp, keyDown, keyRetry, keyFileKey, keyBack)
-	case ykPrepareForm, ykFileWarning:
+	case ykPrepareForm:
+		return bindings(true, keySetPIN, keyDownText, keyBack)
+	case ykFileWarning:
 		return bindings(true, keyNext, keyDownText, keyBack)
 	case ykSettings:
-		return bindings(y.typing(), keyNext, keyUpText, keyDownText, keyLeft, keyBack)
+		return bindings(y.typing(), keyMakeRoot, keyLeft, keyUpText, keyDownText, keyBack)
 	case ykDone:
 		return bindings(false, keyNext, keyChooseAgain, keyBack)
 	}
@@ -107,7 +124,7 @@ func (y *yubikeyScreen) enter() tea.Cmd {
 		y.phase = ykDone
 		return nil
 	}
-	if y.phase == ykScanning || y.phase == ykList {
+	if y.phase == ykNew || y.phase == ykList {
 		return y.scan()
 	}
 	return nil
@@ -116,10 +133,10 @@ func (y *yubikeyScreen) enter() tea.Cmd {
 func (y *yubikeyScreen) scan() tea.Cmd {
 	y.phase, y.err = ykScanning, nil
 	b := y.st.backend
-	return func() tea.Msg {
+	return y.st.work(func() tea.Msg {
 		list, err := b.Tokens()
 		return tokensMsg{list, err}
-	}
+	})
 }
 
 func (y *yubikeyScreen) chosen() yubikey.Info { return y.tokens[y.cursor] }
@@ -264,9 +281,9 @@ func (y *yubikeyScreen) choose() tea.Cmd {
 	if t.FactoryDefaults() {
 		y.phase = ykPrepareForm
 		y.prepare = newForm(
-			newField("New PIN", "6 to 8 characters", "", true, validatePIN),
+			newField("New PIN", "6 to 8 ASCII characters", "", true, validatePIN),
 			newField("PIN again", "", "", true, nil),
-			newField("New PUK", "6 to 8 characters, unblocks the PIN", "", true, validatePUK),
+			newField("New PUK", "6 to 8 ASCII characters, unblocks the PIN", "", true, validatePUK),
 			newField("PUK again", "", "", true, nil))
 		return y.prepare.focused().input.Focus()
 	}
@@ -289,13 +306,17 @@ func (y *yubikeyScreen) runPrepare() tea.Cmd {
 	if f[2].input.Value() != f[3].input.Value() {
 		return showError(errors.New("the two PUKs differ: type the same PUK twice"))
 	}
+	if err := yubikey.CheckPUKNotPIN(f[0].input.Value(), f[2].input.Value()); err != nil {
+		return showError(err)
+	}
 	y.phase = ykPreparing
 	b, serial, pin, puk := y.st.backend, y.chosen().Serial, f[0].input.Value(), f[2].input.Value()
-	return func() tea.Msg { return preparedMsg{b.PrepareToken(serial, pin, puk)} }
+	return y.st.work(func() tea.Msg { return preparedMsg{b.PrepareToken(serial, pin, puk)} })
 }
 
 func (y *yubikeyScreen) startSettings() {
 	y.phase, y.setRow = ykSettings, 0
+	y.followSlot()
 	y.pin = nil
 	if y.newPIN == "" || y.newPINOf != y.chosen().Serial {
 		fields := []*field{newField("PIN", fmt.Sprintf("%d tries left", y.chosen().PINTriesLeft), "", true, nil)}
@@ -324,12 +345,17 @@ func (y *yubikeyScreen) settingsKey(msg tea.KeyMsg) tea.Cmd {
 		y.setRow = min(y.setRow+1, rows-1)
 	case key.Matches(msg, keyUpText) && !(onPIN && y.pin.focus > 0):
 		y.setRow = max(y.setRow-1, 0)
-	case !onPIN && key.Matches(msg, keyLeft):
+	case !onPIN && (key.Matches(msg, keyLeft) || key.Matches(msg, keyRight)):
+		if y.setRow > 0 && y.slotKey() != nil {
+			return showError(fmt.Errorf("slot %s already holds a key: its curve and policies were fixed when it was made; choose an empty slot (the first row) for a new key with other settings", y.settings[0].value()))
+		}
 		c := y.settings[y.setRow]
-		c.i = (c.i + len(c.options) - 1) % len(c.options)
-	case !onPIN && key.Matches(msg, keyRight):
-		c := y.settings[y.setRow]
-		c.i = (c.i + 1) % len(c.options)
+		step := 1
+		if key.Matches(msg, keyLeft) {
+			step = len(c.options) - 1
+		}
+		c.i = (c.i + step) % len(c.options)
+		y.followSlot()
 	case onPIN:
 		return y.pin.update(msg)
 	}
@@ -342,9 +368,57 @@ func (y *yubikeyScreen) settingsKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
+// slotKey is what the chosen slot of the chosen token holds, if anything.
+func (y *yubikeyScreen) slotKey() *yubikey.SlotInfo {
+	for _, s := range y.chosen().Slots {
+		if s.Slot == y.settings[0].value() && (s.Key || s.Certificate != "") {
+			return &s
+		}
+	}
+	return nil
+}
+
+// reusable says whether the slot's key is a root key made on the token,
+// which dctwiz uses as it is, and if not, why not.
+func reusable(s *yubikey.SlotInfo) (bool, string) {
+	switch {
+	case !s.Key:
+		return false, "a certificate without a key"
+	case s.Certificate == "CN=root" && s.Generated, s.Certificate == "" && s.Generated:
+		return true, ""
+	case s.Certificate == "CN=root":
+		return false, "a root key that was imported, not made on the token: a copy may exist elsewhere"
+	}
+	return false, "another key (" + s.Algorithm + ", " + s.Certificate + ")"
+}
+
+// followSlot shows the key already in the chosen slot with the curve and
+// policies it was made with: those cannot change without a new key.
+func (y *yubikeyScreen) followSlot() {
+	s := y.slotKey()
+	if s == nil {
+		return
+	}
+	set := func(c *choice, v string) {
+		for i, o := range c.options {
+			if o == v {
+				c.i = i
+			}
+		}
+	}
+	set(y.settings[1], strings.TrimPrefix(s.Algorithm, "ECDSA "))
+	set(y.settings[2], s.PINPolicy)
+	set(y.settings[3], s.TouchPolicy)
+}
+
 // create makes the root key on the token, in a command; the token asks
 // for touches through the state's event channel.
 func (y *yubikeyScreen) create() tea.Cmd {
+	if s := y.slotKey(); s != nil {
+		if ok, why := reusable(s); !ok {
+			return showError(fmt.Errorf("slot %s holds %s: the wizard never overwrites a key; choose an empty slot", s.Slot, why))
+		}
+	}
 	pin := ""
 	if y.newPINOf == y.chosen().Serial {
 		pin = y.newPIN
@@ -377,10 +451,10 @@ func (y *yubikeyScreen) create() tea.Cmd {
 		TouchPolicy: touch, AllowLastTry: lastTry, AttestationRoots: st.cfg.AttestationRoots,
 		OnTouch: func() { st.send(touchMsg{}) }}
 	y.phase = ykCreating
-	return func() tea.Msg {
+	return st.work(func() tea.Msg {
 		res, err := st.backend.YubiKeyRoot(st.ctx, opts)
 		return createdMsg{res, err}
-	}
+	})
 }
 
 func (y *yubikeyScreen) acceptFileKey() tea.Cmd {
@@ -390,6 +464,9 @@ func (y *yubikeyScreen) acceptFileKey() tea.Cmd {
 	}
 	if f[0].input.Value() != f[1].input.Value() {
 		return showError(errors.New("the two passphrases differ: type the same passphrase twice"))
+	}
+	if err := y.weak.check(f[0].input.Value()); err != nil {
+		return showError(err)
 	}
 	y.st.root = rootChoice{fileKey: true, filePass: f[0].input.Value(), key: trust.FileRootKey("")}
 	y.phase = ykDone
@@ -415,9 +492,22 @@ func (y *yubikeyScreen) view(width int) string {
 	case ykSettings, ykCreating:
 		t := y.chosen()
 		fmt.Fprintf(&b, "YubiKey %d, firmware %s, PIN tries left: %d\n\n", t.Serial, t.Firmware, t.PINTriesLeft)
+		slot := y.slotKey()
 		for i, c := range y.settings {
 			cur := gutter(i == y.setRow)
+			if i > 0 && slot != nil {
+				fmt.Fprintf(&b, "%s%s    %s    %s\n", cur, padRight(c.label, 12), padRight(c.value(), 6), styleDim.Render("as the key in the slot has it"))
+				continue
+			}
 			fmt.Fprintf(&b, "%s%s  ‹ %s ›  %s\n", cur, padRight(c.label, 12), padRight(c.value(), 6), styleDim.Render(c.notes[c.i]))
+		}
+		if slot != nil {
+			if ok, why := reusable(slot); ok {
+				b.WriteString(warn(fmt.Sprintf("Slot %s already holds a root key made on this token: it is used as it is.", slot.Slot)) + "\n" +
+					styleDim.Render("  Its curve and policies cannot change without a new key, which would orphan\n  the repositories it signs. For a new key, choose an empty slot.") + "\n")
+			} else {
+				b.WriteString(fail(fmt.Sprintf("Slot %s holds %s: the wizard never overwrites it; choose an empty slot.", slot.Slot, why)) + "\n")
+			}
 		}
 		if y.pin != nil {
 			b.WriteString("\n" + y.pinView(width))

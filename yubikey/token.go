@@ -288,6 +288,9 @@ func (t *Token) Prepare(pin, puk string) error {
 	if err := CheckPUK(puk); err != nil {
 		return err
 	}
+	if err := CheckPUKNotPIN(pin, puk); err != nil {
+		return err
+	}
 	var info Info
 	if err := t.defaults(&info); err != nil {
 		return err
@@ -359,8 +362,8 @@ func newManagementKey() ([]byte, error) {
 
 // CheckPIN applies the PIV rules and refuses the factory PIN.
 func CheckPIN(pin string) error {
-	if len(pin) < 6 || len(pin) > 8 {
-		return fmt.Errorf("%w: a PIN has 6 to 8 characters", ErrBadPIN)
+	if !pivChars(pin) {
+		return fmt.Errorf("%w: a PIN has 6 to 8 ASCII characters (letters, digits, punctuation; no accents or spaces)", ErrBadPIN)
 	}
 	if pin == DefaultPIN {
 		return fmt.Errorf("%w: that is the factory PIN", ErrBadPIN)
@@ -368,10 +371,35 @@ func CheckPIN(pin string) error {
 	return nil
 }
 
+// pivChars says whether s is 6 to 8 printable ASCII characters. PIV
+// counts bytes, and a YubiKey takes any; but a PIN with an accent is a
+// different byte string on another keyboard layout or input method, so
+// it is refused rather than set on the token.
+func pivChars(s string) bool {
+	if len(s) < 6 || len(s) > 8 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckPUKNotPIN refuses a PUK equal to the PIN: the PUK unblocks a
+// blocked PIN, so whoever learns one must not know the other.
+func CheckPUKNotPIN(pin, puk string) error {
+	if pin == puk {
+		return fmt.Errorf("%w: the PUK is the same as the PIN; choose another PUK", ErrBadPIN)
+	}
+	return nil
+}
+
 // CheckPUK applies the PIV rules and refuses the factory PUK.
 func CheckPUK(puk string) error {
-	if len(puk) < 6 || len(puk) > 8 {
-		return fmt.Errorf("%w: a PUK has 6 to 8 characters", ErrBadPIN)
+	if !pivChars(puk) {
+		return fmt.Errorf("%w: a PUK has 6 to 8 ASCII characters (letters, digits, punctuation; no accents or spaces)", ErrBadPIN)
 	}
 	if puk == DefaultPUK {
 		return fmt.Errorf("%w: that is the factory PUK", ErrBadPIN)

@@ -21,7 +21,14 @@ const (
 	exitOK    = 0
 	exitFail  = 1
 	exitUsage = 2
+	// exitStopped: the wizard was left before the ceremony finished (a
+	// quit, ctrl+c, a signal, a closed terminal); what is published was printed.
+	exitStopped = 3
 )
+
+// errStopped is a wizard left before the ceremony finished: its outcome
+// is already printed, so it adds no error line, only the exit code.
+var errStopped = errors.New("the ceremony was stopped before it finished")
 
 // app holds the process's I/O and environment, so tests run the CLI
 // in-process exactly as main does.
@@ -72,6 +79,9 @@ func (a *app) run(args []string) int {
 	if err == nil {
 		return exitOK
 	}
+	if errors.Is(err, errStopped) {
+		return exitStopped
+	}
 	var ran ranError
 	if !errors.As(err, &ran) {
 		// Cobra refused the command line: unknown flag, command or arguments.
@@ -106,6 +116,7 @@ func wantsJSON(args []string) bool {
 type ranError struct{ err error }
 
 func (r ranError) Error() string { return r.err.Error() }
+func (r ranError) Unwrap() error { return r.err }
 
 // action adapts a command body: it sets up logging and wraps its error.
 func (a *app) action(body func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {

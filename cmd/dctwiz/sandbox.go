@@ -146,6 +146,10 @@ func findTestbed(given string) (string, error) {
 type testbedProc struct {
 	cmd    *exec.Cmd
 	exited chan error // receives once the helper has exited
+	// lifeline is the write end of the helper's stdin. dctwiz never
+	// writes to it: when dctwiz ends, however it ends (even SIGKILL), the
+	// kernel closes it, and the helper, reading EOF, tears the sandbox down.
+	lifeline *os.File
 }
 
 // startTestbed starts the helper and waits for its settings file.
@@ -159,12 +163,21 @@ func startTestbed(ctx context.Context, bin, dir string) (*testbedProc, map[strin
 	}
 	defer logFile.Close()
 	cmd := exec.Command(bin, "--dir", filepath.Join(dir, "bed"), "--env-file", envFile, "--push", "acme/app",
-		"--signer-cert", filepath.Join(dir, "signpath.crt"), "--yubikey", "--factory-yubikey")
+		"--signer-cert", filepath.Join(dir, "signpath.crt"), "--yubikey", "--factory-yubikey",
+		"--lifeline", "--remove-on-exit", dir)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	lifeRead, lifeWrite, err := os.Pipe()
+	if err != nil {
+		return proc, nil, err
+	}
+	defer lifeRead.Close() // the helper holds its own copy
+	cmd.Stdin, proc.lifeline = lifeRead, lifeWrite
 	// Its own process group keeps the terminal's ctrl+c away from it (the
-	// wizard decides when it ends); Pdeathsig ends it if dctwiz is killed.
+	// wizard decides when it ends). If dctwiz is killed, the lifeline
+	// (and, on Linux, Pdeathsig) ends it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
+		lifeWrite.Close()
 		return proc, nil, &trust.Error{Kind: trust.ErrBadInput, Input: bin, Cause: err, Msg: "cannot start the sandbox helper"}
 	}
 	proc.cmd, proc.exited = cmd, make(chan error, 1)
@@ -195,6 +208,7 @@ func (p *testbedProc) stop() {
 	if p == nil || p.cmd == nil {
 		return
 	}
+	p.lifeline.Close()
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.exited:

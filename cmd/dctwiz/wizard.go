@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
@@ -91,7 +93,7 @@ func (a *app) wizardConfig(args []string, f wizardFlags) (ui.Config, error) {
 }
 
 // runWizard runs the wizard on this terminal and prints where things
-// stand when it ends.
+// stand when it ends. It returns errStopped unless the ceremony finished.
 func (a *app) runWizard(cfg ui.Config) error {
 	if !a.terminal || !term.IsTerminal(int(os.Stdout.Fd())) {
 		return usagef("the wizard needs a terminal; scripts run the same ceremony with 'dctwiz setup' (see dctwiz setup --help)")
@@ -108,14 +110,27 @@ func (a *app) runWizard(cfg ui.Config) error {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	go func() {
+		var hardStop *time.Timer
 		for range sigs {
 			p.Send(ui.Stop{})
+			if hardStop == nil {
+				// The model quits within its own limits; should its loop not
+				// answer at all, the program is ended from here all the same.
+				hardStop = time.AfterFunc(ui.QuitCutOffAfter+ui.QuitGiveUpAfter+5*time.Second, p.Kill)
+			}
 		}
 	}()
 	_, err := p.Run()
+	// A closed terminal ends the program at once, without the model's
+	// quit: wait for a step still running before saying where things stand.
+	model.Settle()
 	fmt.Fprint(a.stdout, model.Outcome())
-	if err != nil {
-		return fmt.Errorf("the wizard stopped: %w", err)
+	switch {
+	case err != nil && !errors.Is(err, tea.ErrProgramKilled):
+		fmt.Fprintln(a.stderr, "dctwiz: the wizard stopped:", err)
+		return errStopped
+	case !model.Finished():
+		return errStopped
 	}
 	return nil
 }

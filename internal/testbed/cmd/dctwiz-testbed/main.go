@@ -9,11 +9,13 @@ import (
 	"encoding/pem"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/dctwiz/dctwiz/internal/testbed"
@@ -28,8 +30,27 @@ func main() {
 	signer := flag.String("signer-cert", "", "also write a signer certificate (PEM) to this file")
 	withYubiKey := flag.Bool("yubikey", false, "also insert a prepared virtual YubiKey through pcscd (starting pcscd needs root); skipped with a warning when pcscd cannot run")
 	factory := flag.Bool("factory-yubikey", false, "with --yubikey: leave the virtual YubiKey as it leaves the factory (the wizard prepares it), and stop a pcscd started for it on exit")
+	lifeline := flag.Bool("lifeline", false, "stop when standard input reaches its end: the parent closed it, or died")
+	removeDir := flag.String("remove-on-exit", "", "with --lifeline: when the parent is gone, remove this directory once everything has stopped")
 	flag.Parse()
-	if err := run(*dir, *envFile, *push, *signer, *withYubiKey, *factory); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	var parentGone atomic.Bool
+	if *lifeline {
+		// The parent never writes: EOF means it closed the pipe or died.
+		go func() {
+			io.Copy(io.Discard, os.Stdin)
+			parentGone.Store(true)
+			stop()
+		}()
+	}
+	err := run(ctx, *dir, *envFile, *push, *signer, *withYubiKey, *factory)
+	stop()
+	// Only once the parent is gone: a helper that failed to start leaves
+	// its log for the parent to read.
+	if *removeDir != "" && parentGone.Load() {
+		os.RemoveAll(*removeDir)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "dctwiz-testbed:", err)
 		os.Exit(1)
 	}
@@ -43,9 +64,7 @@ const (
 	sandboxPUK    = "24681357"
 )
 
-func run(dir, envFile, push, signer string, withYubiKey, factory bool) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, factory bool) error {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "dctwiz-testbed-")
 		if err != nil {

@@ -1,0 +1,94 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// wrap fits text to width columns. Words wrap at spaces; a word longer
+// than a line (a path, a command, a URL) breaks after a '/' or '-' where
+// it can, so a path reads as path parts, never cut mid-name where a
+// boundary exists.
+func wrap(s string, width int) string {
+	if width < 10 {
+		width = 10
+	}
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if ansi.StringWidth(l) > width {
+			lines[i] = wrapLine(l, width)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// wrapLine wraps one line, keeping its leading indent on the lines it
+// continues on.
+func wrapLine(l string, width int) string {
+	plain := ansi.Strip(l)
+	indent := len(plain) - len(strings.TrimLeft(plain, " "))
+	if indent > width/2 {
+		indent = 0
+	}
+	pad := strings.Repeat(" ", indent)
+	out := ansi.Wrap(l, width, "/")
+	parts := strings.Split(out, "\n")
+	for i := 1; i < len(parts); i++ {
+		if ansi.StringWidth(pad+parts[i]) <= width {
+			parts[i] = pad + parts[i]
+		}
+	}
+	joined := strings.Join(parts, "\n")
+	if indent > 0 && strings.Contains(joined, "\n") {
+		// The indent may have pushed a continued line over: wrap again.
+		for _, p := range strings.Split(joined, "\n") {
+			if ansi.StringWidth(p) > width {
+				return ansi.Wrap(l, width, "/")
+			}
+		}
+	}
+	return joined
+}
+
+// internalChain matches what Go's HTTP client puts before its cause
+// (`Get "https://...": `) and the reasons dctwiz's transport adds after
+// it: machinery, not what happened.
+var (
+	httpPrefix   = regexp.MustCompile(`(Get|Post|Put|Delete|Head|Patch) "[^"]*": `)
+	refusingTail = regexp.MustCompile(`; refusing [^ ]+: not the configured scheme`)
+)
+
+// describeError turns an error into the line an admin reads, and its fix:
+// what went wrong with which input, without Go's internal error chain.
+func describeError(err error) (msg, fix string) {
+	fix = trust.FixFor(err)
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "the step was cut off before it finished: what it did is not known yet", "run the same step again: it finds out what reached the server and goes on"
+	case errors.Is(err, context.DeadlineExceeded):
+		msg = "no answer in time"
+		var te *trust.Error
+		if errors.As(err, &te) && te.Input != "" {
+			msg = te.Input + ": " + msg
+		}
+		if fix == "" {
+			fix = "check that the server is up and reachable, then try again"
+		}
+		return msg, fix
+	}
+	return plainText(err.Error()), fix
+}
+
+// plainText removes Go's HTTP request prefixes and transport reasons
+// from an error text.
+func plainText(s string) string {
+	s = httpPrefix.ReplaceAllString(s, "")
+	s = refusingTail.ReplaceAllString(s, "")
+	return strings.TrimSpace(s)
+}
