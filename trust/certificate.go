@@ -121,7 +121,7 @@ func ValidSignerName(name string) error {
 		return newError(ErrBadSignerName, name, "choose another name: docker manages targets/releases itself", "the signer name \"releases\" is reserved")
 	}
 	if len(name) > 255 || !signerNameRE.MatchString(name) {
-		return newError(ErrBadSignerName, fmt.Sprintf("%q", name), fix, "not a valid signer name")
+		return newError(ErrBadSignerName, fmt.Sprintf("%q", name), fix, "not a valid signer name: lower-case letters, digits, '_' and '-', starting with a letter or digit")
 	}
 	return nil
 }

@@ -26,6 +26,9 @@ func ParseGUN(s string) (GUN, error) {
 	if strings.TrimSpace(s) == "" {
 		return GUN{}, newError(ErrBadGUN, `""`, fix, "empty repository name")
 	}
+	if strings.Contains(s, "://") {
+		return GUN{}, newError(ErrBadGUN, s, "drop the scheme, e.g. docker.io/acme/app", "a repository name has no scheme (https://): it is registry/path")
+	}
 	if strings.Contains(s, "@") {
 		return GUN{}, newError(ErrBadGUN, s, fix, "a repository name has no digest")
 	}
@@ -38,11 +41,11 @@ func ParseGUN(s string) (GUN, error) {
 		repo, err = name.NewRepository(s)
 	}
 	if err != nil {
-		return GUN{}, wrapError(ErrBadGUN, err, s, fix, "not a valid repository name")
+		return GUN{}, wrapError(ErrBadGUN, err, s, fix, "not a valid repository name: registry/path, in lower-case letters, digits and . _ -")
 	}
 	for _, part := range strings.Split(repo.RepositoryStr(), "/") {
 		if !pathComponent.MatchString(part) {
-			return GUN{}, newError(ErrBadGUN, s, fix, "not a valid repository name: bad path component %q", part)
+			return GUN{}, newError(ErrBadGUN, s, fix, "not a valid repository name: %q: path parts are lower-case letters and digits, joined by '.', '_' or '-'", part)
 		}
 	}
 	return GUN{repo: repo}, nil

@@ -434,7 +434,8 @@ func (m *Model) tooSmall() string {
 	default:
 		msg += " ctrl+c quits."
 	}
-	return wrap(msg, w)
+	lines := strings.Split(wrap(msg, w), "\n")
+	return strings.Join(lines[:min(len(lines), max(m.height, 1))], "\n")
 }
 
 // bodyHeight is the rows left for the screen between header and footer.

@@ -37,7 +37,7 @@ func wrapLine(l string, width int) string {
 		indent = 0
 	}
 	pad := strings.Repeat(" ", indent)
-	out := ansi.Wrap(l, width, "/")
+	out := breakAtSlashes(l, width)
 	parts := strings.Split(out, "\n")
 	for i := 1; i < len(parts); i++ {
 		if ansi.StringWidth(pad+parts[i]) <= width {
@@ -49,11 +49,21 @@ func wrapLine(l string, width int) string {
 		// The indent may have pushed a continued line over: wrap again.
 		for _, p := range strings.Split(joined, "\n") {
 			if ansi.StringWidth(p) > width {
-				return ansi.Wrap(l, width, "/")
+				return breakAtSlashes(l, width)
 			}
 		}
 	}
 	return joined
+}
+
+// breakAtSlashes wraps at spaces, then after a '/', and only where
+// neither fits, anywhere. ansi.Wrap would also break after every '-',
+// inside names such as registry.example.com-acme-app-root.crt: hyphens are
+// hidden from it as non-breaking ones while it wraps.
+func breakAtSlashes(l string, width int) string {
+	const nbHyphen = "\u2011"
+	out := ansi.Wrap(strings.ReplaceAll(l, "-", nbHyphen), width, "/")
+	return strings.ReplaceAll(out, nbHyphen, "-")
 }
 
 // internalChain matches what Go's HTTP client puts before its cause
@@ -90,5 +100,6 @@ func describeError(err error) (msg, fix string) {
 func plainText(s string) string {
 	s = httpPrefix.ReplaceAllString(s, "")
 	s = refusingTail.ReplaceAllString(s, "")
+	s = strings.ReplaceAll(s, "context canceled", "cut off before it finished, so whether it reached the server is not known")
 	return strings.TrimSpace(s)
 }

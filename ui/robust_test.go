@@ -1,0 +1,424 @@
+package ui
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/dctwiz/dctwiz/trust"
+	"github.com/dctwiz/dctwiz/yubikey"
+)
+
+// The wizard tried as a new admin would: leaving from everywhere, keys
+// that wander off the happy path, rules stated where they bite.
+
+// subState is a place in the wizard to quit from: a screen reached on the
+// happy path, then some keys into one of its sub-states.
+type subState struct {
+	name   string
+	screen screenID
+	then   func(h *harness) // from the screen's settled state
+	typing bool             // a text field has the focus: q is a letter
+}
+
+var subStates = []subState{
+	{"welcome", scrWelcome, func(h *harness) { h.wait("Trust dir writable") }, false},
+	{"welcome help page", scrWelcome, func(h *harness) { h.wait("Trust dir writable"); h.runes("?"); h.wait("Help: Welcome") }, false},
+	{"repository", scrRepository, func(h *harness) { h.wait("step 2 of 11") }, true},
+	{"yubikey list", scrYubiKey, func(h *harness) { h.wait("YubiKey 12345678, firmware") }, false},
+	{"yubikey preparation", scrYubiKey, func(h *harness) { h.wait("YubiKey 12345678, firmware"); h.enter(); h.wait("New PIN") }, true},
+	{"yubikey settings", scrYubiKey, func(h *harness) {
+		h.wait("YubiKey 12345678, firmware")
+		h.enter()
+		h.prepareToken()
+		h.wait("Touch policy")
+	}, false},
+	{"yubikey file key warning", scrYubiKey, func(h *harness) { h.wait("YubiKey 12345678, firmware"); h.runes("f"); h.wait("WARNING") }, true},
+	{"targets key", scrTargetsKey, func(h *harness) { h.wait("step 4 of 11") }, true},
+	{"delegations", scrDelegations, func(h *harness) { h.wait("SignPath Signer") }, false},
+	{"delegations picker", scrDelegations, func(h *harness) { h.wait("SignPath Signer"); h.runes("a"); h.wait("Pick the signer") }, false},
+	{"delegations typed path", scrDelegations, func(h *harness) {
+		h.wait("SignPath Signer")
+		h.runes("a")
+		h.wait("Pick the signer")
+		h.runes("t")
+		h.wait("Type the certificate's path")
+	}, true},
+	{"review", scrReview, func(h *harness) { h.wait("└── timestamp") }, false},
+	{"publish", scrPublish, func(h *harness) { h.wait("Published.") }, false},
+	{"root certificate", scrRootCert, func(h *harness) { h.wait("What to do with it") }, false},
+	{"test signing", scrTestSign, func(h *harness) { h.wait("Choose the tag") }, false},
+	{"delete targets key", scrDeleteKey, func(h *harness) { h.wait("To confirm") }, true},
+}
+
+// Quitting works from every screen and sub-state, by every way there is,
+// and never waits for work that is not running (a YubiKey screen not yet
+// visited held every quit on the first two screens).
+func TestQuitFromEveryScreenAndSubState(t *testing.T) {
+	type method struct {
+		name string
+		quit func(h *harness)
+	}
+	methods := []method{
+		{"q then y", func(h *harness) { h.runes("q"); h.wait("Quit the ceremony?"); h.runes("y") }},
+		{"ctrl+c then y", func(h *harness) { h.press(tea.KeyCtrlC); h.wait("Quit the ceremony?"); h.runes("y") }},
+		{"ctrl+c twice", func(h *harness) { h.press(tea.KeyCtrlC); h.wait("Quit the ceremony?"); h.press(tea.KeyCtrlC) }},
+		{"signal", func(h *harness) { h.send(Stop{}) }}, // what SIGINT, SIGTERM and SIGHUP send
+	}
+	for _, s := range subStates {
+		for _, q := range methods {
+			if q.name == "q then y" && s.typing {
+				continue // q is a letter there: TestQIsALetterInTextFields
+			}
+			t.Run(s.name+"/"+q.name, func(t *testing.T) {
+				h := newHarness(t)
+				h.to(s.screen)
+				s.then(h)
+				q.quit(h)
+				out := h.outcome()
+				m := h.end()
+				if m.Finished() || !strings.Contains(out, "the ceremony was stopped") {
+					t.Fatalf("finished %v, outcome:\n%s", m.Finished(), out)
+				}
+				if m.st.inflight != 0 {
+					t.Errorf("quit with %d commands counted as running", m.st.inflight)
+				}
+			})
+		}
+	}
+}
+
+func TestQIsALetterInTextFields(t *testing.T) {
+	h := newHarness(t, func(c *Config, _ *fakeBackend) { c.GUNs = nil })
+	h.to(scrRepository)
+	h.wait("step 2 of 11")
+	h.typ("q")
+	h.wait("✓ docker.io/library/q")
+	if v := h.screen(); strings.Contains(v, "Quit the ceremony?") {
+		t.Fatalf("q in a text field asked to quit:\n%s", v)
+	}
+}
+
+// Only the summary, with its record written, is a finished ceremony.
+func TestFinishedOnlyAfterTheSummary(t *testing.T) {
+	h := newHarness(t)
+	h.to(scrSummary)
+	h.wait("Ceremony record")
+	h.press(tea.KeyEsc) // esc is not a way out of the summary
+	h.runes("?")
+	h.wait("Help: Summary")
+	h.press(tea.KeyEsc)
+	h.wait("Lock the YubiKey")
+	h.enter()
+	out := h.outcome()
+	if m := h.end(); !m.Finished() || !strings.Contains(out, "the setup ceremony is complete") {
+		t.Fatalf("finished %v:\n%s", m.Finished(), out)
+	}
+}
+
+func TestEscOnTheSummaryDoesNotQuit(t *testing.T) {
+	h := newHarness(t)
+	h.to(scrSummary)
+	h.wait("Ceremony record")
+	h.press(tea.KeyEsc)
+	time.Sleep(100 * time.Millisecond)
+	m := h.end()
+	if m.quitting || m.active != scrSummary || m.confirmQuit {
+		t.Fatalf("esc on the summary: quitting %v, screen %d", m.quitting, m.active)
+	}
+}
+
+// A step that never returns cannot hold a quit forever: it is cut off
+// (its context cancelled), and given up on if it ignores that.
+func TestAQuitThatWaitsIsCutOffThenGivenUp(t *testing.T) {
+	touch := make(chan struct{}) // a token that waits for a finger and ignores the cancel
+	defer close(touch)
+	h := newHarness(t, func(_ *Config, b *fakeBackend) { b.touched = touch })
+	h.m.cutOffAfter, h.m.giveUpAfter = 300*time.Millisecond, 300*time.Millisecond
+	h.to(scrYubiKey)
+	h.wait("YubiKey 12345678, firmware")
+	h.enter()
+	h.prepareToken()
+	h.wait("Touch policy")
+	h.enter()
+	h.wait("Touch your YubiKey now")
+	h.send(Stop{})
+	out := h.outcome()
+	if !strings.Contains(out, "the ceremony was stopped") {
+		t.Fatalf("outcome:\n%s", out)
+	}
+	if m := h.end(); m.Finished() || !m.cut || m.st.ctx.Err() == nil {
+		t.Fatal("the waiting step was not cut off")
+	}
+}
+
+// A publish cut off by the deadline is reported as not known, never as done.
+func TestACutOffPublishIsReportedAsNotKnown(t *testing.T) {
+	never := make(chan struct{})
+	h := newHarness(t, func(_ *Config, b *fakeBackend) { b.engine.hold["delegation signpath"] = never })
+	h.m.cutOffAfter = 200 * time.Millisecond
+	h.to(scrReview)
+	h.wait("└── timestamp")
+	h.runes("p")
+	h.wait("publishing")
+	h.send(Stop{})
+	out := h.outcome()
+	if !strings.Contains(out, "Add the signers (targets/releases and targets/<name>): failed (cut off before it finished, so whether it reached the server is not known)") {
+		t.Errorf("the cut-off step is not reported as such:\n%s", out)
+	}
+	if strings.Contains(out, "Add the signers (targets/releases and targets/<name>): done") {
+		t.Errorf("a cut-off step reported as done:\n%s", out)
+	}
+}
+
+// A failed server check stays on screen through cursor blinks and other
+// messages, until the admin edits a field.
+func TestAFailedServerCheckStaysUntilAnEdit(t *testing.T) {
+	h := newHarness(t, func(_ *Config, b *fakeBackend) { b.engine.failNext["reach"] = nil })
+	h.wait("Trust dir writable")
+	h.b.engine.mu.Lock()
+	h.b.engine.failNext["reach"] = &trust.Error{Kind: trust.ErrServerUnreachable, Input: "https://notary.example.com",
+		Msg: "connection refused", Fix: "check the server URL"}
+	h.b.engine.mu.Unlock()
+	h.enter()
+	h.wait("step 2 of 11")
+	h.enter()
+	h.wait("✗ Notary server reachable over TLS")
+	time.Sleep(1200 * time.Millisecond) // two cursor blinks
+	h.send(struct{}{})                  // any other message
+	m := h.end()
+	if v := m.View(); !strings.Contains(v, "✗ Notary server reachable over TLS") {
+		t.Fatalf("the failed check went away without an edit:\n%s", v)
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("x")})
+	if v := m.View(); strings.Contains(v, "✗ Notary server reachable over TLS") {
+		t.Fatalf("the failed check stayed after an edit:\n%s", v)
+	}
+}
+
+// A slot that already holds a root key is used as it is: its curve and
+// policies are shown as the token has them, and cannot be "changed".
+func TestASlotHoldingARootKeyIsShownAsItIs(t *testing.T) {
+	h := newHarness(t, func(_ *Config, b *fakeBackend) {
+		b.tokens[0].DefaultPIN, b.tokens[0].DefaultPUK, b.tokens[0].DefaultMgmt = false, false, false
+		b.tokens[0].Slots = []yubikey.SlotInfo{{Slot: "9c", Key: true, Algorithm: "ECDSA P-384", PINPolicy: "always",
+			TouchPolicy: "never", Generated: true, Certificate: "CN=root"}}
+	})
+	h.to(scrYubiKey)
+	h.wait("YubiKey 12345678, firmware")
+	h.enter()
+	h.wait("already holds a root key made on this token")
+	h.press(tea.KeyDown) // the curve
+	h.press(tea.KeyRight)
+	h.wait("its curve and policies were fixed")
+	m := h.end()
+	y := m.screens[scrYubiKey].(*yubikeyScreen)
+	if got := []string{y.settings[1].value(), y.settings[2].value(), y.settings[3].value()}; !slices.Equal(got, []string{"P-384", "always", "never"}) {
+		t.Fatalf("settings %v, want the slot's key's P-384, always, never", got)
+	}
+}
+
+func TestASlotHoldingAnotherKeyIsNeverTaken(t *testing.T) {
+	h := newHarness(t, func(_ *Config, b *fakeBackend) {
+		b.tokens[0].DefaultPIN, b.tokens[0].DefaultPUK, b.tokens[0].DefaultMgmt = false, false, false
+		b.tokens[0].Slots = []yubikey.SlotInfo{{Slot: "9c", Key: true, Algorithm: "RSA 2048", Generated: true, Certificate: "CN=ssh"}}
+	})
+	h.to(scrYubiKey)
+	h.wait("YubiKey 12345678, firmware")
+	h.enter()
+	h.wait("the wizard never overwrites it")
+	h.typ("24681357") // the PIN
+	h.enter()
+	h.wait("choose an empty slot")
+	h.end()
+	if h.b.opts.Serial != 0 {
+		t.Fatal("the key was made in an occupied slot")
+	}
+}
+
+// Every rule is stated where it is broken.
+func TestValidationErrorsStateTheirRule(t *testing.T) {
+	for _, c := range []struct{ value, want string }{
+		{"https://docker.io/acme/app", "has no scheme"},
+		{"docker.io/Acme/App", "in lower-case letters"},
+		{"docker.io/acme/app_", "lower-case letters and digits"},
+	} {
+		_, err := validateGUNs(c.value)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("GUN %q: %v, want %q", c.value, err, c.want)
+		}
+	}
+	for _, pin := range []string{"ééééé1", "pinéé1", "12345", "123456789", "12 456"} {
+		if _, err := validatePIN(pin); err == nil || !strings.Contains(err.Error(), "6 to 8 ASCII characters") {
+			t.Errorf("PIN %q: %v", pin, err)
+		}
+	}
+	if err := trust.ValidSignerName("Sign Path"); err == nil || !strings.Contains(err.Error(), "lower-case letters, digits") {
+		t.Errorf("signer name: %v", err)
+	}
+}
+
+func TestThePUKMustDifferFromThePIN(t *testing.T) {
+	h := newHarness(t)
+	h.to(scrYubiKey)
+	h.wait("YubiKey 12345678, firmware")
+	h.enter()
+	h.wait("New PIN")
+	for _, s := range []string{"24681357", "24681357", "24681357", "24681357"} {
+		h.typ(s)
+		h.tab()
+	}
+	h.enter()
+	h.wait("the PUK is the same as the PIN")
+	h.end()
+	if len(h.b.prepared) != 0 {
+		t.Fatal("a token was prepared with PUK = PIN")
+	}
+}
+
+func TestAWeakPassphraseTakesASecondEnter(t *testing.T) {
+	h := newHarness(t)
+	h.to(scrTargetsKey)
+	h.wait("step 4 of 11")
+	h.typ("abcdefgh")
+	h.enter()
+	h.typ("abcdefgh")
+	h.enter()
+	h.wait("press enter again")
+	h.enter()
+	h.wait("step 5 of 11")
+	if m := h.end(); m.st.targetsPass != "abcdefgh" {
+		t.Fatal("the confirmed weak passphrase was not taken")
+	}
+}
+
+// Every key a screen offers is on its footer at 80 columns: wrapped, never cut.
+func TestFootersShowEveryKeyAt80Columns(t *testing.T) {
+	for _, s := range subStates {
+		t.Run(s.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.to(s.screen)
+			s.then(h)
+			m := h.end()
+			v := m.View()
+			for _, k := range m.cur().keys().short {
+				if m.fullHelp {
+					break
+				}
+				if hk := k.Help().Key; hk != "" && !strings.Contains(v, hk+" "+k.Help().Desc) {
+					t.Errorf("the footer lacks %q %q:\n%s", hk, k.Help().Desc, v)
+				}
+			}
+			checkFits(t, v, 80, 24)
+		})
+	}
+}
+
+// checkFits fails when a view is larger than the terminal.
+func checkFits(t *testing.T, v string, width, height int) {
+	t.Helper()
+	lines := strings.Split(v, "\n")
+	if len(lines) > height {
+		t.Errorf("%d lines on a %d-line terminal:\n%s", len(lines), height, v)
+	}
+	for _, l := range lines {
+		if w := ansi.StringWidth(l); w > width {
+			t.Errorf("a line of %d columns on a %d-column terminal: %q", w, width, l)
+		}
+	}
+}
+
+func TestATerminalTooSmallSaysSo(t *testing.T) {
+	h := newHarness(t)
+	h.wait("Trust dir writable")
+	h.send(tea.WindowSizeMsg{Width: 70, Height: 20})
+	h.wait("needs at least 80x24")
+	h.press(tea.KeyCtrlC)
+	h.wait("Quit the ceremony? y quit")
+	h.runes("y")
+	if out := h.outcome(); !strings.Contains(out, "the ceremony was stopped") {
+		t.Fatalf("outcome:\n%s", out)
+	}
+}
+
+// Paths break after a '/', not inside a name.
+func TestLongPathsWrapAtPathBoundaries(t *testing.T) {
+	path := "/home/admin/ceremonies/2026-12-03/registry.example.com-platform-team-api-gateway-root.crt"
+	got := wrap("  root certificate written to "+path, 60)
+	for _, l := range strings.Split(got, "\n") {
+		if ansi.StringWidth(l) > 60 {
+			t.Errorf("line over 60 columns: %q", l)
+		}
+	}
+	if !strings.Contains(got, "2026-12-03/\n") && !strings.Contains(got, "ceremonies/\n") {
+		t.Errorf("the path was not broken after a '/':\n%s", got)
+	}
+	if strings.ReplaceAll(strings.ReplaceAll(got, "\n", ""), " ", "") != strings.ReplaceAll("  root certificate written to "+path, " ", "") {
+		t.Errorf("wrapping lost characters:\n%s", got)
+	}
+}
+
+// The picker says in words what it cannot pick and why, and takes a typed path.
+func TestThePickerSaysWhyAndTakesATypedPath(t *testing.T) {
+	h := newHarness(t)
+	certs := filepath.Join(h.out, "certs")
+	if err := os.WriteFile(filepath.Join(certs, "notes.txt"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.to(scrDelegations)
+	h.wait("SignPath Signer")
+	h.runes("a")
+	h.wait("notes.txt  (not a certificate file: .crt .pem .cer .der)")
+	h.enter() // notes.txt, root.crt, signpath.crt: notes.txt has the cursor
+	h.wait("notes.txt: not a certificate file")
+	h.runes("t")
+	h.wait("Type the certificate's path")
+	h.typ(filepath.Join(certs, "root.crt"))
+	h.enter()
+	h.wait("Signer name")
+}
+
+// ? explains the screen's words, not only its keys.
+func TestHelpExplainsEachScreen(t *testing.T) {
+	want := map[screenID][]string{
+		scrWelcome:     {"root", "snapshot and timestamp"},
+		scrRepository:  {"GUN", "CA file"},
+		scrYubiKey:     {"Slot 9c", "PIN policy", "Touch policy", "attestation"},
+		scrTargetsKey:  {"targets key"},
+		scrDelegations: {"targets/releases", "delegation"},
+		scrReview:      {"snapshot key", "timestamp key"},
+		scrRootCert:    {"Pinning", "fingerprint"},
+	}
+	for id, words := range want {
+		m := New(Config{Now: func() time.Time { return fakeDate }}, newFakeBackend())
+		m.active = id
+		text := m.cur().explain()
+		for _, w := range words {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s help lacks %q", m.cur().title(), w)
+			}
+		}
+	}
+}
+
+// Keys that cannot be taken back say what they do, and errors read as
+// what happened, not as Go's error chain.
+func TestIrreversibleKeysAndPlainErrors(t *testing.T) {
+	h := newHarness(t)
+	h.to(scrDeleteKey)
+	h.wait("To confirm")
+	if v := h.screen(); !strings.Contains(v, "enter delete the targets key") {
+		t.Errorf("the deletion's key is not labelled:\n%s", v)
+	}
+	msg, _ := describeError(&trust.Error{Kind: trust.ErrServerUnreachable, Input: "https://notary.example.com",
+		Msg: `Get "https://notary.example.com/v2/": dial tcp 127.0.0.1:1: connect: connection refused; refusing http://notary.example.com: not the configured scheme`})
+	if strings.Contains(msg, `Get "`) || strings.Contains(msg, "refusing") || !strings.Contains(msg, "connection refused") {
+		t.Errorf("error shown as %q", msg)
+	}
+}
