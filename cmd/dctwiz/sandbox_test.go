@@ -22,26 +22,8 @@ import (
 // checks the published trust data with the engine and with the notary
 // CLI; after, that the sandbox left nothing behind.
 func TestSandboxWizardEndToEnd(t *testing.T) {
-	testbedBin := filepath.Join(filepath.Dir(dctwizBin), testbedName)
-	if out, err := exec.Command("go", "build", "-o", testbedBin, "../../internal/testbed/cmd/dctwiz-testbed").CombinedOutput(); err != nil {
-		t.Fatalf("building %s: %v\n%s", testbedName, err, out)
-	}
 	dir := filepath.Join(t.TempDir(), "sandbox")
-	e := env{"TERM": "xterm-256color", "NO_COLOR": "1"}
-	// The terminal gets a scratch HOME: point the helper at the Go and
-	// notary build caches this test run already filled.
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e["XDG_CACHE_HOME"] = cache
-	for _, v := range []string{"GOMODCACHE", "GOCACHE", "GOPATH", "GOFLAGS", "GOPROXY"} {
-		out, err := exec.Command("go", "env", v).Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		e[v] = strings.TrimSpace(string(out))
-	}
+	e := sandboxEnv(t)
 	term := startTerminalSized(t, e, 80, 24, "sandbox", "--dir", dir)
 
 	// 1 Welcome, with the sandbox's settings filled in.

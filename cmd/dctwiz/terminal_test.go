@@ -14,6 +14,7 @@ import (
 type tmuxTerm struct {
 	t       *testing.T
 	session string
+	env     map[string]string // what the program under test set up (a sandbox's settings)
 }
 
 func startTerminal(t *testing.T, e env, args ...string) *tmuxTerm {
@@ -21,15 +22,23 @@ func startTerminal(t *testing.T, e env, args ...string) *tmuxTerm {
 	return startTerminalSized(t, e, 120, 40, args...)
 }
 
-// startTerminalSized runs dctwiz in a tmux terminal of width x height.
+// startTerminalSized runs dctwiz in a tmux terminal of width x height;
+// the shell prints EXIT=<code> when it ends.
 func startTerminalSized(t *testing.T, e env, width, height int, args ...string) *tmuxTerm {
+	t.Helper()
+	return startTerminalShell(t, e, width, height, "", "; echo EXIT=$?; sleep 30", args...)
+}
+
+// startTerminalShell runs dctwiz in a tmux terminal, with shell text
+// before and after the command.
+func startTerminalShell(t *testing.T, e env, width, height int, before, after string, args ...string) *tmuxTerm {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatal("tmux is required for the terminal tests (scripts/install-deps.sh installs it): ", err)
 	}
 	session := fmt.Sprintf("dctwiz-test-%d-%d", os.Getpid(), gunSeq.Add(1))
 	var cmdline strings.Builder
-	cmdline.WriteString("env -i PATH=" + os.Getenv("PATH") + " HOME=" + t.TempDir())
+	cmdline.WriteString(before + "env -i PATH=" + os.Getenv("PATH") + " HOME=" + t.TempDir())
 	for k, v := range e {
 		cmdline.WriteString(" " + k + "=" + shellQuote(v))
 	}
@@ -37,7 +46,7 @@ func startTerminalSized(t *testing.T, e env, width, height int, args ...string) 
 	for _, a := range args {
 		cmdline.WriteString(" " + shellQuote(a))
 	}
-	cmdline.WriteString("; echo EXIT=$?; sleep 30")
+	cmdline.WriteString(after)
 	out, err := exec.Command("tmux", "new-session", "-d", "-s", session, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height), cmdline.String()).CombinedOutput()
 	if err != nil {
 		t.Fatalf("tmux: %v\n%s", err, out)

@@ -120,6 +120,12 @@ func (a *app) runWizard(cfg ui.Config) error {
 			}
 		}
 	}()
+	// A closed terminal sends SIGHUP only to the session's leader: a
+	// shell that ignores it (nohup, a trap, some multiplexers) leaves the
+	// wizard running on a terminal that is gone. It notices by itself.
+	stopWatch := make(chan struct{})
+	defer close(stopWatch)
+	go watchTerminal(os.Stdin, stopWatch, func() { p.Send(ui.Stop{}) })
 	_, err := p.Run()
 	// A closed terminal ends the program at once, without the model's
 	// quit: wait for a step still running before saying where things stand.
@@ -133,4 +139,22 @@ func (a *app) runWizard(cfg ui.Config) error {
 		return errStopped
 	}
 	return nil
+}
+
+// watchTerminal calls gone once when f stops being a terminal: after a
+// hang-up, the kernel answers every terminal request on it with EIO.
+func watchTerminal(f *os.File, stop <-chan struct{}, gone func()) {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			if !term.IsTerminal(int(f.Fd())) {
+				gone()
+				return
+			}
+		}
+	}
 }

@@ -211,6 +211,14 @@ func waitFor(serial uint32, present bool, limit time.Duration) error {
 	return nil
 }
 
+// Pull takes the card out of the reader without waiting for pcscd to
+// notice: for a process that is about to exit.
+func (v *VirtualToken) Pull() {
+	v.cancel()
+	<-v.done
+	v.Card.PowerCycle()
+}
+
 // Remove pulls the card out of the reader and waits until pcscd has
 // noticed, so that the reader can take a card again.
 func (v *VirtualToken) Remove() {

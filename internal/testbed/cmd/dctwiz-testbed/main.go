@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/dctwiz/dctwiz/internal/testbed"
 	"github.com/dctwiz/dctwiz/yubikey"
@@ -43,6 +44,16 @@ func main() {
 			stop()
 		}()
 	}
+	go func() {
+		// Stopping takes a second; one that hangs (a driver) is cut short.
+		<-ctx.Done()
+		time.Sleep(10 * time.Second)
+		fmt.Fprintln(os.Stderr, "dctwiz-testbed: stopping took more than 10 s; exiting")
+		if *removeDir != "" && parentGone.Load() {
+			os.RemoveAll(*removeDir)
+		}
+		os.Exit(1)
+	}()
 	err := run(ctx, *dir, *envFile, *push, *signer, *withYubiKey, *factory)
 	stop()
 	// Only once the parent is gone: a helper that failed to start leaves
@@ -132,8 +143,14 @@ func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, fa
 			if factory {
 				defer testbed.StopStartedPCSCD()
 			}
-			defer yk.Remove()
-			vars = append(vars, fmt.Sprintf("YUBIKEY_SERIAL=%d", sandboxSerial),
+			// Pulled, not removed: waiting for pcscd to see the card go can
+			// hang in the driver, and nothing reuses this reader's card.
+			defer yk.Pull()
+			// The servers stop first, so a card that is slow to go never
+			// leaves them running.
+			defer reg.Close()
+			defer notary.Close()
+			vars = append(vars, fmt.Sprintf("YUBIKEY_SERIAL=%d", sandboxCard()),
 				"YUBIKEY_CA="+filepath.Join(dir, "yubikey-attestation-ca.pem"))
 			if !factory {
 				vars = append(vars, "YUBIKEY_PIN="+sandboxPIN)
@@ -156,18 +173,33 @@ func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, fa
 	return nil
 }
 
+// sandboxCard is the virtual YubiKey's serial. Tests that run two
+// sandboxes at once give the second DCTWIZ_SANDBOX_READER=B: vpcd's
+// second reader, and a serial of its own.
+func sandboxCard() uint32 {
+	if os.Getenv("DCTWIZ_SANDBOX_READER") == "B" {
+		return sandboxSerial + 1
+	}
+	return sandboxSerial
+}
+
 // insertYubiKey starts pcscd if needed and inserts a virtual YubiKey,
 // prepared or factory-fresh, writing its attestation CA to dir.
 func insertYubiKey(dir string, prepare bool) (*testbed.VirtualToken, error) {
 	if err := testbed.EnsurePCSCD(); err != nil {
 		return nil, err
 	}
-	vt, err := testbed.InsertVirtualYubiKey(testbed.VPCDPortA, virtual.Options{Serial: sandboxSerial})
+	port := testbed.VPCDPortA
+	if os.Getenv("DCTWIZ_SANDBOX_READER") == "B" {
+		port = testbed.VPCDPortB
+	}
+	serial := sandboxCard()
+	vt, err := testbed.InsertVirtualYubiKey(port, virtual.Options{Serial: serial})
 	if err != nil {
 		return nil, err
 	}
 	if prepare {
-		tok, err := yubikey.Open(sandboxSerial)
+		tok, err := yubikey.Open(serial)
 		if err != nil {
 			vt.Remove()
 			return nil, err
