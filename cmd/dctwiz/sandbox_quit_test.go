@@ -111,11 +111,19 @@ func TestSandboxQuitTable(t *testing.T) {
 		upTo   int
 		method string
 	}
+	// Each state is left by two of the four ways, in turn, so that every
+	// way is tried on half the states: the whole table (every way from
+	// every state, as the ui package's model tests do) takes ten minutes
+	// here; DCTWIZ_QUIT_TABLE=full runs it.
+	full := os.Getenv("DCTWIZ_QUIT_TABLE") == "full"
 	var jobs []job
 	for i, s := range sandboxStates {
-		for _, m := range methods {
+		for k, m := range methods {
+			if !full && k != i%4 && k != (i+2)%4 {
+				continue
+			}
 			if m == "q then y" && s.typing {
-				continue // q is a letter in a text field (tested in ui)
+				m = "ctrl+c then y" // q is a letter in a text field (tested in ui)
 			}
 			jobs = append(jobs, job{i, m})
 		}
