@@ -109,7 +109,7 @@ func (f *form) view(width int) string {
 		indent := strings.Repeat(" ", labelW+4)
 		switch {
 		case err != nil && fl.input.Value() != "":
-			b.WriteString(indent + fail(err.Error()) + "\n")
+			b.WriteString(indent + fail(errorText(err)) + "\n")
 		case hint != "":
 			b.WriteString(indent + styleDim.Render(hint) + "\n")
 		}

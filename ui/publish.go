@@ -115,7 +115,7 @@ func (p *publish) view(width int) string {
 	case p.running:
 		b.WriteString("\n{spinner} publishing ...\n")
 	case p.err != nil:
-		b.WriteString("\n" + fail("The ceremony stopped: "+p.err.Error()) + "\n")
+		b.WriteString("\n" + fail("The ceremony stopped: "+errorText(p.err)) + "\n")
 		b.WriteString("Each publish is all or nothing: what is marked done is published. Press r\nto run the failed step again (what it already published is recognised), or\nq to quit.\n")
 	case p.done:
 		b.WriteString("\n" + ok("Published. The root certificate is exported.") + " Press enter.\n")

@@ -100,6 +100,9 @@ func outcome(st *state, finished bool) string {
 		b.WriteString("dctwiz: the ceremony was stopped.\n" + status(st, MinWidth) + "\n")
 	}
 	if st.cfg.Sandbox {
+		if !finished && len(continueCommands(st)) > 0 {
+			b.WriteString("SANDBOX: its servers go with it; the commands above show what a real ceremony would run.\n")
+		}
 		b.WriteString("SANDBOX: nothing left this machine.\n")
 	}
 	return b.String()

@@ -362,6 +362,9 @@ func TestLongPathsWrapAtPathBoundaries(t *testing.T) {
 	if strings.ReplaceAll(strings.ReplaceAll(got, "\n", ""), " ", "") != strings.ReplaceAll("  root certificate written to "+path, " ", "") {
 		t.Errorf("wrapping lost characters:\n%s", got)
 	}
+	if url := wrap("Notary server https://notary.internal.example.com:4443, registry registry.internal.example.com", 40); strings.Contains(url, "https:/\n") || strings.Contains(url, "https://\n") {
+		t.Errorf("a URL was broken inside its scheme:\n%s", url)
+	}
 }
 
 // The picker says in words what it cannot pick and why, and takes a typed path.

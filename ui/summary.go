@@ -151,7 +151,7 @@ func (s *summary) view(width int) string {
 	case s.writing:
 		b.WriteString("{spinner} writing the ceremony record ...\n")
 	case s.err != nil:
-		b.WriteString(fail("The ceremony record was not written: "+s.err.Error()) + "\n  press r to try again\n")
+		b.WriteString(fail("The ceremony record was not written: "+errorText(s.err)) + "\n  press r to try again\n")
 	case s.written:
 		fmt.Fprintf(&b, "Ceremony record (and its .json beside it):\n  %s\n", st.recordMD)
 		if st.cfg.Sandbox {

@@ -176,7 +176,7 @@ func (t *testSign) view(width int) string {
 			b.WriteString("\nPress enter to continue.\n")
 		}
 	case t.err != nil:
-		b.WriteString(fail("cannot read the registry's tags: "+t.err.Error()) + "\n    press r to try again, or s to skip test signing\n")
+		b.WriteString(fail("cannot read the registry's tags: "+errorText(t.err)) + "\n    press r to try again, or s to skip test signing\n")
 	case len(t.tags) == 0:
 		b.WriteString(warn("the registry has no tags in this repository") + "\n    fix: push an image (docker push " + gun + ":TAG), then press r; or s to skip\n")
 	default:

@@ -61,9 +61,12 @@ func wrapLine(l string, width int) string {
 // inside names such as registry.example.com-acme-app-root.crt: hyphens are
 // hidden from it as non-breaking ones while it wraps.
 func breakAtSlashes(l string, width int) string {
-	const nbHyphen = "\u2011"
-	out := ansi.Wrap(strings.ReplaceAll(l, "-", nbHyphen), width, "/")
-	return strings.ReplaceAll(out, nbHyphen, "-")
+	// Stand-ins of the same width that are no breakpoints: a hyphen that
+	// does not break, and a URL's "://" that stays whole.
+	const nbHyphen, scheme = "\u2011", ":\u2215\u2215"
+	hidden := strings.ReplaceAll(strings.ReplaceAll(l, "-", nbHyphen), "://", scheme)
+	out := ansi.Wrap(hidden, width, "/")
+	return strings.ReplaceAll(strings.ReplaceAll(out, nbHyphen, "-"), scheme, "://")
 }
 
 // internalChain matches what Go's HTTP client puts before its cause
@@ -93,6 +96,12 @@ func describeError(err error) (msg, fix string) {
 		return msg, fix
 	}
 	return plainText(err.Error()), fix
+}
+
+// errorText is describeError's message alone, for a line on a screen.
+func errorText(err error) string {
+	msg, _ := describeError(err)
+	return msg
 }
 
 // plainText removes Go's HTTP request prefixes and transport reasons

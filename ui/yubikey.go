@@ -543,7 +543,7 @@ func (y *yubikeyScreen) tokenList() string {
 	if len(y.tokens) == 0 {
 		msg := "no YubiKey found"
 		if y.err != nil && !errors.Is(y.err, yubikey.ErrNoToken) {
-			msg = y.err.Error()
+			msg = errorText(y.err)
 		}
 		b.WriteString(fail(msg) + "\n    fix: insert the YubiKey (is pcscd running?) and press r\n")
 		if y.st.cfg.Sandbox {

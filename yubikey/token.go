@@ -260,7 +260,10 @@ func removedErr(err error) bool {
 	}
 	msg := strings.ToLower(err.Error())
 	for _, s := range []string{"has been removed", "card was removed", "no smart card is currently", "non-existent transaction",
-		"has been reset", "card was reset", "reader is unavailable", "unresponsive", "unpowered"} {
+		"has been reset", "card was reset", "reader is unavailable", "unresponsive", "unpowered",
+		// No byte came back: the card went away in the middle of a command
+		// (what vpcd's reader reports when its card disconnects).
+		"response too short: 0"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

@@ -173,9 +173,10 @@ func startTestbed(ctx context.Context, bin, dir string) (*testbedProc, map[strin
 	defer lifeRead.Close() // the helper holds its own copy
 	cmd.Stdin, proc.lifeline = lifeRead, lifeWrite
 	// Its own process group keeps the terminal's ctrl+c away from it (the
-	// wizard decides when it ends). If dctwiz is killed, the lifeline
-	// (and, on Linux, Pdeathsig) ends it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	// wizard decides when it ends). If dctwiz is killed, the lifeline ends
+	// it. (Not Pdeathsig: it fires when the thread that started the child
+	// ends, and Go ends threads of its own accord.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		lifeWrite.Close()
 		return proc, nil, &trust.Error{Kind: trust.ErrBadInput, Input: bin, Cause: err, Msg: "cannot start the sandbox helper"}

@@ -14,7 +14,6 @@ import (
 type tmuxTerm struct {
 	t       *testing.T
 	session string
-	env     map[string]string // what the program under test set up (a sandbox's settings)
 }
 
 func startTerminal(t *testing.T, e env, args ...string) *tmuxTerm {

@@ -50,7 +50,7 @@ func Insert(ctx context.Context, addr string, c *Card) error {
 	}
 	defer conn.Close()
 	go func() { <-ctx.Done(); conn.Close() }()
-	err := serveVPCD(conn, c)
+	err := serveVPCD(quickAckReader{conn}, c)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -91,4 +91,12 @@ func serveVPCD(conn io.ReadWriter, c *Card) error {
 			return err
 		}
 	}
+}
+
+// quickAckReader acknowledges what it reads at once (see quickAck).
+type quickAckReader struct{ net.Conn }
+
+func (q quickAckReader) Read(p []byte) (int, error) {
+	quickAck(q.Conn)
+	return q.Conn.Read(p)
 }

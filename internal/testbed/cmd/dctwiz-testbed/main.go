@@ -36,11 +36,13 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	var parentGone atomic.Bool
+	parent := os.Getppid()
 	if *lifeline {
 		// The parent never writes: EOF means it closed the pipe or died.
 		go func() {
 			io.Copy(io.Discard, os.Stdin)
 			parentGone.Store(true)
+			fmt.Fprintln(os.Stderr, "dctwiz-testbed: the parent is gone: stopping")
 			stop()
 		}()
 	}
@@ -49,16 +51,17 @@ func main() {
 		<-ctx.Done()
 		time.Sleep(10 * time.Second)
 		fmt.Fprintln(os.Stderr, "dctwiz-testbed: stopping took more than 10 s; exiting")
-		if *removeDir != "" && parentGone.Load() {
+		if *removeDir != "" && (parentGone.Load() || os.Getppid() != parent) {
 			os.RemoveAll(*removeDir)
 		}
 		os.Exit(1)
 	}()
 	err := run(ctx, *dir, *envFile, *push, *signer, *withYubiKey, *factory)
 	stop()
-	// Only once the parent is gone: a helper that failed to start leaves
+	// Only once the parent is gone (its lifeline closed, or this process
+	// was handed to another parent): a helper that failed to start leaves
 	// its log for the parent to read.
-	if *removeDir != "" && parentGone.Load() {
+	if *removeDir != "" && (parentGone.Load() || os.Getppid() != parent) {
 		os.RemoveAll(*removeDir)
 	}
 	if err != nil {
@@ -150,7 +153,7 @@ func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, fa
 			// leaves them running.
 			defer reg.Close()
 			defer notary.Close()
-			vars = append(vars, fmt.Sprintf("YUBIKEY_SERIAL=%d", sandboxCard()),
+			vars = append(vars, fmt.Sprintf("YUBIKEY_SERIAL=%d", sandboxSerial),
 				"YUBIKEY_CA="+filepath.Join(dir, "yubikey-attestation-ca.pem"))
 			if !factory {
 				vars = append(vars, "YUBIKEY_PIN="+sandboxPIN)
@@ -173,33 +176,18 @@ func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, fa
 	return nil
 }
 
-// sandboxCard is the virtual YubiKey's serial. Tests that run two
-// sandboxes at once give the second DCTWIZ_SANDBOX_READER=B: vpcd's
-// second reader, and a serial of its own.
-func sandboxCard() uint32 {
-	if os.Getenv("DCTWIZ_SANDBOX_READER") == "B" {
-		return sandboxSerial + 1
-	}
-	return sandboxSerial
-}
-
 // insertYubiKey starts pcscd if needed and inserts a virtual YubiKey,
 // prepared or factory-fresh, writing its attestation CA to dir.
 func insertYubiKey(dir string, prepare bool) (*testbed.VirtualToken, error) {
 	if err := testbed.EnsurePCSCD(); err != nil {
 		return nil, err
 	}
-	port := testbed.VPCDPortA
-	if os.Getenv("DCTWIZ_SANDBOX_READER") == "B" {
-		port = testbed.VPCDPortB
-	}
-	serial := sandboxCard()
-	vt, err := testbed.InsertVirtualYubiKey(port, virtual.Options{Serial: serial})
+	vt, err := testbed.InsertVirtualYubiKey(testbed.VPCDPortA, virtual.Options{Serial: sandboxSerial})
 	if err != nil {
 		return nil, err
 	}
 	if prepare {
-		tok, err := yubikey.Open(serial)
+		tok, err := yubikey.Open(sandboxSerial)
 		if err != nil {
 			vt.Remove()
 			return nil, err
