@@ -77,11 +77,13 @@ func newHarness(t *testing.T, tweak ...func(*Config, *fakeBackend)) *harness {
 	return h
 }
 
-// wait reads the terminal output until text appears (5 s at most).
+// wait reads the terminal output until text appears. The bound is
+// generous: under the race detector on a loaded two-core machine a long
+// walk through the screens can take seconds; it is a limit, not a timing.
 func (h *harness) wait(text string) {
 	h.t.Helper()
 	teatest.WaitFor(h.t, h.tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(text)) },
-		teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+		teatest.WithDuration(20*time.Second), teatest.WithCheckInterval(50*time.Millisecond))
 }
 
 func (h *harness) typ(s string)        { h.tm.Type(s) }
@@ -151,7 +153,7 @@ func (h *harness) prepareToken() {
 // what the wizard prints then.
 func (h *harness) outcome() string {
 	h.t.Helper()
-	h.tm.WaitFinished(h.t, teatest.WithFinalTimeout(5*time.Second))
+	h.tm.WaitFinished(h.t, teatest.WithFinalTimeout(20*time.Second))
 	h.ended = true
 	return h.tm.FinalModel(h.t).(*Model).Outcome()
 }
@@ -163,7 +165,7 @@ func (h *harness) end() *Model {
 		h.tm.Quit()
 		h.ended = true
 	}
-	return h.tm.FinalModel(h.t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	return h.tm.FinalModel(h.t, teatest.WithFinalTimeout(20*time.Second)).(*Model)
 }
 
 // screen is the final screen as text.

@@ -150,8 +150,15 @@ func formatCommand(args []string, width int, indent string) string {
 	for i := 0; i < len(args); i++ {
 		u := shellQuote(args[i])
 		if strings.HasPrefix(args[i], "--") && args[i] != "--delete-targets-key" && i+1 < len(args) {
+			v := shellQuote(args[i+1])
 			i++
-			u += " " + shellQuote(args[i])
+			if len(indent)+4+len(u)+1+len(v)+2 > width {
+				// Too long for one line together: the value gets its own.
+				units = append(units, u)
+				u = v
+			} else {
+				u += " " + v
+			}
 		}
 		units = append(units, u)
 	}
