@@ -180,15 +180,7 @@ func TestACutOffPublishIsReportedAsNotKnown(t *testing.T) {
 // A failed server check stays on screen through cursor blinks and other
 // messages, until the admin edits a field.
 func TestAFailedServerCheckStaysUntilAnEdit(t *testing.T) {
-	h := newHarness(t, func(_ *Config, b *fakeBackend) { b.engine.failNext["reach"] = nil })
-	h.wait("Trust dir writable")
-	h.b.engine.mu.Lock()
-	h.b.engine.failNext["reach"] = &trust.Error{Kind: trust.ErrServerUnreachable, Input: "https://notary.example.com",
-		Msg: "connection refused", Fix: "check the server URL"}
-	h.b.engine.mu.Unlock()
-	h.enter()
-	h.wait("step 2 of 11")
-	h.enter()
+	h := serverDownAfterWelcome(t)
 	h.wait("✗ Notary server reachable over TLS")
 	time.Sleep(1200 * time.Millisecond) // two cursor blinks
 	h.send(struct{}{})                  // any other message

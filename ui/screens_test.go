@@ -63,7 +63,9 @@ func TestRepositoryValidatesAsYouType(t *testing.T) {
 	}
 }
 
-func TestRepositoryChecksTheServerBeforeGoingOn(t *testing.T) {
+// serverDownAfterWelcome passes the welcome checks, then submits the
+// repository screen with the server refusing connections.
+func serverDownAfterWelcome(t *testing.T) *harness {
 	h := newHarness(t, func(_ *Config, b *fakeBackend) {
 		b.engine.failNext["reach"] = nil // the welcome check passes
 	})
@@ -75,6 +77,11 @@ func TestRepositoryChecksTheServerBeforeGoingOn(t *testing.T) {
 	h.enter()
 	h.wait("step 2 of 11")
 	h.enter()
+	return h
+}
+
+func TestRepositoryChecksTheServerBeforeGoingOn(t *testing.T) {
+	h := serverDownAfterWelcome(t)
 	h.wait("fix: check the server URL")
 	if m := h.end(); m.active != scrRepository || len(m.st.guns) != 0 {
 		t.Fatalf("went on to screen %d although the server is unreachable", m.active)

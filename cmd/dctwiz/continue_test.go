@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/dctwiz/dctwiz/internal/testbed"
-	"github.com/dctwiz/dctwiz/trust"
 )
 
 // The commands the wizard prints when it is left early are complete: each
@@ -187,18 +186,7 @@ func contains(list []string, s string) bool {
 // releases, no test signature is left, and the targets key is gone.
 func checkFinished(t *testing.T, gun, trustDir string) {
 	t.Helper()
-	c, err := trust.New(trust.WithServer(notary.URL), trust.WithCACert(notary.CACert), trust.WithTrustDir(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := trust.ParseGUN(gun)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := c.Inspect(context.Background(), g)
-	if err != nil {
-		t.Fatalf("the repository cannot be read: %v", err)
-	}
+	in := inspectAsConsumer(t, notary.URL, notary.CACert, gun)
 	var names []string
 	for _, s := range in.Signers {
 		names = append(names, s.Name)

@@ -157,18 +157,7 @@ func checkSandboxTrustData(t *testing.T, dir string, env map[string]string, gun 
 	}
 	rootID := rec.Repositories[0].Init.Root.ID
 
-	c, err := trust.New(trust.WithServer(env["NOTARY_URL"]), trust.WithCACert(env["NOTARY_CA"]), trust.WithTrustDir(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := trust.ParseGUN(gun)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := c.Inspect(context.Background(), g)
-	if err != nil {
-		t.Fatalf("the engine cannot read the published repository: %v", err)
-	}
+	in := inspectAsConsumer(t, env["NOTARY_URL"], env["NOTARY_CA"], gun)
 	if len(in.SignedTags) != 0 {
 		t.Errorf("the test signature was left published: %+v", in.SignedTags)
 	}
@@ -214,6 +203,25 @@ func checkSandboxTrustData(t *testing.T, dir string, env map[string]string, gun 
 			t.Errorf("a private key is left in the trust dir: %s", k)
 		}
 	}
+}
+
+// inspectAsConsumer reads gun's published trust data with a fresh
+// engine and an empty trust dir, as a consumer would.
+func inspectAsConsumer(t *testing.T, server, ca, gun string) *trust.Inspection {
+	t.Helper()
+	c, err := trust.New(trust.WithServer(server), trust.WithCACert(ca), trust.WithTrustDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := trust.ParseGUN(gun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := c.Inspect(context.Background(), g)
+	if err != nil {
+		t.Fatalf("the engine cannot read the published repository: %v", err)
+	}
+	return in
 }
 
 // The sandbox removes its directory at the end: it never takes one that
