@@ -31,6 +31,8 @@ demo: deps
 # run with the race detector.
 test: deps
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
+	GOOS=windows $(GO) build -o /dev/null ./cmd/dctwiz
 	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -v -e '/yubikey$$' -e '/ui$$' -e '/flows$$')
 	$(GO) test -count=1 -race -timeout 5m ./ui ./flows
 	$(GO) test -count=1 -timeout 5m ./yubikey

@@ -284,8 +284,11 @@ func classifyNetwork(err error, server string) error {
 	var aerr *authError
 	var terr *transport.Error
 	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return wrapError(ErrServerUnreachable, err, server, "", "interrupted: %v", err)
+	case errors.Is(err, context.Canceled):
+		// Stopped from here (ctrl+c, a quit): the server may be fine.
+		return wrapError(ErrInterrupted, err, server, "run the same command again: it finds out what reached the server", "interrupted before the server answered")
+	case errors.Is(err, context.DeadlineExceeded):
+		return wrapError(ErrServerUnreachable, err, server, "check that the server is up and reachable, then run the same command again", "no answer in time")
 	case errors.As(err, &verr), errors.As(err, &uerr), errors.As(err, &herr):
 		return wrapError(ErrTLS, err, server, "pass the server's CA certificate with --tlscacert", "the server's TLS certificate is not trusted")
 	case errors.As(err, &aerr):

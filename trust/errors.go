@@ -16,6 +16,7 @@ var (
 	ErrWeakPassphrase     = errors.New("passphrase too short")
 	ErrWrongPassphrase    = errors.New("wrong passphrase")
 	ErrServerUnreachable  = errors.New("notary server unreachable")
+	ErrInterrupted        = errors.New("interrupted")
 	ErrTLS                = errors.New("TLS verification failed")
 	ErrUnauthorized       = errors.New("not authorized")
 	ErrNotInitialized     = errors.New("no trust data")

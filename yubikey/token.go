@@ -495,8 +495,14 @@ func (t *Token) storeCertificate(pin string, mgmt []byte, slot piv.Slot, pub cry
 		cn = "root"
 	}
 	now := time.Now()
+	// 128 random bits, as RFC 5280 advises: a clock can repeat, and an
+	// issuer's serial numbers must not.
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
+	if err != nil {
+		return nil, err
+	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(now.UnixNano()),
+		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: cn},
 		NotBefore:    now.Add(-time.Minute),
 		NotAfter:     now.AddDate(10, 0, 0),

@@ -34,6 +34,7 @@ var errorKinds = []struct {
 	{trust.ErrTLS, "tls"},
 	{trust.ErrUnauthorized, "unauthorized"},
 	{trust.ErrServerUnreachable, "server_unreachable"},
+	{trust.ErrInterrupted, "interrupted"},
 	{trust.ErrNotInitialized, "not_initialized"},
 	{trust.ErrAlreadyInitialized, "already_initialized"},
 	{trust.ErrTagNotFound, "tag_not_found"},

@@ -176,7 +176,7 @@ func startTestbed(ctx context.Context, bin, dir string) (*testbedProc, map[strin
 	// wizard decides when it ends). If dctwiz is killed, the lifeline ends
 	// it. (Not Pdeathsig: it fires when the thread that started the child
 	// ends, and Go ends threads of its own accord.)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		lifeWrite.Close()
 		return proc, nil, &trust.Error{Kind: trust.ErrBadInput, Input: bin, Cause: err, Msg: "cannot start the sandbox helper"}
@@ -210,11 +210,11 @@ func (p *testbedProc) stop() {
 		return
 	}
 	p.lifeline.Close()
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	askToStop(p.cmd.Process)
 	select {
 	case <-p.exited:
 	case <-time.After(20 * time.Second):
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		killGroup(p.cmd.Process)
 		<-p.exited
 	}
 	p.cmd = nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -139,7 +140,7 @@ func (a *app) progress(steps []flows.Step) func(flows.Event) {
 		case flows.Started:
 			fmt.Fprintf(a.stderr, "%s %s ...\n", n, e.Note)
 		case flows.Done:
-			fmt.Fprintf(a.stderr, "%s done in %.1fs: %s\n", n, e.Taken.Seconds(), e.Note)
+			fmt.Fprintf(a.stderr, "%s done in %s: %s\n", n, took(e.Taken), e.Note)
 		case flows.Skipped:
 			fmt.Fprintf(a.stderr, "%s %s: skipped (%s)\n", n, e.Step, e.Note)
 		case flows.Failed:
@@ -220,4 +221,16 @@ func loadCAPool(path string) (*x509.CertPool, error) {
 		return nil, &trust.Error{Kind: trust.ErrBadInput, Input: path, Msg: "no PEM certificate in the attestation CA file"}
 	}
 	return pool, nil
+}
+
+// took says how long a step took, to a precision that reads: "12ms",
+// "1.4s"; a fast step is not "0.0s".
+func took(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return "under 1ms"
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(100 * time.Millisecond).String()
 }
