@@ -13,7 +13,6 @@ import (
 	"io"
 	"math/big"
 
-	"github.com/go-piv/piv-go/v2/piv"
 	"github.com/theupdateframework/notary/trustmanager"
 	"github.com/theupdateframework/notary/tuf/data"
 
@@ -24,11 +23,11 @@ import (
 // made on a YubiKey.
 type YubiKeyRootOptions struct {
 	Serial      uint32 // 0: the only YubiKey connected
-	Slot        piv.Slot
+	Slot        yubikey.Slot
 	PIN         string
-	Curve       elliptic.Curve // P-256 (default) or P-384
-	PINPolicy   piv.PINPolicy  // default once: the PIN is asked once per ceremony
-	TouchPolicy piv.TouchPolicy
+	Curve       elliptic.Curve    // P-256 (default) or P-384
+	PINPolicy   yubikey.PINPolicy // default once: the PIN is asked once per ceremony
+	TouchPolicy yubikey.TouchPolicy
 	// Overwrite replaces a key in the slot that is not a root key (the
 	// caller has the user confirm: the old key is destroyed).
 	Overwrite bool
@@ -49,8 +48,8 @@ type YubiKeyRootOptions struct {
 // and a touch for every signature, so that nothing signs with the root key
 // unless someone is at the token.
 const (
-	DefaultYubiKeyPINPolicy   = piv.PINPolicyOnce
-	DefaultYubiKeyTouchPolicy = piv.TouchPolicyAlways
+	DefaultYubiKeyPINPolicy   = yubikey.PINPolicyOnce
+	DefaultYubiKeyTouchPolicy = yubikey.TouchPolicyAlways
 )
 
 // YubiKeyRoot is a root key on a YubiKey, made on the token by the first
@@ -59,7 +58,7 @@ const (
 // one try and is never retried. Close releases the token.
 func YubiKeyRoot(opts YubiKeyRootOptions) *YubiKeyRootKey {
 	if opts.Slot.Key == 0 {
-		opts.Slot = piv.SlotSignature
+		opts.Slot = yubikey.SlotSignature
 	}
 	if opts.Curve == nil {
 		opts.Curve = elliptic.P256()
@@ -215,7 +214,7 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 		return nil, err
 	}
 	onTouch := func() {}
-	if touch != piv.TouchPolicyNever && y.opts.OnTouch != nil {
+	if touch != yubikey.TouchPolicyNever && y.opts.OnTouch != nil {
 		onTouch = y.opts.OnTouch
 	}
 	// Prove the key was made on this token before anything uses it.
@@ -345,13 +344,12 @@ type AttestationReport struct {
 // roots (nil: Yubico's PIV root CA, as for real tokens) and attests the
 // key of rootCert: the repository's root key was made on that token.
 func VerifyAttestation(att *YubiKeyAttestation, roots *x509.CertPool, rootCert *RootCertificate) error {
-	v := &piv.Verifier{Roots: roots}
-	a, err := v.Verify(att.DeviceCert, att.SlotCert)
+	serial, err := yubikey.VerifyAttestation(roots, att.DeviceCert, att.SlotCert)
 	if err != nil {
 		return err
 	}
-	if a.Serial != att.Serial {
-		return fmt.Errorf("the attestation is for YubiKey %d, not %d", a.Serial, att.Serial)
+	if serial != att.Serial {
+		return fmt.Errorf("the attestation is for YubiKey %d, not %d", serial, att.Serial)
 	}
 	if rootCert != nil {
 		cert, err := x509.ParseCertificate(pemBlock(rootCert.PEM))
