@@ -197,14 +197,19 @@ func (m *Model) Finished() bool { return m.finished }
 // Settle is for after the program has ended: it waits for engine or
 // token work still running (a closed terminal ends the program at once),
 // cuts it off after the quit's time limit and gives up on it after the
-// next, then releases the YubiKey. It returns whether all work ended.
+// next, then releases the YubiKey. A quit that already cut the work off
+// waits only the give-up time again. It returns whether all work ended.
 func (m *Model) Settle() bool {
 	done := make(chan struct{})
 	go func() { m.st.running.Wait(); close(done) }()
 	settled := true
+	wait := m.cutOffAfter
+	if m.cut {
+		wait = 0
+	}
 	select {
 	case <-done:
-	case <-time.After(m.cutOffAfter):
+	case <-time.After(wait):
 		m.st.cancel()
 		select {
 		case <-done:
@@ -222,6 +227,10 @@ func (m *Model) Settle() bool {
 func (m *Model) cur() screen { return m.screens[m.active] }
 
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if m.quitting {
+		// Quit: nothing starts any more (a result arriving now would go on).
+		return m, nil
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
@@ -323,6 +332,21 @@ func (m *Model) afterBusy() tea.Cmd {
 
 func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	m.err = nil
+	if m.width < MinWidth || m.height < MinHeight {
+		// Nothing of the screen shows: no key may act on it, only quitting.
+		switch {
+		case m.quitAfter && key.Matches(msg, keyQuit):
+			return m.stop()
+		case m.confirmQuit && (msg.String() == "y" || msg.String() == "Y" || msg.String() == "ctrl+c"):
+			m.confirmQuit = false
+			return m.stop()
+		case m.confirmQuit && (msg.String() == "n" || msg.String() == "N" || msg.String() == "esc"):
+			m.confirmQuit = false
+		case key.Matches(msg, keyQuit):
+			m.confirmQuit = true
+		}
+		return nil
+	}
 	if m.quitAfter {
 		// Quitting, waiting for a step: only another stop means anything.
 		if key.Matches(msg, keyQuit) {

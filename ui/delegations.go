@@ -88,7 +88,7 @@ func (d *delegations) enter() tea.Cmd {
 	}
 	d.loaded = true
 	files, now := d.st.cfg.Signers, d.st.now()
-	return d.st.work(func() tea.Msg {
+	return d.st.look(func() tea.Msg {
 		var out []flows.Signer
 		for _, f := range files {
 			if err := trust.ValidSignerName(f.Name); err != nil {

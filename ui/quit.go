@@ -54,6 +54,9 @@ func status(st *state, width int) string {
 			if next != flows.StepDeleteTargetsKey {
 				b.WriteString("  the targets private key is still in the trust dir\n")
 			}
+		} else if kept(rep) {
+			b.WriteString("  the targets private key was kept in the trust dir; delete it later with:\n")
+			b.WriteString(formatCommand(append([]string{"dctwiz", "targets-key", "delete", rep.GUN}, globalArgs(st)...), width, "  ") + "\n")
 		}
 	}
 	if cmds := continueCommands(st); len(cmds) > 0 {
@@ -211,22 +214,27 @@ func absPath(p string) string {
 // and a note on what it leaves out.
 func setupArgs(st *state, gun string) (args []string, note string) {
 	args = append([]string{"dctwiz", "setup", gun}, globalArgs(st)...)
-	switch {
+	switch c := st.chosen; {
 	case st.root.fileKey:
 		args = append(args, "--root-key", "file")
-	case st.root.token.Serial != 0:
+	case st.root.key != nil:
+		// Made (or found) on the token: it is used as it is.
 		args = append(args, "--root-key", fmt.Sprintf("yubikey:%d", st.root.token.Serial), "--slot", st.root.slot)
+	case c.serial != 0:
+		// Chosen, not made yet: make it as chosen.
+		args = append(args, "--root-key", fmt.Sprintf("yubikey:%d", c.serial), "--slot", c.slot,
+			"--curve", strings.ToLower(strings.ReplaceAll(c.curve, "-", "")), "--pin-policy", c.pin, "--touch-policy", c.touch)
 	default:
 		args = append(args, "--root-key", "yubikey")
 	}
 	if !st.root.fileKey && st.cfg.AttestationCA != "" {
-		args = append(args, "--attestation-ca", st.cfg.AttestationCA)
+		args = append(args, "--attestation-ca", absPath(st.cfg.AttestationCA))
 	}
 	signers := chosenSigners(st)
 	for _, s := range signers {
 		args = append(args, "--delegation", s.Name+"="+absPath(s.Path))
 	}
-	args = append(args, "--root-cert-out", rootCertPath(st, gun))
+	args = append(args, "--root-cert-out", absPath(rootCertPath(st, gun)))
 	tag := st.testTags[gun]
 	if tag == "" {
 		tag = st.tagChoice[gun]

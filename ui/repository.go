@@ -109,7 +109,7 @@ func (r *repository) reach() tea.Cmd {
 		caCert: r.form.fields[2].value(), out: r.form.fields[3].value()}
 	r.checking = true
 	st := r.st
-	return st.work(func() tea.Msg {
+	return st.look(func() tea.Msg {
 		// Each server the repositories use is checked, once.
 		seen := map[string]bool{}
 		for _, g := range guns {

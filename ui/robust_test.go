@@ -417,3 +417,97 @@ func TestIrreversibleKeysAndPlainErrors(t *testing.T) {
 		t.Errorf("error shown as %q", msg)
 	}
 }
+
+// Below 80x24 nothing of the screen shows, so no key acts on it: p on
+// the review does not publish.
+func TestKeysDoNothingOnATerminalTooSmall(t *testing.T) {
+	h := newHarness(t)
+	h.to(scrReview)
+	h.wait("└── timestamp")
+	h.send(tea.WindowSizeMsg{Width: 60, Height: 20})
+	h.wait("needs at least 80x24")
+	h.runes("p")
+	h.enter()
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	h.wait("└── timestamp")
+	if m := h.end(); m.active != scrReview || slices.Contains(h.b.engine.callsMade(), "init") {
+		t.Fatalf("a key acted on a screen that did not show: screen %d, calls %v", m.active, h.b.engine.callsMade())
+	}
+}
+
+// A quit on the YubiKey settings continues with the token and settings
+// chosen, not docker's defaults on whichever token comes first.
+func TestContinueCommandsKeepTheYubiKeyChoices(t *testing.T) {
+	h := newHarness(t)
+	h.to(scrYubiKey)
+	h.wait("YubiKey 12345678, firmware")
+	h.enter()
+	h.prepareToken()
+	h.wait("Touch policy")
+	h.press(tea.KeyDown) // curve: P-384
+	h.press(tea.KeyRight)
+	h.press(tea.KeyDown) // PIN policy
+	h.press(tea.KeyDown) // touch policy: cached
+	h.press(tea.KeyRight)
+	h.wait("one touch covers 15 seconds")
+	h.send(Stop{})
+	out := unbroken(h.outcome())
+	if !strings.Contains(out, "--root-key yubikey:12345678 --slot 9c --curve p384 --pin-policy once --touch-policy cached") {
+		t.Fatalf("the YubiKey choices are not in the command:\n%s", out)
+	}
+}
+
+// After a quit cut the step off, Settle waits only the give-up time, not
+// the whole cut-off again.
+func TestSettleAfterACutOffWaitsOnlyTheGiveUpTime(t *testing.T) {
+	touch := make(chan struct{})
+	defer close(touch)
+	h := newHarness(t, func(_ *Config, b *fakeBackend) { b.touched = touch })
+	h.m.cutOffAfter, h.m.giveUpAfter = 200*time.Millisecond, 200*time.Millisecond
+	h.to(scrYubiKey)
+	h.wait("YubiKey 12345678, firmware")
+	h.enter()
+	h.prepareToken()
+	h.wait("Touch policy")
+	h.enter()
+	h.wait("Touch your YubiKey now")
+	h.send(Stop{})
+	h.outcome()
+	m := h.end()
+	m.cutOffAfter = time.Hour // were Settle to wait for it again, it would not return
+	settled := make(chan bool)
+	go func() { settled <- m.Settle() }()
+	select {
+	case ok := <-settled:
+		if ok {
+			t.Fatal("Settle says the held step ended")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Settle waited for the cut-off time again")
+	}
+}
+
+// Wrapping never changes the text and never leaves a line too long, even
+// where a forced break falls inside a URL's "://".
+func TestWrapKeepsTheTextAndTheWidth(t *testing.T) {
+	for _, s := range []string{
+		"see https://notary.internal.example.com:4443/v2/acme/app/_trust/tuf/root.json now",
+		"xxxxxxxxxxxxxxxxxxhttps://a.b/c-d-e/f",
+		"/very/long-path/with-hyphens-and/slashes/ending-in-a-slash/",
+	} {
+		for width := 10; width <= 40; width++ {
+			got := wrap(s, width)
+			if strings.ContainsAny(got, "\u2215\u2011") {
+				t.Fatalf("width %d: a stand-in was left in %q", width, got)
+			}
+			if strings.ReplaceAll(strings.ReplaceAll(got, "\n", ""), " ", "") != strings.ReplaceAll(s, " ", "") {
+				t.Fatalf("width %d: the text changed: %q", width, got)
+			}
+			for _, l := range strings.Split(got, "\n") {
+				if ansi.StringWidth(l) > width {
+					t.Fatalf("width %d: line %q is %d columns", width, l, ansi.StringWidth(l))
+				}
+			}
+		}
+	}
+}

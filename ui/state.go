@@ -54,6 +54,13 @@ type rootChoice struct {
 	closer      io.Closer
 }
 
+// tokenChoice is what the YubiKey screen has chosen so far: the token,
+// the slot and the settings of a key not made yet.
+type tokenChoice struct {
+	serial                  uint32
+	slot, curve, pin, touch string // as the screen names them: 9c, P-384, once, always
+}
+
 // ready says whether the root key exists (YubiKey) or is chosen (file).
 func (r rootChoice) ready() bool { return r.key != nil }
 
@@ -80,6 +87,7 @@ type state struct {
 	outDir string
 
 	root        rootChoice
+	chosen      tokenChoice // the YubiKey screen's choices, for the continue commands
 	targetsPass string
 	signers     []flows.Signer
 	// signersLoaded: the delegations screen has loaded the prefilled
@@ -143,16 +151,22 @@ func (s *state) gunStrings() []string {
 // that work as ended.
 type workDone struct{ msg tea.Msg }
 
-// work makes fn an engine or token command: quitting waits for it, and
-// its result goes back to the screen that started it.
+// work makes fn an engine or token command that changes something (a
+// publish, a key made, a token prepared): quitting waits for it, and its
+// result goes back to the screen that started it. It is counted when it
+// is made, so Settle never misses one that has not started yet.
 func (s *state) work(fn func() tea.Msg) tea.Cmd {
 	s.inflight++
+	s.running.Add(1)
 	return func() tea.Msg {
-		s.running.Add(1)
 		defer s.running.Done()
 		return workDone{fn()}
 	}
 }
+
+// look makes fn a command that only reads (a checklist, a token scan, the
+// registry's tags): a quit does not wait for it, and cancels it.
+func (s *state) look(fn func() tea.Msg) tea.Cmd { return fn }
 
 // send hands a message from a running command to the root model.
 func (s *state) send(msg tea.Msg) { s.events <- msg }

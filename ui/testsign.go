@@ -64,7 +64,7 @@ func (t *testSign) ceremony() *flows.Ceremony { return t.st.ceremonies[t.gun] }
 func (t *testSign) loadTags() tea.Cmd {
 	t.loading, t.err, t.tags = true, nil, nil
 	st, eng, gun := t.st, t.st.engine, t.st.guns[t.gun]
-	return st.work(func() tea.Msg {
+	return st.look(func() tea.Msg {
 		tags, err := eng.ListTags(st.ctx, gun)
 		return tagsMsg{tags, err}
 	})

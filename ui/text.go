@@ -63,10 +63,19 @@ func wrapLine(l string, width int) string {
 func breakAtSlashes(l string, width int) string {
 	// Stand-ins of the same width that are no breakpoints: a hyphen that
 	// does not break, and a URL's "://" that stays whole.
-	const nbHyphen, scheme = "\u2011", ":\u2215\u2215"
-	hidden := strings.ReplaceAll(strings.ReplaceAll(l, "-", nbHyphen), "://", scheme)
+	const nbHyphen, slash = "\u2011", "\u2215"
+	hidden := strings.ReplaceAll(strings.ReplaceAll(l, "-", nbHyphen), "://", ":"+slash+slash)
 	out := ansi.Wrap(hidden, width, "/")
-	return strings.ReplaceAll(strings.ReplaceAll(out, nbHyphen, "-"), scheme, "://")
+	// Put each stand-in back, even where a forced break split "://".
+	out = strings.ReplaceAll(strings.ReplaceAll(out, nbHyphen, "-"), slash, "/")
+	// ansi.Wrap can leave a word that ends in '/' one column over.
+	lines := strings.Split(out, "\n")
+	for i, line := range lines {
+		if ansi.StringWidth(line) > width {
+			lines[i] = ansi.Hardwrap(line, width, true)
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // internalChain matches what Go's HTTP client puts before its cause

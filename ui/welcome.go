@@ -52,7 +52,7 @@ func (w *welcome) check() tea.Cmd {
 		gun, _ = trust.ParseGUN(st.cfg.GUNs[0])
 	}
 	server, ca := st.server, st.caCert
-	return st.work(func() tea.Msg {
+	return st.look(func() tea.Msg {
 		return checksMsg{environmentChecks(st, server, ca, gun, true)}
 	})
 }

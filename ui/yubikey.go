@@ -77,7 +77,7 @@ func newYubiKey(st *state) *yubikeyScreen {
 	return &yubikeyScreen{st: st, settings: []*choice{
 		{label: "Slot", options: []string{"9c", "9a", "9d", "9e"}, notes: []string{"Digital Signature (notary's slot)", "PIV Authentication", "Key Management", "Card Authentication"}},
 		{label: "Curve", options: []string{"P-256", "P-384"}, notes: []string{"ECDSA, what docker and notary expect", "ECDSA, larger"}},
-		{label: "PIN policy", options: []string{"once", "always"}, notes: []string{"the PIN once per ceremony", "the PIN for every signature"}},
+		{label: "PIN policy", options: []string{"once", "always", "never"}, notes: []string{"the PIN once per ceremony", "the PIN for every signature", "no PIN: whoever holds the token can sign"}},
 		{label: "Touch policy", options: []string{"always", "cached", "never"}, notes: []string{"a touch for every signature (recommended)", "one touch covers 15 seconds", "no touch: anyone with the PIN can sign"}},
 	}}
 }
@@ -133,7 +133,7 @@ func (y *yubikeyScreen) enter() tea.Cmd {
 func (y *yubikeyScreen) scan() tea.Cmd {
 	y.phase, y.err = ykScanning, nil
 	b := y.st.backend
-	return y.st.work(func() tea.Msg {
+	return y.st.look(func() tea.Msg {
 		list, err := b.Tokens()
 		return tokensMsg{list, err}
 	})
@@ -191,7 +191,9 @@ func (y *yubikeyScreen) update(msg tea.Msg) tea.Cmd {
 		y.phase = ykDone
 		return nil
 	case tea.KeyMsg:
-		return y.key(msg)
+		cmd := y.key(msg)
+		y.note()
+		return cmd
 	}
 	return y.forward(msg)
 }
@@ -317,6 +319,7 @@ func (y *yubikeyScreen) runPrepare() tea.Cmd {
 func (y *yubikeyScreen) startSettings() {
 	y.phase, y.setRow = ykSettings, 0
 	y.followSlot()
+	defer y.note()
 	y.pin = nil
 	if y.newPIN == "" || y.newPINOf != y.chosen().Serial {
 		fields := []*field{newField("PIN", fmt.Sprintf("%d tries left", y.chosen().PINTriesLeft), "", true, nil)}
@@ -384,12 +387,23 @@ func reusable(s *yubikey.SlotInfo) (bool, string) {
 	switch {
 	case !s.Key:
 		return false, "a certificate without a key"
-	case s.Certificate == "CN=root" && s.Generated, s.Certificate == "" && s.Generated:
+	case isRootCert(s.Certificate) && s.Generated, s.Certificate == "" && s.Generated:
 		return true, ""
-	case s.Certificate == "CN=root":
+	case isRootCert(s.Certificate):
 		return false, "a root key that was imported, not made on the token: a copy may exist elsewhere"
 	}
 	return false, "another key (" + s.Algorithm + ", " + s.Certificate + ")"
+}
+
+// isRootCert says whether a slot certificate's subject has CN root, as the
+// engine checks it (notary's convention).
+func isRootCert(subject string) bool {
+	for _, rdn := range strings.Split(subject, ",") {
+		if strings.TrimSpace(rdn) == "CN=root" {
+			return true
+		}
+	}
+	return false
 }
 
 // followSlot shows the key already in the chosen slot with the curve and
@@ -471,6 +485,16 @@ func (y *yubikeyScreen) acceptFileKey() tea.Cmd {
 	y.st.root = rootChoice{fileKey: true, filePass: f[0].input.Value(), key: trust.FileRootKey("")}
 	y.phase = ykDone
 	return next
+}
+
+// note keeps the token and settings chosen so far, for the commands that
+// continue headless after a quit.
+func (y *yubikeyScreen) note() {
+	if (y.phase != ykSettings && y.phase != ykCreating) || len(y.tokens) == 0 {
+		return
+	}
+	y.st.chosen = tokenChoice{serial: y.chosen().Serial, slot: y.settings[0].value(), curve: y.settings[1].value(),
+		pin: y.settings[2].value(), touch: y.settings[3].value()}
 }
 
 func (y *yubikeyScreen) view(width int) string {

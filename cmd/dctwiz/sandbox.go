@@ -73,6 +73,11 @@ func (a *app) runSandbox(ctx context.Context, dir, testbedPath string) (err erro
 		os.RemoveAll(dir)
 		fmt.Fprintln(a.stderr, "SANDBOX: stopped the sandbox's servers and virtual YubiKey, and removed "+dir)
 	}()
+	if err != nil && ctx.Err() != nil {
+		// Interrupted while starting: a stop like any other (exit 3).
+		fmt.Fprintln(a.stderr, "SANDBOX: stopped while it was starting.")
+		return errStopped
+	}
 	if err != nil {
 		return err
 	}
@@ -191,6 +196,7 @@ func startTestbed(ctx context.Context, bin, dir string) (*testbedProc, map[strin
 		select {
 		case <-proc.exited:
 			proc.cmd = nil
+			proc.lifeline.Close()
 			log, _ := os.ReadFile(logPath)
 			return proc, nil, &trust.Error{Kind: trust.ErrBadInput, Input: testbedName,
 				Msg: "the sandbox did not start: " + lastLine(string(log)), Fix: "run 'make deps' (as root), then try again"}
