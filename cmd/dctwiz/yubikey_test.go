@@ -260,7 +260,11 @@ func TestYubiKeyRemovedMidCeremony(t *testing.T) {
 	if err := testbed.EnsurePCSCD(); err != nil {
 		t.Fatal(err)
 	}
-	card, err := virtual.New(virtual.Options{Serial: 8003, TouchDelay: 3 * time.Second})
+	// The card says when it starts waiting for the touch; the token is
+	// pulled out right then.
+	waiting := make(chan struct{}, 8)
+	card, err := virtual.New(virtual.Options{Serial: 8003, TouchDelay: 3 * time.Second,
+		OnTouchWait: func() { waiting <- struct{}{} }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +288,11 @@ func TestYubiKeyRemovedMidCeremony(t *testing.T) {
 
 	done := make(chan result)
 	go func() { done <- dctwiz(e, args...) }()
-	time.Sleep(1500 * time.Millisecond) // the token now waits for the touch
+	select {
+	case <-waiting: // the token now waits for the touch
+	case <-time.After(time.Minute):
+		t.Fatal("the token never waited for a touch")
+	}
 	vt.Remove()
 	r := <-done
 	// The touch prompt, then one error line and its fix.

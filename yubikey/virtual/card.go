@@ -40,6 +40,10 @@ type Options struct {
 	// TouchDelay is how long the simulated user takes to touch the token
 	// when a key's touch policy asks for it.
 	TouchDelay time.Duration
+	// OnTouchWait, if set, is told each time the token starts to wait for
+	// a touch: a test's hook to act at that moment (pull the card out)
+	// instead of guessing it with a sleep.
+	OnTouchWait func()
 	// Trace, if set, receives every command and response APDU in hex,
 	// with PINs, keys and the PIN-protected object redacted.
 	Trace io.Writer
@@ -54,6 +58,7 @@ type Card struct {
 	st    *state
 	path  string
 	touch time.Duration
+	onTouchWait func()
 	trace io.Writer
 	onErr func(error)
 
@@ -70,7 +75,7 @@ type Card struct {
 func New(opts Options) (*Card, error) {
 	if opts.Path != "" {
 		if st, err := loadState(opts.Path); err == nil {
-			return &Card{st: st, path: opts.Path, touch: opts.TouchDelay, trace: opts.Trace, onErr: opts.OnSaveError}, nil
+			return &Card{st: st, path: opts.Path, touch: opts.TouchDelay, onTouchWait: opts.OnTouchWait, trace: opts.Trace, onErr: opts.OnSaveError}, nil
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return nil, err
 		}
@@ -89,7 +94,7 @@ func New(opts Options) (*Card, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Card{st: st, path: opts.Path, touch: opts.TouchDelay, trace: opts.Trace, onErr: opts.OnSaveError}
+	c := &Card{st: st, path: opts.Path, touch: opts.TouchDelay, onTouchWait: opts.OnTouchWait, trace: opts.Trace, onErr: opts.OnSaveError}
 	return c, st.save(opts.Path)
 }
 
@@ -443,6 +448,9 @@ func (c *Card) mgmtAuth(alg byte, inner []tlv) ([]byte, []byte) {
 
 func (c *Card) waitTouch() {
 	c.mu.Unlock()
+	if c.onTouchWait != nil {
+		c.onTouchWait()
+	}
 	time.Sleep(c.touch)
 	c.mu.Lock()
 }
