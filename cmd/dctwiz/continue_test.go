@@ -55,7 +55,7 @@ func TestContinueCommandsFinishTheCeremony(t *testing.T) {
 			e := newEnv(t)
 			e["TERM"], e["NO_COLOR"] = "xterm-256color", "1"
 			// Wide enough that the terminal wraps none of the printed lines.
-			term := startTerminalSized(t, e, 250, 60, append([]string{"wizard", gun, "--signer", "alice=" + cert,
+			term := startTerminalSized(t, e, 250, 60, append([]string{"wizard", gun, "--delegation", "alice=" + cert,
 				"--out-dir", out, "--trust-dir", trustDir}, serverArgs()...)...)
 			term.waitFor("Trust dir writable")
 			term.keys("Enter")

@@ -21,6 +21,7 @@ import (
 type wizardFlags struct {
 	outDir   string
 	signers  []string
+	oldName  []string // --signer, the first name of --delegation
 	attestCA string
 }
 
@@ -40,7 +41,7 @@ headless command continues from there.
 Running dctwiz without a command on a terminal starts the wizard. To rehearse
 on this machine only, run 'dctwiz sandbox'.`,
 		Example: `  dctwiz
-  dctwiz wizard docker.io/acme/app --signer signpath=signpath.cer --out-dir ~/ceremony
+  dctwiz wizard docker.io/acme/app --delegation signpath=signpath.cer --out-dir ~/ceremony
   dctwiz wizard registry.example.com/team/app --server https://notary.example.com --tlscacert ca.pem`,
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
 			cfg, err := a.wizardConfig(args, f)
@@ -51,7 +52,10 @@ on this machine only, run 'dctwiz sandbox'.`,
 		}),
 	}
 	cmd.Flags().StringVar(&f.outDir, "out-dir", ".", "where the root certificate and the ceremony record are written")
-	cmd.Flags().StringArrayVar(&f.signers, "signer", nil, "prefill a signer as NAME=CERT (repeatable)")
+	// --delegation, as in setup; --signer was its first name.
+	cmd.Flags().StringArrayVar(&f.signers, "delegation", nil, "prefill a signer as NAME=CERT (repeatable), as setup's --delegation")
+	cmd.Flags().StringArrayVar(&f.oldName, "signer", nil, "the same as --delegation")
+	cmd.Flags().MarkHidden("signer")
 	cmd.Flags().StringVar(&f.attestCA, "attestation-ca", "", "verify YubiKey attestations against this CA (PEM) instead of Yubico's PIV root CA")
 	return cmd
 }
@@ -67,17 +71,17 @@ func (a *app) wizardConfig(args []string, f wizardFlags) (ui.Config, error) {
 			return cfg, err
 		}
 	}
-	for _, s := range f.signers {
+	for _, s := range append(f.signers, f.oldName...) {
 		name, path, found := strings.Cut(s, "=")
 		if !found || name == "" || path == "" {
-			return cfg, usagef("--signer %q: give NAME=CERT, e.g. signpath=signpath.cer", s)
+			return cfg, usagef("--delegation %q: give NAME=CERT, e.g. signpath=signpath.cer", s)
 		}
 		if err := trust.ValidSignerName(name); err != nil {
 			return cfg, usageError{err}
 		}
 		for _, prev := range cfg.Signers {
 			if prev.Name == name {
-				return cfg, usagef("--signer %q: the name %s is given twice", s, name)
+				return cfg, usagef("--delegation %q: the name %s is given twice", s, name)
 			}
 		}
 		cfg.Signers = append(cfg.Signers, ui.SignerFile{Name: name, Path: path})

@@ -14,10 +14,12 @@ func TestWizardFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"wizard", "--signer", "Not Valid=x.crt"}, `"Not Valid": not a valid signer name`},
-		{[]string{"wizard", "--signer", "releases=x.crt"}, "reserved"},
-		{[]string{"wizard", "--signer", "ci=a.crt", "--signer", "ci=b.crt"}, "given twice"},
-		{[]string{"wizard", "--signer", "ci"}, "give NAME=CERT"},
+		{[]string{"wizard", "--delegation", "Not Valid=x.crt"}, `"Not Valid": not a valid signer name`},
+		{[]string{"wizard", "--delegation", "releases=x.crt"}, "reserved"},
+		{[]string{"wizard", "--delegation", "ci=a.crt", "--delegation", "ci=b.crt"}, "given twice"},
+		// --signer, its first name, still works and goes with --delegation.
+		{[]string{"wizard", "--delegation", "ci=a.crt", "--signer", "ci=b.crt"}, "given twice"},
+		{[]string{"wizard", "--delegation", "ci"}, "give NAME=CERT"},
 		{[]string{"wizard", "docker.io/Acme/App"}, "not a valid repository name"},
 		{[]string{"wizard", "docker.io/acme/app"}, "the wizard needs a terminal"},
 	} {
