@@ -153,7 +153,7 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 	case info.PINTriesLeft == 0:
 		return nil, newError(ErrPINBlocked, input, "unblock it with the PUK: dctwiz yubikey unblock", "the PIN is blocked")
 	case info.PINTriesLeft == 1 && !y.opts.AllowLastTry:
-		return nil, newError(ErrWrongPIN, input, "make sure of the PIN, then confirm the last try with --yes (or type it twice on a terminal)",
+		return nil, newError(ErrWrongPIN, input, "make sure of the PIN, then confirm the last try with --last-pin-try (or type it twice on a terminal)",
 			"one PIN try left: a wrong PIN now blocks the PIN, so dctwiz does not try it unconfirmed")
 	}
 	if err := y.tok.VerifyPIN(y.opts.PIN); err != nil {

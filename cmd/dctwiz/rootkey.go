@@ -24,6 +24,7 @@ type rootKeyFlags struct {
 	curve       string
 	overwrite   bool
 	attestCA    string
+	lastTry     bool
 }
 
 func (f *rootKeyFlags) register(fs *pflag.FlagSet) {
@@ -33,6 +34,9 @@ func (f *rootKeyFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.touchPolicy, "touch-policy", "always", "YubiKey touch policy of a new root key: always, cached or never")
 	fs.StringVar(&f.curve, "curve", "p256", "curve of a new YubiKey root key: p256 or p384")
 	fs.BoolVar(&f.overwrite, "overwrite-slot", false, "replace a key in the YubiKey slot that is not a root key made on the token (destroys it; needs --yes or typing the slot)")
+	// Not --yes: a script that confirms destructive steps must not also
+	// risk blocking the PIN.
+	fs.BoolVar(&f.lastTry, "last-pin-try", false, "try the PIN even when the YubiKey has only one try left (a wrong PIN then blocks it)")
 	fs.StringVar(&f.attestCA, "attestation-ca", "", "verify the YubiKey's attestation against this CA (PEM) instead of Yubico's PIV root CA (the virtual YubiKey has its own)")
 }
 
@@ -94,7 +98,7 @@ func (a *app) rootKey(c *trust.Client, f rootKeyFlags) (trust.RootKey, string, e
 		}
 		root := trust.YubiKeyRoot(trust.YubiKeyRootOptions{
 			Serial: uint32(serial), Slot: slot, PIN: pin, PINPolicy: pinPolicy, TouchPolicy: touch, Overwrite: f.overwrite,
-			Curve: curve, AttestationRoots: roots, AllowLastTry: askedTwice || a.yes,
+			Curve: curve, AttestationRoots: roots, AllowLastTry: askedTwice || f.lastTry,
 			OnTouch: func() { fmt.Fprintln(a.stderr, "Touch your YubiKey now: it waits to sign with the root key.") },
 		})
 		a.closers = append(a.closers, root.Close)
