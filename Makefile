@@ -30,6 +30,7 @@ demo: deps
 # and the ceremony it drives run goroutines on shared state: their tests
 # run with the race detector.
 test: deps
+	@files=$$(gofmt -l .); if [ -n "$$files" ]; then echo "gofmt: these files need formatting:"; echo "$$files"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 	GOOS=windows $(GO) build -o /dev/null ./cmd/dctwiz

@@ -54,13 +54,13 @@ type Options struct {
 
 // Card is one virtual token. It is safe for concurrent use.
 type Card struct {
-	mu    sync.Mutex
-	st    *state
-	path  string
-	touch time.Duration
+	mu          sync.Mutex
+	st          *state
+	path        string
+	touch       time.Duration
 	onTouchWait func()
-	trace io.Writer
-	onErr func(error)
+	trace       io.Writer
+	onErr       func(error)
 
 	// session state, lost at power off
 	selected bool
