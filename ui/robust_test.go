@@ -134,13 +134,14 @@ func TestEscOnTheSummaryDoesNotQuit(t *testing.T) {
 	}
 }
 
-// A step that never returns cannot hold a quit forever: it is cut off
-// (its context cancelled), and given up on if it ignores that.
-func TestAQuitThatWaitsIsCutOffThenGivenUp(t *testing.T) {
-	touch := make(chan struct{}) // a token that waits for a finger and ignores the cancel
-	defer close(touch)
+// stopWhileTheTokenWaits makes the root key on a token that waits for a
+// finger and ignores the cancel (until the test ends), and stops the
+// wizard while it waits, with the quit's limits given.
+func stopWhileTheTokenWaits(t *testing.T, cutOff, giveUp time.Duration) *harness {
+	touch := make(chan struct{})
+	t.Cleanup(func() { close(touch) })
 	h := newHarness(t, func(_ *Config, b *fakeBackend) { b.touched = touch })
-	h.m.cutOffAfter, h.m.giveUpAfter = 300*time.Millisecond, 300*time.Millisecond
+	h.m.cutOffAfter, h.m.giveUpAfter = cutOff, giveUp
 	h.to(scrYubiKey)
 	h.wait("YubiKey 12345678, firmware")
 	h.enter()
@@ -149,6 +150,13 @@ func TestAQuitThatWaitsIsCutOffThenGivenUp(t *testing.T) {
 	h.enter()
 	h.wait("Touch your YubiKey now")
 	h.send(Stop{})
+	return h
+}
+
+// A step that never returns cannot hold a quit forever: it is cut off
+// (its context cancelled), and given up on if it ignores that.
+func TestAQuitThatWaitsIsCutOffThenGivenUp(t *testing.T) {
+	h := stopWhileTheTokenWaits(t, 300*time.Millisecond, 300*time.Millisecond)
 	out := h.outcome()
 	if !strings.Contains(out, "the ceremony was stopped") {
 		t.Fatalf("outcome:\n%s", out)
@@ -460,18 +468,7 @@ func TestContinueCommandsKeepTheYubiKeyChoices(t *testing.T) {
 // After a quit cut the step off, Settle waits only the give-up time, not
 // the whole cut-off again.
 func TestSettleAfterACutOffWaitsOnlyTheGiveUpTime(t *testing.T) {
-	touch := make(chan struct{})
-	defer close(touch)
-	h := newHarness(t, func(_ *Config, b *fakeBackend) { b.touched = touch })
-	h.m.cutOffAfter, h.m.giveUpAfter = 200*time.Millisecond, 200*time.Millisecond
-	h.to(scrYubiKey)
-	h.wait("YubiKey 12345678, firmware")
-	h.enter()
-	h.prepareToken()
-	h.wait("Touch policy")
-	h.enter()
-	h.wait("Touch your YubiKey now")
-	h.send(Stop{})
+	h := stopWhileTheTokenWaits(t, 200*time.Millisecond, 200*time.Millisecond)
 	h.outcome()
 	m := h.end()
 	m.cutOffAfter = time.Hour // were Settle to wait for it again, it would not return
