@@ -155,15 +155,14 @@ func (r *Report) Pending() []StepID {
 // CheckSigners refuses signers that could only fail once the repository
 // is published: an invalid or repeated name, or no certificate.
 func CheckSigners(signers []Signer) error {
-	seen := map[string]bool{}
+	names := make([]string, len(signers))
+	for i, sig := range signers {
+		names[i] = sig.Name
+	}
+	if err := trust.CheckSignerNames(names...); err != nil {
+		return err
+	}
 	for _, sig := range signers {
-		if err := trust.ValidSignerName(sig.Name); err != nil {
-			return err
-		}
-		if seen[sig.Name] {
-			return &trust.Error{Kind: trust.ErrBadSignerName, Input: sig.Name, Msg: "the signer name is given twice", Fix: "give each signer its own name"}
-		}
-		seen[sig.Name] = true
 		if sig.Cert == nil {
 			return &trust.Error{Kind: trust.ErrBadCertificate, Input: sig.Name, Msg: "no certificate for this signer", Fix: "give the signer's certificate"}
 		}

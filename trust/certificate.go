@@ -114,6 +114,23 @@ var signerNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 // `docker pull` with content trust resolves.
 const ReleasesRole = "targets/releases"
 
+// CheckSignerNames applies docker's rule to each signer name and refuses
+// a name given twice: the one check the CLI, the wizard and the
+// ceremonies make before anything is published.
+func CheckSignerNames(names ...string) error {
+	seen := map[string]bool{}
+	for _, n := range names {
+		if err := ValidSignerName(n); err != nil {
+			return err
+		}
+		if seen[n] {
+			return newError(ErrBadSignerName, fmt.Sprintf("%q", n), "give each signer its own name", "the signer name is given twice")
+		}
+		seen[n] = true
+	}
+	return nil
+}
+
 // ValidSignerName applies docker's signer-name rule.
 func ValidSignerName(name string) error {
 	const fix = "use lower-case letters, digits, '_' and '-', starting with a letter or digit, e.g. signpath"

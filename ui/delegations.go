@@ -198,13 +198,12 @@ func (d *delegations) preview(path string) tea.Cmd {
 
 func (d *delegations) validateName(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	if err := trust.ValidSignerName(s); err != nil {
-		return "", err
-	}
+	var names []string
 	for _, sig := range d.st.signers {
-		if sig.Name == s {
-			return "", fmt.Errorf("the signer name %q is taken", s)
-		}
+		names = append(names, sig.Name)
+	}
+	if err := trust.CheckSignerNames(append(names, s)...); err != nil {
+		return "", err
 	}
 	return "docker trust inspect will show this name; it becomes targets/" + s, nil
 }

@@ -79,7 +79,7 @@ func TestBadInput(t *testing.T) {
 		{"P-224 certificate", e, append([]string{"delegation", "add", gun, "bob", p224}, server...), 1, "P-224 is not supported"},
 		{"bad signer name", e, append([]string{"delegation", "add", gun, "Bob", good}, server...), 2, "not a valid signer name"},
 		{"reserved signer name", e, append([]string{"delegation", "add", gun, "releases", good}, server...), 2, `"releases" is reserved`},
-		{"bad signer spec in setup", e, append([]string{"setup", fresh, "--delegation", "bob"}, server...), 2, "use NAME=CERTFILE"},
+		{"bad signer spec in setup", e, append([]string{"setup", fresh, "--delegation", "bob"}, server...), 2, "give NAME=CERT"},
 		{"expired certificate in setup", e, append([]string{"setup", fresh, "--delegation", "bob=" + expired}, server...), 1, "expired on"},
 		{"wrong targets passphrase", e.with("NOTARY_TARGETS_PASSPHRASE", "not-the-passphrase"), append([]string{"delegation", "add", gun, "bob", good}, server...), 1, "wrong passphrase for the targets key"},
 		{"docker's passphrase variable is read", e.without("NOTARY_TARGETS_PASSPHRASE").with("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", "wrong-again-1"), append([]string{"delegation", "add", gun, "bob", good}, server...), 1, "wrong passphrase for the targets key"},

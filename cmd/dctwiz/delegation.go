@@ -175,3 +175,26 @@ func gunAndSigner(args []string) (trust.GUN, error) {
 	}
 	return gun, nil
 }
+
+// delegationSpec is one --delegation NAME=CERT.
+type delegationSpec struct{ name, path string }
+
+// parseDelegations reads --delegation NAME=CERT values (setup's and the
+// wizard's), refusing a malformed one, an invalid name or a name given
+// twice, before anything is loaded or published.
+func parseDelegations(values []string) ([]delegationSpec, error) {
+	var specs []delegationSpec
+	var names []string
+	for _, v := range values {
+		name, path, found := strings.Cut(v, "=")
+		if !found || name == "" || path == "" {
+			return nil, usagef("--delegation %q: give NAME=CERT, e.g. signpath=signpath.cer", v)
+		}
+		specs = append(specs, delegationSpec{name, path})
+		names = append(names, name)
+	}
+	if err := trust.CheckSignerNames(names...); err != nil {
+		return nil, usageError{err}
+	}
+	return specs, nil
+}

@@ -46,24 +46,16 @@ the same command again.`,
 			}
 			plan := flows.Setup{GUN: gun, RootCertOut: rootCertOut, TestTag: testTag, KeepTestSig: keep, DeleteTargetsKey: deleteKey}
 			// Check every input before anything is created or published.
-			seen := map[string]bool{}
-			for _, spec := range signers {
-				name, path, ok := strings.Cut(spec, "=")
-				if !ok || path == "" {
-					return usagef("--delegation %q: use NAME=CERTFILE", spec)
-				}
-				if err := trust.ValidSignerName(name); err != nil {
-					return usageError{err}
-				}
-				if seen[name] {
-					return usagef("--delegation %s is given twice", name)
-				}
-				seen[name] = true
-				cert, err := a.loadCert(path)
+			specs, err := parseDelegations(signers)
+			if err != nil {
+				return err
+			}
+			for _, d := range specs {
+				cert, err := a.loadCert(d.path)
 				if err != nil {
 					return err
 				}
-				plan.Signers = append(plan.Signers, flows.Signer{Name: name, Cert: cert})
+				plan.Signers = append(plan.Signers, flows.Signer{Name: d.name, Cert: cert})
 			}
 			if rootKey.attestCA != "" {
 				pool, err := loadCAPool(rootKey.attestCA)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -71,20 +70,12 @@ func (a *app) wizardConfig(args []string, f wizardFlags) (ui.Config, error) {
 			return cfg, err
 		}
 	}
-	for _, s := range append(f.signers, f.oldName...) {
-		name, path, found := strings.Cut(s, "=")
-		if !found || name == "" || path == "" {
-			return cfg, usagef("--delegation %q: give NAME=CERT, e.g. signpath=signpath.cer", s)
-		}
-		if err := trust.ValidSignerName(name); err != nil {
-			return cfg, usageError{err}
-		}
-		for _, prev := range cfg.Signers {
-			if prev.Name == name {
-				return cfg, usagef("--delegation %q: the name %s is given twice", s, name)
-			}
-		}
-		cfg.Signers = append(cfg.Signers, ui.SignerFile{Name: name, Path: path})
+	specs, err := parseDelegations(append(f.signers, f.oldName...))
+	if err != nil {
+		return cfg, err
+	}
+	for _, d := range specs {
+		cfg.Signers = append(cfg.Signers, ui.SignerFile{Name: d.name, Path: d.path})
 	}
 	if f.attestCA != "" {
 		pool, err := loadCAPool(f.attestCA)
