@@ -65,15 +65,13 @@ and no SHA-1 signature.`,
 			if err != nil {
 				return err
 			}
-			if a.json {
-				return writeJSON(a.stdout, res)
-			}
-			if !res.Changed {
-				fmt.Fprintf(a.stdout, "Signer %s (key %s) is already in %s: nothing to do.\n", res.Signer, shortIDs(res.KeyIDs), res.GUN)
-				return nil
-			}
-			fmt.Fprintf(a.stdout, "Added signer %s (key %s) to %s: %s.\n", res.Signer, shortIDs(res.KeyIDs), res.GUN, strings.Join(res.Roles, ", "))
-			return nil
+			return a.output(res, func() {
+				if !res.Changed {
+					fmt.Fprintf(a.stdout, "Signer %s (key %s) is already in %s: nothing to do.\n", res.Signer, shortIDs(res.KeyIDs), res.GUN)
+					return
+				}
+				fmt.Fprintf(a.stdout, "Added signer %s (key %s) to %s: %s.\n", res.Signer, shortIDs(res.KeyIDs), res.GUN, strings.Join(res.Roles, ", "))
+			})
 		}),
 	}
 }
@@ -93,30 +91,28 @@ func (a *app) delegationListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.json {
-				if dels == nil {
-					dels = []trust.Delegation{}
-				}
-				return writeJSON(a.stdout, dels)
+			if dels == nil {
+				dels = []trust.Delegation{} // [] in JSON, not null
 			}
-			if len(dels) == 0 {
-				fmt.Fprintf(a.stdout, "%s has no delegations.\n", gun)
-				return nil
-			}
-			rows := [][]string{{"ROLE", "KEYS", "PATHS", "THRESHOLD"}}
-			for _, d := range dels {
-				var keys []string
-				for _, k := range d.KeyIDs {
-					keys = append(keys, trust.ShortID(k))
+			return a.output(dels, func() {
+				if len(dels) == 0 {
+					fmt.Fprintf(a.stdout, "%s has no delegations.\n", gun)
+					return
 				}
-				paths := strings.Join(d.Paths, ",")
-				if paths == "" {
-					paths = "<all paths>"
+				rows := [][]string{{"ROLE", "KEYS", "PATHS", "THRESHOLD"}}
+				for _, d := range dels {
+					var keys []string
+					for _, k := range d.KeyIDs {
+						keys = append(keys, trust.ShortID(k))
+					}
+					paths := strings.Join(d.Paths, ",")
+					if paths == "" {
+						paths = "<all paths>"
+					}
+					rows = append(rows, []string{d.Role, strings.Join(keys, ","), paths, fmt.Sprint(d.Threshold)})
 				}
-				rows = append(rows, []string{d.Role, strings.Join(keys, ","), paths, fmt.Sprint(d.Threshold)})
-			}
-			table(a.stdout, rows)
-			return nil
+				table(a.stdout, rows)
+			})
 		}),
 	}
 }
@@ -155,11 +151,9 @@ targets/releases leaves tags signed there unverifiable, so it needs --yes
 			if err != nil {
 				return err
 			}
-			if a.json {
-				return writeJSON(a.stdout, res)
-			}
-			fmt.Fprintf(a.stdout, "Removed signer %s from %s: %s.\n", res.Signer, res.GUN, strings.Join(res.Roles, ", "))
-			return nil
+			return a.output(res, func() {
+				fmt.Fprintf(a.stdout, "Removed signer %s from %s: %s.\n", res.Signer, res.GUN, strings.Join(res.Roles, ", "))
+			})
 		}),
 	}
 }

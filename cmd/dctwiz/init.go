@@ -39,16 +39,14 @@ trust data is refused; rerunning init after a failed publish converges.`,
 			if err != nil {
 				return err
 			}
-			if a.json {
-				return writeJSON(a.stdout, res)
-			}
-			if res.AlreadyDone {
-				fmt.Fprintf(a.stdout, "%s was already published with these keys: nothing to do.\n", res.GUN)
-			} else {
-				fmt.Fprintf(a.stdout, "Published %s to %s.\n", res.GUN, res.Server)
-			}
-			printKeys(a, res)
-			return nil
+			return a.output(res, func() {
+				if res.AlreadyDone {
+					fmt.Fprintf(a.stdout, "%s was already published with these keys: nothing to do.\n", res.GUN)
+				} else {
+					fmt.Fprintf(a.stdout, "Published %s to %s.\n", res.GUN, res.Server)
+				}
+				printKeys(a, res)
+			})
 		}),
 	}
 	rootKey.register(cmd.Flags())

@@ -29,11 +29,9 @@ every role's metadata and every certificate.`,
 			if err != nil {
 				return err
 			}
-			if a.json {
-				return writeJSON(a.stdout, in)
-			}
-			printInspection(a, in)
-			return nil
+			return a.output(in, func() {
+				printInspection(a, in)
+			})
 		}),
 	}
 }

@@ -73,3 +73,13 @@ func table(w io.Writer, rows [][]string) {
 }
 
 func date(t interface{ Format(string) string }) string { return t.Format("2006-01-02") }
+
+// output is every command's last step: the result as one JSON document
+// with --json, else what human prints for people.
+func (a *app) output(v any, human func()) error {
+	if a.json {
+		return writeJSON(a.stdout, v)
+	}
+	human()
+	return nil
+}

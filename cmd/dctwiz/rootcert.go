@@ -35,27 +35,25 @@ the PEM goes to stdout.`,
 					return err
 				}
 			}
-			if a.json {
-				return writeJSON(a.stdout, map[string]any{"gun": gun.String(), "file": out, "certificates": certs})
-			}
-			w := a.stdout
-			if out == "" {
-				for _, rc := range certs {
-					fmt.Fprint(a.stdout, rc.PEM)
+			return a.output(map[string]any{"gun": gun.String(), "file": out, "certificates": certs}, func() {
+				w := a.stdout
+				if out == "" {
+					for _, rc := range certs {
+						fmt.Fprint(a.stdout, rc.PEM)
+					}
+					w = a.stderr // the PEM is the output; the facts go beside it
+				} else {
+					fmt.Fprintf(w, "Wrote the root certificate of %s to %s.\n", gun, out)
 				}
-				w = a.stderr // the PEM is the output; the facts go beside it
-			} else {
-				fmt.Fprintf(w, "Wrote the root certificate of %s to %s.\n", gun, out)
-			}
-			for _, rc := range certs {
-				table(w, [][]string{
-					{"  subject", rc.Subject},
-					{"  fingerprint (SHA-256)", rc.Fingerprint},
-					{"  root key ID (pin this)", rc.KeyID},
-					{"  expires", date(rc.NotAfter)},
-				})
-			}
-			return nil
+				for _, rc := range certs {
+					table(w, [][]string{
+						{"  subject", rc.Subject},
+						{"  fingerprint (SHA-256)", rc.Fingerprint},
+						{"  root key ID (pin this)", rc.KeyID},
+						{"  expires", date(rc.NotAfter)},
+					})
+				}
+			})
 		}),
 	}
 	export.Flags().StringVarP(&out, "output", "o", "", "write the PEM to this file")

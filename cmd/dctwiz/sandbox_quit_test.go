@@ -74,7 +74,7 @@ var sandboxStates = []sandboxState{
 		term.keys("Enter")
 		term.waitFor("it is gone")
 		term.keys("Enter")
-		term.waitFor("Lock the YubiKey in the safe.")
+		term.waitFor("Ceremony record (and its .json") // written: the ceremony is complete
 	}},
 }
 

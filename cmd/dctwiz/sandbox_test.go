@@ -102,10 +102,10 @@ func TestSandboxWizardEndToEnd(t *testing.T) {
 	term.waitFor("it is gone")
 	term.keys("Enter")
 	// 11 Summary.
-	if onYubiKey {
-		screen = term.waitFor("Lock the YubiKey in the safe.")
-	} else {
-		screen = term.waitFor("Move the root key file")
+	// The record is written once the summary shows: wait for it.
+	screen = term.waitFor("Ceremony record (and its .json")
+	if onYubiKey && !strings.Contains(screen, "Lock the YubiKey in the safe.") || !onYubiKey && !strings.Contains(screen, "Move the root key file") {
+		t.Errorf("summary without its last word:\n%s", screen)
 	}
 	if !strings.Contains(screen, "5 of 5 steps done") || !strings.Contains(screen, "DELETED") {
 		t.Errorf("summary:\n%s", screen)

@@ -99,11 +99,9 @@ the same command again.`,
 				a.explainStop(rep)
 				return err
 			}
-			if a.json {
-				return writeJSON(a.stdout, rep)
-			}
-			a.printSetup(rep)
-			return nil
+			return a.output(rep, func() {
+				a.printSetup(rep)
+			})
 		}),
 	}
 	f := cmd.Flags()

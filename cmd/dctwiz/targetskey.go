@@ -37,11 +37,9 @@ the GUN on a terminal.`,
 			if err != nil {
 				return err
 			}
-			if a.json {
-				return writeJSON(a.stdout, res)
-			}
-			printDeletion(a, res)
-			return nil
+			return a.output(res, func() {
+				printDeletion(a, res)
+			})
 		}),
 	}
 	cmd.AddCommand(del)

@@ -64,11 +64,9 @@ is never overwritten.`,
 			if err != nil {
 				return err
 			}
-			if a.json {
-				return writeJSON(a.stdout, res)
-			}
-			printTestSign(a, res)
-			return nil
+			return a.output(res, func() {
+				printTestSign(a, res)
+			})
 		}),
 	}
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the test signature published")

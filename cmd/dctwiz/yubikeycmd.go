@@ -47,26 +47,24 @@ func (a *app) yubikeyListCmd() *cobra.Command {
 			if err != nil {
 				return trust.YubiKeyError(err, "YubiKeys")
 			}
-			if a.json {
-				if infos == nil {
-					infos = []yubikey.Info{}
+			if infos == nil {
+				infos = []yubikey.Info{} // [] in JSON, not null
+			}
+			return a.output(infos, func() {
+				if len(infos) == 0 {
+					fmt.Fprintln(a.stdout, "No YubiKey found.")
+					return
 				}
-				return writeJSON(a.stdout, infos)
-			}
-			if len(infos) == 0 {
-				fmt.Fprintln(a.stdout, "No YubiKey found.")
-				return nil
-			}
-			rows := [][]string{{"SERIAL", "FIRMWARE", "PIN TRIES", "FACTORY CREDENTIALS", "READER"}}
-			for _, i := range infos {
-				if i.Problem != "" {
-					rows = append(rows, []string{fmt.Sprint(i.Serial), i.Firmware, "-", "-", i.Reader + " (not usable: " + i.Problem + ")"})
-					continue
+				rows := [][]string{{"SERIAL", "FIRMWARE", "PIN TRIES", "FACTORY CREDENTIALS", "READER"}}
+				for _, i := range infos {
+					if i.Problem != "" {
+						rows = append(rows, []string{fmt.Sprint(i.Serial), i.Firmware, "-", "-", i.Reader + " (not usable: " + i.Problem + ")"})
+						continue
+					}
+					rows = append(rows, []string{fmt.Sprint(i.Serial), i.Firmware, fmt.Sprint(i.PINTriesLeft), yesNo(i.FactoryDefaults()), i.Reader})
 				}
-				rows = append(rows, []string{fmt.Sprint(i.Serial), i.Firmware, fmt.Sprint(i.PINTriesLeft), yesNo(i.FactoryDefaults()), i.Reader})
-			}
-			table(a.stdout, rows)
-			return nil
+				table(a.stdout, rows)
+			})
 		}),
 	}
 }
@@ -93,27 +91,25 @@ func (a *app) yubikeyStatusCmd(serial *uint32) *cobra.Command {
 			if err != nil {
 				return trust.YubiKeyError(err, fmt.Sprintf("YubiKey %d", tok.Serial()))
 			}
-			if a.json {
-				return writeJSON(a.stdout, info)
-			}
-			table(a.stdout, [][]string{
-				{"serial", fmt.Sprint(info.Serial)},
-				{"firmware", info.Firmware},
-				{"reader", info.Reader},
-				{"PIN tries left", fmt.Sprint(info.PINTriesLeft)},
-				{"PUK tries left", fmt.Sprint(info.PUKTriesLeft)},
-				{"factory PIN", yesNo(info.DefaultPIN)},
-				{"factory PUK", yesNo(info.DefaultPUK)},
-				{"factory management key", yesNo(info.DefaultMgmt)},
+			return a.output(info, func() {
+				table(a.stdout, [][]string{
+					{"serial", fmt.Sprint(info.Serial)},
+					{"firmware", info.Firmware},
+					{"reader", info.Reader},
+					{"PIN tries left", fmt.Sprint(info.PINTriesLeft)},
+					{"PUK tries left", fmt.Sprint(info.PUKTriesLeft)},
+					{"factory PIN", yesNo(info.DefaultPIN)},
+					{"factory PUK", yesNo(info.DefaultPUK)},
+					{"factory management key", yesNo(info.DefaultMgmt)},
+				})
+				for _, s := range info.Slots {
+					fmt.Fprintf(a.stdout, "slot %s: %s, PIN %s, touch %s, made on the token: %s, certificate %s\n",
+						s.Slot, s.Algorithm, s.PINPolicy, s.TouchPolicy, yesNo(s.Generated), s.Certificate)
+				}
+				if info.FactoryDefaults() {
+					fmt.Fprintln(a.stdout, "This YubiKey still has factory credentials: prepare it with dctwiz yubikey setup.")
+				}
 			})
-			for _, s := range info.Slots {
-				fmt.Fprintf(a.stdout, "slot %s: %s, PIN %s, touch %s, made on the token: %s, certificate %s\n",
-					s.Slot, s.Algorithm, s.PINPolicy, s.TouchPolicy, yesNo(s.Generated), s.Certificate)
-			}
-			if info.FactoryDefaults() {
-				fmt.Fprintln(a.stdout, "This YubiKey still has factory credentials: prepare it with dctwiz yubikey setup.")
-			}
-			return nil
 		}),
 	}
 }
@@ -149,11 +145,9 @@ no longer has factory credentials.`,
 			if err := tok.Prepare(pin, puk); err != nil {
 				return trust.YubiKeyError(err, name)
 			}
-			if a.json {
-				return writeJSON(a.stdout, map[string]any{"serial": tok.Serial(), "prepared": true})
-			}
-			fmt.Fprintf(a.stdout, "%s is prepared: new PIN and PUK, and a random management key stored on it under the PIN.\n", name)
-			return nil
+			return a.output(map[string]any{"serial": tok.Serial(), "prepared": true}, func() {
+				fmt.Fprintf(a.stdout, "%s is prepared: new PIN and PUK, and a random management key stored on it under the PIN.\n", name)
+			})
 		}),
 	}
 }
@@ -222,11 +216,9 @@ to Yubico's PIV root CA.`,
 				}
 				written = append(written, path)
 			}
-			if a.json {
-				return writeJSON(a.stdout, map[string]any{"serial": tok.Serial(), "slot": slotName, "files": written})
-			}
-			fmt.Fprintf(a.stdout, "Wrote the attestation of YubiKey %d slot %s: %s\n", tok.Serial(), slotName, strings.Join(written, ", "))
-			return nil
+			return a.output(map[string]any{"serial": tok.Serial(), "slot": slotName, "files": written}, func() {
+				fmt.Fprintf(a.stdout, "Wrote the attestation of YubiKey %d slot %s: %s\n", tok.Serial(), slotName, strings.Join(written, ", "))
+			})
 		}),
 	}
 	cmd.Flags().StringVar(&slotName, "slot", "9c", "PIV slot")
