@@ -253,12 +253,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.confirmQuit = false
 		return m, m.stop()
 	case quitDeadlineMsg:
-		if m.quitting || !m.anyBusy() {
+		if !m.anyBusy() {
 			return m, nil
 		}
 		return m, m.cutOff()
 	case giveUpMsg:
-		if m.quitting || !m.anyBusy() {
+		if !m.anyBusy() {
 			return m, nil
 		}
 		return m, m.quit()
@@ -332,21 +332,6 @@ func (m *Model) afterBusy() tea.Cmd {
 
 func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	m.err = nil
-	if m.width < MinWidth || m.height < MinHeight {
-		// Nothing of the screen shows: no key may act on it, only quitting.
-		switch {
-		case m.quitAfter && key.Matches(msg, keyQuit):
-			return m.stop()
-		case m.confirmQuit && (msg.String() == "y" || msg.String() == "Y" || msg.String() == "ctrl+c"):
-			m.confirmQuit = false
-			return m.stop()
-		case m.confirmQuit && (msg.String() == "n" || msg.String() == "N" || msg.String() == "esc"):
-			m.confirmQuit = false
-		case key.Matches(msg, keyQuit):
-			m.confirmQuit = true
-		}
-		return nil
-	}
 	if m.quitAfter {
 		// Quitting, waiting for a step: only another stop means anything.
 		if key.Matches(msg, keyQuit) {
@@ -362,6 +347,11 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		case "n", "N", "esc":
 			m.confirmQuit = false
 		}
+		return nil
+	}
+	if m.width < MinWidth || m.height < MinHeight {
+		// Nothing of the screen shows: no key may act on it but ctrl+c.
+		m.confirmQuit = key.Matches(msg, keyQuit)
 		return nil
 	}
 	typing := m.cur().typing() && !m.fullHelp
@@ -547,7 +537,9 @@ func (m *Model) helpPage() string {
 			fmt.Fprintf(&b, "  %s  %s\n", padRight(h.Key, 14), h.Desc)
 		}
 	}
-	b.WriteString("  " + padRight("ctrl+c", 14) + "  quit (asks first); in a text field, q is a letter\n")
+	if !seen["ctrl+c"] {
+		b.WriteString("  " + padRight("ctrl+c", 14) + "  quit, also in a text field (where q is a letter)\n")
+	}
 	return b.String()
 }
 

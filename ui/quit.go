@@ -56,7 +56,7 @@ func status(st *state, width int) string {
 			}
 		} else if kept(rep) {
 			b.WriteString("  the targets private key was kept in the trust dir; delete it later with:\n")
-			b.WriteString(formatCommand(append([]string{"dctwiz", "targets-key", "delete", rep.GUN}, globalArgs(st)...), width, "  ") + "\n")
+			b.WriteString(formatCommand(deleteKeyArgs(st, rep.GUN), width, "  ") + "\n")
 		}
 	}
 	if cmds := continueCommands(st); len(cmds) > 0 {
@@ -93,7 +93,7 @@ func outcome(st *state, finished bool) string {
 		}
 		for _, c := range st.ceremonies {
 			if rep := c.Report(); kept(rep) {
-				fmt.Fprintf(&b, "The targets key of %s was kept in the trust dir; delete it later with:\n%s\n", rep.GUN, formatCommand(append([]string{"dctwiz", "targets-key", "delete", rep.GUN}, globalArgs(st)...), MinWidth, "  "))
+				fmt.Fprintf(&b, "The targets key of %s was kept in the trust dir; delete it later with:\n%s\n", rep.GUN, formatCommand(deleteKeyArgs(st, rep.GUN), MinWidth, "  "))
 			}
 		}
 		if !st.root.fileKey {
@@ -130,7 +130,7 @@ func continueCommands(st *state) []resume {
 			next = n
 		}
 		if next == flows.StepDeleteTargetsKey {
-			out = append(out, resume{args: append([]string{"dctwiz", "targets-key", "delete", g.String()}, globalArgs(st)...)})
+			out = append(out, resume{args: deleteKeyArgs(st, g.String())})
 			continue
 		}
 		args, note := setupArgs(st, g.String())
@@ -185,6 +185,11 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// deleteKeyArgs is the command that deletes gun's targets key.
+func deleteKeyArgs(st *state, gun string) []string {
+	return append([]string{"dctwiz", "targets-key", "delete", gun}, globalArgs(st)...)
 }
 
 // globalArgs are the server, CA and trust dir the wizard used.

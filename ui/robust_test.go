@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/bubbles/cursor"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
@@ -127,8 +130,7 @@ func TestEscOnTheSummaryDoesNotQuit(t *testing.T) {
 	h.to(scrSummary)
 	h.wait("Ceremony record")
 	h.press(tea.KeyEsc)
-	time.Sleep(100 * time.Millisecond)
-	m := h.end()
+	m := h.end() // messages are handled in order: the esc came first
 	if m.quitting || m.active != scrSummary || m.confirmQuit {
 		t.Fatalf("esc on the summary: quitting %v, screen %d", m.quitting, m.active)
 	}
@@ -190,8 +192,9 @@ func TestACutOffPublishIsReportedAsNotKnown(t *testing.T) {
 func TestAFailedServerCheckStaysUntilAnEdit(t *testing.T) {
 	h := serverDownAfterWelcome(t)
 	h.wait("✗ Notary server reachable over TLS")
-	time.Sleep(1200 * time.Millisecond) // two cursor blinks
-	h.send(struct{}{})                  // any other message
+	h.send(struct{}{})        // any message that is not a key (the old code cleared the checks on every one)
+	h.send(spinner.TickMsg{}) // and the kinds that arrive all the time
+	h.send(cursor.BlinkMsg{})
 	m := h.end()
 	if v := m.View(); !strings.Contains(v, "✗ Notary server reachable over TLS") {
 		t.Fatalf("the failed check went away without an edit:\n%s", v)
@@ -307,12 +310,16 @@ func TestFootersShowEveryKeyAt80Columns(t *testing.T) {
 			s.then(h)
 			m := h.end()
 			v := m.View()
-			for _, k := range m.cur().keys().short {
-				if m.fullHelp {
-					break
-				}
-				if hk := k.Help().Key; hk != "" && !strings.Contains(v, hk+" "+k.Help().Desc) {
-					t.Errorf("the footer lacks %q %q:\n%s", hk, k.Help().Desc, v)
+			want := m.cur().keys().short
+			if m.fullHelp {
+				want = []key.Binding{keyCloseHelp, keyScrollUp, keyQuit}
+			}
+			// The footer is what follows the last rule.
+			rule := strings.Repeat("─", 80)
+			footer := v[strings.LastIndex(v, rule)+len(rule):]
+			for _, k := range want {
+				if hk := k.Help().Key; !strings.Contains(footer, hk+" "+k.Help().Desc) {
+					t.Errorf("the footer lacks %q %q:\n%s", hk, k.Help().Desc, footer)
 				}
 			}
 			checkFits(t, v, 80, 24)

@@ -12,9 +12,8 @@ import (
 )
 
 // wrap fits text to width columns. Words wrap at spaces; a word longer
-// than a line (a path, a command, a URL) breaks after a '/' or '-' where
-// it can, so a path reads as path parts, never cut mid-name where a
-// boundary exists.
+// than a line (a path, a command, a URL) breaks after a '/' where it can,
+// so a path reads as path parts, cut inside a name only where no '/' fits.
 func wrap(s string, width int) string {
 	if width < 10 {
 		width = 10
