@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"os"
 	"regexp"
 	"time"
 
@@ -38,7 +37,7 @@ const ExpiryWarning = 183 * 24 * time.Hour // six months
 // 2048 key and no SHA-1 (or MD5) signature. A certificate that expires
 // within six months loads with a warning.
 func LoadCertificate(path string, now time.Time) (*Certificate, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := ReadInputFile(path)
 	if err != nil {
 		return nil, wrapError(ErrBadCertificate, err, path, "check the certificate's path", "cannot read the certificate: %s", shortCause(err))
 	}

@@ -124,9 +124,9 @@ func tlsTransport(caFile string) (http.RoundTripper, error) {
 		pool = x509.NewCertPool()
 	}
 	if caFile != "" {
-		pemBytes, err := os.ReadFile(caFile)
+		pemBytes, err := ReadInputFile(caFile)
 		if err != nil {
-			return nil, wrapError(ErrBadInput, err, caFile, "check the --tlscacert path", "cannot read the TLS CA certificate")
+			return nil, wrapError(ErrBadInput, err, caFile, "check the --tlscacert path", "cannot read the TLS CA certificate: %s", shortCause(err))
 		}
 		if !pool.AppendCertsFromPEM(pemBytes) {
 			return nil, newError(ErrBadInput, caFile, "give a PEM file with the CA certificate of the notary server", "no PEM certificate in the TLS CA file")

@@ -3,6 +3,7 @@ package trust_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,6 +60,16 @@ func mustGUN(t *testing.T, s string) trust.GUN {
 	return g
 }
 
+// big writes a file just over trust.MaxInputFile.
+func big(t *testing.T, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "big.crt")
+	if err := os.WriteFile(p, make([]byte, trust.MaxInputFile+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestLoadCertificate(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Now()
@@ -81,7 +92,11 @@ func TestLoadCertificate(t *testing.T) {
 		{"P-384 DER", write("p384.cer", testbed.CertSpec{Key: "p384", DER: true}), "", "ECDSA P-384", false},
 		{"RSA 2048", write("rsa.crt", testbed.CertSpec{Key: "rsa2048"}), "", "RSA 2048", false},
 		{"expires in a month", write("soon.crt", testbed.CertSpec{NotAfter: now.AddDate(0, 1, 0)}), "", "ECDSA P-256", true},
-		{"missing", filepath.Join(dir, "nope"), "cannot read", "", false},
+		{"missing", filepath.Join(dir, "nope"), "cannot read the certificate: no such file or directory", "", false},
+		// A path typed by mistake is refused before it is read whole.
+		{"a device", "/dev/zero", "not a regular file", "", false},
+		{"a folder", dir, "not a regular file", "", false},
+		{"larger than a certificate", big(t, dir), "larger than 1024 KiB", "", false},
 		{"garbage PEM", fixture("garbage.crt"), "not an X.509 certificate", "", false},
 		{"text as DER", fixture("text.cer"), "not an X.509 certificate", "", false},
 		{"private key", fixture("private-key.pem"), "not a CERTIFICATE", "", false},

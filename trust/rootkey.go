@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -94,9 +93,9 @@ func (f fileRootKey) open(_ context.Context, keys *trustmanager.GenericKeyStore,
 }
 
 func (f fileRootKey) openFile(pass *passRecorder) (data.PrivateKey, error) {
-	pemBytes, err := os.ReadFile(f.path)
+	pemBytes, err := ReadInputFile(f.path)
 	if err != nil {
-		return nil, wrapError(ErrNoRootKey, err, f.path, "check the --root-key path", "cannot read the root key file")
+		return nil, wrapError(ErrNoRootKey, err, f.path, "check the --root-key path", "cannot read the root key file: %s", shortCause(err))
 	}
 	role, _, err := utils.ExtractPrivateKeyAttributes(pemBytes)
 	if err != nil {

@@ -80,6 +80,8 @@ func TestBadInput(t *testing.T) {
 		{"bad signer name", e, append([]string{"delegation", "add", gun, "Bob", good}, server...), 2, "not a valid signer name"},
 		{"reserved signer name", e, append([]string{"delegation", "add", gun, "releases", good}, server...), 2, `"releases" is reserved`},
 		{"bad signer spec in setup", e, append([]string{"setup", fresh, "--delegation", "bob"}, server...), 2, "give NAME=CERT"},
+		{"a device as certificate in setup", e, append([]string{"setup", fresh, "--delegation", "bob=/dev/zero"}, server...), 1, "/dev/zero: cannot read the certificate: not a regular file"},
+		{"a device as TLS CA", e, []string{"inspect", gun, "--server", notary.URL, "--tlscacert", "/dev/zero"}, 1, "cannot read the TLS CA certificate: not a regular file"},
 		{"expired certificate in setup", e, append([]string{"setup", fresh, "--delegation", "bob=" + expired}, server...), 1, "expired on"},
 		{"wrong targets passphrase", e.with("NOTARY_TARGETS_PASSPHRASE", "not-the-passphrase"), append([]string{"delegation", "add", gun, "bob", good}, server...), 1, "wrong passphrase for the targets key"},
 		{"docker's passphrase variable is read", e.without("NOTARY_TARGETS_PASSPHRASE").with("DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE", "wrong-again-1"), append([]string{"delegation", "add", gun, "bob", good}, server...), 1, "wrong passphrase for the targets key"},

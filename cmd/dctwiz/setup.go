@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/x509"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -202,9 +201,9 @@ func (a *app) printSetup(rep *flows.Report) {
 
 // loadCAPool reads PEM CA certificates.
 func loadCAPool(path string) (*x509.CertPool, error) {
-	b, err := os.ReadFile(path)
+	b, err := trust.ReadInputFile(path)
 	if err != nil {
-		return nil, &trust.Error{Kind: trust.ErrBadInput, Input: path, Cause: err, Msg: "cannot read the attestation CA", Fix: "check the --attestation-ca path"}
+		return nil, &trust.Error{Kind: trust.ErrBadInput, Input: path, Cause: err, Msg: "cannot read the attestation CA: " + err.Error(), Fix: "check the --attestation-ca path"}
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(b) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -52,9 +51,9 @@ is never overwritten.`,
 			}
 			opts := trust.TestSignOptions{Keep: keep}
 			if rootCert != "" {
-				pemBytes, err := os.ReadFile(rootCert)
+				pemBytes, err := trust.ReadInputFile(rootCert)
 				if err != nil {
-					return &trust.Error{Kind: trust.ErrBadInput, Input: rootCert, Cause: err, Msg: "cannot read the root certificate", Fix: "check the --root-cert path"}
+					return &trust.Error{Kind: trust.ErrBadInput, Input: rootCert, Cause: err, Msg: "cannot read the root certificate: " + err.Error(), Fix: "check the --root-cert path"}
 				}
 				if opts.PinnedRoot, err = trust.RootCertIDs(rootCert, pemBytes); err != nil {
 					return err

@@ -1,0 +1,44 @@
+package trust
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"io"
+	"os"
+)
+
+// MaxInputFile is the largest certificate, CA or key file dctwiz reads.
+// Real ones are a few KiB; a path typed by mistake (a device, a disk
+// image, a log) must not be read whole.
+const MaxInputFile = 1 << 20
+
+// ReadInputFile reads a small input file: a regular file of at most
+// MaxInputFile bytes. A FIFO or a device (/dev/zero, /dev/stdin) is
+// refused before it is read, so nothing blocks or fills memory.
+func ReadInputFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		return nil, pathErr.Err // the caller names the path
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file")
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxInputFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxInputFile {
+		return nil, fmt.Errorf("larger than %d KiB, so not a certificate or key file", MaxInputFile>>10)
+	}
+	return b, nil
+}
