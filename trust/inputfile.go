@@ -3,8 +3,8 @@ package trust
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"io"
+	"io/fs"
 	"os"
 )
 

@@ -24,21 +24,7 @@ func TestContinueCommandsFinishTheCeremony(t *testing.T) {
 		testSign bool // the printed command test-signs a tag
 	}{
 		{"left on the targets key screen", func(term *tmuxTerm) {}, false},
-		{"left on the test-signing screen", func(term *tmuxTerm) {
-			for range 2 {
-				term.text(targetsPass)
-				term.keys("Enter")
-			}
-			term.waitFor("CN=alice")
-			term.keys("Enter")
-			term.waitFor("└── timestamp")
-			term.keys("p")
-			term.waitFor("Published.")
-			term.keys("Enter")
-			term.waitFor("What to do with it")
-			term.keys("Enter")
-			term.waitFor("› 1.0")
-		}, true},
+		{"left on the test-signing screen", func(term *tmuxTerm) { term.walkToTestSigning("CN=alice") }, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			gun := newGUN()

@@ -70,25 +70,9 @@ func TestSandboxWizardEndToEnd(t *testing.T) {
 		term.text("sandbox root passphrase")
 		term.keys("Enter")
 	}
-	// 4 Targets key.
+	// 4 Targets key to 9 Test signing, with the sample signer.
 	term.waitFor("step 4 of 11")
-	term.text(targetsPass)
-	term.keys("Enter")
-	term.text(targetsPass)
-	term.keys("Enter")
-	// 5 Delegations: the sample signer is there.
-	term.waitFor("CN=signpath")
-	term.keys("Enter")
-	// 6 Review, 7 Publish.
-	term.waitFor("└── timestamp")
-	term.keys("p")
-	term.waitFor("Published.")
-	term.keys("Enter")
-	// 8 Root certificate.
-	term.waitFor("What to do with it")
-	term.keys("Enter")
-	// 9 Test signing: the registry's tag is offered.
-	term.waitFor("› 1.0")
+	term.walkToTestSigning("CN=signpath")
 	term.keys("Enter")
 	screen = term.waitFor("test signature removed again")
 	if !strings.Contains(screen, env["IMAGE_DIGEST"]) {
@@ -124,6 +108,26 @@ func TestSandboxWizardEndToEnd(t *testing.T) {
 	if out, _ := exec.Command("pgrep", "-f", "--", "--dir "+dir).Output(); len(out) > 0 {
 		t.Errorf("the sandbox left processes running: %s", out)
 	}
+}
+
+// walkToTestSigning goes from the targets-key screen to the test-signing
+// screen's tag list: the passphrase twice, the prefilled signer (shown
+// by its subject), the review, publishing, and the root certificate.
+func (m *tmuxTerm) walkToTestSigning(signerSubject string) {
+	m.t.Helper()
+	for range 2 {
+		m.text(targetsPass)
+		m.keys("Enter")
+	}
+	m.waitFor(signerSubject)
+	m.keys("Enter")
+	m.waitFor("└── timestamp")
+	m.keys("p")
+	m.waitFor("Published.")
+	m.keys("Enter")
+	m.waitFor("What to do with it")
+	m.keys("Enter")
+	m.waitFor("› 1.0") // the registry's tag is offered
 }
 
 // checkSandboxTrustData reads what the wizard published as a consumer
