@@ -18,15 +18,17 @@ import (
 	"github.com/dctwiz/dctwiz/trust"
 )
 
+// The engine tests share one real notary server and registry, started by
+// the first test that needs them (engine, ceremony); the step-order tests
+// use a fake engine and start nothing.
 var (
 	notary *testbed.NotaryServer
 	reg    *testbed.Registry
 	seq    atomic.Int64
+	bed    = &testbed.Lazy{Use: func(b *testbed.Bed) { notary, reg = b.Notary, b.Registry }}
 )
 
-func TestMain(m *testing.M) {
-	os.Exit(testbed.RunTests(m, func(bed *testbed.Bed) { notary, reg = bed.Notary, bed.Registry }))
-}
+func TestMain(m *testing.M) { os.Exit(bed.Run(m)) }
 
 // countingTransport counts the HTTP requests the engine makes.
 type countingTransport struct {
@@ -41,6 +43,7 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func engine(tb testing.TB, trustDir string) (*trust.Client, *countingTransport) {
 	tb.Helper()
+	bed.Get(tb)
 	pool := x509.NewCertPool()
 	ca, err := os.ReadFile(notary.CACert)
 	if err != nil {
@@ -61,6 +64,7 @@ func engine(tb testing.TB, trustDir string) (*trust.Client, *countingTransport) 
 // ceremony returns a full setup for a new repository with an image pushed.
 func ceremony(tb testing.TB) flows.Setup {
 	tb.Helper()
+	bed.Get(tb)
 	gun, err := trust.ParseGUN(fmt.Sprintf("%s/acme/flow%d", reg.Host, seq.Add(1)))
 	if err != nil {
 		tb.Fatal(err)
@@ -133,38 +137,6 @@ func TestRunSetupRunsEveryStepInOrder(t *testing.T) {
 	}
 }
 
-func TestPlanSkipsWhatWasNotAsked(t *testing.T) {
-	s := flows.Setup{}
-	var skipped []flows.StepID
-	for _, st := range s.Plan() {
-		if st.Skip != "" {
-			skipped = append(skipped, st.ID)
-		}
-	}
-	want := []flows.StepID{flows.StepDelegations, flows.StepTestSign, flows.StepDeleteTargetsKey}
-	if fmt.Sprint(skipped) != fmt.Sprint(want) {
-		t.Errorf("skipped %v, want %v", skipped, want)
-	}
-}
-
-// An incomplete setup is refused with an error, not a panic.
-func TestIncompleteSetup(t *testing.T) {
-	c, _ := engine(t, t.TempDir())
-	for name, s := range map[string]flows.Setup{
-		"no root key":   {GUN: ceremony(t).GUN},
-		"no repository": {Root: trust.FileRootKey("")},
-		"no certificate": func() flows.Setup {
-			s := ceremony(t)
-			s.Signers = []flows.Signer{{Name: "x"}}
-			return s
-		}(),
-	} {
-		if _, err := flows.RunSetup(context.Background(), c, s, nil); err == nil {
-			t.Errorf("%s: RunSetup succeeded", name)
-		}
-	}
-}
-
 // What can be known in advance stops the ceremony before anything is
 // created or published.
 func TestCheckBeforePublishing(t *testing.T) {
@@ -224,47 +196,6 @@ func BenchmarkSetupCeremony(b *testing.B) {
 	}
 }
 
-// The wizard runs the ceremony in parts: each RunThrough stops at the
-// step it names, also when called again after that step, and the tag and
-// the deletion chosen in between are used.
-func TestCeremonyRunsInParts(t *testing.T) {
-	c, _ := engine(t, t.TempDir())
-	s := ceremony(t)
-	s.TestTag, s.DeleteTargetsKey = "", false
-	var events []string
-	cer, err := flows.NewCeremony(c, s, func(e flows.Event) { events = append(events, string(e.Step)+":"+string(e.Kind)) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	for range 2 { // the second call has nothing to do
-		if err := cer.RunThrough(ctx, flows.StepRootCert); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if next, _ := cer.Next(); next != flows.StepTestSign || len(cer.Report().Steps) != 3 {
-		t.Fatalf("after publishing: next %s, steps %+v", next, cer.Report().Steps)
-	}
-	cer.ChooseTestTag("1.0")
-	if err := cer.RunThrough(ctx, flows.StepTestSign); err != nil {
-		t.Fatal(err)
-	}
-	cer.ConfirmTargetsKeyDeletion(true)
-	if err := cer.RunThrough(ctx, flows.StepDeleteTargetsKey); err != nil {
-		t.Fatal(err)
-	}
-	want := everyStepEvents
-	if fmt.Sprint(events) != fmt.Sprint(want) {
-		t.Errorf("events %v\nwant %v", events, want)
-	}
-	if rep := cer.Report(); rep.TestSign == nil || rep.TestSign.Tag != "1.0" || rep.TargetsKey == nil || !rep.TargetsKey.Gone {
-		t.Errorf("report %+v", rep)
-	}
-	if _, more := cer.Next(); more {
-		t.Error("steps left after the last one")
-	}
-}
-
 // failingSigner is the real engine, but adding one signer fails once.
 type failingSigner struct {
 	*trust.Client
@@ -295,7 +226,7 @@ func TestCeremonyRerunsAFailedStep(t *testing.T) {
 	}
 	s.Signers = append(s.Signers, flows.Signer{Name: "ci", Cert: ci})
 	eng := &failingSigner{Client: c, name: "ci"}
-	cer, err := flows.NewCeremony(eng, s, nil)
+	cer, err := flows.NewSetup(eng, s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,19 +252,5 @@ func TestCeremonyRerunsAFailedStep(t *testing.T) {
 	}
 	if rep.Delegations[0].Changed {
 		t.Error("the signer published by the failed run was published again")
-	}
-}
-
-func TestCeremonyRefusesBadSignerNames(t *testing.T) {
-	c, _ := engine(t, t.TempDir())
-	s := ceremony(t)
-	for _, signers := range [][]flows.Signer{
-		{{Name: "Not Valid", Cert: s.Signers[0].Cert}},
-		{s.Signers[0], s.Signers[0]},
-	} {
-		s.Signers = signers
-		if _, err := flows.NewCeremony(c, s, nil); !errors.Is(err, trust.ErrBadSignerName) {
-			t.Errorf("signers %v: %v, want a bad signer name before anything is published", signers[0].Name, err)
-		}
 	}
 }

@@ -10,16 +10,16 @@ import (
 	"github.com/dctwiz/dctwiz/trust"
 )
 
-// The package's tests share one real notary server and one registry.
+// The package's tests share one real notary server and one registry,
+// started by the first test that needs them (newGUN, newClient).
 var (
 	notary *testbed.NotaryServer
 	reg    *testbed.Registry
 	gunSeq atomic.Int64
+	bed    = &testbed.Lazy{Use: func(b *testbed.Bed) { notary, reg = b.Notary, b.Registry }}
 )
 
-func TestMain(m *testing.M) {
-	os.Exit(testbed.RunTests(m, func(bed *testbed.Bed) { notary, reg = bed.Notary, bed.Registry }))
-}
+func TestMain(m *testing.M) { os.Exit(bed.Run(m)) }
 
 const (
 	rootPass    = "root-passphrase-1"
@@ -30,6 +30,7 @@ const (
 // newGUN returns a repository name no other test uses, on the test registry.
 func newGUN(t *testing.T) trust.GUN {
 	t.Helper()
+	bed.Get(t)
 	g, err := trust.ParseGUN(fmt.Sprintf("%s/acme/app%d", reg.Host, gunSeq.Add(1)))
 	if err != nil {
 		t.Fatal(err)
@@ -40,6 +41,7 @@ func newGUN(t *testing.T) trust.GUN {
 // newClient returns an engine on the test server with a fresh trust dir.
 func newClient(t *testing.T, opts ...trust.Option) *trust.Client {
 	t.Helper()
+	bed.Get(t)
 	base := []trust.Option{
 		trust.WithServer(notary.URL),
 		trust.WithCACert(notary.CACert),

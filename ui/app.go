@@ -3,7 +3,7 @@
 // the active screen and owns navigation, quitting, help, errors and the
 // footer. Engine and token work runs in tea.Cmds that return typed
 // messages; nothing prompts from inside a command, and the ceremony itself
-// is flows.Ceremony, the one the headless `dctwiz setup` runs.
+// is flows.SetupCeremony, the one the headless `dctwiz setup` runs.
 package ui
 
 import (

@@ -62,10 +62,10 @@ func (d *deleteKey) reset() {
 
 func (d *deleteKey) run(confirmed bool) tea.Cmd {
 	c := d.st.ceremonies[d.gun]
-	c.ConfirmTargetsKeyDeletion(confirmed)
+	c.Change(func(s *flows.Setup) { s.DeleteTargetsKey = confirmed })
 	d.running = true
 	st := d.st
-	return st.work(func() tea.Msg { return ranMsg{c.RunThrough(st.ctx, flows.StepDeleteTargetsKey)} })
+	return st.work(func() tea.Msg { return ranMsg{c.RunPhase(st.ctx, flows.PhaseFinish)} })
 }
 
 func (d *deleteKey) update(msg tea.Msg) tea.Cmd {
@@ -123,7 +123,7 @@ This cannot be undone. To confirm, type the repository's name:
 		b.WriteString(styleDim.Render("\n(ctrl+s keeps the targets key: the ceremony then ends without this step)") + "\n")
 		return b.String()
 	}
-	b.WriteString(stepLines(d.st.ceremonies[d.gun].Report(), []flows.StepID{flows.StepDeleteTargetsKey}, true))
+	b.WriteString(stepLines(d.st.ceremonies[d.gun], flows.PhaseFinish, true))
 	if rep := d.st.ceremonies[d.gun].Report(); d.done && rep.TargetsKey != nil {
 		tk := rep.TargetsKey
 		for _, f := range tk.Files {

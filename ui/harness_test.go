@@ -83,7 +83,7 @@ func newHarness(t *testing.T, tweak ...func(*Config, *fakeBackend)) *harness {
 func (h *harness) wait(text string) {
 	h.t.Helper()
 	teatest.WaitFor(h.t, h.tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(text)) },
-		teatest.WithDuration(20*time.Second), teatest.WithCheckInterval(50*time.Millisecond))
+		teatest.WithDuration(20*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
 }
 
 func (h *harness) typ(s string)        { h.tm.Type(s) }

@@ -21,6 +21,9 @@ import (
 // its view must always fit the terminal, and it must never stay busy
 // with nothing running. DCTWIZ_MONKEY_SEED=N replays one seed.
 func TestMonkey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("thousands of random keys; skipped with -short")
+	}
 	seeds := []int64{1, 2, 3}
 	if s := os.Getenv("DCTWIZ_MONKEY_SEED"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)

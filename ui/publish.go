@@ -63,18 +63,15 @@ func (p *publish) enter() tea.Cmd {
 // converges, so a rerun after a failure continues where it stopped.
 func (p *publish) run() tea.Cmd {
 	for _, c := range p.st.ceremonies {
-		if step, ok := c.Next(); ok && publishSteps[step] {
+		if step, ok := c.Next(); ok && step.Phase == flows.PhasePublish {
 			p.running, p.err = true, nil
 			st := p.st
-			return st.work(func() tea.Msg { return ranMsg{c.RunThrough(st.ctx, step)} })
+			return st.work(func() tea.Msg { return ranMsg{c.RunThrough(st.ctx, step.ID)} })
 		}
 	}
 	p.running, p.done = false, true
 	return nil
 }
-
-// publishSteps are the steps this screen runs.
-var publishSteps = map[flows.StepID]bool{flows.StepInit: true, flows.StepDelegations: true, flows.StepRootCert: true}
 
 func (p *publish) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
@@ -107,7 +104,7 @@ func (p *publish) view(width int) string {
 	for _, c := range p.st.ceremonies {
 		rep := c.Report()
 		b.WriteString(styleTitle.Render(rep.GUN) + "\n")
-		b.WriteString(stepLines(rep, []flows.StepID{flows.StepInit, flows.StepDelegations, flows.StepRootCert}, true))
+		b.WriteString(stepLines(c, flows.PhasePublish, true))
 	}
 	switch {
 	case p.touching:
@@ -123,26 +120,22 @@ func (p *publish) view(width int) string {
 	return b.String()
 }
 
-// stepTitles name the steps in one short line each.
-var stepTitles = map[flows.StepID]string{
-	flows.StepInit:             "Publish the root, targets and server-managed snapshot keys",
-	flows.StepDelegations:      "Add the signers (targets/releases and targets/<name>)",
-	flows.StepRootCert:         "Export the root certificate",
-	flows.StepTestSign:         "Test-sign a tag and verify it as a consumer would",
-	flows.StepDeleteTargetsKey: "Delete the local targets private key",
-}
-
-// stepLines shows the status of steps as the ceremony's report has them
-// (its events only make the screen draw again), with their notes if asked.
-func stepLines(rep *flows.Report, ids []flows.StepID, notes bool) string {
+// stepLines shows the status of a phase's steps as the ceremony's report
+// has them (its events only make the screen draw again), with their notes
+// if asked. The titles are the step table's, as the CLI prints them.
+func stepLines(c *flows.SetupCeremony, phase flows.Phase, notes bool) string {
+	rep := c.Report()
 	status := map[flows.StepID]flows.StepStatus{}
 	for _, s := range rep.Steps {
 		status[s.Step] = s
 	}
 	var b strings.Builder
-	for _, id := range ids {
-		s, seen := status[id]
-		line := stepTitles[id]
+	for _, step := range c.Plan() {
+		if step.Phase != phase {
+			continue
+		}
+		s, seen := status[step.ID]
+		line := step.Title
 		switch {
 		case !seen:
 			b.WriteString(styleDim.Render(fmt.Sprintf("  %s %s", markPending, line)) + "\n")

@@ -28,16 +28,16 @@ func status(st *state, width int) string {
 			for _, s := range rep.Steps {
 				switch s.Status {
 				case flows.Failed:
-					fmt.Fprintf(&b, "%s: %s failed: %s\n  the same step, run again, finds out and goes on\n", rep.GUN, stepTitles[s.Step], plainText(s.Error))
+					fmt.Fprintf(&b, "%s: %s failed: %s\n  the same step, run again, finds out and goes on\n", rep.GUN, flows.StepTitle(s.Step), plainText(s.Error))
 				case flows.Started:
-					fmt.Fprintf(&b, "%s: %s %s\n", rep.GUN, stepTitles[s.Step], running(st))
+					fmt.Fprintf(&b, "%s: %s %s\n", rep.GUN, flows.StepTitle(s.Step), running(st))
 				}
 			}
 			continue
 		}
 		fmt.Fprintf(&b, "%s is published:\n", rep.GUN)
 		for _, s := range rep.Steps {
-			line := stepTitles[s.Step] + ": " + string(s.Status)
+			line := flows.StepTitle(s.Step) + ": " + string(s.Status)
 			if s.Note != "" {
 				line += " (" + s.Note + ")"
 			}
@@ -45,13 +45,13 @@ func status(st *state, width int) string {
 				line += " (" + plainText(s.Error) + ")"
 			}
 			if s.Status == flows.Started {
-				line = stepTitles[s.Step] + ": " + running(st)
+				line = flows.StepTitle(s.Step) + ": " + running(st)
 			}
 			b.WriteString("  " + line + "\n")
 		}
 		if next, ok := c.Next(); ok {
-			fmt.Fprintf(&b, "  not done yet: %s\n", stepTitles[next])
-			if next != flows.StepDeleteTargetsKey {
+			fmt.Fprintf(&b, "  not done yet: %s\n", next.Title)
+			if next.Phase != flows.PhaseFinish {
 				b.WriteString("  the targets private key is still in the trust dir\n")
 			}
 		} else if kept(rep) {
@@ -121,15 +121,15 @@ func continueCommands(st *state) []resume {
 	}
 	var out []resume
 	for i, g := range st.guns {
-		var next flows.StepID = flows.StepInit
+		finishing := false
 		if i < len(st.ceremonies) {
-			n, ok := st.ceremonies[i].Next()
+			next, ok := st.ceremonies[i].Next()
 			if !ok {
 				continue
 			}
-			next = n
+			finishing = next.Phase == flows.PhaseFinish
 		}
-		if next == flows.StepDeleteTargetsKey {
+		if finishing {
 			out = append(out, resume{args: deleteKeyArgs(st, g.String())})
 			continue
 		}

@@ -65,7 +65,7 @@ func (r *review) update(msg tea.Msg) tea.Cmd {
 // startedMsg carries the engine and one ceremony per repository.
 type startedMsg struct {
 	engine     Engine
-	ceremonies []*flows.Ceremony
+	ceremonies []*flows.SetupCeremony
 	err        error
 }
 
@@ -95,10 +95,10 @@ func (r *review) start() tea.Cmd {
 		if err != nil {
 			return startedMsg{err: err}
 		}
-		var cers []*flows.Ceremony
+		var cers []*flows.SetupCeremony
 		for i, g := range guns {
 			s := flows.Setup{GUN: g, Root: root, Signers: signers, RootCertOut: certPaths[i], AttestationRoots: roots}
-			c, err := flows.NewCeremony(eng, s, func(flows.Event) { st.send(stepMsg{}) })
+			c, err := flows.NewSetup(eng, s, func(flows.Event) { st.send(stepMsg{}) })
 			if err != nil {
 				return startedMsg{err: err}
 			}
@@ -130,7 +130,7 @@ func (r *review) view(width int) string {
 	fmt.Fprintf(&b, "[4] Signers       %s\n\n", strings.Join(names, ", "))
 	b.WriteString(styleTitle.Render("Steps, for each repository") + "\n")
 	for i, s := range (flows.Setup{Signers: st.signers, TestTag: "later", DeleteTargetsKey: true}).Plan() {
-		title := stepTitles[s.ID]
+		title := s.Title
 		switch s.ID {
 		case flows.StepTestSign:
 			title = "Test-sign a tag you choose, verify it as a consumer would"

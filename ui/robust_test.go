@@ -64,6 +64,9 @@ var subStates = []subState{
 // and never waits for work that is not running (a YubiKey screen not yet
 // visited held every quit on the first two screens).
 func TestQuitFromEveryScreenAndSubState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the whole table of screens and ways out; skipped with -short")
+	}
 	type method struct {
 		name string
 		quit func(h *harness)

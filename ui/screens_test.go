@@ -11,6 +11,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/dctwiz/dctwiz/flows"
 	"github.com/dctwiz/dctwiz/trust"
 	"github.com/dctwiz/dctwiz/yubikey"
 )
@@ -375,7 +376,7 @@ func TestSummaryWritesTheCeremonyRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec ceremonyRecord
+	var rec flows.Record
 	if err := json.Unmarshal(js, &rec); err != nil {
 		t.Fatal(err)
 	}
@@ -566,8 +567,8 @@ func TestARetryWithTwoRepositoriesStopsAtThePublishSteps(t *testing.T) {
 	h.wait("Published.")
 	m := h.end()
 	for _, c := range m.st.ceremonies {
-		if next, _ := c.Next(); next != "test-sign" {
-			t.Errorf("%s: next step %s after publishing, want test-sign", c.Report().GUN, next)
+		if next, _ := c.Next(); next.ID != flows.StepTestSign {
+			t.Errorf("%s: next step %s after publishing, want test-sign", c.Report().GUN, next.ID)
 		}
 	}
 }

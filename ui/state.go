@@ -95,7 +95,7 @@ type state struct {
 	signersLoaded bool
 
 	engine     Engine
-	ceremonies []*flows.Ceremony // one per GUN, in order
+	ceremonies []*flows.SetupCeremony // one per GUN, in order
 	testTags   map[string]string // the tag each repository was test-signed with
 	tagChoice  map[string]string // the tag highlighted on the test-signing screen
 	recordMD   string

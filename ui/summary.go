@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/dctwiz/dctwiz/flows"
 	"github.com/dctwiz/dctwiz/trust"
 )
 
@@ -65,36 +65,30 @@ func (s *summary) enter() tea.Cmd {
 				return recordMsg{err: err}
 			}
 			inspections = append(inspections, in)
-			expiry = append(expiry, soonestExpiries(in)...)
+			expiry = append(expiry, flows.SoonestExpiries(in, 3)...)
 		}
-		rec := buildRecord(st, inspections)
-		md, js, err := writeRecord(st.outDir, rec, recordMarkdown(st, rec))
+		md, js, err := record(st, inspections).Write(st.outDir)
 		return recordMsg{md: md, json: js, expiry: expiry, err: err}
 	})
 }
 
-// soonestExpiries names what expires first: the dates to put in a calendar.
-func soonestExpiries(in *trust.Inspection) []string {
-	type item struct {
-		when time.Time
-		what string
+// record is the ceremony record of the wizard's ceremonies.
+func record(st *state, inspections []*trust.Inspection) *flows.Record {
+	server := st.server
+	if server == "" && len(st.guns) > 0 {
+		server = trust.DefaultServerURL(st.guns[0])
 	}
-	var items []item
-	for _, r := range in.Roles {
-		// The server renews snapshot and timestamp metadata itself.
-		if r.Role != "snapshot" && r.Role != "timestamp" {
-			items = append(items, item{r.Expires, r.Role + " metadata"})
-		}
+	root := flows.RecordRootKey{Where: st.root.where()}
+	if !st.root.fileKey {
+		root = flows.YubiKeyRecord(st.root.where(), st.root.info, st.root.attestation != nil)
 	}
-	for _, c := range in.Certificates {
-		items = append(items, item{c.NotAfter, c.Role + " certificate"})
+	var reports []*flows.Report
+	for _, c := range st.ceremonies {
+		reports = append(reports, c.Report())
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].when.Before(items[j].when) })
-	var out []string
-	for i := 0; i < len(items) && i < 3; i++ {
-		out = append(out, fmt.Sprintf("%s %s", items[i].when.UTC().Format("2006-01-02"), items[i].what))
-	}
-	return out
+	rec := flows.NewRecord(st.now(), server, root, st.signers, reports, inspections)
+	rec.Sandbox = st.cfg.Sandbox
+	return rec
 }
 
 func (s *summary) update(msg tea.Msg) tea.Cmd {

@@ -59,7 +59,7 @@ func (t *testSign) enter() tea.Cmd {
 	return t.loadTags()
 }
 
-func (t *testSign) ceremony() *flows.Ceremony { return t.st.ceremonies[t.gun] }
+func (t *testSign) ceremony() *flows.SetupCeremony { return t.st.ceremonies[t.gun] }
 
 func (t *testSign) loadTags() tea.Cmd {
 	t.loading, t.err, t.tags = true, nil, nil
@@ -72,11 +72,11 @@ func (t *testSign) loadTags() tea.Cmd {
 
 func (t *testSign) run(tag string) tea.Cmd {
 	c := t.ceremony()
-	c.ChooseTestTag(tag)
+	c.Change(func(s *flows.Setup) { s.TestTag = tag })
 	t.st.testTags[t.st.guns[t.gun].String()] = tag
 	t.running, t.err = true, nil
 	st := t.st
-	return st.work(func() tea.Msg { return ranMsg{c.RunThrough(st.ctx, flows.StepTestSign)} })
+	return st.work(func() tea.Msg { return ranMsg{c.RunPhase(st.ctx, flows.PhaseVerify)} })
 }
 
 // noteChoice keeps the highlighted tag, for the command that continues
@@ -155,7 +155,7 @@ func (t *testSign) view(width int) string {
 	case t.running || t.done:
 		fmt.Fprintf(&b, "  tag %s\n", t.st.testTags[gun])
 		// The step's note repeats the digest shown below.
-		b.WriteString(stepLines(t.ceremony().Report(), []flows.StepID{flows.StepTestSign}, false))
+		b.WriteString(stepLines(t.ceremony(), flows.PhaseVerify, false))
 		if rep := t.ceremony().Report(); t.done && rep.TestSign != nil {
 			ts := rep.TestSign
 			fmt.Fprintf(&b, "\n  registry digest (%d bytes):\n    %s\n", ts.Image.Size, ts.Image.Digest)

@@ -9,6 +9,7 @@ import (
 	"crypto/sha512"
 	"crypto/x509"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -22,6 +23,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run()) // the token tests skip themselves (insert)
+	}
 	if err := testbed.EnsurePCSCD(); err != nil {
 		// Fail, never skip: the token code is proven through the real pcscd.
 		fmt.Fprintln(os.Stderr, "FAIL: pcscd with vsmartcard's vpcd is required:", err)
@@ -38,6 +43,9 @@ const (
 // insert puts a fresh virtual YubiKey into this package's reader.
 func insert(t *testing.T, serial uint32, firmware string) *testbed.VirtualToken {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs pcscd and the virtual YubiKey; skipped with -short")
+	}
 	vt, err := testbed.InsertVirtualYubiKey(testbed.VPCDPortA, virtual.Options{Serial: serial, Firmware: firmware})
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 // from: the docker config entry of the GUN's registry, NOTARY_AUTH, and
 // REGISTRY_AUTH.
 func TestTokenAuth(t *testing.T) {
+	needBed(t)
 	const user, pass = "alice", "s3cret-pass"
 	notaryProxy, err := testbed.StartAuthProxy(notary.URL, &notary.TLS, notary.CACert, user, pass)
 	if err != nil {

@@ -26,6 +26,7 @@ type badCase struct {
 // Each must fail with its exit code and one clear line (plus a fix line)
 // on stderr, and publish nothing.
 func TestBadInput(t *testing.T) {
+	needBed(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 
@@ -169,6 +170,7 @@ func TestBadInput(t *testing.T) {
 // TestJSONErrorDocument: with --json a failure also prints a document with
 // a stable kind on stdout, even when the command line itself is wrong.
 func TestJSONErrorDocument(t *testing.T) {
+	needBed(t)
 	r := dctwiz(newEnv(t), append([]string{"inspect", newGUN(), "--json"}, serverArgs()...)...)
 	if r.code != 1 || !strings.Contains(r.stdout, `"kind": "not_initialized"`) {
 		t.Fatalf("want a not_initialized error document on stdout:\n%s", r)
@@ -183,6 +185,7 @@ func TestJSONErrorDocument(t *testing.T) {
 // the error and the report; a tag missing from the registry stops it
 // before anything is published.
 func TestSetupFailureJSON(t *testing.T) {
+	needBed(t)
 	e := newEnv(t)
 	gun := newGUN()
 	r := dctwiz(e, append([]string{"setup", gun, "--test-tag", "missing", "--json"}, serverArgs()...)...)
@@ -202,6 +205,7 @@ func TestSetupFailureJSON(t *testing.T) {
 // TestDeleteTargetsKeyNeedsASigner: the targets key of a repository
 // without release signers is kept, whatever --yes says.
 func TestDeleteTargetsKeyNeedsASigner(t *testing.T) {
+	needBed(t)
 	e := newEnv(t)
 	gun := newGUN()
 	mustOK(t, dctwiz(e, append([]string{"init", gun}, serverArgs()...)...))
@@ -216,6 +220,7 @@ func TestDeleteTargetsKeyNeedsASigner(t *testing.T) {
 
 // TestDelegationRemove removes a signer through the CLI.
 func TestDelegationRemove(t *testing.T) {
+	needBed(t)
 	e := newEnv(t)
 	gun := newGUN()
 	mustOK(t, dctwiz(e, append([]string{"setup", gun, "--delegation", "alice=" + writeCert(t, certSpecAlice),
@@ -232,6 +237,7 @@ func TestDelegationRemove(t *testing.T) {
 
 // TestDERCertificateAccepted: DER (.cer) certificates work as PEM ones do.
 func TestDERCertificateAccepted(t *testing.T) {
+	needBed(t)
 	e := newEnv(t)
 	gun := newGUN()
 	mustOK(t, dctwiz(e, append([]string{"init", gun}, serverArgs()...)...))

@@ -26,35 +26,37 @@ var (
 	gunSeq    atomic.Int64
 )
 
-func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
+func TestMain(m *testing.M) { os.Exit(bed.Run(m)) }
+
+// bed is started by the first test that needs it (needBed): pure tests of
+// the command tree and its options never wait for the notary build.
+var bed = &testbed.Lazy{Start: startBed}
+
+// needBed starts the test bed if it is not up yet; with -short it skips the test.
+func needBed(t *testing.T) {
+	t.Helper()
+	bed.Get(t)
 }
 
-func runMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "dctwiz-cli-bed-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
+// startBed builds notary's server and CLI and dctwiz, and starts the
+// notary server and the registry.
+func startBed() (*testbed.Bed, error) {
 	ctx := context.Background()
+	var err error
 	if bins, err = testbed.BuildNotary(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: the test bed needs notary's server and CLI:", err)
-		return 1
+		return nil, fmt.Errorf("the test bed needs notary's server and CLI: %w", err)
 	}
-	bed, err := testbed.Start(ctx)
+	b, err := testbed.Start(ctx)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: the test bed (notary server and registry) is required:", err)
-		return 1
+		return nil, err
 	}
-	defer bed.Close()
-	notary, reg = bed.Notary, bed.Registry
-	dctwizBin = filepath.Join(dir, "dctwiz")
+	notary, reg = b.Notary, b.Registry
+	dctwizBin = filepath.Join(b.Dir, "dctwiz") // goes with the bed
 	if out, err := exec.Command("go", "build", "-o", dctwizBin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: building dctwiz: %v\n%s", err, out)
-		return 1
+		b.Close()
+		return nil, fmt.Errorf("building dctwiz: %v\n%s", err, out)
 	}
-	return m.Run()
+	return b, nil
 }
 
 const (

@@ -18,6 +18,7 @@ import (
 // command still carries the signer the wizard was started with; left on
 // the test-signing screen, the tag that was highlighted.
 func TestContinueCommandsFinishTheCeremony(t *testing.T) {
+	needBed(t)
 	for _, c := range []struct {
 		name     string
 		walk     func(term *tmuxTerm)

@@ -13,6 +13,7 @@ import (
 // request may reach a plain-http listener there: credentials and trust
 // data would travel in the clear.
 func TestNoDowngradeToHTTP(t *testing.T) {
+	needBed(t)
 	var requests atomic.Int64
 	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)

@@ -14,6 +14,7 @@ import (
 // Either way nothing is half-published, and rerunning the same command
 // converges on one repository with one set of keys.
 func TestServerGoesAwayDuringPublish(t *testing.T) {
+	needBed(t)
 	for _, fault := range []struct {
 		name string
 		f    testbed.Fault

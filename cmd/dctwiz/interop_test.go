@@ -24,6 +24,7 @@ import (
 // TestSetupCeremonyInterop runs `dctwiz setup` as a real process, then
 // checks what it published with the notary CLI and `docker trust inspect`.
 func TestSetupCeremonyInterop(t *testing.T) {
+	needBed(t)
 	ctx := context.Background()
 	gun := newGUN()
 	img, err := reg.PushRandomImage(ctx, strings.TrimPrefix(gun, reg.Host+"/"), "1.0")

@@ -86,6 +86,7 @@ var sandboxStates = []sandboxState{
 // process and no sandbox directory. One sandbox at a time: two would see
 // each other's virtual cards through the one pcscd, as no admin's does.
 func TestSandboxQuitTable(t *testing.T) {
+	needBed(t)
 	if os.Geteuid() != 0 {
 		t.Fatal("the sandbox's virtual YubiKey needs pcscd, which only root can start: run make test as root")
 	}
@@ -221,6 +222,7 @@ func checkSandboxGone(t *testing.T, dir string, limit time.Duration) {
 // helper notices through its lifeline and stops the servers and the
 // virtual YubiKey, and removes the sandbox's directory.
 func TestSandboxKilledLeavesNothing(t *testing.T) {
+	needBed(t)
 	dir := filepath.Join(t.TempDir(), "sandbox")
 	term := startTerminalSized(t, sandboxEnv(t), 80, 24, "sandbox", "--dir", dir)
 	term.waitWithin("Trust dir writable", 1, 3*time.Minute)

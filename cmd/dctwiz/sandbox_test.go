@@ -22,6 +22,7 @@ import (
 // checks the published trust data with the engine and with the notary
 // CLI; after, that the sandbox left nothing behind.
 func TestSandboxWizardEndToEnd(t *testing.T) {
+	needBed(t)
 	dir := filepath.Join(t.TempDir(), "sandbox")
 	e := sandboxEnv(t)
 	term := startTerminalSized(t, e, 80, 24, "sandbox", "--dir", dir)
@@ -231,6 +232,7 @@ func inspectAsConsumer(t *testing.T, server, ca, gun string) *trust.Inspection {
 // The sandbox removes its directory at the end: it never takes one that
 // holds anything.
 func TestSandboxRefusesANonEmptyDir(t *testing.T) {
+	needBed(t)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "keep.me"), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)

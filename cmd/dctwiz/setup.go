@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"crypto/x509"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -20,6 +22,7 @@ func (a *app) setupCmd() *cobra.Command {
 		testTag     string
 		keep        bool
 		deleteKey   bool
+		recordDir   string
 	)
 	cmd := &cobra.Command{
 		Use:   "setup GUN",
@@ -30,13 +33,16 @@ export the root certificate; test-sign --test-tag and verify it as a consumer
 would; delete the local targets private key (--delete-targets-key, which needs
 --yes or typing the GUN on a terminal). Every step is checked before anything is
 published, and every step converges: after a failure, fix the cause and run
-the same command again.`,
+the same command again. With --record DIR, the ceremony record (Markdown for the
+people who sign it off, JSON for tools; no secret) is written to DIR as the
+wizard writes it, also when a step fails.`,
 		Example: `  export NOTARY_ROOT_PASSPHRASE=... NOTARY_TARGETS_PASSPHRASE=...
   dctwiz setup docker.io/acme/app \
       --delegation signpath=signpath.cer \
       --root-cert-out acme-app-root.crt \
       --test-tag latest \
-      --delete-targets-key --yes`,
+      --delete-targets-key --yes \
+      --record ceremonies/`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
 			gun, err := parseGUNArg(args[0])
@@ -68,6 +74,11 @@ the same command again.`,
 					return usageError{err}
 				}
 			}
+			if recordDir != "" {
+				if err := checkDir(recordDir); err != nil {
+					return err
+				}
+			}
 			if deleteKey {
 				if err := a.confirm("Deleting the targets private key of "+gun.String()+" at the end of the ceremony", gun.String()); err != nil {
 					return err
@@ -92,8 +103,17 @@ the same command again.`,
 				return err
 			}
 
-			steps := plan.Plan()
-			rep, err := flows.RunSetup(cmd.Context(), c, plan, a.progress(steps))
+			began := time.Now()
+			rep, err := flows.RunSetup(cmd.Context(), c, plan, a.progress(plan.Plan()))
+			if recordDir != "" {
+				md, werr := a.writeRecord(cmd.Context(), c, recordDir, began, plan, rep)
+				switch {
+				case werr != nil && err == nil:
+					err = werr
+				case werr == nil && !a.json:
+					fmt.Fprintf(a.stderr, "Ceremony record: %s\n", md)
+				}
+			}
 			if err != nil {
 				a.explainStop(rep)
 				return err
@@ -110,12 +130,39 @@ the same command again.`,
 	f.StringVar(&testTag, "test-tag", "", "test-sign this existing tag and verify it as a consumer would")
 	f.BoolVar(&keep, "keep", false, "keep the test signature published")
 	f.BoolVar(&deleteKey, "delete-targets-key", false, "delete the local targets private key at the end (needs --yes or a terminal)")
+	f.StringVar(&recordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
 	return cmd
+}
+
+// writeRecord writes the ceremony record of a setup, with what expires
+// when if the repository was published; it returns the Markdown's path.
+func (a *app) writeRecord(ctx context.Context, c *trust.Client, dir string, began time.Time, s flows.Setup, rep *flows.Report) (string, error) {
+	var inspections []*trust.Inspection
+	if rep.Published() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if in, err := c.Inspect(ctx, s.GUN); err == nil {
+			inspections = append(inspections, in)
+		}
+	}
+	rec := flows.NewRecord(began, c.ServerURL(s.GUN), flows.RootKeyRecord(s.Root), s.Signers, []*flows.Report{rep}, inspections)
+	md, _, err := rec.Write(dir)
+	return md, err
+}
+
+// checkDir refuses a directory that cannot take the ceremony record, before anything runs.
+func checkDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return usageError{&trust.Error{Kind: trust.ErrBadInput, Input: dir, Cause: err, Msg: "not a directory",
+			Fix: "give an existing directory for the ceremony record"}}
+	}
+	return nil
 }
 
 // progress prints one line per step on stderr (not with --json: stdout
 // is the document, stderr stays quiet for scripts).
-func (a *app) progress(steps []flows.Step) func(flows.Event) {
+func (a *app) progress(steps []flows.PlannedStep) func(flows.Event) {
 	index := map[flows.StepID]int{}
 	for i, s := range steps {
 		index[s.ID] = i + 1
@@ -131,9 +178,9 @@ func (a *app) progress(steps []flows.Step) func(flows.Event) {
 		case flows.Done:
 			fmt.Fprintf(a.stderr, "%s done in %s: %s\n", n, took(e.Taken), e.Note)
 		case flows.Skipped:
-			fmt.Fprintf(a.stderr, "%s %s: skipped (%s)\n", n, e.Step, e.Note)
+			fmt.Fprintf(a.stderr, "%s %s: skipped (%s)\n", n, e.Title, e.Note)
 		case flows.Failed:
-			fmt.Fprintf(a.stderr, "%s %s failed\n", n, e.Step)
+			fmt.Fprintf(a.stderr, "%s %s: failed\n", n, e.Title)
 		}
 	}
 }

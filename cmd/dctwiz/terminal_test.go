@@ -119,6 +119,7 @@ func (m *tmuxTerm) typeLine(s string) {
 // terminal, without echo, twice for new keys; a destructive step asks the
 // admin to type the GUN.
 func TestPromptsOnATerminal(t *testing.T) {
+	needBed(t)
 	gun := newGUN()
 	e := newEnv(t).without("NOTARY_ROOT_PASSPHRASE", "NOTARY_TARGETS_PASSPHRASE")
 	const rootSecret, targetsSecret = "terminal-root-secret", "terminal-targets-secret"

@@ -9,6 +9,7 @@ import (
 // signer name the engine would refuse only after publishing is refused
 // here, with exit 2.
 func TestWizardFlags(t *testing.T) {
+	needBed(t)
 	e := newEnv(t)
 	for _, tc := range []struct {
 		args []string

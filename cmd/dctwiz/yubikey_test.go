@@ -60,6 +60,7 @@ func caFileOf(t *testing.T, card *virtual.Card) string {
 // key on a (virtual) YubiKey through pcscd, then checks the result with
 // the token, the notary CLI, docker and Yubico's tool.
 func TestYubiKeySetupCeremony(t *testing.T) {
+	needBed(t)
 	const serial = 8001
 	vt := insertYubiKey(t, serial, true)
 	caFile := caFileOf(t, vt.Card)
@@ -71,9 +72,11 @@ func TestYubiKeySetupCeremony(t *testing.T) {
 	}
 	e := newEnv(t).without("NOTARY_ROOT_PASSPHRASE").with("DCTWIZ_YUBIKEY_PIN", ykPIN)
 	rootCrt := filepath.Join(t.TempDir(), "root.crt")
+	recordDir := t.TempDir()
 	r := mustOK(t, dctwizBinary(t, e, append([]string{"setup", gun, "--root-key", "yubikey:8001",
 		"--delegation", "signpath=" + writeCert(t, certSpecAlice), "--root-cert-out", rootCrt, "--attestation-ca", caFile,
-		"--test-tag", "1.0", "--keep", "--delete-targets-key", "--yes", "--json"}, serverArgs()...)...))
+		"--test-tag", "1.0", "--keep", "--delete-targets-key", "--yes", "--json", "--record", recordDir}, serverArgs()...)...))
+	checkRecord(t, recordDir, gun, serial)
 	var rep flows.Report
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("setup --json: %v\n%s", err, r)
@@ -143,6 +146,7 @@ func TestYubiKeySetupCeremony(t *testing.T) {
 // blocked PIN and an occupied slot each get one clear line, and leave the
 // server without trust data.
 func TestYubiKeyFailures(t *testing.T) {
+	needBed(t)
 	const serial = 8002
 	vt := insertYubiKey(t, serial, false)
 	ca := caFileOf(t, vt.Card)
@@ -259,6 +263,7 @@ func TestYubiKeyFailures(t *testing.T) {
 // touch: nothing is published, and after reinserting it the same command
 // finishes with the key made on the token.
 func TestYubiKeyRemovedMidCeremony(t *testing.T) {
+	needBed(t)
 	if err := testbed.EnsurePCSCD(); err != nil {
 		t.Fatal(err)
 	}
@@ -318,6 +323,7 @@ func TestYubiKeyRemovedMidCeremony(t *testing.T) {
 // TestYubiKeyPINPrompt: on a terminal, dctwiz says how many PIN tries are
 // left before asking, and with one left asks twice before trying.
 func TestYubiKeyPINPrompt(t *testing.T) {
+	needBed(t)
 	vt := insertYubiKey(t, 8004, true)
 	func() {
 		tok, err := yubikey.Open(8004)
@@ -338,5 +344,43 @@ func TestYubiKeyPINPrompt(t *testing.T) {
 	screen := term.waitFor("EXIT=")
 	if !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, "YubiKey 8004 slot 9c") || strings.Contains(screen, ykPIN) {
 		t.Fatalf("init with the PIN typed on a terminal:\n%s", screen)
+	}
+}
+
+// checkRecord reads the ceremony record that setup --record wrote: the
+// same record as the wizard's, with the token, the signer, every step and
+// the expiry dates, and no secret.
+func checkRecord(t *testing.T, dir, gun string, serial uint32) {
+	t.Helper()
+	mds, _ := filepath.Glob(filepath.Join(dir, "dctwiz-ceremony-*.md"))
+	jss, _ := filepath.Glob(filepath.Join(dir, "dctwiz-ceremony-*.json"))
+	if len(mds) != 1 || len(jss) != 1 {
+		t.Fatalf("record files %v %v, want one of each", mds, jss)
+	}
+	js, err := os.ReadFile(jss[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec flows.Record
+	if err := json.Unmarshal(js, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.RootKey.Serial != serial || !rec.RootKey.Attested || rec.RootKey.Slot != "9c" || len(rec.Signers) != 1 || rec.Signers[0].Name != "signpath" {
+		t.Errorf("record root key %+v, signers %d", rec.RootKey, len(rec.Signers))
+	}
+	if len(rec.Repositories) != 1 || rec.Repositories[0].GUN != gun || len(rec.Repositories[0].Steps) != 5 || len(rec.Inspections) != 1 {
+		t.Fatalf("record repositories %+v, inspections %d", rec.Repositories, len(rec.Inspections))
+	}
+	md, err := os.ReadFile(mds[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## " + gun, "| delete-targets-key | done |", "deleted (public key published)", "| signpath |", "targets metadata"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("the Markdown record lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(string(md)+string(js), ykPIN) {
+		t.Error("the PIN is in the ceremony record")
 	}
 }

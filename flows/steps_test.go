@@ -1,0 +1,315 @@
+package flows_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dctwiz/dctwiz/flows"
+	"github.com/dctwiz/dctwiz/internal/testbed"
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// These tests check the order of the steps, their skipping, their parts
+// and their reruns against a fake engine: they start no server. The real
+// engine runs the same ceremony in setup_test.go.
+
+// fakeEngine records the calls the ceremony makes, in order.
+type fakeEngine struct {
+	rootPEM   string // the root certificate the fake has published
+	calls     []string
+	failOnce  string // the call that fails the first time it is made
+	failed    bool
+	signers   []trust.Delegation
+	noTargets bool // the targets key was deleted earlier
+}
+
+func (f *fakeEngine) call(name string) error {
+	f.calls = append(f.calls, name)
+	if name == f.failOnce && !f.failed {
+		f.failed = true
+		return &trust.Error{Kind: trust.ErrPublish, Input: name, Msg: "refused by the fake"}
+	}
+	return nil
+}
+
+func (f *fakeEngine) Init(_ context.Context, gun trust.GUN, _ trust.RootKey) (*trust.InitResult, error) {
+	if err := f.call("init"); err != nil {
+		return nil, err
+	}
+	return &trust.InitResult{GUN: gun.String(), Root: trust.KeyInfo{ID: strings.Repeat("a", 64)}, Targets: trust.KeyInfo{ID: strings.Repeat("b", 64)}, AlreadyDone: f.noTargets}, nil
+}
+
+func (f *fakeEngine) AddDelegation(_ context.Context, gun trust.GUN, name string, _ *trust.Certificate) (*trust.DelegationResult, error) {
+	if err := f.call("add " + name); err != nil {
+		return nil, err
+	}
+	return &trust.DelegationResult{GUN: gun.String(), Signer: name, Changed: true}, nil
+}
+
+func (f *fakeEngine) RootCertificates(_ context.Context, gun trust.GUN) ([]trust.RootCertificate, error) {
+	if err := f.call("root-cert"); err != nil {
+		return nil, err
+	}
+	return []trust.RootCertificate{{GUN: gun.String(), KeyID: strings.Repeat("c", 64), Fingerprint: "fp", PEM: f.rootPEM}}, nil
+}
+
+func (f *fakeEngine) TestSign(_ context.Context, gun trust.GUN, tag string, _ trust.TestSignOptions) (*trust.TestSignResult, error) {
+	if err := f.call("test-sign " + tag); err != nil {
+		return nil, err
+	}
+	return &trust.TestSignResult{GUN: gun.String(), Tag: tag, Verified: &trust.Resolved{Digest: "sha256:1"}}, nil
+}
+
+func (f *fakeEngine) DeleteTargetsKey(_ context.Context, gun trust.GUN) (*trust.TargetsKeyDeletion, error) {
+	if err := f.call("delete-targets-key"); err != nil {
+		return nil, err
+	}
+	return &trust.TargetsKeyDeletion{GUN: gun.String(), KeyIDs: []string{"k"}, Gone: true}, nil
+}
+
+func (f *fakeEngine) SigningRole(context.Context, trust.GUN) (string, error) {
+	if f.noTargets {
+		return "", &trust.Error{Kind: trust.ErrNoTargetsKey, Msg: "no targets key"}
+	}
+	return "targets", nil
+}
+
+func (f *fakeEngine) ResolveTag(_ context.Context, _ trust.GUN, tag string) (*trust.Image, error) {
+	if tag == "missing" {
+		return nil, &trust.Error{Kind: trust.ErrTagNotFound, Input: tag, Msg: "no such tag"}
+	}
+	return &trust.Image{Digest: "sha256:1"}, nil
+}
+
+func (f *fakeEngine) Delegations(context.Context, trust.GUN) ([]trust.Delegation, error) {
+	return f.signers, nil
+}
+
+// newFake is a fake engine with a root certificate to export.
+func newFake(t *testing.T) *fakeEngine {
+	t.Helper()
+	path, _, err := testbed.WriteCert(t.TempDir(), "root.crt", testbed.CertSpec{CommonName: "registry.example.com/acme/app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemBytes, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fakeEngine{rootPEM: string(pemBytes)}
+}
+
+// fakeSetup is a whole setup of one repository, for the fake engine.
+func fakeSetup(t *testing.T) flows.Setup {
+	t.Helper()
+	gun, err := trust.ParseGUN("registry.example.com/acme/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := &trust.Certificate{Subject: "CN=signpath", NotAfter: time.Now().AddDate(1, 0, 0)}
+	return flows.Setup{GUN: gun, Root: trust.FileRootKey(""),
+		Signers:     []flows.Signer{{Name: "signpath", Cert: cert}, {Name: "ci", Cert: cert}},
+		RootCertOut: filepath.Join(t.TempDir(), "root.crt"), TestTag: "1.0", DeleteTargetsKey: true}
+}
+
+// events collects a ceremony's events as "step:kind".
+type events []string
+
+func (e *events) add(ev flows.Event) { *e = append(*e, string(ev.Step)+":"+string(ev.Kind)) }
+
+func TestStepsRunInTheTablesOrder(t *testing.T) {
+	eng := newFake(t)
+	var got events
+	var titles []string
+	rep, err := flows.RunSetup(context.Background(), eng, fakeSetup(t), func(e flows.Event) {
+		got.add(e)
+		if e.Kind == flows.Started {
+			titles = append(titles, e.Title)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(everyStepEvents) {
+		t.Errorf("events %v\nwant %v", got, everyStepEvents)
+	}
+	wantCalls := "[init add signpath add ci root-cert test-sign 1.0 delete-targets-key]"
+	if fmt.Sprint(eng.calls) != wantCalls {
+		t.Errorf("engine calls %v, want %s", eng.calls, wantCalls)
+	}
+	// The progress lines and the wizard read their titles from the one table.
+	for i, s := range flows.SetupSteps {
+		if titles[i] != s.Title || flows.StepTitle(s.ID) != s.Title || s.Title == "" {
+			t.Errorf("step %s: event title %q, table title %q", s.ID, titles[i], s.Title)
+		}
+	}
+	if len(rep.Steps) != 5 || len(rep.Pending()) != 0 || rep.RootCertFile == "" {
+		t.Errorf("report %+v", rep)
+	}
+	if _, err := os.Stat(rep.RootCertFile); err != nil {
+		t.Errorf("root certificate not written: %v", err)
+	}
+}
+
+func TestPlanSkipsWhatWasNotAsked(t *testing.T) {
+	var skipped []flows.StepID
+	for _, st := range (flows.Setup{}).Plan() {
+		if st.Skip != "" {
+			skipped = append(skipped, st.ID)
+		}
+	}
+	want := []flows.StepID{flows.StepDelegations, flows.StepTestSign, flows.StepDeleteTargetsKey}
+	if fmt.Sprint(skipped) != fmt.Sprint(want) {
+		t.Errorf("skipped %v, want %v", skipped, want)
+	}
+	// A skipped step reports why, and the engine is not asked.
+	eng := newFake(t)
+	s := fakeSetup(t)
+	s.Signers, s.TestTag, s.DeleteTargetsKey = nil, "", false
+	rep, err := flows.RunSetup(context.Background(), eng, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(eng.calls) != "[init root-cert]" || rep.Steps[1].Status != flows.Skipped || rep.Steps[1].Note != "no signer certificate given" {
+		t.Errorf("calls %v, steps %+v", eng.calls, rep.Steps)
+	}
+}
+
+// The phases follow the table: the wizard gives each one a screen.
+func TestPhasesFollowTheTable(t *testing.T) {
+	var phases []string
+	for _, s := range (flows.Setup{}).Plan() {
+		phases = append(phases, string(s.ID)+":"+string(s.Phase))
+	}
+	want := "[init:publish delegations:publish root-cert:publish test-sign:verify delete-targets-key:finish]"
+	if fmt.Sprint(phases) != want {
+		t.Errorf("phases %v, want %s", phases, want)
+	}
+}
+
+// The wizard runs the ceremony a phase at a time; each part stops at its
+// phase's end, also when called again, and a choice made in between counts.
+func TestCeremonyRunsInParts(t *testing.T) {
+	eng := newFake(t)
+	s := fakeSetup(t)
+	s.TestTag, s.DeleteTargetsKey = "", false
+	var got events
+	cer, err := flows.NewSetup(eng, s, got.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 2 { // the second call has nothing to do
+		if err := cer.RunPhase(ctx, flows.PhasePublish); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if next, _ := cer.Next(); next.ID != flows.StepTestSign || next.Phase != flows.PhaseVerify || len(cer.Report().Steps) != 3 {
+		t.Fatalf("after publishing: next %+v, steps %+v", next, cer.Report().Steps)
+	}
+	cer.Change(func(s *flows.Setup) { s.TestTag = "1.0" })
+	if err := cer.RunPhase(ctx, flows.PhaseVerify); err != nil {
+		t.Fatal(err)
+	}
+	cer.Change(func(s *flows.Setup) { s.DeleteTargetsKey = true })
+	if err := cer.RunPhase(ctx, flows.PhaseFinish); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(everyStepEvents) {
+		t.Errorf("events %v\nwant %v", got, everyStepEvents)
+	}
+	if rep := cer.Report(); rep.TestSign == nil || rep.TestSign.Tag != "1.0" || rep.TargetsKey == nil {
+		t.Errorf("report %+v", rep)
+	}
+	if _, more := cer.Next(); more {
+		t.Error("steps left after the last one")
+	}
+	if err := cer.RunThrough(ctx, "no-such-step"); err == nil {
+		t.Error("RunThrough an unknown step: no error")
+	}
+}
+
+// A failed step runs again on the next call and is reported once.
+func TestAFailedStepRunsAgain(t *testing.T) {
+	eng := newFake(t)
+	eng.failOnce = "add ci"
+	var got events
+	cer, err := flows.NewSetup(eng, fakeSetup(t), got.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cer.RunAll(context.Background()); !errors.Is(err, trust.ErrPublish) {
+		t.Fatalf("RunAll: %v, want the fake's publish error", err)
+	}
+	rep := cer.Report()
+	if len(rep.Steps) != 2 || rep.Steps[1].Status != flows.Failed || len(rep.Delegations) != 1 || fmt.Sprint(rep.Pending()) != "[delegations]" {
+		t.Fatalf("after the failure: steps %+v, delegations %d", rep.Steps, len(rep.Delegations))
+	}
+	if err := cer.RunAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rep = cer.Report()
+	var ids []string
+	for _, st := range rep.Steps {
+		ids = append(ids, string(st.Step)+":"+string(st.Status))
+	}
+	if fmt.Sprint(ids) != "[init:done delegations:done root-cert:done test-sign:done delete-targets-key:done]" || len(rep.Delegations) != 2 {
+		t.Errorf("after the rerun: steps %v, %d delegations", ids, len(rep.Delegations))
+	}
+	if fmt.Sprint(eng.calls[:4]) != "[init add signpath add ci add signpath]" {
+		t.Errorf("calls %v: init ran again, or the rerun did not start the step over", eng.calls)
+	}
+}
+
+// A step may find at run time that it has nothing to do: after the
+// targets key was deleted by an earlier run, nothing here can test-sign.
+func TestAStepSkipsItselfAtRunTime(t *testing.T) {
+	eng := newFake(t)
+	eng.noTargets = true
+	rep, err := flows.RunSetup(context.Background(), eng, fakeSetup(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := rep.Steps[3]; st.Step != flows.StepTestSign || st.Status != flows.Skipped || !strings.Contains(st.Note, "deleted earlier") {
+		t.Errorf("test-sign %+v, want skipped", st)
+	}
+}
+
+// What is wrong with the input stops the ceremony before the engine is
+// asked to change anything.
+func TestNothingRunsForABadSetup(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*flows.Setup)
+		kind   error
+	}{
+		{"no root key", func(s *flows.Setup) { s.Root = nil }, trust.ErrBadInput},
+		{"no repository", func(s *flows.Setup) { s.GUN = trust.GUN{} }, trust.ErrBadInput},
+		{"a signer without a certificate", func(s *flows.Setup) { s.Signers[0].Cert = nil }, trust.ErrBadCertificate},
+		{"an invalid signer name", func(s *flows.Setup) { s.Signers[0].Name = "Not Valid" }, trust.ErrBadSignerName},
+		{"a signer named twice", func(s *flows.Setup) { s.Signers[1].Name = s.Signers[0].Name }, trust.ErrBadSignerName},
+		{"a missing test tag", func(s *flows.Setup) { s.TestTag = "missing" }, trust.ErrTagNotFound},
+		{"deleting the targets key without a signer", func(s *flows.Setup) { s.Signers = nil }, trust.ErrNoSigner},
+		{"a root certificate path that is a directory", func(s *flows.Setup) { s.RootCertOut = t.TempDir() }, trust.ErrBadInput},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eng := newFake(t)
+			s := fakeSetup(t)
+			s.Signers = append([]flows.Signer(nil), s.Signers...)
+			tc.change(&s)
+			rep, err := flows.RunSetup(context.Background(), eng, s, nil)
+			if !errors.Is(err, tc.kind) {
+				t.Fatalf("RunSetup: %v, want %v", err, tc.kind)
+			}
+			if len(eng.calls) != 0 || len(rep.Steps) != 0 {
+				t.Errorf("the engine was asked %v; steps %+v", eng.calls, rep.Steps)
+			}
+		})
+	}
+}
