@@ -96,8 +96,8 @@ type state struct {
 
 	engine     Engine
 	ceremonies []*flows.SetupCeremony // one per GUN, in order
-	testTags   map[string]string // the tag each repository was test-signed with
-	tagChoice  map[string]string // the tag highlighted on the test-signing screen
+	testTags   map[string]string      // the tag each repository was test-signed with
+	tagChoice  map[string]string      // the tag highlighted on the test-signing screen
 	recordMD   string
 	recordJSON string
 
