@@ -37,7 +37,9 @@ type CheckItem struct {
 	Name   string      `json:"name"`
 	Status CheckStatus `json:"status"`
 	Detail string      `json:"detail"`
-	Fix    string      `json:"fix,omitempty"`
+	Fix    string      `json:"fix,omitempty"` // plain words, no flag or key
+	// Action is the fix as data (trust.Action): each face renders it.
+	Action trust.Action `json:"action,omitempty"`
 }
 
 // PreflightOptions say what the checklist looks at besides the server.
@@ -62,13 +64,13 @@ func Preflight(ctx context.Context, env Environment, gun trust.GUN, opts Preflig
 	} else {
 		server := env.ServerURL(gun)
 		if err := env.Reach(ctx, gun); err != nil {
-			out = append(out, CheckItem{Name: "Notary server reachable over TLS", Status: CheckFail, Detail: err.Error(), Fix: trust.FixFor(err)})
+			out = append(out, failed("Notary server reachable over TLS", err))
 		} else {
 			out = append(out, CheckItem{Name: "Notary server reachable over TLS", Status: CheckOK, Detail: server})
 		}
 		switch src, err := env.Credentials(ctx, gun); {
 		case err != nil:
-			out = append(out, CheckItem{Name: "Notary credentials", Status: CheckFail, Detail: err.Error(), Fix: trust.FixFor(err)})
+			out = append(out, failed("Notary credentials", err))
 		case src == "" && opts.NoLogin:
 			out = append(out, CheckItem{Name: "Notary credentials", Status: CheckOK, Detail: "none needed: this server takes no login"})
 		case src == "":
@@ -116,10 +118,16 @@ func trustDirCheck(dir string) CheckItem {
 		err = probe(dir)
 	}
 	if err != nil {
-		item.Status, item.Fix = CheckFail, "choose a writable trust dir (--trust-dir), or fix its permissions"
+		item.Status, item.Fix, item.Action = CheckFail, "choose a writable trust dir, or fix its permissions", trust.ActionTrustDir
 		item.Detail = dir + ": " + err.Error()
 		return item
 	}
 	item.Status = CheckOK
 	return item
+}
+
+// failed is a checklist item that failed with err, with err's fix.
+func failed(name string, err error) CheckItem {
+	action, fix := trust.FixFor(err)
+	return CheckItem{Name: name, Status: CheckFail, Detail: err.Error(), Fix: fix, Action: action}
 }

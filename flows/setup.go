@@ -180,7 +180,7 @@ func (s Setup) Check(ctx context.Context, eng Engine) error {
 		if !hasReleases {
 			return &trust.Error{Kind: trust.ErrNoSigner, Input: s.GUN.String(),
 				Msg: "deleting the targets key without a signer would leave nobody able to sign",
-				Fix: "add a signer's certificate (--delegation NAME=CERT) in the same ceremony"}
+				Fix: "add a signer's certificate in the same ceremony", Action: trust.ActionAddSigner}
 		}
 	}
 	return nil

@@ -93,7 +93,7 @@ func New(opts ...Option) (*Client, error) {
 	if c.trustDir == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return nil, newError(ErrBadInput, "", "pass --trust-dir", "cannot find the home directory for the default trust dir")
+			return nil, newError(ErrBadInput, "", "choose a trust dir", "cannot find the home directory for the default trust dir").with(ActionTrustDir)
 		}
 		c.trustDir = filepath.Join(home, ".docker", "trust")
 	}
@@ -126,7 +126,7 @@ func tlsTransport(caFile string) (http.RoundTripper, error) {
 	if caFile != "" {
 		pemBytes, err := ReadInputFile(caFile)
 		if err != nil {
-			return nil, wrapError(ErrBadInput, err, caFile, "check the --tlscacert path", "cannot read the TLS CA certificate: %s", shortCause(err))
+			return nil, wrapError(ErrBadInput, err, caFile, "check the TLS CA certificate's path", "cannot read the TLS CA certificate: %s", shortCause(err)).with(ActionTLSCA)
 		}
 		if !pool.AppendCertsFromPEM(pemBytes) {
 			return nil, newError(ErrBadInput, caFile, "give a PEM file with the CA certificate of the notary server", "no PEM certificate in the TLS CA file")
@@ -290,13 +290,13 @@ func classifyNetwork(err error, server string) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		return wrapError(ErrServerUnreachable, err, server, "check that the server is up and reachable, then run the same command again", "no answer in time")
 	case errors.As(err, &verr), errors.As(err, &uerr), errors.As(err, &herr):
-		return wrapError(ErrTLS, err, server, "pass the server's CA certificate with --tlscacert", "the server's TLS certificate is not trusted")
+		return wrapError(ErrTLS, err, server, "trust the server's CA certificate", "the server's TLS certificate is not trusted").with(ActionTLSCA)
 	case errors.As(err, &aerr):
-		return wrapError(ErrUnauthorized, err, server, "log in with docker login, or set NOTARY_AUTH to base64 of user:password", "the notary server refused the credentials (HTTP %d)", aerr.status)
+		return wrapError(ErrUnauthorized, err, server, "log in to the notary server", "the notary server refused the credentials (HTTP %d)", aerr.status).with(ActionNotaryLogin)
 	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
-		return wrapError(ErrUnauthorized, err, server, "log in with docker login, or set NOTARY_AUTH to base64 of user:password", "the notary server refused the credentials (HTTP %d)", terr.StatusCode)
+		return wrapError(ErrUnauthorized, err, server, "log in to the notary server", "the notary server refused the credentials (HTTP %d)", terr.StatusCode).with(ActionNotaryLogin)
 	default:
-		return wrapError(ErrServerUnreachable, err, server, "check the server URL (--server) and that the server is up", "cannot reach the notary server: %s", shortCause(err))
+		return wrapError(ErrServerUnreachable, err, server, "check the server URL and that the server is up", "cannot reach the notary server: %s", shortCause(err)).with(ActionServer)
 	}
 }
 

@@ -104,7 +104,7 @@ func (c *Client) RemoveDelegation(ctx context.Context, gun GUN, name string, rem
 	signerRole := data.RoleName("targets/" + name)
 	signer, ok := delegationByRole(repo, signerRole)
 	if !ok {
-		return nil, newError(ErrNotFound, name, "list the signers with dctwiz delegation list", "%s has no signer %q", gun, name)
+		return nil, newError(ErrNotFound, name, "look at the repository's signers", "%s has no signer %q", gun, name).with(ActionListSigners)
 	}
 	res := &DelegationResult{GUN: gun.String(), Signer: name, KeyIDs: signer.KeyIDs, Roles: []string{}, Warnings: []string{}}
 	if err := s.needTargetsKey(repo, "remove a signer"); err != nil {
@@ -132,8 +132,8 @@ func (c *Client) RemoveDelegation(ctx context.Context, gun GUN, name string, rem
 	if hasReleases && len(drop) > 0 {
 		if len(drop) == len(releases.published) {
 			if !removeLast {
-				return nil, newError(ErrNeedsConfirmation, name, "confirm with --yes if the repository may be left without release signers",
-					"%q holds the last key of targets/releases: removing it leaves every tag signed there unverifiable", name)
+				return nil, newError(ErrNeedsConfirmation, name, "confirm it if the repository may be left without release signers",
+					"%q holds the last key of targets/releases: removing it leaves every tag signed there unverifiable", name).with(ActionConfirm)
 			}
 			err = s.repo.RemoveDelegationRole(ReleasesRole)
 		} else {
@@ -247,5 +247,5 @@ func publishFailed(gun GUN, cause error, checked bool) error {
 	}
 	return &Error{Kind: ErrPublish, Input: gun.String(), Cause: cause,
 		Msg: "publishing failed: " + cause.Error() + "; " + state,
-		Fix: "run the same command again: it converges on what the server has"}
+		Fix: "run the same step again: it converges on what the server has", Action: ActionRerun}
 }

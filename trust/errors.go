@@ -42,8 +42,50 @@ type Error struct {
 	Kind  error  // one of the Err* values above
 	Input string // the input the failure is about: a GUN, a file, a tag
 	Msg   string // what went wrong, one line, no trailing period
-	Fix   string // what the user can do, one line; may be empty
-	Cause error  // the underlying error, for errors.Is/As and debugging
+	// Fix says what the user can do, in plain words that name no flag,
+	// command or key (the engine does not know which face shows it); may be empty.
+	Fix string
+	// Action is the fix as data, when the user carries it out in dctwiz
+	// itself: the CLI renders it as its flags and commands, the wizard as
+	// its keys and screens. "" when Fix says it all.
+	Action Action
+	Cause  error // the underlying error, for errors.Is/As and debugging
+}
+
+// Action is a fix that the user carries out in dctwiz, as data.
+type Action string
+
+// The actions; their names are part of the --json error document.
+const (
+	ActionTLSCA         Action = "tls-ca"          // trust the server's CA certificate
+	ActionServer        Action = "server"          // give or check the server URL
+	ActionTrustDir      Action = "trust-dir"       // choose another trust dir
+	ActionNotaryLogin   Action = "notary-login"    // give credentials for the notary server
+	ActionRegistryLogin Action = "registry-login"  // give credentials for the registry
+	ActionChooseRootKey Action = "choose-root-key" // say which root key to use
+	ActionConfirm       Action = "confirm"         // confirm a destructive step
+	ActionLastPINTry    Action = "last-pin-try"    // confirm spending the PIN's last try
+	ActionOverwriteSlot Action = "overwrite-slot"  // replace the slot's key, or choose another slot
+	ActionPrepareToken  Action = "prepare-token"   // set a factory-fresh YubiKey's PIN, PUK, management key
+	ActionUnblockPIN    Action = "unblock-pin"     // unblock the PIN with the PUK
+	ActionResetToken    Action = "reset-token"     // reset the YubiKey's PIV application
+	ActionSetUp         Action = "set-up"          // set the repository up first
+	ActionAddSigner     Action = "add-signer"      // add a signer (delegation)
+	ActionListSigners   Action = "list-signers"    // see the repository's signers
+	ActionInspect       Action = "inspect"         // look at the repository's trust data
+	ActionRerun         Action = "rerun"           // run the same step again: it converges
+	ActionAttestationCA Action = "attestation-ca"  // give the CA that the token's attestation chains to
+)
+
+// Actions lists every action, for tests that check each face renders them all.
+var Actions = []Action{ActionTLSCA, ActionServer, ActionTrustDir, ActionNotaryLogin, ActionRegistryLogin,
+	ActionChooseRootKey, ActionConfirm, ActionLastPINTry, ActionOverwriteSlot, ActionPrepareToken,
+	ActionUnblockPIN, ActionResetToken, ActionSetUp, ActionAddSigner, ActionListSigners, ActionInspect, ActionRerun, ActionAttestationCA}
+
+// with sets the error's action.
+func (e *Error) with(a Action) *Error {
+	e.Action = a
+	return e
 }
 
 func (e *Error) Error() string {
@@ -71,11 +113,12 @@ func wrapError(kind error, cause error, input, fix, format string, args ...any) 
 	return e
 }
 
-// FixFor returns the advice carried by err, if it is an engine *Error.
-func FixFor(err error) string {
+// FixFor returns the advice carried by err, if it is an engine *Error:
+// its action (or "") and its plain words.
+func FixFor(err error) (Action, string) {
 	var e *Error
 	if errors.As(err, &e) {
-		return e.Fix
+		return e.Action, e.Fix
 	}
-	return ""
+	return "", ""
 }

@@ -109,7 +109,7 @@ func (s *session) hasTrustData() (bool, error) {
 
 func (s *session) alreadyInitialized() error {
 	return newError(ErrAlreadyInitialized, s.gun.String(),
-		"to add signers or export the root certificate use dctwiz delegation add / dctwiz root-cert export",
+		"it is set up already: add signers or export its root certificate instead, which need no new root key",
 		"the notary server already has trust data for this repository")
 }
 

@@ -34,7 +34,7 @@ func TestParseGUN(t *testing.T) {
 	} {
 		g, err := trust.ParseGUN(tc.in)
 		if tc.err != nil {
-			if !errors.Is(err, tc.err) || trust.FixFor(err) == "" {
+			if _, fix := trust.FixFor(err); !errors.Is(err, tc.err) || fix == "" {
 				t.Errorf("ParseGUN(%q) = %v, %v; want %v with a fix", tc.in, g, err, tc.err)
 			}
 			continue

@@ -11,7 +11,7 @@ import (
 func (c *Client) Reach(ctx context.Context, gun GUN) error {
 	server := c.ServerURL(gun)
 	if u, err := url.Parse(server); err == nil && u.Scheme == "http" {
-		return newError(ErrBadInput, server, "give the server as https://...", "the notary server URL is not TLS (http://)")
+		return newError(ErrBadInput, server, "give the server as https://...", "the notary server URL is not TLS (http://)").with(ActionServer)
 	}
 	_, err := c.notaryTransport(ctx, gun)
 	return err

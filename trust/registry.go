@@ -66,7 +66,7 @@ func registryError(err error, input string) error {
 		case terr.StatusCode == http.StatusNotFound:
 			return wrapError(ErrTagNotFound, err, input, "push the image first, or pick a tag that exists", "the registry has no such tag")
 		case terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden:
-			return wrapError(ErrUnauthorized, err, input, "log in with docker login, or set REGISTRY_AUTH to base64 of user:password", "the registry refused access (HTTP %d)", terr.StatusCode)
+			return wrapError(ErrUnauthorized, err, input, "log in to the registry", "the registry refused access (HTTP %d)", terr.StatusCode).with(ActionRegistryLogin)
 		}
 		return wrapError(ErrRegistry, err, input, "", "the registry answered: %s", shortCause(err))
 	}

@@ -152,7 +152,7 @@ func (s *session) explain(err error, kind error) error {
 	var aerr *authError
 	switch {
 	case errors.As(err, &notExist), errors.As(err, &notInit):
-		return wrapError(ErrNotInitialized, err, gun, "set it up first with dctwiz setup or dctwiz init", "the notary server has no trust data for this repository")
+		return wrapError(ErrNotInitialized, err, gun, "set the repository up first", "the notary server has no trust data for this repository").with(ActionSetUp)
 	case errors.As(err, &aerr):
 		return classifyNetwork(err, s.server)
 	case errors.As(err, &netErr):

@@ -80,7 +80,7 @@ func rootCertificates(gun GUN, repo *tuf.Repo) ([]RootCertificate, error) {
 func RootCertIDs(name string, pemBytes []byte) ([]string, error) {
 	certs, err := utils.LoadCertBundleFromPEM(pemBytes)
 	if err != nil || len(certs) == 0 {
-		return nil, newError(ErrBadCertificate, name, "give the root certificate PEM exported by dctwiz root-cert export", "no certificate in the file")
+		return nil, newError(ErrBadCertificate, name, "give the root certificate PEM that the ceremony exported", "no certificate in the file")
 	}
 	ids := make([]string, 0, len(certs))
 	for _, cert := range certs {

@@ -88,14 +88,14 @@ func (f fileRootKey) open(_ context.Context, keys *trustmanager.GenericKeyStore,
 		for i, id := range ids {
 			ids[i] = filepath.Join(keys.Name(), id+".key")
 		}
-		return nil, newError(ErrNoRootKey, keys.Name(), "choose one with --root-key file:PATH", "the trust dir holds %d root keys: %s", len(ids), strings.Join(ids, ", "))
+		return nil, newError(ErrNoRootKey, keys.Name(), "say which root key file to use", "the trust dir holds %d root keys: %s", len(ids), strings.Join(ids, ", ")).with(ActionChooseRootKey)
 	}
 }
 
 func (f fileRootKey) openFile(pass *passRecorder) (data.PrivateKey, error) {
 	pemBytes, err := ReadInputFile(f.path)
 	if err != nil {
-		return nil, wrapError(ErrNoRootKey, err, f.path, "check the --root-key path", "cannot read the root key file: %s", shortCause(err))
+		return nil, wrapError(ErrNoRootKey, err, f.path, "check the root key file's path", "cannot read the root key file: %s", shortCause(err)).with(ActionChooseRootKey)
 	}
 	role, _, err := utils.ExtractPrivateKeyAttributes(pemBytes)
 	if err != nil {

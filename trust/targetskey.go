@@ -33,8 +33,8 @@ func (c *Client) DeleteTargetsKey(ctx context.Context, gun GUN) (*TargetsKeyDele
 	// Without a release signer nobody could sign the repository's tags
 	// once the targets key is gone.
 	if d, ok := delegationByRole(repo, ReleasesRole); !ok || len(d.KeyIDs) == 0 {
-		return nil, newError(ErrNoSigner, gun.String(), "add a signer first (dctwiz delegation add), then delete the targets key",
-			"the repository has no targets/releases signer: without the targets key nobody could sign")
+		return nil, newError(ErrNoSigner, gun.String(), "add a signer first, then delete the targets key",
+			"the repository has no targets/releases signer: without the targets key nobody could sign").with(ActionAddSigner)
 	}
 	certs, err := rootCertificates(gun, repo)
 	if err != nil {

@@ -100,8 +100,8 @@ func (c *Client) TestSign(ctx context.Context, gun GUN, tag string, opts TestSig
 	res.Pinned = pinned
 	got, err := c.ResolveAsConsumer(ctx, gun, pinned, tag)
 	if err == nil && (got.Digest != img.Digest || got.Size != img.Size) {
-		err = newError(ErrVerification, gun.String()+":"+tag, "inspect the repository with dctwiz inspect",
-			"a consumer resolves %s (%d bytes), the registry has %s (%d bytes)", got.Digest, got.Size, img.Digest, img.Size)
+		err = newError(ErrVerification, gun.String()+":"+tag, "look at what the repository's trust data says",
+			"a consumer resolves %s (%d bytes), the registry has %s (%d bytes)", got.Digest, got.Size, img.Digest, img.Size).with(ActionInspect)
 	}
 	if !res.Kept {
 		// Remove the test signature whether or not verification passed.
@@ -112,7 +112,7 @@ func (c *Client) TestSign(ctx context.Context, gun GUN, tag string, opts TestSig
 		if rerr != nil {
 			return nil, &Error{Kind: ErrPublish, Input: gun.String() + ":" + tag, Cause: rerr,
 				Msg: "the test signature is still published: removing it failed: " + rerr.Error(),
-				Fix: "run the same test-sign command again: it recognises its test signature and removes it"}
+				Fix: "run the same test signing again: it recognises its test signature and removes it", Action: ActionRerun}
 		}
 	}
 	if err != nil {

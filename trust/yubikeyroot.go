@@ -140,21 +140,21 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 	}
 	input = y.String()
 	if info.FactoryDefaults() {
-		return nil, newError(ErrYubiKey, input, "prepare it first: dctwiz yubikey setup",
-			"the YubiKey still has its factory PIN, PUK or management key")
+		return nil, newError(ErrYubiKey, input, "prepare it first: a new PIN, PUK and management key",
+			"the YubiKey still has its factory PIN, PUK or management key").with(ActionPrepareToken)
 	}
 	if y.opts.PIN == "" {
 		return nil, newError(ErrPassphraseRequired, input, "give the YubiKey PIN", "no PIN given for the YubiKey")
 	}
 	switch {
 	case info.PINTriesLeft == 0 && info.PUKTriesLeft == 0:
-		return nil, newError(ErrPINBlocked, input, "only a reset is left (dctwiz yubikey reset), and it destroys every key on the YubiKey",
-			"the PIN and the PUK are blocked")
+		return nil, newError(ErrPINBlocked, input, "only a reset is left, and it destroys every key on the YubiKey",
+			"the PIN and the PUK are blocked").with(ActionResetToken)
 	case info.PINTriesLeft == 0:
-		return nil, newError(ErrPINBlocked, input, "unblock it with the PUK: dctwiz yubikey unblock", "the PIN is blocked")
+		return nil, newError(ErrPINBlocked, input, "unblock it with the PUK", "the PIN is blocked").with(ActionUnblockPIN)
 	case info.PINTriesLeft == 1 && !y.opts.AllowLastTry:
-		return nil, newError(ErrWrongPIN, input, "make sure of the PIN, then confirm the last try with --last-pin-try (or type it twice on a terminal)",
-			"one PIN try left: a wrong PIN now blocks the PIN, so dctwiz does not try it unconfirmed")
+		return nil, newError(ErrWrongPIN, input, "make sure of the PIN, then confirm that the last try may be spent",
+			"one PIN try left: a wrong PIN now blocks the PIN, so dctwiz does not try it unconfirmed").with(ActionLastPINTry)
 	}
 	if err := y.tok.VerifyPIN(y.opts.PIN); err != nil {
 		return nil, YubiKeyError(err, input)
@@ -184,8 +184,8 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 		case cerr == nil && cert.Subject.CommonName == "root" && !y.tok.MadeOnToken(y.opts.Slot):
 			// notary's own YubiKey support imports a software key and keeps a
 			// backup on disk: such a key is not what dctwiz promises.
-			return nil, newError(ErrYubiKey, input, "make a new root key on the token (--overwrite-slot), or choose another slot",
-				"slot %x holds a root key that was imported, not made on the token: a copy may exist elsewhere", y.opts.Slot.Key)
+			return nil, newError(ErrYubiKey, input, "make a new root key in that slot, or choose another slot",
+				"slot %x holds a root key that was imported, not made on the token: a copy may exist elsewhere", y.opts.Slot.Key).with(ActionOverwriteSlot)
 		case cerr == nil && cert.Subject.CommonName == "root":
 		case errors.Is(cerr, yubikey.ErrNoCertificate) && create && y.tok.MadeOnToken(y.opts.Slot):
 			if _, cerr = y.tok.StoreRootCertificate(y.opts.PIN, y.opts.Slot, pub, pinPolicy, touch, y.opts.OnTouch); cerr != nil {
@@ -201,8 +201,8 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 			}
 			made = true
 		default:
-			return nil, newError(ErrYubiKey, input, "choose another slot (--slot), or replace that key with --overwrite-slot",
-				"slot %x holds a key that is not a root key (no certificate with CN root)", y.opts.Slot.Key)
+			return nil, newError(ErrYubiKey, input, "choose another slot, or replace that key",
+				"slot %x holds a key that is not a root key (no certificate with CN root)", y.opts.Slot.Key).with(ActionOverwriteSlot)
 		}
 	}
 	signer, err := y.tok.Signer(y.opts.Slot, pub, y.opts.PIN, pinPolicy)
@@ -224,11 +224,11 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 	}
 	att := &YubiKeyAttestation{Serial: y.tok.Serial(), Slot: fmt.Sprintf("%x", y.opts.Slot.Key), SlotCert: slotCert, DeviceCert: devCert}
 	if err := VerifyAttestation(att, y.opts.AttestationRoots, nil); err != nil {
-		fix := "check --attestation-ca: the token's attestation does not chain to that CA"
+		fix := "check the attestation CA: the token's attestation does not chain to it"
 		if y.opts.AttestationRoots == nil {
-			fix = "for a token whose attestation CA is not Yubico's (the virtual YubiKey), give that CA with --attestation-ca"
+			fix = "for a token whose attestation CA is not Yubico's (the virtual YubiKey), give that CA"
 		}
-		return nil, wrapError(ErrYubiKey, err, input, fix, "the attestation of the root key does not verify: %v", err)
+		return nil, wrapError(ErrYubiKey, err, input, fix, "the attestation of the root key does not verify: %v", err).with(ActionAttestationCA)
 	}
 	if p, ok := slotCert.PublicKey.(*ecdsa.PublicKey); !ok || !p.Equal(pub) {
 		return nil, newError(ErrYubiKey, input, "", "the attestation is for another key than the one in slot %x", y.opts.Slot.Key)
@@ -252,19 +252,19 @@ func YubiKeyError(err error, input string) error {
 		}
 		return wrapError(ErrWrongPIN, err, input, fix, "%v", err)
 	case errors.Is(err, yubikey.ErrPINBlocked):
-		return wrapError(ErrPINBlocked, err, input, "unblock it with the PUK: dctwiz yubikey unblock", "%v", err)
+		return wrapError(ErrPINBlocked, err, input, "unblock it with the PUK", "%v", err).with(ActionUnblockPIN)
 	case errors.Is(err, yubikey.ErrPUKBlocked):
-		return wrapError(ErrPINBlocked, err, input, "only a reset is left (dctwiz yubikey reset): it destroys every key on the YubiKey", "%v", err)
+		return wrapError(ErrPINBlocked, err, input, "only a reset is left, and it destroys every key on the YubiKey", "%v", err).with(ActionResetToken)
 	case errors.Is(err, yubikey.ErrNoToken), errors.Is(err, yubikey.ErrSeveralTokens):
 		return wrapError(ErrYubiKey, err, input, "connect the YubiKey (is pcscd running?), and name it by serial when several are connected", "%v", err)
 	case errors.Is(err, yubikey.ErrRemoved):
 		return wrapError(ErrYubiKey, err, input, "reconnect the YubiKey and run the same step again: nothing was half-done", "the YubiKey was removed")
 	case errors.Is(err, yubikey.ErrSlotOccupied):
-		return wrapError(ErrYubiKey, err, input, "choose another slot, or confirm the overwrite", "%v", err)
+		return wrapError(ErrYubiKey, err, input, "choose another slot, or replace that key", "%v", err).with(ActionOverwriteSlot)
 	case errors.Is(err, yubikey.ErrFactoryDefaults):
-		return wrapError(ErrYubiKey, err, input, "prepare it first: dctwiz yubikey setup", "%v", err)
+		return wrapError(ErrYubiKey, err, input, "prepare it first: a new PIN, PUK and management key", "%v", err).with(ActionPrepareToken)
 	case errors.Is(err, yubikey.ErrNotFactory):
-		return wrapError(ErrYubiKey, err, input, "this YubiKey was prepared before; to start over, dctwiz yubikey reset", "%v", err)
+		return wrapError(ErrYubiKey, err, input, "this YubiKey was prepared before: use its PIN, or reset it to start over", "%v", err).with(ActionResetToken)
 	case errors.Is(err, yubikey.ErrBadPIN):
 		return wrapError(ErrYubiKey, err, input, "choose 6 to 8 characters that are not the factory value", "%v", err)
 	}

@@ -88,7 +88,7 @@ var (
 // describeError turns an error into the line an admin reads, and its fix:
 // what went wrong with which input, without Go's internal error chain.
 func describeError(err error) (msg, fix string) {
-	fix = trust.FixFor(err)
+	fix = wizardFix(err)
 	switch {
 	case errors.Is(err, context.Canceled):
 		return "the step was cut off before it finished: what it did is not known yet", "run the same step again: it finds out what reached the server and goes on"

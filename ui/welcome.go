@@ -63,7 +63,7 @@ func environmentChecks(st *state, server, caCert string, gun trust.GUN, withToke
 	defer cancel()
 	eng, err := st.backend.Engine(server, caCert, trust.Passphrases{})
 	if err != nil {
-		return []flows.CheckItem{{Name: "Notary client settings", Status: flows.CheckFail, Detail: err.Error(), Fix: trust.FixFor(err)}}
+		return []flows.CheckItem{{Name: "Notary client settings", Status: flows.CheckFail, Detail: err.Error(), Fix: wizardFix(err)}}
 	}
 	opts := flows.PreflightOptions{NoLogin: st.cfg.Sandbox}
 	if withTokens {
@@ -127,8 +127,8 @@ func checklist(items []flows.CheckItem) string {
 			b.WriteString(styleDim.Render(markLater + " " + line))
 		}
 		b.WriteString("\n")
-		if it.Fix != "" && it.Status != flows.CheckOK {
-			b.WriteString("    fix: " + it.Fix + "\n")
+		if fix := renderFix(it.Action, it.Fix); fix != "" && it.Status != flows.CheckOK {
+			b.WriteString("    fix: " + fix + "\n")
 		}
 	}
 	return b.String()

@@ -245,7 +245,7 @@ func (t *Token) explain(err error) error {
 	case removedErr(err):
 		return fmt.Errorf("%w (serial %d): %v", ErrRemoved, t.serial, err)
 	case errors.As(err, &auth) && auth.Retries == 0:
-		return fmt.Errorf("%w: unblock it with the PUK (dctwiz yubikey unblock), or reset the YubiKey", ErrPINBlocked)
+		return fmt.Errorf("%w: unblock it with the PUK, or reset the YubiKey", ErrPINBlocked)
 	case errors.As(err, &auth):
 		return WrongPINError{Left: auth.Retries}
 	}
@@ -338,7 +338,7 @@ func (t *Token) resumePrepare(info Info, pin, puk string) error {
 		current = DefaultPIN
 	}
 	if _, err := t.managementKey(current); err != nil {
-		return fmt.Errorf("%w: its management key was changed by another tool; dctwiz yubikey reset starts over", ErrNotFactory)
+		return fmt.Errorf("%w: its management key was changed by another tool; a reset starts over", ErrNotFactory)
 	}
 	if info.DefaultPIN {
 		if err := t.yk.SetPIN(DefaultPIN, pin); err != nil {
@@ -417,7 +417,7 @@ func (t *Token) managementKey(pin string) ([]byte, error) {
 		return nil, t.explain(err)
 	}
 	if md.ManagementKey == nil || len(*md.ManagementKey) != 24 {
-		return nil, fmt.Errorf("%w: no management key is stored on the token; prepare it with dctwiz yubikey setup", ErrFactoryDefaults)
+		return nil, fmt.Errorf("%w: no management key is stored on the token; prepare it first", ErrFactoryDefaults)
 	}
 	return *md.ManagementKey, nil
 }

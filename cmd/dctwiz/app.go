@@ -90,7 +90,7 @@ func (a *app) run(args []string) int {
 		a.printError(usageError{err}, "see 'dctwiz --help'")
 		return exitUsage
 	}
-	a.printError(ran.err, trust.FixFor(ran.err))
+	a.printError(ran.err, fixLine(ran.err))
 	var u usageError
 	if errors.As(ran.err, &u) {
 		return exitUsage
@@ -279,7 +279,11 @@ func (a *app) printError(err error, fix string) {
 		fmt.Fprintf(a.stderr, "  fix: %s\n", fix)
 	}
 	if a.json {
-		doc := map[string]any{"error": map[string]string{"kind": kindOf(err), "message": msg, "fix": fix}}
+		e := map[string]string{"kind": kindOf(err), "message": msg, "fix": fix}
+		if action, _ := trust.FixFor(err); action != "" {
+			e["action"] = string(action) // the fix as data, for scripts
+		}
+		doc := map[string]any{"error": e}
 		if a.failureReport != nil {
 			doc["report"] = a.failureReport
 		}

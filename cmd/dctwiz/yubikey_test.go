@@ -188,7 +188,7 @@ func TestYubiKeyFailures(t *testing.T) {
 	// The last try is not spent unconfirmed: headless, that needs
 	// --last-pin-try; --yes, which confirms destructive steps, is not it.
 	expect(initCmd("999999"), 1, "one PIN try left: a wrong PIN now blocks the PIN")
-	expect(initCmd("999999", "--yes"), 1, "confirm the last try with --last-pin-try")
+	expect(initCmd("999999", "--yes"), 1, "(--last-pin-try, or type the PIN twice on a terminal)")
 	expect(initCmd("999999", "--last-pin-try"), 1, "the PIN is blocked")
 	expect(initCmd(ykPIN), 1, "the PIN is blocked")
 	if !strings.Contains(initCmd(ykPIN).stderr, "dctwiz yubikey unblock") {

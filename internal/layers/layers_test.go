@@ -10,8 +10,10 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -179,5 +181,63 @@ func TestBinaryIsClientOnly(t *testing.T) {
 	}
 	if !client {
 		t.Error("dctwiz does not link notary's client: the check above proves nothing")
+	}
+}
+
+// cliWords matches what only the command line has: a flag, or a dctwiz
+// command. The engine's messages and fixes are shown by the wizard too,
+// to an admin who has no flags: they say what to do in plain words and
+// carry the rest as a trust.Action, which each face renders itself.
+var cliWords = regexp.MustCompile(`(^|[\s(])--[a-z]|\bdctwiz (setup|init|yubikey|delegation|root-cert|test-sign|targets-key|inspect|wizard|sandbox)\b`)
+
+// cliStrings lists the string literals of a Go source that use CLI words.
+func cliStrings(src string) ([]string, error) {
+	file, err := parser.ParseFile(token.NewFileSet(), "src.go", src, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	ast.Inspect(file, func(n ast.Node) bool {
+		if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING && cliWords.MatchString(lit.Value) {
+			out = append(out, lit.Value)
+		}
+		return true
+	})
+	return out, nil
+}
+
+func TestTheEngineSpeaksNoCLIWords(t *testing.T) {
+	pkgs := list(t, module+"/trust", module+"/flows", module+"/yubikey")
+	for name, p := range pkgs {
+		for _, f := range p.GoFiles {
+			src, err := os.ReadFile(filepath.Join(p.Dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			found, err := cliStrings(string(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range found {
+				t.Errorf("%s (%s): %s names a flag or command: say it plainly and set a trust.Action", name, f, s)
+			}
+		}
+	}
+	if len(pkgs) != 3 {
+		t.Fatalf("checked %d packages, want 3", len(pkgs))
+	}
+}
+
+// The check above finds CLI words where they are, and only there.
+func TestCLIWordsAreFound(t *testing.T) {
+	found, err := cliStrings(`package x
+var a = "check the --tlscacert path"
+var b = "unblock it: dctwiz yubikey unblock"
+var c = "dctwiz needs firmware 5.3 -- or later; x--y"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 2 {
+		t.Fatalf("found %q, want the first two strings", found)
 	}
 }
