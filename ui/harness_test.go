@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -61,7 +62,7 @@ func newHarness(t *testing.T, tweak ...func(*Config, *fakeBackend)) *harness {
 	}
 	cfg := Config{GUNs: []string{testGUN}, Server: "https://notary.example.com", OutDir: out,
 		Signers: []SignerFile{{Name: "signpath", Path: filepath.Join(certs, "signpath.crt")}},
-		Now:     func() time.Time { return fakeDate }}
+		Now:     func() time.Time { return fakeDate }, ContinueCommand: testContinue}
 	b := newFakeBackend()
 	for _, f := range tweak {
 		f(&cfg, b)
@@ -172,4 +173,28 @@ func (h *harness) end() *Model {
 func (h *harness) screen() string {
 	h.t.Helper()
 	return h.end().View()
+}
+
+// testContinue stands in for cmd's renderer of resume points: a command
+// long enough to show the layout, with the point's main choices. What
+// the points hold is tested on resumePoints; cmd tests the real commands.
+func testContinue(p ResumePoint) ContinueCommand {
+	if p.OnlyDeletion {
+		return ContinueCommand{Words: []string{"dctwiz", "finish", p.GUN}}
+	}
+	words := []string{"dctwiz", "continue", p.GUN, "--server", p.Server, "--yubikey", fmt.Sprint(p.Root.Serial)}
+	for _, s := range p.Signers {
+		words = append(words, "--signer", s.Name+"="+s.Path)
+	}
+	words = append(words, "--root-cert-out", p.RootCertOut)
+	if p.TestTag == "" {
+		return ContinueCommand{Words: words, Note: "no tag chosen yet"}
+	}
+	return ContinueCommand{Words: append(words, "--tag", p.TestTag)}
+}
+
+// final is the model once the program ended by itself.
+func (h *harness) final() *Model {
+	h.t.Helper()
+	return h.tm.FinalModel(h.t, teatest.WithFinalTimeout(20*time.Second)).(*Model)
 }

@@ -2,8 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/dctwiz/dctwiz/flows"
@@ -54,17 +52,17 @@ func status(st *state, width int) string {
 			if next.Phase != flows.PhaseFinish {
 				b.WriteString("  the targets private key is still in the trust dir\n")
 			}
-		} else if kept(rep) {
+		} else if del := deletionCommand(st, rep.GUN); kept(rep) && del != nil {
 			b.WriteString("  the targets private key was kept in the trust dir; delete it later with:\n")
-			b.WriteString(formatCommand(deleteKeyArgs(st, rep.GUN), width, "  ") + "\n")
+			b.WriteString(formatCommand(del.Words, width, "  ") + "\n")
 		}
 	}
 	if cmds := continueCommands(st); len(cmds) > 0 {
 		b.WriteString("\nTo continue headless from here:\n")
 		for _, c := range cmds {
-			b.WriteString(formatCommand(c.args, width, "  ") + "\n")
-			if c.note != "" {
-				b.WriteString("    # " + c.note + "\n")
+			b.WriteString(formatCommand(c.Words, width, "  ") + "\n")
+			if c.Note != "" {
+				b.WriteString("    # " + c.Note + "\n")
 			}
 		}
 	}
@@ -93,7 +91,10 @@ func outcome(st *state, finished bool) string {
 		}
 		for _, c := range st.ceremonies {
 			if rep := c.Report(); kept(rep) {
-				fmt.Fprintf(&b, "The targets key of %s was kept in the trust dir; delete it later with:\n%s\n", rep.GUN, formatCommand(deleteKeyArgs(st, rep.GUN), MinWidth, "  "))
+				fmt.Fprintf(&b, "The targets key of %s was kept in the trust dir.\n", rep.GUN)
+				if del := deletionCommand(st, rep.GUN); del != nil {
+					fmt.Fprintf(&b, "Delete it later with:\n%s\n", formatCommand(del.Words, MinWidth, "  "))
+				}
 			}
 		}
 		if !st.root.fileKey {
@@ -112,160 +113,20 @@ func outcome(st *state, finished bool) string {
 }
 
 // continueCommands are the headless commands that finish each
-// repository's ceremony from where it stopped, complete and shell-quoted.
-// Every step up to the test signature converges, so setup runs again
-// until then (skipping what is done); after it only the deletion is left.
-func continueCommands(st *state) []resume {
-	if len(st.guns) == 0 {
-		return nil
-	}
-	var out []resume
-	for i, g := range st.guns {
-		finishing := false
-		if i < len(st.ceremonies) {
-			next, ok := st.ceremonies[i].Next()
-			if !ok {
-				continue
-			}
-			finishing = next.Phase == flows.PhaseFinish
+// repository's ceremony from where it stopped.
+func continueCommands(st *state) []ContinueCommand {
+	var out []ContinueCommand
+	for _, p := range resumePoints(st) {
+		if c := continueCommand(st, p); c != nil {
+			out = append(out, *c)
 		}
-		if finishing {
-			out = append(out, resume{args: deleteKeyArgs(st, g.String())})
-			continue
-		}
-		args, note := setupArgs(st, g.String())
-		out = append(out, resume{args, note})
 	}
 	return out
 }
 
-// resume is a command that continues the ceremony, and what it leaves out.
-type resume struct {
-	args []string
-	note string
-}
-
-// formatCommand lays a command out for copying: shell-quoted, broken
-// between arguments with a trailing backslash, never inside one; an
-// option stays on the line of its value.
-func formatCommand(args []string, width int, indent string) string {
-	var units []string
-	for i := 0; i < len(args); i++ {
-		u := shellQuote(args[i])
-		if strings.HasPrefix(args[i], "--") && args[i] != "--delete-targets-key" && i+1 < len(args) {
-			v := shellQuote(args[i+1])
-			i++
-			if len(indent)+4+len(u)+1+len(v)+2 > width {
-				// Too long for one line together: the value gets its own.
-				units = append(units, u)
-				u = v
-			} else {
-				u += " " + v
-			}
-		}
-		units = append(units, u)
-	}
-	var lines []string
-	line := indent + units[0]
-	for _, u := range units[1:] {
-		if len(line)+1+len(u)+2 > width {
-			lines = append(lines, line+" \\")
-			line = indent + "    " + u
-			continue
-		}
-		line += " " + u
-	}
-	return strings.Join(append(lines, line), "\n")
-}
-
-var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:=@%+,-]+$`)
-
-func shellQuote(s string) string {
-	if shellSafe.MatchString(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// deleteKeyArgs is the command that deletes gun's targets key.
-func deleteKeyArgs(st *state, gun string) []string {
-	return append([]string{"dctwiz", "targets-key", "delete", gun}, globalArgs(st)...)
-}
-
-// globalArgs are the server, CA and trust dir the wizard used.
-func globalArgs(st *state) []string {
-	var a []string
-	if st.server != "" {
-		a = append(a, "--server", st.server)
-	}
-	if st.caCert != "" {
-		a = append(a, "--tlscacert", absPath(st.caCert))
-	}
-	if st.cfg.TrustDir != "" {
-		a = append(a, "--trust-dir", absPath(st.cfg.TrustDir))
-	}
-	return a
-}
-
-// absPath makes a path work from any directory the command is run in.
-func absPath(p string) string {
-	if abs, err := filepath.Abs(p); err == nil {
-		return abs
-	}
-	return p
-}
-
-// setupArgs is the setup command for gun with the choices made so far,
-// and a note on what it leaves out.
-func setupArgs(st *state, gun string) (args []string, note string) {
-	args = append([]string{"dctwiz", "setup", gun}, globalArgs(st)...)
-	switch c := st.chosen; {
-	case st.root.fileKey:
-		args = append(args, "--root-key", "file")
-	case st.root.key != nil:
-		// Made (or found) on the token: it is used as it is.
-		args = append(args, "--root-key", fmt.Sprintf("yubikey:%d", st.root.token.Serial), "--slot", st.root.slot)
-	case c.serial != 0:
-		// Chosen, not made yet: make it as chosen.
-		args = append(args, "--root-key", fmt.Sprintf("yubikey:%d", c.serial), "--slot", c.slot,
-			"--curve", strings.ToLower(strings.ReplaceAll(c.curve, "-", "")), "--pin-policy", c.pin, "--touch-policy", c.touch)
-	default:
-		args = append(args, "--root-key", "yubikey")
-	}
-	if !st.root.fileKey && st.cfg.AttestationCA != "" {
-		args = append(args, "--attestation-ca", absPath(st.cfg.AttestationCA))
-	}
-	signers := chosenSigners(st)
-	for _, s := range signers {
-		args = append(args, "--delegation", s.Name+"="+absPath(s.Path))
-	}
-	args = append(args, "--root-cert-out", absPath(rootCertPath(st, gun)))
-	tag := st.testTags[gun]
-	if tag == "" {
-		tag = st.tagChoice[gun]
-	}
-	if tag != "" {
-		args = append(args, "--test-tag", tag)
-	} else {
-		note = "add --test-tag TAG to test-sign one of the registry's tags"
-	}
-	if len(signers) > 0 {
-		args = append(args, "--delete-targets-key")
-	} else {
-		note = "no signer chosen yet: add --delegation NAME=CERT, then --delete-targets-key"
-	}
-	return args, note
-}
-
-// chosenSigners are the signers the wizard has, or, before their
-// certificates were loaded, the ones it was started with.
-func chosenSigners(st *state) []SignerFile {
-	if !st.signersLoaded {
-		return st.cfg.Signers
-	}
-	out := make([]SignerFile, len(st.signers))
-	for i, s := range st.signers {
-		out[i] = SignerFile{Name: s.Name, Path: s.Cert.Path}
-	}
-	return out
+// deletionCommand is the command that deletes gun's targets key later.
+func deletionCommand(st *state, gun string) *ContinueCommand {
+	p := resumePoint(st, gun)
+	p.OnlyDeletion = true
+	return continueCommand(st, p)
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -298,16 +299,21 @@ func TestQuitAfterPublishingSaysHowToContinue(t *testing.T) {
 		testGUN + " is published",
 		"not done yet: Test-sign a tag and verify it as a consumer would",
 		"the targets private key is still in the trust dir",
-		// setup converges up to the test signature: it runs again, with
-		// the tag that was highlighted.
-		"  dctwiz setup " + testGUN + " --server https://notary.example.com --root-key yubikey:12345678 --slot 9c",
-		"--test-tag latest",
-		"--delete-targets-key\n",
+		"To continue headless from here:\n  dctwiz continue " + testGUN,
 	} {
 		out := unbroken(out)
 		if !strings.Contains(out, want) {
 			t.Errorf("outcome lacks %q:\n%s", want, out)
 		}
+	}
+	// setup converges up to the test signature: it runs again, with the
+	// tag that was highlighted, on the key that was made.
+	points := resumePoints(h.final().st)
+	want := ResumePoint{GUN: testGUN, Server: "https://notary.example.com", Root: RootKeyPoint{Serial: 12345678, Slot: "9c"},
+		Signers:     []SignerFile{{Name: "signpath", Path: "/tmp/dctwiz-ui-test-out/certs/signpath.crt"}},
+		RootCertOut: "/tmp/dctwiz-ui-test-out/registry.example.com-acme-app-root.crt", TestTag: "latest"}
+	if len(points) != 1 || fmt.Sprintf("%+v", points[0]) != fmt.Sprintf("%+v", want) {
+		t.Errorf("resume points %+v\nwant %+v", points, want)
 	}
 }
 
@@ -322,18 +328,15 @@ func TestQuitBeforePublishingSaysNothingWasPublished(t *testing.T) {
 	if !strings.Contains(out, "Nothing is published, as far as dctwiz knows. The root key is on YubiKey 12345678, slot 9c") {
 		t.Errorf("outcome does not say that nothing is published:\n%s", out)
 	}
-	for _, want := range []string{
-		"dctwiz setup " + testGUN + " --server https://notary.example.com",
-		"--root-key yubikey:12345678 --slot 9c",
-		// The signer the wizard was started with, although its screen
-		// was never reached.
-		"--delegation signpath=/tmp/dctwiz-ui-test-out/certs/signpath.crt",
-		"--delete-targets-key",
-		"# add --test-tag TAG",
-	} {
-		if !strings.Contains(unbroken(out), want) {
-			t.Errorf("outcome does not give the setup command with %q:\n%s", want, out)
-		}
+	if !strings.Contains(unbroken(out), "dctwiz continue "+testGUN) || !strings.Contains(out, "# no tag chosen yet") {
+		t.Errorf("outcome does not give the command and its note:\n%s", out)
+	}
+	// The signer the wizard was started with, although its screen was
+	// never reached; no tag yet.
+	points := resumePoints(h.final().st)
+	if len(points) != 1 || points[0].TestTag != "" || points[0].OnlyDeletion || len(points[0].Signers) != 1 ||
+		points[0].Signers[0].Path != "/tmp/dctwiz-ui-test-out/certs/signpath.crt" || points[0].Root != (RootKeyPoint{Serial: 12345678, Slot: "9c"}) {
+		t.Errorf("resume points %+v", points)
 	}
 }
 

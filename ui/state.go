@@ -34,6 +34,9 @@ type Config struct {
 	// SandboxNote says what the sandbox set up (shown on the welcome screen).
 	SandboxNote string
 	Now         func() time.Time
+	// ContinueCommand renders where a ceremony stopped as the headless
+	// command that continues it (cmd's command line); nil: none is shown.
+	ContinueCommand func(ResumePoint) ContinueCommand
 }
 
 // SignerFile is a signer certificate to prefill.

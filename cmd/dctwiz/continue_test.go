@@ -105,7 +105,8 @@ func TestContinueCommandsFinishTheCeremony(t *testing.T) {
 
 // printedCommands reads the commands under "To continue headless from
 // here:", joining lines broken with a trailing backslash and splitting
-// them as a POSIX shell does (single quotes only: all dctwiz prints).
+// them as a POSIX shell does (single quotes and backslashes: all that
+// dctwiz's quoting uses).
 func printedCommands(t *testing.T, screen string) [][]string {
 	t.Helper()
 	_, after, found := strings.Cut(screen, "To continue headless from here:\n")
@@ -131,13 +132,18 @@ func shellWords(t *testing.T, line string) []string {
 	t.Helper()
 	var words []string
 	var cur strings.Builder
-	inWord, quoted := false, false
+	inWord, quoted, escaped := false, false, false
 	for _, r := range line {
 		switch {
+		case escaped:
+			cur.WriteRune(r)
+			escaped, inWord = false, true
 		case quoted && r == '\'':
 			quoted = false
 		case quoted:
 			cur.WriteRune(r)
+		case r == '\\':
+			escaped = true
 		case r == '\'':
 			quoted, inWord = true, true
 		case r == ' ':

@@ -39,11 +39,11 @@ func startTerminalShell(t *testing.T, e env, width, height int, before, after st
 	var cmdline strings.Builder
 	cmdline.WriteString(before + "env -i PATH=" + os.Getenv("PATH") + " HOME=" + t.TempDir())
 	for k, v := range e {
-		cmdline.WriteString(" " + k + "=" + shellQuote(v))
+		cmdline.WriteString(" " + k + "=" + quoteAlways(v))
 	}
 	cmdline.WriteString(" " + dctwizBin)
 	for _, a := range args {
-		cmdline.WriteString(" " + shellQuote(a))
+		cmdline.WriteString(" " + quoteAlways(a))
 	}
 	cmdline.WriteString(after)
 	out, err := exec.Command("tmux", "new-session", "-d", "-s", session, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height), cmdline.String()).CombinedOutput()
@@ -54,8 +54,6 @@ func startTerminalShell(t *testing.T, e env, width, height int, before, after st
 	t.Cleanup(func() { exec.Command("tmux", "kill-session", "-t", session).Run() })
 	return term
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // screenWithEscapes is the screen with its colours and attributes.
 func (m *tmuxTerm) screenWithEscapes() string {
@@ -166,3 +164,8 @@ func TestPromptsOnATerminal(t *testing.T) {
 		t.Fatalf("a typed confirmation:\n%s", screen)
 	}
 }
+
+// quoteAlways single-quotes every word of a test's terminal command line:
+// the process checks tell dctwiz (dctwiz sandbox --dir ...) from the
+// shell that started it ('dctwiz' 'sandbox' ...) by these quotes.
+func quoteAlways(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

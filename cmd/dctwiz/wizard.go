@@ -96,6 +96,7 @@ func (a *app) runWizard(cfg ui.Config) error {
 	newEngine := func(server, caCert string, pass trust.Passphrases) (*trust.Client, error) {
 		return a.clientFor(server, caCert, cfg.TrustDir, pass)
 	}
+	cfg.ContinueCommand = continueCommand
 	model := ui.New(cfg, ui.NewBackend(newEngine))
 	// The wizard handles signals itself: an interrupt, a kill or a closed
 	// terminal (SIGHUP) is a confirmed quit, which waits for a running
