@@ -32,6 +32,13 @@ type Passphrases struct {
 	Delegation string // delegation (signer) keys, e.g. for targets/releases
 }
 
+// PassphraseFunc gives the passphrase of a role's key, "root", "targets"
+// or "delegation", when the engine first needs it, as notary's own
+// PassRetriever does; isNew says the key is being made (a prompt asks
+// twice). An error stops the step before anything is sent. The client
+// keeps each answer for its life: the caller is asked once per role.
+type PassphraseFunc func(role string, isNew bool) (string, error)
+
 // MinPassphraseLength is notary's rule for new keys.
 const MinPassphraseLength = 8
 
@@ -46,10 +53,11 @@ type Client struct {
 	notaryAuth   authn.Authenticator
 	registryAuth authn.Authenticator
 	keychain     authn.Keychain
-	pass         Passphrases
+	passFunc     PassphraseFunc
 
 	mu         sync.Mutex
 	transports map[string]http.RoundTripper // by server URL + GUN
+	passCache  map[string]string            // the answers passFunc gave, by role
 }
 
 // Option configures a Client.
@@ -69,8 +77,35 @@ func WithCACert(path string) Option { return func(c *Client) { c.caFile = path }
 // servers through a fault-injecting proxy). WithCACert is then ignored.
 func WithTransport(rt http.RoundTripper) Option { return func(c *Client) { c.base = rt } }
 
-// WithPassphrases sets the key passphrases.
-func WithPassphrases(p Passphrases) Option { return func(c *Client) { c.pass = p } }
+// WithPassphrases sets the key passphrases, collected beforehand.
+func WithPassphrases(p Passphrases) Option {
+	return WithPassphraseFunc(func(role string, _ bool) (string, error) { return p.forRole(role), nil })
+}
+
+// WithPassphraseFunc asks for each role's passphrase when it is first needed.
+func WithPassphraseFunc(f PassphraseFunc) Option { return func(c *Client) { c.passFunc = f } }
+
+// passphrase is role's passphrase: the one given before, else passFunc's
+// answer; "" when none is given.
+func (c *Client) passphrase(role string, isNew bool) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.passCache[role]; ok {
+		return p, nil
+	}
+	if c.passFunc == nil {
+		return "", nil
+	}
+	p, err := c.passFunc(role, isNew)
+	if err != nil {
+		return "", err
+	}
+	if c.passCache == nil {
+		c.passCache = map[string]string{}
+	}
+	c.passCache[role] = p
+	return p, nil
+}
 
 // WithNotaryAuth sets the credentials for the notary server, overriding
 // the docker config (NOTARY_AUTH in the CLI).

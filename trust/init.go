@@ -62,8 +62,12 @@ func (c *Client) Init(ctx context.Context, gun GUN, root RootKey) (*InitResult, 
 		return done, c.pinExisting(ctx, gun, done.Root.ID)
 	}
 	// Check the targets passphrase before any key is made.
-	if len(c.pass.Targets) < MinPassphraseLength {
-		if c.pass.Targets == "" {
+	targetsPass, err := s.pass.get("targets", true)
+	if err != nil {
+		return nil, s.pass.problem
+	}
+	if len(targetsPass) < MinPassphraseLength {
+		if targetsPass == "" {
 			return nil, newError(ErrPassphraseRequired, "targets key", "give a passphrase for the new targets key", "the new targets key needs a passphrase")
 		}
 		return nil, newError(ErrWeakPassphrase, "targets key", "choose a passphrase of at least 8 characters", "the passphrase for the new targets key is shorter than %d characters", MinPassphraseLength)

@@ -3,6 +3,7 @@ package trust_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,5 +75,39 @@ func TestInitPublishesRepository(t *testing.T) {
 	}
 	if ids, _ := other.LocalRootKeys(); len(ids) != 0 {
 		t.Errorf("a refused Init left root keys %v in the trust dir", ids)
+	}
+}
+
+// The engine asks for each key's passphrase when it first needs it, once
+// per role, saying whether the key is new; a refusal stops the step
+// before anything is made or sent.
+func TestPassphrasesAreAskedOncePerRole(t *testing.T) {
+	ctx := context.Background()
+	var asked []string
+	ask := trust.WithPassphraseFunc(func(role string, isNew bool) (string, error) {
+		asked = append(asked, fmt.Sprintf("%s new=%v", role, isNew))
+		return map[string]string{"root": rootPass, "targets": targetsPass}[role], nil
+	})
+	c := newClient(t, ask)
+	gun := newGUN(t)
+	if _, err := c.Init(ctx, gun, trust.FileRootKey("")); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := signerCert(t, testbedSpec("alice"))
+	if _, err := c.AddDelegation(ctx, gun, "alice", cert); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(asked) != "[targets new=true root new=true]" {
+		t.Errorf("asked %v, want the new targets and root keys' passphrases once each", asked)
+	}
+
+	refused := errors.New("nobody at the terminal")
+	c2 := newClient(t, trust.WithPassphraseFunc(func(string, bool) (string, error) { return "", refused }))
+	_, err := c2.Init(ctx, newGUN(t), trust.FileRootKey(""))
+	if !errors.Is(err, trust.ErrPassphraseRequired) || !errors.Is(err, refused) {
+		t.Errorf("Init with the passphrase refused: %v", err)
+	}
+	if ids, _ := c2.LocalRootKeys(); len(ids) != 0 {
+		t.Errorf("a root key was made: %v", ids)
 	}
 }

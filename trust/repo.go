@@ -67,7 +67,7 @@ func (c *Client) open(ctx context.Context, gun GUN, opts sessionOptions) (*sessi
 	if err != nil {
 		return nil, wrapError(ErrBadInput, err, server, "give the notary server as https://host[:port]", "not a notary server URL")
 	}
-	s := &session{c: c, gun: gun, server: server, remote: remote, pass: &passRecorder{p: c.pass}}
+	s := &session{c: c, gun: gun, server: server, remote: remote, pass: &passRecorder{c: c}}
 	if len(opts.pinned) > 0 {
 		s.pin = trustpinning.TrustPinConfig{Certs: map[string][]string{gun.String(): opts.pinned}, DisableTOFU: true}
 	}
@@ -175,14 +175,33 @@ func (s *session) explain(err error, kind error) error {
 // passphrases and remembers why it gave up, so that errors can say
 // "wrong passphrase for the targets key" instead of notary's generic text.
 type passRecorder struct {
-	p       Passphrases
+	c       *Client // nil: no passphrase is given
 	problem *Error
+}
+
+// get is role's passphrase, "" when none is given; a failure to get one
+// (no terminal to ask on) is recorded as the problem.
+func (r *passRecorder) get(role string, isNew bool) (string, error) {
+	if r.c == nil {
+		return "", nil
+	}
+	pass, err := r.c.passphrase(role, isNew)
+	if err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			e = wrapError(ErrPassphraseRequired, err, role+" key", "", "no passphrase for the %s key: %v", role, err)
+		}
+		r.problem = e
+	}
+	return pass, err
 }
 
 func (r *passRecorder) retrieve(keyID, alias string, createNew bool, attempts int) (string, bool, error) {
 	role := roleOfAlias(alias)
-	pass := r.p.forRole(role)
+	pass, err := r.get(role, createNew)
 	switch {
+	case err != nil:
+		return "", true, r.problem
 	case pass == "":
 		r.problem = newError(ErrPassphraseRequired, role+" key", "give the "+role+" key passphrase", "the %s key %s is encrypted and no passphrase was given", role, ShortID(keyID))
 	case attempts > 0:

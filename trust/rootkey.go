@@ -58,7 +58,9 @@ func (f fileRootKey) open(_ context.Context, keys *trustmanager.GenericKeyStore,
 		if !create {
 			return nil, errNoRootKeyYet
 		}
-		if pass.p.Root == "" {
+		if p, err := pass.get("root", true); err != nil {
+			return nil, pass.problem
+		} else if p == "" {
 			return nil, newError(ErrPassphraseRequired, "root key", "give a passphrase for the new root key", "a new root key will be created and needs a passphrase")
 		}
 		key, err := utils.GenerateECDSAKey(rand.Reader)
@@ -73,7 +75,9 @@ func (f fileRootKey) open(_ context.Context, keys *trustmanager.GenericKeyStore,
 		}
 		return key, nil
 	case 1:
-		if pass.p.Root == "" {
+		if p, err := pass.get("root", false); err != nil {
+			return nil, pass.problem
+		} else if p == "" {
 			return nil, newError(ErrPassphraseRequired, "root key", "give the root key passphrase", "the root key %s is encrypted and no passphrase was given", ShortID(ids[0]))
 		}
 		key, _, err := keys.GetKey(ids[0])
@@ -104,10 +108,14 @@ func (f fileRootKey) openFile(pass *passRecorder) (data.PrivateKey, error) {
 	if role != data.CanonicalRootRole {
 		return nil, newError(ErrNoRootKey, f.path, "give the root key file (its PEM header says role: root)", "this is a %s key, not a root key", role)
 	}
-	if pass.p.Root == "" {
+	p, err := pass.get("root", false)
+	if err != nil {
+		return nil, pass.problem
+	}
+	if p == "" {
 		return nil, newError(ErrPassphraseRequired, "root key", "give the root key passphrase", "the root key file is encrypted and no passphrase was given")
 	}
-	key, err := utils.ParsePEMPrivateKey(pemBytes, pass.p.Root)
+	key, err := utils.ParsePEMPrivateKey(pemBytes, p)
 	if err != nil {
 		return nil, wrapError(ErrWrongPassphrase, err, f.path, "give the right root key passphrase", "cannot decrypt the root key: wrong passphrase")
 	}

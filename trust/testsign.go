@@ -45,14 +45,7 @@ type TestSignResult struct {
 // overwritten or removed.
 func (c *Client) TestSign(ctx context.Context, gun GUN, tag string, opts TestSignOptions) (*TestSignResult, error) {
 	keep := opts.Keep
-	img, err := c.ResolveTag(ctx, gun, tag)
-	if err != nil {
-		return nil, err
-	}
-	sum, err := hex.DecodeString(strings.TrimPrefix(img.Digest, "sha256:"))
-	if err != nil || !strings.HasPrefix(img.Digest, "sha256:") {
-		return nil, newError(ErrRegistry, img.Ref, "", "the registry gave digest %q, not sha256", img.Digest)
-	}
+	// The trust data first: without it (or a key to sign with) the tag does not matter.
 	s, repo, err := c.openLoaded(ctx, gun)
 	if err != nil {
 		return nil, err
@@ -60,6 +53,14 @@ func (c *Client) TestSign(ctx context.Context, gun GUN, tag string, opts TestSig
 	role, err := s.signingRole(repo)
 	if err != nil {
 		return nil, err
+	}
+	img, err := c.ResolveTag(ctx, gun, tag)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := hex.DecodeString(strings.TrimPrefix(img.Digest, "sha256:"))
+	if err != nil || !strings.HasPrefix(img.Digest, "sha256:") {
+		return nil, newError(ErrRegistry, img.Ref, "", "the registry gave digest %q, not sha256", img.Digest)
 	}
 	res := &TestSignResult{GUN: gun.String(), Tag: tag, Image: *img, Role: role.String(), Kept: keep}
 	signed, ok := targetIn(repo, role, tag)

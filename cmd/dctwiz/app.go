@@ -37,7 +37,8 @@ type app struct {
 	stdout   io.Writer
 	stderr   io.Writer
 	getenv   func(string) string
-	terminal bool // stdin and stderr are a terminal: prompting is possible
+	terminal bool     // stdin and stderr are a terminal: the wizard can run
+	prompt   prompter // asks on the terminal; nil: no terminal to ask on
 
 	// global flags
 	server   string
@@ -200,19 +201,21 @@ a terminal; never from the command line.`,
 	return root
 }
 
-// client builds the engine from the global flags and environment.
-func (a *app) client(pass trust.Passphrases) (*trust.Client, error) {
+// client builds the engine from the global flags and environment, once
+// per command: it asks for each key's passphrase when the engine first
+// needs it (passphraseFor: the environment, else a prompt).
+func (a *app) client() (*trust.Client, error) {
 	server := a.server
 	if server == "" {
 		server = a.getenv("DOCKER_CONTENT_TRUST_SERVER")
 	}
-	return a.clientFor(server, a.caCert, a.trustDirPath(), pass)
+	return a.clientFor(server, a.caCert, a.trustDirPath(), trust.WithPassphraseFunc(a.passphraseFor))
 }
 
 // clientFor builds an engine for this server ("" = docker's default for
 // each GUN), CA and trust dir, with credentials from the environment.
-func (a *app) clientFor(server, caCert, trustDir string, pass trust.Passphrases) (*trust.Client, error) {
-	opts := []trust.Option{trust.WithPassphrases(pass), trust.WithKeychain(trust.DockerConfigKeychain(a.getenv("DOCKER_CONFIG")))}
+func (a *app) clientFor(server, caCert, trustDir string, more ...trust.Option) (*trust.Client, error) {
+	opts := append([]trust.Option{trust.WithKeychain(trust.DockerConfigKeychain(a.getenv("DOCKER_CONFIG")))}, more...)
 	if server != "" {
 		opts = append(opts, trust.WithServer(server))
 	}
@@ -258,7 +261,7 @@ func (a *app) gunAndClient(arg string) (trust.GUN, *trust.Client, error) {
 	if err != nil {
 		return gun, nil, err
 	}
-	c, err := a.client(trust.Passphrases{})
+	c, err := a.client()
 	return gun, c, err
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -45,35 +46,36 @@ and no SHA-1 signature.`,
 		Example: `  NOTARY_TARGETS_PASSPHRASE=... dctwiz delegation add docker.io/acme/app signpath signpath.cer`,
 		Args:    cobra.ExactArgs(3),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			gun, err := gunAndSigner(args)
-			if err != nil {
-				return err
-			}
-			cert, err := a.loadCert(args[2])
-			if err != nil {
-				return err
-			}
-			pass, err := a.passphrase(targetsSecret, false)
-			if err != nil {
-				return err
-			}
-			c, err := a.client(trust.Passphrases{Targets: pass})
-			if err != nil {
-				return err
-			}
-			res, err := c.AddDelegation(cmd.Context(), gun, args[1], cert)
-			if err != nil {
-				return err
-			}
-			return a.output(res, func() {
-				if !res.Changed {
-					fmt.Fprintf(a.stdout, "Signer %s (key %s) is already in %s: nothing to do.\n", res.Signer, shortIDs(res.KeyIDs), res.GUN)
-					return
-				}
-				fmt.Fprintf(a.stdout, "Added signer %s (key %s) to %s: %s.\n", res.Signer, shortIDs(res.KeyIDs), res.GUN, strings.Join(res.Roles, ", "))
-			})
+			return a.runDelegationAdd(cmd.Context(), args[0], args[1], args[2])
 		}),
 	}
+}
+
+// runDelegationAdd adds a signer; the targets key asks for its passphrase.
+func (a *app) runDelegationAdd(ctx context.Context, gunArg, name, certPath string) error {
+	gun, err := gunAndSigner(gunArg, name)
+	if err != nil {
+		return err
+	}
+	cert, err := a.loadCert(certPath)
+	if err != nil {
+		return err
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	res, err := c.AddDelegation(ctx, gun, name, cert)
+	if err != nil {
+		return err
+	}
+	return a.output(res, func() {
+		if !res.Changed {
+			fmt.Fprintf(a.stdout, "Signer %s (key %s) is already in %s: nothing to do.\n", res.Signer, shortIDs(res.KeyIDs), res.GUN)
+			return
+		}
+		fmt.Fprintf(a.stdout, "Added signer %s (key %s) to %s: %s.\n", res.Signer, shortIDs(res.KeyIDs), res.GUN, strings.Join(res.Roles, ", "))
+	})
 }
 
 func (a *app) delegationListCmd() *cobra.Command {
@@ -83,38 +85,43 @@ func (a *app) delegationListCmd() *cobra.Command {
 		Example: `  dctwiz delegation list docker.io/acme/app`,
 		Args:    cobra.ExactArgs(1),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			gun, c, err := a.gunAndClient(args[0])
-			if err != nil {
-				return err
-			}
-			dels, err := c.Delegations(cmd.Context(), gun)
-			if err != nil {
-				return err
-			}
-			if dels == nil {
-				dels = []trust.Delegation{} // [] in JSON, not null
-			}
-			return a.output(dels, func() {
-				if len(dels) == 0 {
-					fmt.Fprintf(a.stdout, "%s has no delegations.\n", gun)
-					return
-				}
-				rows := [][]string{{"ROLE", "KEYS", "PATHS", "THRESHOLD"}}
-				for _, d := range dels {
-					var keys []string
-					for _, k := range d.KeyIDs {
-						keys = append(keys, trust.ShortID(k))
-					}
-					paths := strings.Join(d.Paths, ",")
-					if paths == "" {
-						paths = "<all paths>"
-					}
-					rows = append(rows, []string{d.Role, strings.Join(keys, ","), paths, fmt.Sprint(d.Threshold)})
-				}
-				table(a.stdout, rows)
-			})
+			return a.runDelegationList(cmd.Context(), args[0])
 		}),
 	}
+}
+
+// runDelegationList lists a repository's delegations.
+func (a *app) runDelegationList(ctx context.Context, gunArg string) error {
+	gun, c, err := a.gunAndClient(gunArg)
+	if err != nil {
+		return err
+	}
+	dels, err := c.Delegations(ctx, gun)
+	if err != nil {
+		return err
+	}
+	if dels == nil {
+		dels = []trust.Delegation{} // [] in JSON, not null
+	}
+	return a.output(dels, func() {
+		if len(dels) == 0 {
+			fmt.Fprintf(a.stdout, "%s has no delegations.\n", gun)
+			return
+		}
+		rows := [][]string{{"ROLE", "KEYS", "PATHS", "THRESHOLD"}}
+		for _, d := range dels {
+			var keys []string
+			for _, k := range d.KeyIDs {
+				keys = append(keys, trust.ShortID(k))
+			}
+			paths := strings.Join(d.Paths, ",")
+			if paths == "" {
+				paths = "<all paths>"
+			}
+			rows = append(rows, []string{d.Role, strings.Join(keys, ","), paths, fmt.Sprint(d.Threshold)})
+		}
+		table(a.stdout, rows)
+	})
 }
 
 func (a *app) delegationRemoveCmd() *cobra.Command {
@@ -128,43 +135,45 @@ targets/releases leaves tags signed there unverifiable, so it needs --yes
 		Example: `  NOTARY_TARGETS_PASSPHRASE=... dctwiz delegation remove docker.io/acme/app alice`,
 		Args:    cobra.ExactArgs(2),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			gun, err := gunAndSigner(args)
-			if err != nil {
-				return err
-			}
-			pass, err := a.passphrase(targetsSecret, false)
-			if err != nil {
-				return err
-			}
-			c, err := a.client(trust.Passphrases{Targets: pass})
-			if err != nil {
-				return err
-			}
-			res, err := c.RemoveDelegation(cmd.Context(), gun, args[1], a.yes)
-			if errors.Is(err, trust.ErrNeedsConfirmation) && !a.yes {
-				fmt.Fprintf(a.stderr, "warning: %s\n", err)
-				if cerr := a.confirm("Removing the last release signer of "+gun.String(), args[1]); cerr != nil {
-					return cerr
-				}
-				res, err = c.RemoveDelegation(cmd.Context(), gun, args[1], true)
-			}
-			if err != nil {
-				return err
-			}
-			return a.output(res, func() {
-				fmt.Fprintf(a.stdout, "Removed signer %s from %s: %s.\n", res.Signer, res.GUN, strings.Join(res.Roles, ", "))
-			})
+			return a.runDelegationRemove(cmd.Context(), args[0], args[1])
 		}),
 	}
 }
 
+// runDelegationRemove removes a signer; removing the last release signer
+// needs confirming.
+func (a *app) runDelegationRemove(ctx context.Context, gunArg, name string) error {
+	gun, err := gunAndSigner(gunArg, name)
+	if err != nil {
+		return err
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	res, err := c.RemoveDelegation(ctx, gun, name, a.yes)
+	if errors.Is(err, trust.ErrNeedsConfirmation) && !a.yes {
+		fmt.Fprintf(a.stderr, "warning: %s\n", err)
+		if cerr := a.confirm("Removing the last release signer of "+gun.String(), name); cerr != nil {
+			return cerr
+		}
+		res, err = c.RemoveDelegation(ctx, gun, name, true)
+	}
+	if err != nil {
+		return err
+	}
+	return a.output(res, func() {
+		fmt.Fprintf(a.stdout, "Removed signer %s from %s: %s.\n", res.Signer, res.GUN, strings.Join(res.Roles, ", "))
+	})
+}
+
 // gunAndSigner reads the GUN and signer-name arguments.
-func gunAndSigner(args []string) (trust.GUN, error) {
-	gun, err := parseGUNArg(args[0])
+func gunAndSigner(gunArg, name string) (trust.GUN, error) {
+	gun, err := parseGUNArg(gunArg)
 	if err != nil {
 		return gun, err
 	}
-	if err := trust.ValidSignerName(args[1]); err != nil {
+	if err := trust.ValidSignerName(name); err != nil {
 		return gun, usageError{err}
 	}
 	return gun, nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -8,8 +9,14 @@ import (
 	"github.com/dctwiz/dctwiz/trust"
 )
 
+// initOptions are what `dctwiz init` runs with.
+type initOptions struct {
+	GUN     string
+	RootKey rootKeyFlags
+}
+
 func (a *app) initCmd() *cobra.Command {
-	var rootKey rootKeyFlags
+	var opts initOptions
 	cmd := &cobra.Command{
 		Use:   "init GUN",
 		Short: "Create a repository's keys and publish its trust data",
@@ -20,37 +27,40 @@ trust data is refused; rerunning init after a failed publish converges.`,
 		Example: `  NOTARY_ROOT_PASSPHRASE=... NOTARY_TARGETS_PASSPHRASE=... dctwiz init docker.io/acme/app`,
 		Args:    cobra.ExactArgs(1),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			gun, c, err := a.gunAndClient(args[0])
-			if err != nil {
-				return err
-			}
-			root, rootPass, err := a.rootKey(c, rootKey)
-			if err != nil {
-				return err
-			}
-			targetsPass, err := a.passphrase(targetsSecret, true)
-			if err != nil {
-				return err
-			}
-			if c, err = a.client(trust.Passphrases{Root: rootPass, Targets: targetsPass}); err != nil {
-				return err
-			}
-			res, err := c.Init(cmd.Context(), gun, root)
-			if err != nil {
-				return err
-			}
-			return a.output(res, func() {
-				if res.AlreadyDone {
-					fmt.Fprintf(a.stdout, "%s was already published with these keys: nothing to do.\n", res.GUN)
-				} else {
-					fmt.Fprintf(a.stdout, "Published %s to %s.\n", res.GUN, res.Server)
-				}
-				printKeys(a, res)
-			})
+			opts.GUN = args[0]
+			return a.runInit(cmd.Context(), opts)
 		}),
 	}
-	rootKey.register(cmd.Flags())
+	opts.RootKey.register(cmd.Flags())
 	return cmd
+}
+
+// runInit publishes a new repository's keys.
+func (a *app) runInit(ctx context.Context, opts initOptions) error {
+	gun, err := parseGUNArg(opts.GUN)
+	if err != nil {
+		return err
+	}
+	root, err := a.rootKey(opts.RootKey)
+	if err != nil {
+		return err
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	res, err := c.Init(ctx, gun, root)
+	if err != nil {
+		return err
+	}
+	return a.output(res, func() {
+		if res.AlreadyDone {
+			fmt.Fprintf(a.stdout, "%s was already published with these keys: nothing to do.\n", res.GUN)
+		} else {
+			fmt.Fprintf(a.stdout, "Published %s to %s.\n", res.GUN, res.Server)
+		}
+		printKeys(a, res)
+	})
 }
 
 func printKeys(a *app, res *trust.InitResult) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -21,19 +22,24 @@ every role's metadata and every certificate.`,
   dctwiz inspect docker.io/acme/app --json | jq '.roles[] | select(.role=="timestamp")'`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			gun, c, err := a.gunAndClient(args[0])
-			if err != nil {
-				return err
-			}
-			in, err := c.Inspect(cmd.Context(), gun)
-			if err != nil {
-				return err
-			}
-			return a.output(in, func() {
-				printInspection(a, in)
-			})
+			return a.runInspect(cmd.Context(), args[0])
 		}),
 	}
+}
+
+// runInspect shows what a repository's trust data says.
+func (a *app) runInspect(ctx context.Context, gunArg string) error {
+	gun, c, err := a.gunAndClient(gunArg)
+	if err != nil {
+		return err
+	}
+	in, err := c.Inspect(ctx, gun)
+	if err != nil {
+		return err
+	}
+	return a.output(in, func() {
+		printInspection(a, in)
+	})
 }
 
 func printInspection(a *app, in *trust.Inspection) {

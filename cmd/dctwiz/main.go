@@ -18,5 +18,8 @@ func main() {
 		getenv:   os.Getenv,
 		terminal: term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stderr.Fd())),
 	}
+	if a.terminal {
+		a.prompt = newTerminalPrompter(os.Stdin, os.Stderr)
+	}
 	os.Exit(a.run(os.Args[1:]))
 }

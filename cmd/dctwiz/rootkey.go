@@ -40,61 +40,53 @@ func (f *rootKeyFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.attestCA, "attestation-ca", "", "verify the YubiKey's attestation against this CA (PEM) instead of Yubico's PIV root CA (the virtual YubiKey has its own)")
 }
 
-// rootKey reads the root-key flags and collects the secret the key needs:
-// the root passphrase of a file key, or the YubiKey PIN.
-func (a *app) rootKey(c *trust.Client, f rootKeyFlags) (trust.RootKey, string, error) {
+// rootKey reads the root-key flags. A YubiKey's PIN is collected here,
+// before anything runs; a file key's passphrase when the engine opens it
+// (through the client's passphrase callback).
+func (a *app) rootKey(f rootKeyFlags) (trust.RootKey, error) {
 	kind, arg, _ := strings.Cut(f.source, ":")
 	switch kind {
 	case "file":
-		isNew := false
-		if arg == "" {
-			ids, err := c.LocalRootKeys()
-			if err != nil {
-				return nil, "", err
-			}
-			isNew = len(ids) == 0
-		}
-		pass, err := a.passphrase(rootSecret, isNew)
-		return trust.FileRootKey(arg), pass, err
+		return trust.FileRootKey(arg), nil
 	case "yubikey":
 		var serial uint64
 		if arg != "" {
 			var err error
 			if serial, err = strconv.ParseUint(arg, 10, 32); err != nil {
-				return nil, "", usagef("--root-key %q: the YubiKey serial is a number", f.source)
+				return nil, usagef("--root-key %q: the YubiKey serial is a number", f.source)
 			}
 		}
 		slot, err := yubikey.ParseSlot(f.slot)
 		if err != nil {
-			return nil, "", usageError{err}
+			return nil, usageError{err}
 		}
 		pinPolicy, err := yubikey.ParsePINPolicy(f.pinPolicy)
 		if err != nil {
-			return nil, "", usageError{err}
+			return nil, usageError{err}
 		}
 		touch, err := yubikey.ParseTouchPolicy(f.touchPolicy)
 		if err != nil {
-			return nil, "", usageError{err}
+			return nil, usageError{err}
 		}
 		if f.overwrite {
 			what := fmt.Sprintf("Replacing the key in slot %s of the YubiKey destroys it", f.slot)
 			if err := a.confirm(what, f.slot); err != nil {
-				return nil, "", err
+				return nil, err
 			}
 		}
 		curve, ok := map[string]elliptic.Curve{"p256": elliptic.P256(), "p384": elliptic.P384()}[f.curve]
 		if !ok {
-			return nil, "", usagef("--curve %q: use p256 or p384", f.curve)
+			return nil, usagef("--curve %q: use p256 or p384", f.curve)
 		}
 		var roots *x509.CertPool
 		if f.attestCA != "" {
 			if roots, err = loadCAPool(f.attestCA); err != nil {
-				return nil, "", err
+				return nil, err
 			}
 		}
 		pin, askedTwice, err := a.yubiKeyPIN(uint32(serial))
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		root := trust.YubiKeyRoot(trust.YubiKeyRootOptions{
 			Serial: uint32(serial), Slot: slot, PIN: pin, PINPolicy: pinPolicy, TouchPolicy: touch, Overwrite: f.overwrite,
@@ -102,9 +94,9 @@ func (a *app) rootKey(c *trust.Client, f rootKeyFlags) (trust.RootKey, string, e
 			OnTouch: func() { fmt.Fprintln(a.stderr, "Touch your YubiKey now: it waits to sign with the root key.") },
 		})
 		a.closers = append(a.closers, root.Close)
-		return root, "", nil
+		return root, nil
 	}
-	return nil, "", usagef("--root-key %q: use yubikey[:SERIAL], file or file:PATH", f.source)
+	return nil, usagef("--root-key %q: use yubikey[:SERIAL], file or file:PATH", f.source)
 }
 
 // yubiKeyPIN gets the PIN once per ceremony: DCTWIZ_YUBIKEY_PIN, else a
@@ -114,7 +106,7 @@ func (a *app) yubiKeyPIN(serial uint32) (pin string, askedTwice bool, err error)
 	if pin := a.getenv("DCTWIZ_YUBIKEY_PIN"); pin != "" {
 		return pin, false, nil
 	}
-	if !a.terminal {
+	if a.prompt == nil {
 		return "", false, &trust.Error{Kind: trust.ErrPassphraseRequired, Input: "YubiKey PIN",
 			Msg: "no PIN given and no terminal to ask on", Fix: "set DCTWIZ_YUBIKEY_PIN (or run dctwiz on a terminal)"}
 	}
@@ -132,12 +124,12 @@ func (a *app) yubiKeyPIN(serial uint32) (pin string, askedTwice bool, err error)
 		return "", false, trust.YubiKeyError(fmt.Errorf("%w (PUK tries left: %d)", yubikey.ErrPINBlocked, info.PUKTriesLeft), fmt.Sprintf("YubiKey %d", info.Serial))
 	}
 	fmt.Fprintf(a.stderr, "YubiKey %d: %d PIN tries left.\n", info.Serial, info.PINTriesLeft)
-	pin, err = a.readSecret("YubiKey PIN: ")
+	pin, err = a.prompt.Secret("YubiKey PIN: ")
 	if err != nil || info.PINTriesLeft != 1 {
 		return pin, false, err
 	}
 	fmt.Fprintln(a.stderr, "One try left: a wrong PIN now blocks the PIN. Type it again to be sure.")
-	again, err := a.readSecret("YubiKey PIN again: ")
+	again, err := a.prompt.Secret("YubiKey PIN again: ")
 	if err != nil {
 		return "", false, err
 	}

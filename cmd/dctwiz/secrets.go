@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"os"
-
-	"golang.org/x/term"
+	"strings"
 
 	"github.com/dctwiz/dctwiz/trust"
 )
@@ -22,6 +20,17 @@ var (
 	delegationSecret = secret{[]string{"NOTARY_DELEGATION_PASSPHRASE", "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE"}, "signer (delegation) key"}
 )
 
+// passphraseFor answers the engine's question for a role's passphrase.
+func (a *app) passphraseFor(role string, isNew bool) (string, error) {
+	switch role {
+	case "root":
+		return a.passphrase(rootSecret, isNew)
+	case "targets":
+		return a.passphrase(targetsSecret, isNew)
+	}
+	return a.passphrase(delegationSecret, isNew)
+}
+
 // fromEnv returns a secret from the environment, or "".
 func (a *app) fromEnv(s secret) string {
 	for _, name := range s.env {
@@ -38,7 +47,7 @@ func (a *app) passphrase(s secret, isNew bool) (string, error) {
 	if v := a.fromEnv(s); v != "" {
 		return v, nil
 	}
-	if !a.terminal {
+	if a.prompt == nil {
 		return "", &trust.Error{Kind: trust.ErrPassphraseRequired, Input: s.name,
 			Msg: "no passphrase given and no terminal to ask on",
 			Fix: fmt.Sprintf("set %s (or run dctwiz on a terminal)", s.env[0])}
@@ -48,7 +57,7 @@ func (a *app) passphrase(s secret, isNew bool) (string, error) {
 		what = "Passphrase for the new " + s.name + fmt.Sprintf(" (%d+ characters)", trust.MinPassphraseLength)
 	}
 	for {
-		p, err := a.readSecret(what + ": ")
+		p, err := a.prompt.Secret(what + ": ")
 		if err != nil {
 			return "", err
 		}
@@ -59,7 +68,7 @@ func (a *app) passphrase(s secret, isNew bool) (string, error) {
 			fmt.Fprintf(a.stderr, "Too short: use at least %d characters.\n", trust.MinPassphraseLength)
 			continue
 		}
-		again, err := a.readSecret("Repeat it: ")
+		again, err := a.prompt.Secret("Repeat it: ")
 		if err != nil {
 			return "", err
 		}
@@ -70,29 +79,20 @@ func (a *app) passphrase(s secret, isNew bool) (string, error) {
 	}
 }
 
-func (a *app) readSecret(prompt string) (string, error) {
-	fmt.Fprint(a.stderr, prompt)
-	b, err := term.ReadPassword(int(os.Stdin.Fd()))
-	fmt.Fprintln(a.stderr)
-	if err != nil {
-		return "", fmt.Errorf("reading the passphrase: %w", err)
-	}
-	return string(b), nil
-}
-
 // confirm asks before a destructive step: --yes, else the admin types the
 // expected text on a terminal, else the command is refused (exit 2).
 func (a *app) confirm(what, expect string) error {
 	if a.yes {
 		return nil
 	}
-	if !a.terminal {
+	if a.prompt == nil {
 		return usagef("%s needs confirmation: pass --yes (no terminal to ask on)", what)
 	}
-	fmt.Fprintf(a.stderr, "%s.\nType %q to confirm: ", what, expect)
-	var got string
-	fmt.Fscanln(a.stdin, &got)
-	if got != expect {
+	got, err := a.prompt.Line(fmt.Sprintf("%s.\nType %q to confirm: ", what, expect))
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(got) != expect {
 		return usagef("not confirmed: %s was not done", what)
 	}
 	return nil

@@ -14,16 +14,20 @@ import (
 	"github.com/dctwiz/dctwiz/trust"
 )
 
+// setupOptions are what `dctwiz setup` runs with.
+type setupOptions struct {
+	GUN         string
+	RootKey     rootKeyFlags
+	Signers     []string // NAME=CERT
+	RootCertOut string
+	TestTag     string
+	Keep        bool
+	DeleteKey   bool
+	RecordDir   string
+}
+
 func (a *app) setupCmd() *cobra.Command {
-	var (
-		rootKey     rootKeyFlags
-		signers     []string
-		rootCertOut string
-		testTag     string
-		keep        bool
-		deleteKey   bool
-		recordDir   string
-	)
+	var opts setupOptions
 	cmd := &cobra.Command{
 		Use:   "setup GUN",
 		Short: "Run the whole setup ceremony for a repository",
@@ -45,93 +49,95 @@ wizard writes it, also when a step fails.`,
       --record ceremonies/`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			gun, err := parseGUNArg(args[0])
-			if err != nil {
-				return err
-			}
-			plan := flows.Setup{GUN: gun, RootCertOut: rootCertOut, TestTag: testTag, KeepTestSig: keep, DeleteTargetsKey: deleteKey}
-			// Check every input before anything is created or published.
-			specs, err := parseDelegations(signers)
-			if err != nil {
-				return err
-			}
-			for _, d := range specs {
-				cert, err := a.loadCert(d.path)
-				if err != nil {
-					return err
-				}
-				plan.Signers = append(plan.Signers, flows.Signer{Name: d.name, Cert: cert})
-			}
-			if rootKey.attestCA != "" {
-				pool, err := loadCAPool(rootKey.attestCA)
-				if err != nil {
-					return err
-				}
-				plan.AttestationRoots = pool
-			}
-			if testTag != "" {
-				if _, _, err := trust.ParseGUNTag(gun.String() + ":" + testTag); err != nil {
-					return usageError{err}
-				}
-			}
-			if recordDir != "" {
-				if err := checkDir(recordDir); err != nil {
-					return err
-				}
-			}
-			if deleteKey {
-				if err := a.confirm("Deleting the targets private key of "+gun.String()+" at the end of the ceremony", gun.String()); err != nil {
-					return err
-				}
-			}
-			c, err := a.client(trust.Passphrases{})
-			if err != nil {
-				return err
-			}
-			root, rootPass, err := a.rootKey(c, rootKey)
-			if err != nil {
-				return err
-			}
-			plan.Root = root
-			targetsPass, err := a.passphrase(targetsSecret, true)
-			if err != nil {
-				return err
-			}
-			// A signer key in the trust dir would sign the test tag; it is optional.
-			delegationPass := a.fromEnv(delegationSecret)
-			if c, err = a.client(trust.Passphrases{Root: rootPass, Targets: targetsPass, Delegation: delegationPass}); err != nil {
-				return err
-			}
-
-			began := time.Now()
-			rep, err := flows.RunSetup(cmd.Context(), c, plan, a.progress(plan.Plan()))
-			if recordDir != "" {
-				md, werr := a.writeRecord(cmd.Context(), c, recordDir, began, plan, rep)
-				switch {
-				case werr != nil && err == nil:
-					err = werr
-				case werr == nil && !a.json:
-					fmt.Fprintf(a.stderr, "Ceremony record: %s\n", md)
-				}
-			}
-			if err != nil {
-				a.explainStop(rep)
-				return err
-			}
-			return a.output(rep, func() {
-				a.printSetup(rep)
-			})
+			opts.GUN = args[0]
+			return a.runSetup(cmd.Context(), opts)
 		}),
 	}
 	f := cmd.Flags()
-	rootKey.register(f)
-	f.StringArrayVar(&signers, "delegation", nil, "add a signer: NAME=CERTFILE (PEM or DER X.509 certificate); repeatable")
-	f.StringVar(&rootCertOut, "root-cert-out", "", "write the root certificate (PEM) to this file")
-	f.StringVar(&testTag, "test-tag", "", "test-sign this existing tag and verify it as a consumer would")
-	f.BoolVar(&keep, "keep", false, "keep the test signature published")
-	f.BoolVar(&deleteKey, "delete-targets-key", false, "delete the local targets private key at the end (needs --yes or a terminal)")
-	f.StringVar(&recordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
+	opts.RootKey.register(f)
+	f.StringArrayVar(&opts.Signers, "delegation", nil, "add a signer: NAME=CERTFILE (PEM or DER X.509 certificate); repeatable")
+	f.StringVar(&opts.RootCertOut, "root-cert-out", "", "write the root certificate (PEM) to this file")
+	f.StringVar(&opts.TestTag, "test-tag", "", "test-sign this existing tag and verify it as a consumer would")
+	f.BoolVar(&opts.Keep, "keep", false, "keep the test signature published")
+	f.BoolVar(&opts.DeleteKey, "delete-targets-key", false, "delete the local targets private key at the end (needs --yes or a terminal)")
+	f.StringVar(&opts.RecordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
 	return cmd
+}
+
+// runSetup checks every input, then runs the ceremony with one line of
+// progress per step, and the record if asked.
+func (a *app) runSetup(ctx context.Context, opts setupOptions) error {
+	plan, err := a.setupPlan(opts)
+	if err != nil {
+		return err
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	if plan.Root, err = a.rootKey(opts.RootKey); err != nil {
+		return err
+	}
+	began := time.Now()
+	rep, err := flows.RunSetup(ctx, c, plan, a.progress(plan.Plan()))
+	if opts.RecordDir != "" {
+		md, werr := a.writeRecord(ctx, c, opts.RecordDir, began, plan, rep)
+		switch {
+		case werr != nil && err == nil:
+			err = werr
+		case werr == nil && !a.json:
+			fmt.Fprintf(a.stderr, "Ceremony record: %s\n", md)
+		}
+	}
+	if err != nil {
+		a.explainStop(rep)
+		return err
+	}
+	return a.output(rep, func() {
+		a.printSetup(rep)
+	})
+}
+
+// setupPlan reads and checks every input that can be checked before
+// anything is created or published, and has the deletion confirmed.
+func (a *app) setupPlan(opts setupOptions) (flows.Setup, error) {
+	gun, err := parseGUNArg(opts.GUN)
+	if err != nil {
+		return flows.Setup{}, err
+	}
+	plan := flows.Setup{GUN: gun, RootCertOut: opts.RootCertOut, TestTag: opts.TestTag, KeepTestSig: opts.Keep, DeleteTargetsKey: opts.DeleteKey}
+	specs, err := parseDelegations(opts.Signers)
+	if err != nil {
+		return plan, err
+	}
+	for _, d := range specs {
+		cert, err := a.loadCert(d.path)
+		if err != nil {
+			return plan, err
+		}
+		plan.Signers = append(plan.Signers, flows.Signer{Name: d.name, Cert: cert})
+	}
+	if opts.RootKey.attestCA != "" {
+		if plan.AttestationRoots, err = loadCAPool(opts.RootKey.attestCA); err != nil {
+			return plan, err
+		}
+	}
+	if opts.TestTag != "" {
+		if _, _, err := trust.ParseGUNTag(gun.String() + ":" + opts.TestTag); err != nil {
+			return plan, usageError{err}
+		}
+	}
+	if opts.RecordDir != "" {
+		if err := checkDir(opts.RecordDir); err != nil {
+			return plan, err
+		}
+	}
+	if opts.DeleteKey {
+		if err := a.confirm("Deleting the targets private key of "+gun.String()+" at the end of the ceremony", gun.String()); err != nil {
+			return plan, err
+		}
+	}
+	return plan, nil
 }
 
 // writeRecord writes the ceremony record of a setup, with what expires

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -22,28 +23,33 @@ the GUN on a terminal.`,
 		Example: `  dctwiz targets-key delete docker.io/acme/app --yes`,
 		Args:    cobra.ExactArgs(1),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			gun, err := parseGUNArg(args[0])
-			if err != nil {
-				return err
-			}
-			if err := a.confirm("Deleting the targets private key of "+gun.String(), gun.String()); err != nil {
-				return err
-			}
-			c, err := a.client(trust.Passphrases{})
-			if err != nil {
-				return err
-			}
-			res, err := c.DeleteTargetsKey(cmd.Context(), gun)
-			if err != nil {
-				return err
-			}
-			return a.output(res, func() {
-				printDeletion(a, res)
-			})
+			return a.runDeleteTargetsKey(cmd.Context(), args[0])
 		}),
 	}
 	cmd.AddCommand(del)
 	return cmd
+}
+
+// runDeleteTargetsKey deletes a repository's targets key, once confirmed.
+func (a *app) runDeleteTargetsKey(ctx context.Context, gunArg string) error {
+	gun, err := parseGUNArg(gunArg)
+	if err != nil {
+		return err
+	}
+	if err := a.confirm("Deleting the targets private key of "+gun.String(), gun.String()); err != nil {
+		return err
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	res, err := c.DeleteTargetsKey(ctx, gun)
+	if err != nil {
+		return err
+	}
+	return a.output(res, func() {
+		printDeletion(a, res)
+	})
 }
 
 func printDeletion(a *app, res *trust.TargetsKeyDeletion) {

@@ -122,20 +122,22 @@ func TestPromptsOnATerminal(t *testing.T) {
 	e := newEnv(t).without("NOTARY_ROOT_PASSPHRASE", "NOTARY_TARGETS_PASSPHRASE")
 	const rootSecret, targetsSecret = "terminal-root-secret", "terminal-targets-secret"
 
+	// The engine asks for each passphrase when it first needs it: the new
+	// targets key's first (checked before any key is made), then the root's.
 	term := startTerminal(t, e, append([]string{"init", gun}, serverArgs()...)...)
-	term.waitFor("Passphrase for the new root key")
-	term.typeLine("short")
-	term.waitFor("Too short")
-	term.typeLine(rootSecret)
-	term.waitFor("Repeat it")
-	term.typeLine(rootSecret)
 	term.waitFor("Passphrase for the new targets (repository) key")
 	term.typeLine(targetsSecret)
-	term.waitForCount("Repeat it", 2)
+	term.waitFor("Repeat it")
 	term.typeLine("a-different-one")
 	term.waitFor("The two entries differ")
 	term.typeLine(targetsSecret)
 	term.typeLine(targetsSecret)
+	term.waitFor("Passphrase for the new root key")
+	term.typeLine("short")
+	term.waitFor("Too short")
+	term.typeLine(rootSecret)
+	term.waitForCount("Repeat it", 3)
+	term.typeLine(rootSecret)
 	screen := term.waitFor("EXIT=")
 	if !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, "Published "+gun) {
 		t.Fatalf("init on a terminal:\n%s", screen)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -8,9 +9,15 @@ import (
 	"github.com/dctwiz/dctwiz/trust"
 )
 
+// testSignOptions are what `dctwiz test-sign` runs with.
+type testSignOptions struct {
+	Ref      string // GUN:TAG
+	Keep     bool
+	RootCert string
+}
+
 func (a *app) testSignCmd() *cobra.Command {
-	var keep bool
-	var rootCert string
+	var opts testSignOptions
 	cmd := &cobra.Command{
 		Use:   "test-sign GUN:TAG",
 		Short: "Sign a tag, verify it as a consumer would, then remove the signature",
@@ -25,52 +32,44 @@ is never overwritten.`,
 		Example: `  NOTARY_TARGETS_PASSPHRASE=... dctwiz test-sign docker.io/acme/app:latest`,
 		Args:    cobra.ExactArgs(1),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			gun, tag, err := trust.ParseGUNTag(args[0])
-			if err != nil {
-				return usageError{err}
-			}
-			c, err := a.client(trust.Passphrases{})
-			if err != nil {
-				return err
-			}
-			role, err := c.SigningRole(cmd.Context(), gun)
-			if err != nil {
-				return err
-			}
-			var pass trust.Passphrases
-			if role == trust.ReleasesRole {
-				pass.Delegation, err = a.passphrase(delegationSecret, false)
-			} else {
-				pass.Targets, err = a.passphrase(targetsSecret, false)
-			}
-			if err != nil {
-				return err
-			}
-			if c, err = a.client(pass); err != nil {
-				return err
-			}
-			opts := trust.TestSignOptions{Keep: keep}
-			if rootCert != "" {
-				pemBytes, err := trust.ReadInputFile(rootCert)
-				if err != nil {
-					return &trust.Error{Kind: trust.ErrBadInput, Input: rootCert, Cause: err, Msg: "cannot read the root certificate: " + err.Error(), Fix: "check the --root-cert path"}
-				}
-				if opts.PinnedRoot, err = trust.RootCertIDs(rootCert, pemBytes); err != nil {
-					return err
-				}
-			}
-			res, err := c.TestSign(cmd.Context(), gun, tag, opts)
-			if err != nil {
-				return err
-			}
-			return a.output(res, func() {
-				printTestSign(a, res)
-			})
+			opts.Ref = args[0]
+			return a.runTestSign(cmd.Context(), opts)
 		}),
 	}
-	cmd.Flags().BoolVar(&keep, "keep", false, "keep the test signature published")
-	cmd.Flags().StringVar(&rootCert, "root-cert", "", "verify pinned to this exported root certificate (PEM) instead of the trust dir's copy of the root")
+	cmd.Flags().BoolVar(&opts.Keep, "keep", false, "keep the test signature published")
+	cmd.Flags().StringVar(&opts.RootCert, "root-cert", "", "verify pinned to this exported root certificate (PEM) instead of the trust dir's copy of the root")
 	return cmd
+}
+
+// runTestSign signs a tag, verifies it as a consumer would, and removes
+// the signature unless asked to keep it. The key that signs (a releases
+// key, else the targets key) asks for its passphrase when it is opened.
+func (a *app) runTestSign(ctx context.Context, opts testSignOptions) error {
+	gun, tag, err := trust.ParseGUNTag(opts.Ref)
+	if err != nil {
+		return usageError{err}
+	}
+	signOpts := trust.TestSignOptions{Keep: opts.Keep}
+	if opts.RootCert != "" {
+		pemBytes, err := trust.ReadInputFile(opts.RootCert)
+		if err != nil {
+			return &trust.Error{Kind: trust.ErrBadInput, Input: opts.RootCert, Cause: err, Msg: "cannot read the root certificate: " + err.Error(), Fix: "check the --root-cert path"}
+		}
+		if signOpts.PinnedRoot, err = trust.RootCertIDs(opts.RootCert, pemBytes); err != nil {
+			return err
+		}
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	res, err := c.TestSign(ctx, gun, tag, signOpts)
+	if err != nil {
+		return err
+	}
+	return a.output(res, func() {
+		printTestSign(a, res)
+	})
 }
 
 func printTestSign(a *app, res *trust.TestSignResult) {

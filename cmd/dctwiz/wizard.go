@@ -94,7 +94,7 @@ func (a *app) runWizard(cfg ui.Config) error {
 		return usagef("the wizard needs a terminal; scripts run the same ceremony with 'dctwiz setup' (see dctwiz setup --help)")
 	}
 	newEngine := func(server, caCert string, pass trust.Passphrases) (*trust.Client, error) {
-		return a.clientFor(server, caCert, cfg.TrustDir, pass)
+		return a.clientFor(server, caCert, cfg.TrustDir, trust.WithPassphrases(pass))
 	}
 	cfg.ContinueCommand = continueCommand
 	model := ui.New(cfg, ui.NewBackend(newEngine))
