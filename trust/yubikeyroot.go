@@ -122,102 +122,141 @@ func (y *YubiKeyRootKey) Close() error {
 	return err
 }
 
+// open follows the ceremony's checklist for the root key on the token:
+// connect, unlock with the PIN (checked once), find or make the root key
+// in the slot, prove it was made on the token, then sign with it.
 func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore, _ *passRecorder, create bool) (data.PrivateKey, error) {
 	if y.key != nil {
 		return y.key, nil // the PIN was checked once for the whole ceremony
 	}
-	input := y.String()
-	if y.tok == nil {
-		tok, err := yubikey.Open(y.opts.Serial)
-		if err != nil {
-			return nil, YubiKeyError(err, input)
-		}
-		y.tok = tok
+	if err := y.connect(); err != nil {
+		return nil, err
 	}
-	info, err := y.tok.Info()
-	if err != nil {
-		return nil, YubiKeyError(err, input)
+	if err := y.unlock(); err != nil {
+		return nil, err
 	}
-	input = y.String()
-	if info.FactoryDefaults() {
-		return nil, newError(ErrYubiKey, input, "prepare it first: a new PIN, PUK and management key",
-			"the YubiKey still has its factory PIN, PUK or management key").with(ActionPrepareToken)
-	}
-	if y.opts.PIN == "" {
-		return nil, newError(ErrPassphraseRequired, input, "give the YubiKey PIN", "no PIN given for the YubiKey")
-	}
-	switch {
-	case info.PINTriesLeft == 0 && info.PUKTriesLeft == 0:
-		return nil, newError(ErrPINBlocked, input, "only a reset is left, and it destroys every key on the YubiKey",
-			"the PIN and the PUK are blocked").with(ActionResetToken)
-	case info.PINTriesLeft == 0:
-		return nil, newError(ErrPINBlocked, input, "unblock it with the PUK", "the PIN is blocked").with(ActionUnblockPIN)
-	case info.PINTriesLeft == 1 && !y.opts.AllowLastTry:
-		return nil, newError(ErrWrongPIN, input, "make sure of the PIN, then confirm that the last try may be spent",
-			"one PIN try left: a wrong PIN now blocks the PIN, so dctwiz does not try it unconfirmed").with(ActionLastPINTry)
-	}
-	if err := y.tok.VerifyPIN(y.opts.PIN); err != nil {
-		return nil, YubiKeyError(err, input)
-	}
-	pub, pinPolicy, touch, err := y.tok.PublicKey(y.opts.Slot)
-	made := false
-	switch {
-	case errors.Is(err, yubikey.ErrNoKey) && !create:
-		return nil, errNoRootKeyYet
-	case errors.Is(err, yubikey.ErrNoKey):
-		cert, cerr := y.tok.CreateKey(y.opts.PIN, yubikey.KeyOptions{Slot: y.opts.Slot, Curve: y.opts.Curve,
-			PINPolicy: y.opts.PINPolicy, TouchPolicy: y.opts.TouchPolicy, OnTouch: y.opts.OnTouch})
-		if cerr != nil {
-			return nil, YubiKeyError(cerr, input)
-		}
-		pub, pinPolicy, touch = cert.PublicKey.(*ecdsa.PublicKey), y.opts.PINPolicy, y.opts.TouchPolicy
-		made = true
-	case err != nil:
-		return nil, YubiKeyError(err, input)
-	default:
-		// A key is there: it is this token's root key if its certificate
-		// says so (notary's convention); never take over another key. A
-		// key made on the token whose certificate was never stored is an
-		// earlier creation cut short (the token was removed): finish it.
-		cert, cerr := y.tok.Certificate(y.opts.Slot)
-		switch {
-		case cerr == nil && cert.Subject.CommonName == "root" && !y.tok.MadeOnToken(y.opts.Slot):
-			// notary's own YubiKey support imports a software key and keeps a
-			// backup on disk: such a key is not what dctwiz promises.
-			return nil, newError(ErrYubiKey, input, "make a new root key in that slot, or choose another slot",
-				"slot %x holds a root key that was imported, not made on the token: a copy may exist elsewhere", y.opts.Slot.Key).with(ActionOverwriteSlot)
-		case cerr == nil && cert.Subject.CommonName == "root":
-		case errors.Is(cerr, yubikey.ErrNoCertificate) && create && y.tok.MadeOnToken(y.opts.Slot):
-			if _, cerr = y.tok.StoreRootCertificate(y.opts.PIN, y.opts.Slot, pub, pinPolicy, touch, y.opts.OnTouch); cerr != nil {
-				return nil, YubiKeyError(cerr, input)
-			}
-		case create && y.opts.Overwrite:
-			if _, cerr = y.tok.CreateKey(y.opts.PIN, yubikey.KeyOptions{Slot: y.opts.Slot, Curve: y.opts.Curve,
-				PINPolicy: y.opts.PINPolicy, TouchPolicy: y.opts.TouchPolicy, Overwrite: true, OnTouch: y.opts.OnTouch}); cerr != nil {
-				return nil, YubiKeyError(cerr, input)
-			}
-			if pub, pinPolicy, touch, err = y.tok.PublicKey(y.opts.Slot); err != nil {
-				return nil, YubiKeyError(err, input)
-			}
-			made = true
-		default:
-			return nil, newError(ErrYubiKey, input, "choose another slot, or replace that key",
-				"slot %x holds a key that is not a root key (no certificate with CN root)", y.opts.Slot.Key).with(ActionOverwriteSlot)
-		}
-	}
-	signer, err := y.tok.Signer(y.opts.Slot, pub, y.opts.PIN, pinPolicy)
-	if err != nil {
-		return nil, YubiKeyError(err, input)
-	}
-	der, err := x509.MarshalPKIXPublicKey(pub)
+	k, err := y.rootKeyInSlot(create)
 	if err != nil {
 		return nil, err
 	}
-	onTouch := func() {}
-	if touch != yubikey.TouchPolicyNever && y.opts.OnTouch != nil {
-		onTouch = y.opts.OnTouch
+	att, err := y.attest(k.pub)
+	if err != nil {
+		return nil, err
 	}
-	// Prove the key was made on this token before anything uses it.
+	return y.useKey(k, att)
+}
+
+// slotKey is the root key found or made in the slot.
+type slotKey struct {
+	pub       *ecdsa.PublicKey
+	pinPolicy yubikey.PINPolicy
+	touch     yubikey.TouchPolicy
+	made      bool // made by this ceremony
+}
+
+// connect opens the token: the one with the serial asked for, else the only one.
+func (y *YubiKeyRootKey) connect() error {
+	if y.tok != nil {
+		return nil
+	}
+	tok, err := yubikey.Open(y.opts.Serial)
+	if err != nil {
+		return YubiKeyError(err, y.String())
+	}
+	y.tok = tok
+	return nil
+}
+
+// unlock checks that the token is prepared and that the PIN may be tried
+// (never the last try unconfirmed), then verifies it: once per ceremony.
+func (y *YubiKeyRootKey) unlock() error {
+	input := y.String()
+	info, err := y.tok.Info()
+	if err != nil {
+		return YubiKeyError(err, input)
+	}
+	switch {
+	case info.FactoryDefaults():
+		return newError(ErrYubiKey, input, "prepare it first: a new PIN, PUK and management key",
+			"the YubiKey still has its factory PIN, PUK or management key").with(ActionPrepareToken)
+	case y.opts.PIN == "":
+		return newError(ErrPassphraseRequired, input, "give the YubiKey PIN", "no PIN given for the YubiKey")
+	case info.PINTriesLeft == 0 && info.PUKTriesLeft == 0:
+		return newError(ErrPINBlocked, input, "only a reset is left, and it destroys every key on the YubiKey",
+			"the PIN and the PUK are blocked").with(ActionResetToken)
+	case info.PINTriesLeft == 0:
+		return newError(ErrPINBlocked, input, "unblock it with the PUK", "the PIN is blocked").with(ActionUnblockPIN)
+	case info.PINTriesLeft == 1 && !y.opts.AllowLastTry:
+		return newError(ErrWrongPIN, input, "make sure of the PIN, then confirm that the last try may be spent",
+			"one PIN try left: a wrong PIN now blocks the PIN, so dctwiz does not try it unconfirmed").with(ActionLastPINTry)
+	}
+	if err := y.tok.VerifyPIN(y.opts.PIN); err != nil {
+		return YubiKeyError(err, input)
+	}
+	return nil
+}
+
+// rootKeyInSlot finds the root key in the slot, or makes it there when
+// create is set (errNoRootKeyYet when not).
+func (y *YubiKeyRootKey) rootKeyInSlot(create bool) (slotKey, error) {
+	pub, pinPolicy, touch, err := y.tok.PublicKey(y.opts.Slot)
+	switch {
+	case errors.Is(err, yubikey.ErrNoKey) && !create:
+		return slotKey{}, errNoRootKeyYet
+	case errors.Is(err, yubikey.ErrNoKey):
+		return y.makeKey(false)
+	case err != nil:
+		return slotKey{}, YubiKeyError(err, y.String())
+	}
+	return y.existingKey(slotKey{pub: pub, pinPolicy: pinPolicy, touch: touch}, create)
+}
+
+// existingKey decides about a key already in the slot. It is this
+// token's root key if its certificate says so (notary's convention);
+// another key is never taken over, only replaced when asked. A key made on
+// the token whose certificate was never stored is an earlier creation cut
+// short (the token was removed): it is finished.
+func (y *YubiKeyRootKey) existingKey(k slotKey, create bool) (slotKey, error) {
+	input := y.String()
+	cert, err := y.tok.Certificate(y.opts.Slot)
+	switch {
+	case err == nil && cert.Subject.CommonName == "root" && !y.tok.MadeOnToken(y.opts.Slot):
+		// notary's own YubiKey support imports a software key and keeps a
+		// backup on disk: such a key is not what dctwiz promises.
+		return k, newError(ErrYubiKey, input, "make a new root key in that slot, or choose another slot",
+			"slot %x holds a root key that was imported, not made on the token: a copy may exist elsewhere", y.opts.Slot.Key).with(ActionOverwriteSlot)
+	case err == nil && cert.Subject.CommonName == "root":
+		return k, nil
+	case errors.Is(err, yubikey.ErrNoCertificate) && create && y.tok.MadeOnToken(y.opts.Slot):
+		if _, err := y.tok.StoreRootCertificate(y.opts.PIN, y.opts.Slot, k.pub, k.pinPolicy, k.touch, y.opts.OnTouch); err != nil {
+			return k, YubiKeyError(err, input)
+		}
+		return k, nil
+	case create && y.opts.Overwrite:
+		return y.makeKey(true)
+	}
+	return k, newError(ErrYubiKey, input, "choose another slot, or replace that key",
+		"slot %x holds a key that is not a root key (no certificate with CN root)", y.opts.Slot.Key).with(ActionOverwriteSlot)
+}
+
+// makeKey generates the root key on the token, with its certificate.
+func (y *YubiKeyRootKey) makeKey(overwrite bool) (slotKey, error) {
+	cert, err := y.tok.CreateKey(y.opts.PIN, yubikey.KeyOptions{Slot: y.opts.Slot, Curve: y.opts.Curve,
+		PINPolicy: y.opts.PINPolicy, TouchPolicy: y.opts.TouchPolicy, Overwrite: overwrite, OnTouch: y.opts.OnTouch})
+	if err != nil {
+		return slotKey{}, YubiKeyError(err, y.String())
+	}
+	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		return slotKey{}, newError(ErrYubiKey, y.String(), "", "the new key in slot %x is not an ECDSA key", y.opts.Slot.Key)
+	}
+	return slotKey{pub: pub, pinPolicy: y.opts.PINPolicy, touch: y.opts.TouchPolicy, made: true}, nil
+}
+
+// attest proves that the slot's key was made on this token, up to the
+// attestation roots, before anything uses it.
+func (y *YubiKeyRootKey) attest(pub *ecdsa.PublicKey) (*YubiKeyAttestation, error) {
+	input := y.String()
 	slotCert, devCert, err := y.tok.Attest(y.opts.Slot)
 	if err != nil {
 		return nil, YubiKeyError(err, input)
@@ -233,10 +272,29 @@ func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore
 	if p, ok := slotCert.PublicKey.(*ecdsa.PublicKey); !ok || !p.Equal(pub) {
 		return nil, newError(ErrYubiKey, input, "", "the attestation is for another key than the one in slot %x", y.opts.Slot.Key)
 	}
+	return att, nil
+}
+
+// useKey makes the attested key the ceremony's root key: a signer on the
+// token that says when it waits for a touch.
+func (y *YubiKeyRootKey) useKey(k slotKey, att *YubiKeyAttestation) (data.PrivateKey, error) {
+	input := y.String()
+	signer, err := y.tok.Signer(y.opts.Slot, k.pub, y.opts.PIN, k.pinPolicy)
+	if err != nil {
+		return nil, YubiKeyError(err, input)
+	}
+	der, err := x509.MarshalPKIXPublicKey(k.pub)
+	if err != nil {
+		return nil, err
+	}
+	onTouch := func() {}
+	if k.touch != yubikey.TouchPolicyNever && y.opts.OnTouch != nil {
+		onTouch = y.opts.OnTouch
+	}
 	y.att = att
-	y.key = &pivKey{PublicKey: data.NewECDSAPublicKey(der), signer: signer, curve: pub.Curve, onTouch: onTouch, input: input}
-	y.info = YubiKeyRootInfo{Serial: y.tok.Serial(), Slot: att.Slot, Curve: pub.Curve.Params().Name,
-		PINPolicy: yubikey.PINPolicyName(pinPolicy), TouchPolicy: yubikey.TouchPolicyName(touch), KeyID: y.key.ID(), Made: made}
+	y.key = &pivKey{PublicKey: data.NewECDSAPublicKey(der), signer: signer, curve: k.pub.Curve, onTouch: onTouch, input: input}
+	y.info = YubiKeyRootInfo{Serial: y.tok.Serial(), Slot: att.Slot, Curve: k.pub.Curve.Params().Name,
+		PINPolicy: yubikey.PINPolicyName(k.pinPolicy), TouchPolicy: yubikey.TouchPolicyName(k.touch), KeyID: y.key.ID(), Made: k.made}
 	return y.key, nil
 }
 
