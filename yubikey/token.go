@@ -186,7 +186,8 @@ func (t *Token) Info() (Info, error) {
 	left, err := t.yk.Retries()
 	switch {
 	case err != nil && strings.Contains(err.Error(), "expected error code from empty pin"):
-		// The PIN is verified in this session: its counter is full.
+		// The PIN is verified in this session: its counter is full. piv-go
+		// says so only in this text (a plain fmt.Errorf, no type to match).
 		left = t.creds.pinMax
 	case err != nil:
 		return info, t.explain(err)
@@ -252,8 +253,9 @@ func (t *Token) explain(err error) error {
 	return err
 }
 
-// removedErr recognises a token that went away, from piv-go's PC/SC
-// messages (it exports no codes) and ebfe/scard's codes.
+// removedErr recognises a token that went away: by ebfe/scard's typed
+// codes where they reach us, else by piv-go's PC/SC messages (its scErr
+// type and codes are unexported, so there is no type to match).
 func removedErr(err error) bool {
 	if errors.Is(err, scard.ErrRemovedCard) || errors.Is(err, scard.ErrResetCard) || errors.Is(err, scard.ErrNoSmartcard) {
 		return true

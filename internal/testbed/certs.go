@@ -59,7 +59,7 @@ func WriteCert(dir, file string, spec CertSpec) (string, crypto.Signer, error) {
 		spec.NotAfter = time.Now().AddDate(3, 0, 0)
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		SerialNumber: randomSerial(),
 		Subject:      pkix.Name{CommonName: spec.CommonName, Organization: []string{"Acme"}},
 		NotBefore:    spec.NotBefore,
 		NotAfter:     spec.NotAfter,
@@ -83,4 +83,14 @@ func WriteCert(dir, file string, spec CertSpec) (string, crypto.Signer, error) {
 		out = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	}
 	return path, key, os.WriteFile(path, out, 0o644)
+}
+
+// randomSerial is a certificate serial of 128 random bits: unique without
+// a clock, as real CAs make them.
+func randomSerial() *big.Int {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
+	if err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return n
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/asn1"
 	"fmt"
 	"math/big"
-	"time"
 )
 
 // Yubico's attestation extensions, as piv-go parses them.
@@ -38,7 +37,7 @@ func (s *state) attestation(ref byte, key *slotKey) ([]byte, error) {
 		return nil, err
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		SerialNumber: randomSerial(),
 		Subject:      pkix.Name{CommonName: fmt.Sprintf("YubiKey PIV Attestation %x", ref)},
 		NotBefore:    devCert.NotBefore,
 		NotAfter:     devCert.NotAfter,
@@ -50,4 +49,14 @@ func (s *state) attestation(ref byte, key *slotKey) ([]byte, error) {
 		},
 	}
 	return x509.CreateCertificate(rand.Reader, tmpl, devCert, &priv.PublicKey, devKey)
+}
+
+// randomSerial is a certificate serial of 128 random bits: unique without
+// a clock, as real CAs make them.
+func randomSerial() *big.Int {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
+	if err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return n
 }
