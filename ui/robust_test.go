@@ -225,7 +225,7 @@ func TestASlotHoldingARootKeyIsShownAsItIs(t *testing.T) {
 	h.wait("its curve and policies were fixed")
 	m := h.end()
 	y := m.screens[scrYubiKey].(*yubikeyScreen)
-	if got := []string{y.settings[1].value(), y.settings[2].value(), y.settings[3].value()}; !slices.Equal(got, []string{"P-384", "always", "never"}) {
+	if got := []string{y.settings.curve.value(), y.settings.pinPolicy.value(), y.settings.touch.value()}; !slices.Equal(got, []string{"P-384", "always", "never"}) {
 		t.Fatalf("settings %v, want the slot's key's P-384, always, never", got)
 	}
 }

@@ -23,11 +23,9 @@ type yubikeyScreen struct {
 	err    error
 	cursor int
 
-	prepare  *form // new PIN and PUK
-	settings []*choice
-	setRow   int
-	pin      *form
-	fileKey  *form
+	prepare  *prepareForm // a factory-fresh token's new PIN and PUK
+	settings *keySettings // the slot, curve, policies and PIN
+	fileKey  *fileKeyForm // a file root key's passphrase, behind a warning
 	weak     weakGuard
 	newPIN   string // the PIN just set by preparing the token ...
 	newPINOf uint32 // ... with this serial
@@ -63,23 +61,8 @@ type (
 	touchMsg struct{}
 )
 
-// choice is one setting chosen with left/right.
-type choice struct {
-	label   string
-	options []string
-	notes   []string
-	i       int
-}
-
-func (c *choice) value() string { return c.options[c.i] }
-
 func newYubiKey(st *state) *yubikeyScreen {
-	return &yubikeyScreen{st: st, settings: []*choice{
-		{label: "Slot", options: []string{"9c", "9a", "9d", "9e"}, notes: []string{"Digital Signature (notary's slot)", "PIV Authentication", "Key Management", "Card Authentication"}},
-		{label: "Curve", options: []string{"P-256", "P-384"}, notes: []string{"ECDSA, what docker and notary expect", "ECDSA, larger"}},
-		{label: "PIN policy", options: []string{"once", "always", "never"}, notes: []string{"the PIN once per ceremony", "the PIN for every signature", "no PIN: whoever holds the token can sign"}},
-		{label: "Touch policy", options: []string{"always", "cached", "never"}, notes: []string{"a touch for every signature (recommended)", "one touch covers 15 seconds", "no touch: anyone with the PIN can sign"}},
-	}}
+	return &yubikeyScreen{st: st, settings: newKeySettings()}
 }
 
 func (y *yubikeyScreen) title() string { return "YubiKey" }
@@ -100,7 +83,7 @@ from Yubico's CA proving the key was generated on this token and cannot be
 exported. A file root key (f) is only for rehearsals.`
 }
 func (y *yubikeyScreen) typing() bool {
-	return y.phase == ykPrepareForm || y.phase == ykFileWarning || (y.phase == ykSettings && y.pin != nil && y.setRow == len(y.settings))
+	return y.phase == ykPrepareForm || y.phase == ykFileWarning || (y.phase == ykSettings && y.settings.onPIN())
 }
 
 func (y *yubikeyScreen) keys() keyMap {
@@ -161,7 +144,7 @@ func (y *yubikeyScreen) update(msg tea.Msg) tea.Cmd {
 			y.phase = ykPrepareForm
 			return showError(msg.err)
 		}
-		y.newPIN, y.newPINOf = y.prepare.fields[0].input.Value(), y.chosen().Serial
+		y.newPIN, y.newPINOf = y.prepare.pin.input.Value(), y.chosen().Serial
 		y.prepare = nil
 		y.tokens[y.cursor].DefaultPIN, y.tokens[y.cursor].DefaultPUK, y.tokens[y.cursor].DefaultMgmt = false, false, false
 		y.startSettings()
@@ -205,8 +188,8 @@ func (y *yubikeyScreen) forward(msg tea.Msg) tea.Cmd {
 		return y.prepare.update(msg)
 	case y.phase == ykFileWarning:
 		return y.fileKey.update(msg)
-	case y.phase == ykSettings && y.pin != nil:
-		return y.pin.update(msg)
+	case y.phase == ykSettings && y.settings.pin != nil:
+		return y.settings.pin.update(msg)
 	}
 	return nil
 }
@@ -223,9 +206,7 @@ func (y *yubikeyScreen) key(msg tea.KeyMsg) tea.Cmd {
 			return y.scan()
 		case key.Matches(msg, keyFileKey):
 			y.phase = ykFileWarning
-			y.fileKey = newForm(
-				newField("Root passphrase", "at least 8 characters", "", true, validatePassphrase),
-				newField("Again", "the same passphrase", "", true, nil))
+			y.fileKey = newFileKeyForm()
 			return y.fileKey.focused().input.Focus()
 		case key.Matches(msg, keyBack):
 			return back
@@ -282,77 +263,54 @@ func (y *yubikeyScreen) choose() tea.Cmd {
 	}
 	if t.FactoryDefaults() {
 		y.phase = ykPrepareForm
-		y.prepare = newForm(
-			newField("New PIN", "6 to 8 ASCII characters", "", true, validatePIN),
-			newField("PIN again", "", "", true, nil),
-			newField("New PUK", "6 to 8 ASCII characters, unblocks the PIN", "", true, validatePUK),
-			newField("PUK again", "", "", true, nil))
+		y.prepare = newPrepareForm()
 		return y.prepare.focused().input.Focus()
 	}
 	y.startSettings()
-	if y.pin == nil {
+	if y.settings.pin == nil {
 		return nil
 	}
-	return y.pin.focused().input.Focus()
+	return y.settings.pin.focused().input.Focus()
 }
 
 func (y *yubikeyScreen) runPrepare() tea.Cmd {
-	f := y.prepare.fields
-	if i, err := y.prepare.firstError(); err != nil {
-		y.prepare.move(i - y.prepare.focus)
-		return showError(err)
-	}
-	if f[0].input.Value() != f[1].input.Value() {
-		return showError(errors.New("the two PINs differ: type the same PIN twice"))
-	}
-	if f[2].input.Value() != f[3].input.Value() {
-		return showError(errors.New("the two PUKs differ: type the same PUK twice"))
-	}
-	if err := yubikey.CheckPUKNotPIN(f[0].input.Value(), f[2].input.Value()); err != nil {
+	pin, puk, err := y.prepare.check()
+	if err != nil {
 		return showError(err)
 	}
 	y.phase = ykPreparing
-	b, serial, pin, puk := y.st.backend, y.chosen().Serial, f[0].input.Value(), f[2].input.Value()
+	b, serial := y.st.backend, y.chosen().Serial
 	return y.st.work(func() tea.Msg { return preparedMsg{b.PrepareToken(serial, pin, puk)} })
 }
 
 func (y *yubikeyScreen) startSettings() {
-	y.phase, y.setRow = ykSettings, 0
+	y.phase, y.settings.row = ykSettings, 0
 	y.followSlot()
 	defer y.note()
-	y.pin = nil
+	y.settings.pin = nil
 	if y.newPIN == "" || y.newPINOf != y.chosen().Serial {
-		fields := []*field{newField("PIN", fmt.Sprintf("%d tries left", y.chosen().PINTriesLeft), "", true, nil)}
-		if y.chosen().PINTriesLeft == 1 {
-			// The last try: typed twice, so a typo cannot block the PIN.
-			fields = append(fields, newField("PIN again", "the last try: type it twice", "", true, nil))
-		}
-		y.pin = newForm(fields...)
-		y.pin.fields[0].input.Blur()
+		y.settings.pin = newPINEntry(y.chosen().PINTriesLeft)
 	}
 }
 
 func (y *yubikeyScreen) settingsKey(msg tea.KeyMsg) tea.Cmd {
-	rows := len(y.settings)
-	if y.pin != nil {
-		rows++
-	}
-	onPIN := y.pin != nil && y.setRow == len(y.settings)
+	s := y.settings
+	onPIN := s.onPIN()
 	switch {
 	case key.Matches(msg, keyBack):
 		y.phase = ykList
 		return nil
 	case key.Matches(msg, keyNext):
 		return y.create()
-	case key.Matches(msg, keyDownText) && !(onPIN && y.pin.focus < len(y.pin.fields)-1):
-		y.setRow = min(y.setRow+1, rows-1)
-	case key.Matches(msg, keyUpText) && !(onPIN && y.pin.focus > 0):
-		y.setRow = max(y.setRow-1, 0)
+	case key.Matches(msg, keyDownText) && !(onPIN && s.pin.focus < len(s.pin.fields)-1):
+		s.row = min(s.row+1, s.rows()-1)
+	case key.Matches(msg, keyUpText) && !(onPIN && s.pin.focus > 0):
+		s.row = max(s.row-1, 0)
 	case !onPIN && (key.Matches(msg, keyLeft) || key.Matches(msg, keyRight)):
-		if y.setRow > 0 && y.slotKey() != nil {
-			return showError(fmt.Errorf("slot %s already holds a key: its curve and policies were fixed when it was made; choose an empty slot (the first row) for a new key with other settings", y.settings[0].value()))
+		if s.row > 0 && y.slotKey() != nil {
+			return showError(fmt.Errorf("slot %s already holds a key: its curve and policies were fixed when it was made; choose an empty slot (the first row) for a new key with other settings", s.slot.value()))
 		}
-		c := y.settings[y.setRow]
+		c := s.choices()[s.row]
 		step := 1
 		if key.Matches(msg, keyLeft) {
 			step = len(c.options) - 1
@@ -360,13 +318,13 @@ func (y *yubikeyScreen) settingsKey(msg tea.KeyMsg) tea.Cmd {
 		c.i = (c.i + step) % len(c.options)
 		y.followSlot()
 	case onPIN:
-		return y.pin.update(msg)
+		return s.pin.update(msg)
 	}
-	if y.pin != nil {
-		if y.setRow == len(y.settings) {
-			return y.pin.focused().input.Focus()
+	if s.pin != nil {
+		if s.onPIN() {
+			return s.pin.focused().input.Focus()
 		}
-		y.pin.focused().input.Blur()
+		s.pin.focused().input.Blur()
 	}
 	return nil
 }
@@ -374,7 +332,7 @@ func (y *yubikeyScreen) settingsKey(msg tea.KeyMsg) tea.Cmd {
 // slotKey is what the chosen slot of the chosen token holds, if anything.
 func (y *yubikeyScreen) slotKey() *yubikey.SlotInfo {
 	for _, s := range y.chosen().Slots {
-		if s.Slot == y.settings[0].value() && (s.Key || s.Certificate != "") {
+		if s.Slot == y.settings.slot.value() && (s.Key || s.Certificate != "") {
 			return &s
 		}
 	}
@@ -413,16 +371,9 @@ func (y *yubikeyScreen) followSlot() {
 	if s == nil {
 		return
 	}
-	set := func(c *choice, v string) {
-		for i, o := range c.options {
-			if o == v {
-				c.i = i
-			}
-		}
-	}
-	set(y.settings[1], strings.TrimPrefix(s.Algorithm, "ECDSA "))
-	set(y.settings[2], s.PINPolicy)
-	set(y.settings[3], s.TouchPolicy)
+	y.settings.curve.set(strings.TrimPrefix(s.Algorithm, "ECDSA "))
+	y.settings.pinPolicy.set(s.PINPolicy)
+	y.settings.touch.set(s.TouchPolicy)
 }
 
 // create makes the root key on the token, in a command; the token asks
@@ -438,29 +389,24 @@ func (y *yubikeyScreen) create() tea.Cmd {
 		pin = y.newPIN
 	}
 	lastTry := false
-	if y.pin != nil {
-		pin = y.pin.fields[0].input.Value()
-		if pin == "" {
-			y.setRow = len(y.settings)
-			return tea.Batch(y.pin.focused().input.Focus(), showError(errors.New("type the YubiKey's PIN")))
-		}
-		if len(y.pin.fields) == 2 {
-			if y.pin.fields[1].input.Value() != pin {
-				return showError(errors.New("the two PINs differ: with one try left, type the same PIN twice"))
-			}
-			lastTry = true
+	if s := y.settings; s.pin != nil {
+		var err error
+		if pin, lastTry, err = s.pin.check(); err != nil {
+			s.row = len(s.choices())
+			return tea.Batch(s.pin.focused().input.Focus(), showError(err))
 		}
 	}
-	slot, _ := yubikey.ParseSlot(y.settings[0].value())
-	pinPolicy, _ := yubikey.ParsePINPolicy(y.settings[2].value())
-	touch, _ := yubikey.ParseTouchPolicy(y.settings[3].value())
+	set := y.settings
+	slot, _ := yubikey.ParseSlot(set.slot.value())
+	pinPolicy, _ := yubikey.ParsePINPolicy(set.pinPolicy.value())
+	touch, _ := yubikey.ParseTouchPolicy(set.touch.value())
 	curve := elliptic.P256()
-	if y.settings[1].value() == "P-384" {
+	if set.curve.value() == "P-384" {
 		curve = elliptic.P384()
 	}
 	st := y.st
 	r := &st.root
-	r.fileKey, r.token, r.slot = false, y.chosen(), y.settings[0].value()
+	r.fileKey, r.token, r.slot = false, y.chosen(), set.slot.value()
 	opts := trust.YubiKeyRootOptions{Serial: r.token.Serial, Slot: slot, PIN: pin, Curve: curve, PINPolicy: pinPolicy,
 		TouchPolicy: touch, AllowLastTry: lastTry, AttestationRoots: st.cfg.AttestationRoots,
 		OnTouch: func() { st.send(touchMsg{}) }}
@@ -472,17 +418,14 @@ func (y *yubikeyScreen) create() tea.Cmd {
 }
 
 func (y *yubikeyScreen) acceptFileKey() tea.Cmd {
-	f := y.fileKey.fields
-	if _, err := f[0].check(); err != nil {
+	pass, err := y.fileKey.check()
+	if err != nil {
 		return showError(err)
 	}
-	if f[0].input.Value() != f[1].input.Value() {
-		return showError(errors.New("the two passphrases differ: type the same passphrase twice"))
-	}
-	if err := y.weak.check(f[0].input.Value()); err != nil {
+	if err := y.weak.check(pass); err != nil {
 		return showError(err)
 	}
-	y.st.root = rootChoice{fileKey: true, filePass: f[0].input.Value(), key: trust.FileRootKey("")}
+	y.st.root = rootChoice{fileKey: true, filePass: pass, key: trust.FileRootKey("")}
 	y.phase = ykDone
 	return next
 }
@@ -493,8 +436,9 @@ func (y *yubikeyScreen) note() {
 	if (y.phase != ykSettings && y.phase != ykCreating) || len(y.tokens) == 0 {
 		return
 	}
-	y.st.chosen = tokenChoice{serial: y.chosen().Serial, slot: y.settings[0].value(), curve: y.settings[1].value(),
-		pin: y.settings[2].value(), touch: y.settings[3].value()}
+	s := y.settings
+	y.st.chosen = tokenChoice{serial: y.chosen().Serial, slot: s.slot.value(), curve: s.curve.value(),
+		pin: s.pinPolicy.value(), touch: s.touch.value()}
 }
 
 func (y *yubikeyScreen) view(width int) string {
@@ -517,8 +461,8 @@ func (y *yubikeyScreen) view(width int) string {
 		t := y.chosen()
 		fmt.Fprintf(&b, "YubiKey %d, firmware %s, PIN tries left: %d\n\n", t.Serial, t.Firmware, t.PINTriesLeft)
 		slot := y.slotKey()
-		for i, c := range y.settings {
-			cur := gutter(i == y.setRow)
+		for i, c := range y.settings.choices() {
+			cur := gutter(i == y.settings.row)
 			if i > 0 && slot != nil {
 				fmt.Fprintf(&b, "%s%s    %s    %s\n", cur, padRight(c.label, 12), padRight(c.value(), 6), styleDim.Render("as the key in the slot has it"))
 				continue
@@ -533,7 +477,7 @@ func (y *yubikeyScreen) view(width int) string {
 				b.WriteString(fail(fmt.Sprintf("Slot %s holds %s: the wizard never overwrites it; choose an empty slot.", slot.Slot, why)) + "\n")
 			}
 		}
-		if y.pin != nil {
+		if y.settings.pin != nil {
 			b.WriteString("\n" + y.pinView(width))
 		} else {
 			b.WriteString(styleDim.Render("\n  The PIN you just set unlocks the token.") + "\n")
@@ -557,8 +501,8 @@ rehearse, or where no YubiKey can be had; keep the file offline.`) + "\n\n")
 }
 
 func (y *yubikeyScreen) pinView(width int) string {
-	cur := gutter(y.setRow == len(y.settings))
-	v := y.pin.view(width)
+	cur := gutter(y.settings.onPIN())
+	v := y.settings.pin.view(width)
 	return cur + strings.TrimPrefix(strings.TrimPrefix(v, "  "), styleCursor.Render(markCursor)+" ")
 }
 
@@ -624,12 +568,3 @@ func rootKeyReport(st *state) string {
 type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
-
-func validatePIN(s string) (string, error) {
-	if err := yubikey.CheckPIN(s); err != nil {
-		return "", err
-	}
-	return "", nil
-}
-
-func validatePUK(s string) (string, error) { return "", yubikey.CheckPUK(s) }
