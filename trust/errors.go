@@ -3,6 +3,7 @@ package trust
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Kinds of failure a caller can branch on with errors.Is. Every error the
@@ -111,6 +112,22 @@ func wrapError(kind error, cause error, input, fix, format string, args ...any) 
 	e := newError(kind, input, fix, format, args...)
 	e.Cause = cause
 	return e
+}
+
+// SayFix says a fix in a face's words: how[action] says how that face
+// does the action; it follows the engine's plain words in parentheses, or
+// replaces them when it starts with "=". Without a how, the words alone.
+func SayFix(action Action, fix string, how map[Action]string) string {
+	h, ok := how[action]
+	switch {
+	case !ok:
+		return fix
+	case strings.HasPrefix(h, "="):
+		return strings.TrimPrefix(h, "=")
+	case fix == "":
+		return h
+	}
+	return fix + " (" + h + ")"
 }
 
 // FixFor returns the advice carried by err, if it is an engine *Error:

@@ -1,10 +1,6 @@
 package ui
 
-import (
-	"strings"
-
-	"github.com/dctwiz/dctwiz/trust"
-)
+import "github.com/dctwiz/dctwiz/trust"
 
 // wizardFix is an error's fix as the wizard says it: the engine's plain
 // words, with its action as this wizard's screens and keys (an admin at
@@ -14,18 +10,7 @@ func wizardFix(err error) string {
 	return renderFix(action, fix)
 }
 
-func renderFix(action trust.Action, fix string) string {
-	how, ok := wizardFixes[action]
-	switch {
-	case !ok:
-		return fix
-	case strings.HasPrefix(how, "="):
-		return strings.TrimPrefix(how, "=") // says it all, in the wizard's words
-	case fix == "":
-		return how
-	}
-	return fix + " (" + how + ")"
-}
+func renderFix(action trust.Action, fix string) string { return trust.SayFix(action, fix, wizardFixes) }
 
 // wizardFixes say how each action is done in the wizard; "=" starts a
 // sentence that replaces the engine's words.

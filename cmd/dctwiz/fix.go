@@ -9,16 +9,7 @@ func fixLine(err error) string {
 	return renderFix(action, fix)
 }
 
-func renderFix(action trust.Action, fix string) string {
-	how, ok := cliFixes[action]
-	switch {
-	case !ok:
-		return fix
-	case fix == "":
-		return how
-	}
-	return fix + " (" + how + ")"
-}
+func renderFix(action trust.Action, fix string) string { return trust.SayFix(action, fix, cliFixes) }
 
 // cliFixes say how each action is done with this CLI.
 var cliFixes = map[trust.Action]string{

@@ -23,52 +23,41 @@ func continueCommand(p ui.ResumePoint) ui.ContinueCommand {
 
 // continueArgs are the command's arguments, unquoted.
 func continueArgs(p ui.ResumePoint) (args []string, note string) {
-	global := func() []string {
-		var a []string
-		if p.Server != "" {
-			a = append(a, "--server", p.Server)
+	// flag adds a flag with its value, when it has one.
+	flag := func(name, value string) {
+		if value != "" {
+			args = append(args, name, value)
 		}
-		if p.CACert != "" {
-			a = append(a, "--tlscacert", p.CACert)
-		}
-		if p.TrustDir != "" {
-			a = append(a, "--trust-dir", p.TrustDir)
-		}
-		return a
+	}
+	global := func() {
+		flag("--server", p.Server)
+		flag("--tlscacert", p.CACert)
+		flag("--trust-dir", p.TrustDir)
 	}
 	if p.OnlyDeletion {
-		return append([]string{"dctwiz", "targets-key", "delete", p.GUN}, global()...), ""
+		args = []string{"dctwiz", "targets-key", "delete", p.GUN}
+		global()
+		return args, ""
 	}
-	args = append([]string{"dctwiz", "setup", p.GUN}, global()...)
+	args = []string{"dctwiz", "setup", p.GUN}
+	global()
 	switch r := p.Root; {
 	case r.File:
-		args = append(args, "--root-key", "file")
+		flag("--root-key", "file")
 	case r.Serial == 0:
-		args = append(args, "--root-key", "yubikey")
+		flag("--root-key", "yubikey")
 	default:
-		args = append(args, "--root-key", fmt.Sprintf("yubikey:%d", r.Serial))
-		if r.Slot != "" {
-			args = append(args, "--slot", r.Slot)
-		}
-		if r.Curve != "" {
-			args = append(args, "--curve", strings.ToLower(strings.ReplaceAll(r.Curve, "-", "")))
-		}
-		if r.PINPolicy != "" {
-			args = append(args, "--pin-policy", r.PINPolicy)
-		}
-		if r.TouchPolicy != "" {
-			args = append(args, "--touch-policy", r.TouchPolicy)
-		}
+		flag("--root-key", fmt.Sprintf("yubikey:%d", r.Serial))
+		flag("--slot", r.Slot)
+		flag("--curve", strings.ToLower(strings.ReplaceAll(r.Curve, "-", "")))
+		flag("--pin-policy", r.PINPolicy)
+		flag("--touch-policy", r.TouchPolicy)
 	}
-	if p.AttestationCA != "" {
-		args = append(args, "--attestation-ca", p.AttestationCA)
-	}
+	flag("--attestation-ca", p.AttestationCA)
 	for _, s := range p.Signers {
-		args = append(args, "--delegation", s.Name+"="+s.Path)
+		flag("--delegation", s.Name+"="+s.Path)
 	}
-	if p.RootCertOut != "" {
-		args = append(args, "--root-cert-out", p.RootCertOut)
-	}
+	flag("--root-cert-out", p.RootCertOut)
 	if p.TestTag != "" {
 		args = append(args, "--test-tag", p.TestTag)
 	} else {
