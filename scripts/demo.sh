@@ -41,14 +41,16 @@ cat <<MSG
 
 SANDBOX: a local notary server at $NOTARY_URL and a registry at $REGISTRY_HOST;
 the root key lives on $where.
-The wizard is not built yet; this is the same ceremony, headless:
+This is the ceremony the wizard walks through (make run), headless, as a script runs it:
 
   dctwiz setup $gun ${root[*]} --delegation signpath=signpath.crt \\
-      --root-cert-out root.crt --test-tag 1.0 --delete-targets-key --yes
+      --root-cert-out root.crt --test-tag 1.0 --delete-targets-key --yes --record .
 
 MSG
 "${dctwiz[@]}" setup "$gun" "${root[@]}" --delegation "signpath=$work/signpath.crt" \
-	--root-cert-out "$work/root.crt" --test-tag 1.0 --delete-targets-key --yes
+	--root-cert-out "$work/root.crt" --test-tag 1.0 --delete-targets-key --yes --record "$work"
+echo
+sed -n '1,12p' "$work"/dctwiz-ceremony-*.md
 echo
 "${dctwiz[@]}" inspect "$gun"
 echo
