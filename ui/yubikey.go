@@ -285,7 +285,7 @@ func (y *yubikeyScreen) runPrepare() tea.Cmd {
 
 func (y *yubikeyScreen) startSettings() {
 	y.phase, y.settings.row = ykSettings, 0
-	y.followSlot()
+	y.settings.followSlot(y.chosen())
 	defer y.note()
 	y.settings.pin = nil
 	if y.newPIN == "" || y.newPINOf != y.chosen().Serial {
@@ -294,92 +294,20 @@ func (y *yubikeyScreen) startSettings() {
 }
 
 func (y *yubikeyScreen) settingsKey(msg tea.KeyMsg) tea.Cmd {
-	s := y.settings
-	onPIN := s.onPIN()
 	switch {
 	case key.Matches(msg, keyBack):
 		y.phase = ykList
 		return nil
 	case key.Matches(msg, keyNext):
 		return y.create()
-	case key.Matches(msg, keyDownText) && !(onPIN && s.pin.focus < len(s.pin.fields)-1):
-		s.row = min(s.row+1, s.rows()-1)
-	case key.Matches(msg, keyUpText) && !(onPIN && s.pin.focus > 0):
-		s.row = max(s.row-1, 0)
-	case !onPIN && (key.Matches(msg, keyLeft) || key.Matches(msg, keyRight)):
-		if s.row > 0 && y.slotKey() != nil {
-			return showError(fmt.Errorf("slot %s already holds a key: its curve and policies were fixed when it was made; choose an empty slot (the first row) for a new key with other settings", s.slot.value()))
-		}
-		c := s.choices()[s.row]
-		step := 1
-		if key.Matches(msg, keyLeft) {
-			step = len(c.options) - 1
-		}
-		c.i = (c.i + step) % len(c.options)
-		y.followSlot()
-	case onPIN:
-		return s.pin.update(msg)
 	}
-	if s.pin != nil {
-		if s.onPIN() {
-			return s.pin.focused().input.Focus()
-		}
-		s.pin.focused().input.Blur()
-	}
-	return nil
-}
-
-// slotKey is what the chosen slot of the chosen token holds, if anything.
-func (y *yubikeyScreen) slotKey() *yubikey.SlotInfo {
-	for _, s := range y.chosen().Slots {
-		if s.Slot == y.settings.slot.value() && (s.Key || s.Certificate != "") {
-			return &s
-		}
-	}
-	return nil
-}
-
-// reusable says whether the slot's key is a root key made on the token,
-// which dctwiz uses as it is, and if not, why not.
-func reusable(s *yubikey.SlotInfo) (bool, string) {
-	switch {
-	case !s.Key:
-		return false, "a certificate without a key"
-	case isRootCert(s.Certificate) && s.Generated, s.Certificate == "" && s.Generated:
-		return true, ""
-	case isRootCert(s.Certificate):
-		return false, "a root key that was imported, not made on the token: a copy may exist elsewhere"
-	}
-	return false, "another key (" + s.Algorithm + ", " + s.Certificate + ")"
-}
-
-// isRootCert says whether a slot certificate's subject has CN root, as the
-// engine checks it (notary's convention).
-func isRootCert(subject string) bool {
-	for _, rdn := range strings.Split(subject, ",") {
-		if strings.TrimSpace(rdn) == "CN=root" {
-			return true
-		}
-	}
-	return false
-}
-
-// followSlot shows the key already in the chosen slot with the curve and
-// policies it was made with: those cannot change without a new key.
-func (y *yubikeyScreen) followSlot() {
-	s := y.slotKey()
-	if s == nil {
-		return
-	}
-	y.settings.curve.set(strings.TrimPrefix(s.Algorithm, "ECDSA "))
-	y.settings.pinPolicy.set(s.PINPolicy)
-	y.settings.touch.set(s.TouchPolicy)
+	return y.settings.key(msg, y.chosen())
 }
 
 // create makes the root key on the token, in a command; the token asks
 // for touches through the state's event channel.
 func (y *yubikeyScreen) create() tea.Cmd {
-	if s := y.slotKey(); s != nil {
+	if s := y.settings.slotKey(y.chosen()); s != nil {
 		if ok, why := reusable(s); !ok {
 			return showError(fmt.Errorf("slot %s holds %s: the wizard never overwrites a key; choose an empty slot", s.Slot, why))
 		}
@@ -460,28 +388,7 @@ func (y *yubikeyScreen) view(width int) string {
 	case ykSettings, ykCreating:
 		t := y.chosen()
 		fmt.Fprintf(&b, "YubiKey %d, firmware %s, PIN tries left: %d\n\n", t.Serial, t.Firmware, t.PINTriesLeft)
-		slot := y.slotKey()
-		for i, c := range y.settings.choices() {
-			cur := gutter(i == y.settings.row)
-			if i > 0 && slot != nil {
-				fmt.Fprintf(&b, "%s%s    %s    %s\n", cur, padRight(c.label, 12), padRight(c.value(), 6), styleDim.Render("as the key in the slot has it"))
-				continue
-			}
-			fmt.Fprintf(&b, "%s%s  ‹ %s ›  %s\n", cur, padRight(c.label, 12), padRight(c.value(), 6), styleDim.Render(c.notes[c.i]))
-		}
-		if slot != nil {
-			if ok, why := reusable(slot); ok {
-				b.WriteString(warn(fmt.Sprintf("Slot %s already holds a root key made on this token: it is used as it is.", slot.Slot)) + "\n" +
-					styleDim.Render("  Its curve and policies cannot change without a new key, which would orphan\n  the repositories it signs. For a new key, choose an empty slot.") + "\n")
-			} else {
-				b.WriteString(fail(fmt.Sprintf("Slot %s holds %s: the wizard never overwrites it; choose an empty slot.", slot.Slot, why)) + "\n")
-			}
-		}
-		if y.settings.pin != nil {
-			b.WriteString("\n" + y.pinView(width))
-		} else {
-			b.WriteString(styleDim.Render("\n  The PIN you just set unlocks the token.") + "\n")
-		}
+		b.WriteString(y.settings.view(t, width))
 		if y.phase == ykCreating {
 			b.WriteString("\n{spinner} making the root key on the YubiKey ...\n")
 			if y.touching {
@@ -498,12 +405,6 @@ rehearse, or where no YubiKey can be had; keep the file offline.`) + "\n\n")
 		b.WriteString(y.fileKey.view(width))
 	}
 	return b.String()
-}
-
-func (y *yubikeyScreen) pinView(width int) string {
-	cur := gutter(y.settings.onPIN())
-	v := y.settings.pin.view(width)
-	return cur + strings.TrimPrefix(strings.TrimPrefix(v, "  "), styleCursor.Render(markCursor)+" ")
 }
 
 func (y *yubikeyScreen) tokenList() string {

@@ -106,56 +106,6 @@ func (f *fileKeyForm) check() (string, error) {
 	return f.pass.input.Value(), nil
 }
 
-// keySettings are the slot, curve and policies of the root key, chosen
-// with left/right, and the PIN that unlocks the token.
-type keySettings struct {
-	slot, curve, pinPolicy, touch *choice
-	row                           int       // the highlighted row: a choice, or the PIN after them
-	pin                           *pinEntry // nil: the PIN just set unlocks the token
-}
-
-func newKeySettings() *keySettings {
-	return &keySettings{
-		slot:      &choice{label: "Slot", options: []string{"9c", "9a", "9d", "9e"}, notes: []string{"Digital Signature (notary's slot)", "PIV Authentication", "Key Management", "Card Authentication"}},
-		curve:     &choice{label: "Curve", options: []string{"P-256", "P-384"}, notes: []string{"ECDSA, what docker and notary expect", "ECDSA, larger"}},
-		pinPolicy: &choice{label: "PIN policy", options: []string{"once", "always", "never"}, notes: []string{"the PIN once per ceremony", "the PIN for every signature", "no PIN: whoever holds the token can sign"}},
-		touch:     &choice{label: "Touch policy", options: []string{"always", "cached", "never"}, notes: []string{"a touch for every signature (recommended)", "one touch covers 15 seconds", "no touch: anyone with the PIN can sign"}},
-	}
-}
-
-// choices are the rows chosen with left/right, in screen order.
-func (k *keySettings) choices() []*choice { return []*choice{k.slot, k.curve, k.pinPolicy, k.touch} }
-
-// onPIN says whether the PIN row is highlighted.
-func (k *keySettings) onPIN() bool { return k.pin != nil && k.row == len(k.choices()) }
-
-// rows counts the rows, the PIN's included.
-func (k *keySettings) rows() int {
-	if k.pin != nil {
-		return len(k.choices()) + 1
-	}
-	return len(k.choices())
-}
-
-// choice is one setting chosen with left/right.
-type choice struct {
-	label   string
-	options []string
-	notes   []string
-	i       int
-}
-
-func (c *choice) value() string { return c.options[c.i] }
-
-// set chooses the option v, if it is one.
-func (c *choice) set(v string) {
-	for i, o := range c.options {
-		if o == v {
-			c.i = i
-		}
-	}
-}
-
 func validatePIN(s string) (string, error) {
 	if err := yubikey.CheckPIN(s); err != nil {
 		return "", err
