@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 
 	"github.com/theupdateframework/notary/client"
 	"github.com/theupdateframework/notary/client/changelist"
@@ -38,6 +39,10 @@ type sessionOptions struct {
 	rootKey  data.PrivateKey // a root key to sign with, from a RootKey
 	memCache bool            // keep metadata in memory only (init)
 	pinned   []string        // trust only these root certificate IDs (no TOFU)
+	// keep: a rotation's session, which removes no key (see
+	// keepingCryptoService) and never makes one of exclude its new key.
+	keep    bool
+	exclude []string
 }
 
 func (c *Client) keyStore(pass *passRecorder) (*trustmanager.GenericKeyStore, error) {
@@ -84,7 +89,11 @@ func (c *Client) open(ctx context.Context, gun GUN, opts sessionOptions) (*sessi
 		// First, so that it signs root and new keys fall through to the file store.
 		stores = append([]trustmanager.KeyStore{&rootKeyStore{key: opts.rootKey}}, stores...)
 	}
-	s.cs = &reusingCryptoService{CryptoService: cryptoservice.NewCryptoService(stores...), keys: s.keys}
+	if opts.keep {
+		s.cs = rotationCryptoService(stores, s.keys, opts.exclude)
+	} else {
+		s.cs = &reusingCryptoService{CryptoService: cryptoservice.NewCryptoService(stores...), keys: s.keys}
+	}
 	s.repo, err = client.NewRepository(data.GUN(gun.String()), server, remote, s.cache,
 		s.pin, s.cs, changelist.NewMemChangelist())
 	if err != nil {
@@ -281,13 +290,14 @@ func (r *rootKeyStore) Name() string { return "root key" }
 // converges on one targets key instead of leaving orphans.
 type reusingCryptoService struct {
 	*cryptoservice.CryptoService
-	keys *trustmanager.GenericKeyStore
+	keys    *trustmanager.GenericKeyStore
+	exclude []string // keys never reused: the ones a rotation replaces
 }
 
 func (r *reusingCryptoService) Create(role data.RoleName, gun data.GUN, algorithm string) (data.PublicKey, error) {
 	if role == data.CanonicalTargetsRole {
 		for id, info := range r.keys.ListKeys() {
-			if info.Role == role && info.Gun == gun {
+			if info.Role == role && info.Gun == gun && !slices.Contains(r.exclude, id) {
 				priv, _, err := r.keys.GetKey(id)
 				if err != nil {
 					return nil, err

@@ -1,0 +1,158 @@
+package trust
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/theupdateframework/notary/cryptoservice"
+	store "github.com/theupdateframework/notary/storage"
+	"github.com/theupdateframework/notary/trustmanager"
+	"github.com/theupdateframework/notary/tuf/data"
+	"github.com/theupdateframework/notary/tuf/signed"
+	"github.com/theupdateframework/notary/tuf/utils"
+)
+
+// TargetsRotation says what RotateTargetsKey did.
+type TargetsRotation struct {
+	GUN       string   `json:"gun"`
+	OldKeyIDs []string `json:"old_key_ids"` // the targets keys root.json named before
+	NewKeyID  string   `json:"new_key_id"`  // the targets key root.json names now, in the trust dir
+	// Retired lists the old targets keys that were in the trust dir and
+	// were removed once the new one was published and verified.
+	Retired []string `json:"retired,omitempty"`
+	// Reused: the new key was made by an earlier run whose publish did not
+	// land, and is published now (a rerun converged on it).
+	Reused bool `json:"reused"`
+}
+
+// RotateTargetsKey gives the repository a new targets key, signed into
+// root.json with the root key, and re-signs targets.json (its delegations
+// unchanged) with it. It needs the root key, not the old targets key, so
+// it works after the targets key was deleted. No key is ever lost: notary
+// would remove the old private key before the upload, so the old key stays
+// in the trust dir until the new trust data is published and verifies
+// from an empty cache; then it is removed. A new key whose publish did not
+// land is reused by the next run.
+func (c *Client) RotateTargetsKey(ctx context.Context, gun GUN, root RootKey) (*TargetsRotation, error) {
+	if root == nil || gun.IsZero() {
+		return nil, newError(ErrBadInput, "", "choose the repository and its root key", "no repository or no root key")
+	}
+	// The repository as it is, verified as docker verifies it.
+	s, repo, err := c.openLoaded(ctx, gun)
+	if err != nil {
+		return nil, err
+	}
+	old := slices.Clone(repo.Root.Signed.Roles[data.CanonicalTargetsRole].KeyIDs)
+	rootIDs := slices.Clone(repo.Root.Signed.Roles[data.CanonicalRootRole].KeyIDs)
+	rootKey, err := root.open(ctx, s.keys, s.pass, false)
+	if errors.Is(err, errNoRootKeyYet) {
+		return nil, newError(ErrNoRootKey, root.String(), "give this repository's root key",
+			"no root key there: this repository's root key is elsewhere")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !holdsRoot(repo.Root, rootKey) {
+		return nil, newError(ErrNoRootKey, root.String(), "give this repository's root key",
+			"this root key is not the root key of %s", gun)
+	}
+	// A session that signs with the root key and never removes a key.
+	rs, err := c.open(ctx, gun, sessionOptions{rootKey: rootKey, keep: true, exclude: old})
+	if err != nil {
+		return nil, err
+	}
+	newID, reused, err := rs.newTargetsKey()
+	if err != nil {
+		return nil, err
+	}
+	res := &TargetsRotation{GUN: gun.String(), OldKeyIDs: old, NewKeyID: newID, Reused: reused}
+	if err := rs.repo.RotateKey(data.CanonicalTargetsRole, false, []string{newID}); err != nil {
+		// The answer may be lost after the server committed: look.
+		landed, checkErr := rs.targetsKeyIs(newID)
+		if checkErr != nil || !landed {
+			return nil, publishFailed(gun, rs.explain(err, ErrPublish), checkErr == nil)
+		}
+	}
+	// Verify as a consumer who knows only the root certificate, then retire
+	// the old keys: only now can they no longer be needed.
+	if err := c.VerifyPublished(ctx, gun, rootIDs); err != nil {
+		return res, err
+	}
+	if landed, err := rs.targetsKeyIs(newID); err != nil || !landed {
+		if err == nil {
+			err = newError(ErrVerification, gun.String(), "", "the server does not name the new targets key")
+		}
+		return res, err
+	}
+	for _, id := range old {
+		if id == newID {
+			continue
+		}
+		if _, _, err := s.keys.GetKey(id); err != nil {
+			continue // not here (deleted after setup, or held elsewhere)
+		}
+		if err := s.keys.RemoveKey(id); err != nil {
+			return res, wrapError(ErrBadInput, err, c.trustDir, "remove the old targets key by hand",
+				"the new targets key is published, but the old one could not be removed")
+		}
+		res.Retired = append(res.Retired, id)
+	}
+	// The cache now trusts the new root; load it so later commands start from it.
+	if _, err := rs.load(); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// holdsRoot says whether key is one of root.json's root keys.
+func holdsRoot(root *data.SignedRoot, key data.PrivateKey) bool {
+	for _, id := range root.Signed.Roles[data.CanonicalRootRole].KeyIDs {
+		if k, ok := root.Signed.Keys[id]; ok {
+			if cid, err := utils.CanonicalKeyID(k); err == nil && cid == key.ID() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// newTargetsKey is the targets key to rotate to: one that an earlier run
+// made and did not get published, else a new one.
+func (s *session) newTargetsKey() (id string, reused bool, err error) {
+	before := len(s.keys.ListKeys())
+	pub, err := s.cs.Create(data.CanonicalTargetsRole, data.GUN(s.gun.String()), data.ECDSAKey)
+	if err != nil {
+		if s.pass.problem != nil {
+			return "", false, s.pass.problem
+		}
+		return "", false, wrapError(ErrBadInput, err, s.c.trustDir, "check that the trust dir is writable", "cannot make the new targets key")
+	}
+	return pub.ID(), len(s.keys.ListKeys()) == before, nil
+}
+
+// targetsKeyIs asks the server whether root.json names id as the targets key.
+func (s *session) targetsKeyIs(id string) (bool, error) {
+	raw, err := s.remote.GetSized(data.CanonicalRootRole.String(), store.NoSizeLimit)
+	if err != nil {
+		return false, s.explain(err, ErrServerUnreachable)
+	}
+	root, err := parseRoot(raw)
+	if err != nil {
+		return false, wrapError(ErrVerification, err, s.gun.String(), "", "the server's root.json does not parse")
+	}
+	return slices.Contains(root.Signed.Roles[data.CanonicalTargetsRole].KeyIDs, id), nil
+}
+
+// keepingCryptoService removes no key: notary removes a rotated-out key
+// before the upload, which would lose it if the upload failed. The caller
+// removes old keys itself, once the new trust data is published.
+type keepingCryptoService struct{ signed.CryptoService }
+
+func (keepingCryptoService) RemoveKey(string) error { return nil }
+
+// rotationCryptoService is the session's crypto service for a rotation:
+// a new targets key is never one of the keys being rotated out.
+func rotationCryptoService(stores []trustmanager.KeyStore, keys *trustmanager.GenericKeyStore, exclude []string) signed.CryptoService {
+	return keepingCryptoService{&reusingCryptoService{CryptoService: cryptoservice.NewCryptoService(stores...), keys: keys, exclude: exclude}}
+}

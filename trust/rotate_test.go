@@ -1,0 +1,194 @@
+package trust_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/dctwiz/dctwiz/internal/testbed"
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// rotatable sets up a repository as the recommended setup leaves it: a
+// signer in targets/releases, a tag signed in targets and kept, and (if
+// deleteKey) the targets key deleted.
+func rotatable(t *testing.T, deleteKey bool) (*trust.Client, trust.GUN, *trust.InitResult) {
+	t.Helper()
+	ctx := context.Background()
+	c := newClient(t)
+	gun := newGUN(t)
+	res, err := c.Init(ctx, gun, trust.FileRootKey(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.PushRandomImage(ctx, gun.Path(), "1.0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.TestSign(ctx, gun, "1.0", trust.TestSignOptions{Keep: true}); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := signerCert(t, testbed.CertSpec{CommonName: "signpath"})
+	if _, err := c.AddDelegation(ctx, gun, "signpath", cert); err != nil {
+		t.Fatal(err)
+	}
+	if deleteKey {
+		if _, err := c.DeleteTargetsKey(ctx, gun); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c, gun, res
+}
+
+// checkRotated reads the repository as a consumer who knows only the root
+// certificate: the new targets key, the signers kept, the old tag verified.
+func checkRotated(t *testing.T, c *trust.Client, gun trust.GUN, init *trust.InitResult, rot *trust.TargetsRotation) {
+	t.Helper()
+	ctx := context.Background()
+	in, err := newClient(t).Inspect(ctx, gun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var repoKeys []string
+	for _, k := range in.AdministrativeKeys {
+		if k.Name == "Repository" {
+			repoKeys = k.KeyIDs
+		}
+	}
+	if !slices.Equal(repoKeys, []string{rot.NewKeyID}) || rot.NewKeyID == init.Targets.ID || !slices.Equal(rot.OldKeyIDs, []string{init.Targets.ID}) {
+		t.Errorf("repository keys %v; rotation %+v; the key before %s", repoKeys, rot, init.Targets.ID)
+	}
+	if len(in.Signers) != 1 || in.Signers[0].Name != "signpath" {
+		t.Errorf("signers %+v, want signpath kept", in.Signers)
+	}
+	got, err := c.ResolveAsConsumer(ctx, gun, []string{init.Root.ID}, "1.0")
+	if err != nil || got.Role != "targets" {
+		t.Errorf("the tag signed before the rotation: %+v, %v", got, err)
+	}
+}
+
+func TestRotateTargetsKeyAfterItWasDeleted(t *testing.T) {
+	c, gun, init := rotatable(t, true)
+	rot, err := c.RotateTargetsKey(context.Background(), gun, trust.FileRootKey(""))
+	if err != nil {
+		t.Fatalf("RotateTargetsKey: %v", err)
+	}
+	checkRotated(t, c, gun, init, rot)
+	if len(rot.Retired) != 0 || rot.Reused {
+		t.Errorf("rotation %+v: nothing to retire, nothing to reuse", rot)
+	}
+	// The new key signs: a signer can be added without the root key again.
+	cert, _ := signerCert(t, testbed.CertSpec{CommonName: "ci"})
+	if _, err := c.AddDelegation(context.Background(), gun, "ci", cert); err != nil {
+		t.Errorf("adding a signer with the new targets key: %v", err)
+	}
+}
+
+func TestRotateTargetsKeyRetiresTheOldOne(t *testing.T) {
+	c, gun, init := rotatable(t, false)
+	rot, err := c.RotateTargetsKey(context.Background(), gun, trust.FileRootKey(""))
+	if err != nil {
+		t.Fatalf("RotateTargetsKey: %v", err)
+	}
+	checkRotated(t, c, gun, init, rot)
+	if !slices.Equal(rot.Retired, []string{init.Targets.ID}) {
+		t.Errorf("retired %v, want the old key %s", rot.Retired, init.Targets.ID)
+	}
+	if role, err := c.SigningRole(context.Background(), gun); err != nil || role != "targets" {
+		t.Errorf("signing role after the rotation: %q, %v", role, err)
+	}
+}
+
+// Without this repository's root key nothing is made or published.
+func TestRotateTargetsKeyNeedsTheRootKey(t *testing.T) {
+	_, gun, _ := rotatable(t, true)
+	other := newClient(t) // another trust dir: another root key
+	if _, err := other.Init(context.Background(), newGUN(t), trust.FileRootKey("")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := other.RotateTargetsKey(context.Background(), gun, trust.FileRootKey(""))
+	if !errors.Is(err, trust.ErrNoRootKey) {
+		t.Fatalf("RotateTargetsKey with another repository's root key: %v", err)
+	}
+}
+
+// loseAnswer lets the first POST reach the server, then loses its answer,
+// as a connection cut after the server committed does.
+type loseAnswer struct {
+	inner http.RoundTripper
+	lost  atomic.Bool
+}
+
+func (l *loseAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.inner.RoundTrip(r)
+	if r.Method == http.MethodPost && err == nil && !l.lost.Swap(true) {
+		resp.Body.Close()
+		return nil, errors.New("connection reset by peer")
+	}
+	return resp, err
+}
+
+// No key is lost when the upload is cut: before the server sees it, the
+// old key stays and the rerun publishes the key the first run made; after
+// the server committed, the rotation is recognised as done.
+func TestRotateTargetsKeyWhenTheUploadIsCut(t *testing.T) {
+	ctx := context.Background()
+	t.Run("before the server sees it", func(t *testing.T) {
+		c, gun, init := rotatable(t, false)
+		faulty := newClient(t, trust.WithTrustDir(c.TrustDir()), trust.WithTransport(&dropNthPublish{inner: tlsTo(t), n: 1}))
+		_, err := faulty.RotateTargetsKey(ctx, gun, trust.FileRootKey(""))
+		if !errors.Is(err, trust.ErrPublish) || !strings.Contains(err.Error(), "nothing was published") {
+			t.Fatalf("a cut upload: %v", err)
+		}
+		// The old key still signs: it was not removed before the upload.
+		if _, err := c.AddDelegation(ctx, gun, "ci", mustCert(t, "ci")); err != nil {
+			t.Fatalf("the old targets key after the failed rotation: %v", err)
+		}
+		rot, err := c.RotateTargetsKey(ctx, gun, trust.FileRootKey(""))
+		if err != nil {
+			t.Fatalf("rerun: %v", err)
+		}
+		if !rot.Reused || !slices.Equal(rot.Retired, []string{init.Targets.ID}) {
+			t.Errorf("rerun %+v: want the first run's key published and the old one retired", rot)
+		}
+		if n := targetsKeyFiles(t, c.TrustDir()); n != 1 {
+			t.Errorf("%d targets key files after the rerun, want 1", n)
+		}
+	})
+	t.Run("after the server committed", func(t *testing.T) {
+		c, gun, init := rotatable(t, false)
+		faulty := newClient(t, trust.WithTrustDir(c.TrustDir()), trust.WithTransport(&loseAnswer{inner: tlsTo(t)}))
+		rot, err := faulty.RotateTargetsKey(ctx, gun, trust.FileRootKey(""))
+		if err != nil {
+			t.Fatalf("a lost answer after the commit: %v", err)
+		}
+		checkRotated(t, c, gun, init, rot)
+		if n := targetsKeyFiles(t, c.TrustDir()); n != 1 {
+			t.Errorf("%d targets key files, want the new one only", n)
+		}
+	})
+}
+
+func mustCert(t *testing.T, cn string) *trust.Certificate {
+	t.Helper()
+	cert, _ := signerCert(t, testbed.CertSpec{CommonName: cn})
+	return cert
+}
+
+// targetsKeyFiles counts the trust dir's targets key files.
+func targetsKeyFiles(t *testing.T, trustDir string) int {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(trustDir, "private", "*.key"))
+	n := 0
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), "role: targets") {
+			n++
+		}
+	}
+	return n
+}
