@@ -43,10 +43,11 @@ type RecordSigner struct {
 	*trust.Certificate
 }
 
-// NewRecord records setup ceremonies that shared a root key, signers and
-// server; inspections (one per report, or none) add what expires when.
-func NewRecord(date time.Time, server string, root RecordRootKey, signers []Signer, reports []*Report, inspections []*trust.Inspection) *Record {
-	rec := &Record{Ceremony: "setup", Date: date.UTC().Truncate(time.Second), Server: server, RootKey: root,
+// NewRecord records ceremonies of one kind ("setup", "rotate targets")
+// that shared a root key, signers and server; inspections (one per
+// report, or none) add what expires when.
+func NewRecord(ceremony string, date time.Time, server string, root RecordRootKey, signers []Signer, reports []*Report, inspections []*trust.Inspection) *Record {
+	rec := &Record{Ceremony: ceremony, Date: date.UTC().Truncate(time.Second), Server: server, RootKey: root,
 		Signers: []RecordSigner{}, Repositories: reports, Inspections: inspections}
 	for _, s := range signers {
 		rec.Signers = append(rec.Signers, RecordSigner{Name: s.Name, Certificate: s.Cert})
@@ -99,7 +100,7 @@ func recordError(path string, err error) error {
 // Markdown is the record for people: what a second admin signs off.
 func (rec *Record) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Docker Content Trust setup ceremony, %s\n\n", rec.Date.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "# Docker Content Trust %s ceremony, %s\n\n", rec.Ceremony, rec.Date.Format("2006-01-02 15:04 MST"))
 	if rec.Sandbox {
 		b.WriteString("**SANDBOX rehearsal**: local test server, registry and virtual YubiKey.\n\n")
 	}
@@ -108,9 +109,11 @@ func (rec *Record) Markdown() string {
 		fmt.Fprintf(&b, "- Root key: ECDSA %s, PIN policy %s, touch policy %s, attestation verified: %t\n",
 			rec.RootKey.Curve, rec.RootKey.PINPolicy, rec.RootKey.TouchPolicy, rec.RootKey.Attested)
 	}
-	b.WriteString("\n## Signers\n\n| name | subject | key | key ID | expires |\n|---|---|---|---|---|\n")
-	for _, s := range rec.Signers {
-		fmt.Fprintf(&b, "| %s | %s | %s | `%s` | %s |\n", s.Name, s.Subject, s.KeyType, s.KeyID, s.NotAfter.UTC().Format("2006-01-02"))
+	if len(rec.Signers) > 0 {
+		b.WriteString("\n## Signers\n\n| name | subject | key | key ID | expires |\n|---|---|---|---|---|\n")
+		for _, s := range rec.Signers {
+			fmt.Fprintf(&b, "| %s | %s | %s | `%s` | %s |\n", s.Name, s.Subject, s.KeyType, s.KeyID, s.NotAfter.UTC().Format("2006-01-02"))
+		}
 	}
 	for i, rep := range rec.Repositories {
 		fmt.Fprintf(&b, "\n## %s\n\n| step | status | note |\n|---|---|---|\n", rep.GUN)
@@ -122,6 +125,13 @@ func (rec *Record) Markdown() string {
 			fmt.Fprintf(&b, "| %s | %s | %s |\n", s.Step, s.Status, note)
 		}
 		writeKeys(&b, rep)
+		if r := rep.Rotation; r != nil {
+			gone := "kept in the trust dir"
+			if rep.TargetsKey != nil && rep.TargetsKey.Gone {
+				gone = "deleted from the trust dir again"
+			}
+			fmt.Fprintf(&b, "\nTargets key rotated: `%s` replaced by `%s` (%s), signed in by the root key.\n", strings.Join(r.OldKeyIDs, "`, `"), r.NewKeyID, gone)
+		}
 		for _, c := range rep.RootCerts {
 			fmt.Fprintf(&b, "\nRoot certificate: `%s` (%s), SHA-256 fingerprint `%s`, valid until %s.\n",
 				rep.RootCertFile, c.Subject, c.Fingerprint, c.NotAfter.UTC().Format("2006-01-02"))

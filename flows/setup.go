@@ -15,8 +15,9 @@ import (
 	"github.com/dctwiz/dctwiz/trust"
 )
 
-// Engine is what the setup ceremony needs from trust.Client.
+// Engine is what the ceremonies need from trust.Client.
 type Engine interface {
+	Rotator
 	Init(ctx context.Context, gun trust.GUN, root trust.RootKey) (*trust.InitResult, error)
 	AddDelegation(ctx context.Context, gun trust.GUN, name string, cert *trust.Certificate) (*trust.DelegationResult, error)
 	RootCertificates(ctx context.Context, gun trust.GUN) ([]trust.RootCertificate, error)
@@ -115,12 +116,13 @@ type Report struct {
 	RootCertFile string                    `json:"root_certificate_file,omitempty"`
 	TestSign     *trust.TestSignResult     `json:"test_sign,omitempty"`
 	TargetsKey   *trust.TargetsKeyDeletion `json:"targets_key_deletion,omitempty"`
+	Rotation     *trust.TargetsRotation    `json:"targets_rotation,omitempty"`
 	Attestation  *trust.AttestationReport  `json:"attestation,omitempty"`
 	Warnings     []string                  `json:"warnings,omitempty"`
 }
 
 // Published says whether anything reached the server.
-func (r *Report) Published() bool { return r.Init != nil }
+func (r *Report) Published() bool { return r.Init != nil || r.Rotation != nil }
 
 // Pending lists the steps that did not complete (failed or never reached),
 // for "what is left" messages when a ceremony stops early.
@@ -337,15 +339,7 @@ func runTestSign(ctx context.Context, eng Engine, s Setup, rep *Report) (string,
 
 // runDeleteTargetsKey deletes the local targets private key.
 func runDeleteTargetsKey(ctx context.Context, eng Engine, s Setup, rep *Report) (string, error) {
-	res, err := eng.DeleteTargetsKey(ctx, s.GUN)
-	if err != nil {
-		return "", err
-	}
-	rep.TargetsKey = res
-	if len(res.KeyIDs) == 0 {
-		return "no targets key was left in the trust dir", nil
-	}
-	return fmt.Sprintf("targets key %s deleted and verified gone", trust.ShortID(res.KeyIDs[0])), nil
+	return runDeleteTargetsKeyOf(ctx, eng, s.GUN, rep)
 }
 
 // attest checks that the YubiKey attestation (already verified when the

@@ -91,6 +91,31 @@ func (f *fakeEngine) Delegations(context.Context, trust.GUN) ([]trust.Delegation
 	return f.signers, nil
 }
 
+func (f *fakeEngine) Snapshot(_ context.Context, gun trust.GUN) (*trust.TrustSnapshot, error) {
+	if err := f.call("snapshot"); err != nil {
+		return nil, err
+	}
+	return &trust.TrustSnapshot{GUN: gun.String()}, nil
+}
+
+func (f *fakeEngine) RotateTargetsKey(_ context.Context, gun trust.GUN, _ trust.RootKey) (*trust.TargetsRotation, error) {
+	if err := f.call("rotate-targets"); err != nil {
+		return nil, err
+	}
+	return &trust.TargetsRotation{GUN: gun.String(), OldKeyIDs: []string{strings.Repeat("b", 64)}, NewKeyID: strings.Repeat("d", 64)}, nil
+}
+
+func (f *fakeEngine) VerifyPublished(context.Context, trust.GUN, []string) error {
+	return f.call("verify-fresh")
+}
+
+func (f *fakeEngine) VerifyFromSnapshot(_ context.Context, _ trust.GUN, snap *trust.TrustSnapshot) error {
+	if snap == nil {
+		return errors.New("no snapshot: the consumer's cache was not read first")
+	}
+	return f.call("verify-from-cache")
+}
+
 // newFake is a fake engine with a root certificate to export.
 func newFake(t *testing.T) *fakeEngine {
 	t.Helper()
@@ -311,5 +336,49 @@ func TestNothingRunsForABadSetup(t *testing.T) {
 				t.Errorf("the engine was asked %v; steps %+v", eng.calls, rep.Steps)
 			}
 		})
+	}
+}
+
+// The targets-key rotation reads the repository as a consumer first, so
+// that it can check afterwards that such a consumer follows; then it
+// publishes, verifies both ways, and deletes the new key if asked.
+func TestTargetsRotationRunsInOrder(t *testing.T) {
+	eng := newFake(t)
+	gun := fakeSetup(t).GUN
+	var got events
+	rep, err := flows.RunRotateTargets(context.Background(), eng, &flows.RotateTargets{GUN: gun, Root: trust.FileRootKey(""), DeleteTargetsKey: true}, got.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "[snapshot rotate-targets root-cert verify-fresh verify-from-cache delete-targets-key]"
+	if fmt.Sprint(eng.calls) != want {
+		t.Errorf("calls %v, want %s", eng.calls, want)
+	}
+	if rep.Rotation == nil || !rep.Published() || rep.TargetsKey == nil || len(rep.Pending()) != 0 {
+		t.Errorf("report %+v", rep)
+	}
+	// Without the deletion, the last step is skipped; a failed publish
+	// stops before any verification, and its rerun starts there.
+	eng = newFake(t)
+	eng.failOnce = "rotate-targets"
+	c, err := flows.NewRotateTargets(eng, &flows.RotateTargets{GUN: gun, Root: trust.FileRootKey("")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RunAll(context.Background()); err == nil {
+		t.Fatal("the failing publish did not fail the ceremony")
+	}
+	if err := c.RunAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want = "[snapshot rotate-targets rotate-targets root-cert verify-fresh verify-from-cache]"
+	if fmt.Sprint(eng.calls) != want {
+		t.Errorf("calls %v, want %s", eng.calls, want)
+	}
+	if st := c.Report().Steps; len(st) != 4 || st[3].Status != flows.Skipped {
+		t.Errorf("steps %+v", st)
+	}
+	if _, err := flows.NewRotateTargets(eng, &flows.RotateTargets{GUN: gun}, nil); !errors.Is(err, trust.ErrBadInput) {
+		t.Errorf("a rotation without a root key: %v", err)
 	}
 }

@@ -81,3 +81,64 @@ func (c *Client) consumerRepo(ctx context.Context, gun GUN, pinned []string) (cl
 	s := &session{c: c, gun: gun, server: server, remote: remote, pass: &passRecorder{}}
 	return repo, s, nil
 }
+
+// TrustSnapshot is what a consumer's cache holds after it pulled: the
+// trust data that a docker client which trusted the repository before a
+// ceremony keeps, to check that such a client follows the change.
+type TrustSnapshot struct {
+	GUN   string
+	files map[data.RoleName][]byte
+}
+
+// Snapshot reads the repository as a consumer that trusts on first use
+// (as docker does) and keeps what that consumer cached.
+func (c *Client) Snapshot(ctx context.Context, gun GUN) (*TrustSnapshot, error) {
+	mem := store.NewMemoryStore(nil)
+	if err := c.consumeWith(ctx, gun, mem); err != nil {
+		return nil, err
+	}
+	snap := &TrustSnapshot{GUN: gun.String(), files: map[data.RoleName][]byte{}}
+	for _, name := range mem.ListFiles() {
+		if b, err := mem.Get(name); err == nil {
+			snap.files[data.RoleName(name)] = b
+		}
+	}
+	return snap, nil
+}
+
+// VerifyFromSnapshot checks that a consumer whose cache holds snap
+// accepts the repository's trust data as it is now.
+func (c *Client) VerifyFromSnapshot(ctx context.Context, gun GUN, snap *TrustSnapshot) error {
+	if snap == nil {
+		return newError(ErrBadInput, gun.String(), "", "no earlier trust data to verify from")
+	}
+	seed := make(map[data.RoleName][]byte, len(snap.files))
+	for k, v := range snap.files {
+		seed[k] = v
+	}
+	return c.consumeWith(ctx, gun, store.NewMemoryStore(seed))
+}
+
+// consumeWith lists the repository's targets as a trust-on-first-use
+// consumer with this cache, which it updates.
+func (c *Client) consumeWith(ctx context.Context, gun GUN, cache store.MetadataStore) error {
+	rt, err := c.notaryTransport(ctx, gun)
+	if err != nil {
+		return err
+	}
+	server := c.ServerURL(gun)
+	remote, err := store.NewNotaryServerStore(server, data.GUN(gun.String()), rt)
+	if err != nil {
+		return wrapError(ErrBadInput, err, server, "", "not a notary server URL")
+	}
+	repo, err := client.NewRepository(data.GUN(gun.String()), server, remote, cache,
+		trustpinning.TrustPinConfig{}, cryptoservice.EmptyService, changelist.NewMemChangelist())
+	if err != nil {
+		return wrapError(ErrBadInput, err, gun.String(), "", "cannot open the repository")
+	}
+	s := &session{c: c, gun: gun, server: server, remote: remote, pass: &passRecorder{}}
+	if _, err := repo.ListTargets(ReleasesRole, data.CanonicalTargetsRole); err != nil {
+		return s.explain(err, ErrVerification)
+	}
+	return nil
+}

@@ -7,6 +7,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -224,6 +225,23 @@ func (e *fakeEngine) Delegations(ctx context.Context, gun trust.GUN) ([]trust.De
 }
 
 func (e *fakeEngine) Reach(ctx context.Context, gun trust.GUN) error { return e.call(ctx, "reach") }
+
+// The wizard has no rotation yet: these only complete the engine.
+func (e *fakeEngine) Snapshot(context.Context, trust.GUN) (*trust.TrustSnapshot, error) {
+	return nil, errors.New("not in the wizard")
+}
+
+func (e *fakeEngine) RotateTargetsKey(context.Context, trust.GUN, trust.RootKey) (*trust.TargetsRotation, error) {
+	return nil, errors.New("not in the wizard")
+}
+
+func (e *fakeEngine) VerifyPublished(context.Context, trust.GUN, []string) error {
+	return errors.New("not in the wizard")
+}
+
+func (e *fakeEngine) VerifyFromSnapshot(context.Context, trust.GUN, *trust.TrustSnapshot) error {
+	return errors.New("not in the wizard")
+}
 
 func (e *fakeEngine) Credentials(ctx context.Context, gun trust.GUN) (string, error) {
 	return "docker config", nil

@@ -86,7 +86,7 @@ func record(st *state, inspections []*trust.Inspection) *flows.Record {
 	for _, c := range st.ceremonies {
 		reports = append(reports, c.Report())
 	}
-	rec := flows.NewRecord(st.now(), server, root, st.signers, reports, inspections)
+	rec := flows.NewRecord("setup", st.now(), server, root, st.signers, reports, inspections)
 	rec.Sandbox = st.cfg.Sandbox
 	return rec
 }

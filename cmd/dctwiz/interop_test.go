@@ -120,33 +120,7 @@ func TestSetupCeremonyInterop(t *testing.T) {
 	if err != nil {
 		t.Fatal("the docker client is required for the interop check (.ci/run installs docker.io): ", err)
 	}
-	cmd := exec.Command(docker, "trust", "inspect", gun)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "DOCKER_CONFIG=" + dockerCfg,
-		"DOCKER_CONTENT_TRUST_SERVER=" + notary.URL}
-	dout, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("docker trust inspect: %v\n%s", err, dout)
-	}
-	var inspected []struct {
-		Name       string
-		SignedTags []struct {
-			SignedTag string
-			Digest    string
-			Signers   []string
-		}
-		Signers []struct {
-			Name string
-			Keys []struct{ ID string }
-		}
-		AdministrativeKeys []struct {
-			Name string
-			Keys []struct{ ID string }
-		}
-	}
-	if err := json.Unmarshal(dout, &inspected); err != nil || len(inspected) != 1 {
-		t.Fatalf("docker trust inspect output: %v\n%s", err, dout)
-	}
-	in := inspected[0]
+	in := dockerTrustInspect(t, docker, dockerCfg, gun)
 	if len(in.SignedTags) != 1 || in.SignedTags[0].SignedTag != "1.0" || in.SignedTags[0].Digest != hexDigest {
 		t.Errorf("docker sees tags %+v, want 1.0 -> %s", in.SignedTags, hexDigest)
 	}
@@ -154,12 +128,7 @@ func TestSetupCeremonyInterop(t *testing.T) {
 	if len(in.Signers) != 1 || in.Signers[0].Name != "signpath" || len(in.Signers[0].Keys) != 1 || in.Signers[0].Keys[0].ID != signerKey {
 		t.Errorf("docker sees signers %+v, want signpath with key %s", in.Signers, signerKey)
 	}
-	admin := map[string][]string{}
-	for _, k := range in.AdministrativeKeys {
-		for _, key := range k.Keys {
-			admin[k.Name] = append(admin[k.Name], key.ID)
-		}
-	}
+	admin := adminKeys(in)
 	if len(admin["Root"]) != 1 || admin["Root"][0] != rep.Init.Root.ID || len(admin["Repository"]) != 1 || admin["Repository"][0] != rep.Init.Targets.ID {
 		t.Errorf("docker sees administrative keys %v, want Root %s and Repository %s", admin, rep.Init.Root.ID, rep.Init.Targets.ID)
 	}
@@ -193,6 +162,104 @@ func TestSetupCeremonyInterop(t *testing.T) {
 	if out := notaryCLI(nil, "lookup", gun, "1.0"); !strings.Contains(out, hexDigest) {
 		t.Errorf("after deleting the targets key, notary lookup = %q", out)
 	}
+
+	// A year later: rotate the targets key with the root key alone, and
+	// delete the new one again. The notary CLI and docker, each with the
+	// cache it filled above (consumers who trusted the repository before),
+	// and from empty caches, read the new key, the signer and the tag.
+	recordDir := t.TempDir()
+	rr := mustOK(t, dctwizBinary(t, e, append([]string{"rotate", "targets", gun, "--delete-targets-key", "--yes", "--json", "--record", recordDir}, serverArgs()...)...))
+	var rots []flows.Report
+	if err := json.Unmarshal([]byte(rr.stdout), &rots); err != nil || len(rots) != 1 || rots[0].Rotation == nil {
+		t.Fatalf("rotate targets --json: %v\n%s", err, rr)
+	}
+	rot := rots[0].Rotation
+	if rot.NewKeyID == rep.Init.Targets.ID || rots[0].TargetsKey == nil || !rots[0].TargetsKey.Gone {
+		t.Fatalf("rotation %+v, deletion %+v", rot, rots[0].TargetsKey)
+	}
+	mds, _ := filepath.Glob(filepath.Join(recordDir, "dctwiz-ceremony-*.md"))
+	if len(mds) != 1 {
+		t.Fatalf("record files %v", mds)
+	}
+	md, _ := os.ReadFile(mds[0])
+	for _, want := range []string{"# Docker Content Trust rotate targets ceremony", "| rotate-targets | done |", "| verify-as-consumers | done |",
+		"Targets key rotated: `" + rep.Init.Targets.ID + "` replaced by `" + rot.NewKeyID + "` (deleted from the trust dir again)"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("the rotation record lacks %q:\n%s", want, md)
+		}
+	}
+	for name, dir := range map[string]string{"the cache from before": notaryDir, "an empty cache": t.TempDir()} {
+		notaryDir = dir
+		if out := notaryCLI(nil, "lookup", gun, "1.0"); !strings.Contains(out, hexDigest) {
+			t.Errorf("notary lookup after the rotation, %s: %q", name, out)
+		}
+		if out := notaryCLI(nil, "delegation", "list", gun); !strings.Contains(out, "targets/signpath") {
+			t.Errorf("notary delegation list after the rotation, %s:\n%s", name, out)
+		}
+	}
+	for name, cfg := range map[string]string{"the cache from before": dockerCfg, "an empty cache": t.TempDir()} {
+		if cfg != dockerCfg {
+			os.MkdirAll(filepath.Join(cfg, "tls", notary.Host()), 0o700)
+			os.WriteFile(filepath.Join(cfg, "tls", notary.Host(), "ca.crt"), ca, 0o600)
+		}
+		in := dockerTrustInspect(t, docker, cfg, gun)
+		if admin := adminKeys(in); len(admin["Repository"]) != 1 || admin["Repository"][0] != rot.NewKeyID || admin["Root"][0] != rep.Init.Root.ID {
+			t.Errorf("docker after the rotation, %s: administrative keys %v, want Repository %s", name, admin, rot.NewKeyID)
+		}
+		if len(in.SignedTags) != 1 || in.SignedTags[0].Digest != hexDigest || len(in.Signers) != 1 {
+			t.Errorf("docker after the rotation, %s: tags %+v, signers %+v", name, in.SignedTags, in.Signers)
+		}
+	}
+	if n := keyFileCount(t, filepath.Join(e["DOCKER_CONFIG"], "trust")); n != 1 {
+		t.Errorf("%d key files in the trust dir after the rotation, want the root key alone", n)
+	}
+}
+
+// dockerInspection is what `docker trust inspect` says of a repository.
+type dockerInspection struct {
+	Name       string
+	SignedTags []struct {
+		SignedTag string
+		Digest    string
+		Signers   []string
+	}
+	Signers []struct {
+		Name string
+		Keys []struct{ ID string }
+	}
+	AdministrativeKeys []struct {
+		Name string
+		Keys []struct{ ID string }
+	}
+}
+
+// dockerTrustInspect runs the docker client (no daemon) with the docker
+// config dockerCfg, whose trust cache it keeps between calls.
+func dockerTrustInspect(t *testing.T, docker, dockerCfg, gun string) dockerInspection {
+	t.Helper()
+	cmd := exec.Command(docker, "trust", "inspect", gun)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "DOCKER_CONFIG=" + dockerCfg,
+		"DOCKER_CONTENT_TRUST_SERVER=" + notary.URL}
+	dout, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker trust inspect: %v\n%s", err, dout)
+	}
+	var inspected []dockerInspection
+	if err := json.Unmarshal(dout, &inspected); err != nil || len(inspected) != 1 {
+		t.Fatalf("docker trust inspect output: %v\n%s", err, dout)
+	}
+	return inspected[0]
+}
+
+// adminKeys maps docker's administrative key names to their IDs.
+func adminKeys(in dockerInspection) map[string][]string {
+	admin := map[string][]string{}
+	for _, k := range in.AdministrativeKeys {
+		for _, key := range k.Keys {
+			admin[k.Name] = append(admin[k.Name], key.ID)
+		}
+	}
+	return admin
 }
 
 func fetchManifest(t *testing.T, ref string) []byte {

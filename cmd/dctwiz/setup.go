@@ -151,9 +151,24 @@ func (a *app) writeRecord(ctx context.Context, c *trust.Client, dir string, bega
 			inspections = append(inspections, in)
 		}
 	}
-	rec := flows.NewRecord(began, c.ServerURL(s.GUN), flows.RootKeyRecord(s.Root), s.Signers, []*flows.Report{rep}, inspections)
+	rec := flows.NewRecord("setup", began, c.ServerURL(s.GUN), flows.RootKeyRecord(s.Root), s.Signers, []*flows.Report{rep}, inspections)
 	md, _, err := rec.Write(dir)
 	return md, err
+}
+
+// recordReports writes the record of a ceremony over several repositories
+// (no inspection: the reports say what was done); it says where, unless --json.
+func (a *app) recordReports(ceremony, dir string, began time.Time, c *trust.Client, root trust.RootKey, reports []*flows.Report) error {
+	if dir == "" || len(reports) == 0 {
+		return nil
+	}
+	gun, _ := trust.ParseGUN(reports[0].GUN)
+	rec := flows.NewRecord(ceremony, began, c.ServerURL(gun), flows.RootKeyRecord(root), nil, reports, nil)
+	md, _, err := rec.Write(dir)
+	if err == nil && !a.json {
+		fmt.Fprintf(a.stderr, "Ceremony record: %s\n", md)
+	}
+	return err
 }
 
 // checkDir refuses a directory that cannot take the ceremony record, before anything runs.
@@ -204,7 +219,7 @@ func (a *app) explainStop(rep *flows.Report) {
 	for _, s := range rep.Steps {
 		if s.Status == flows.Done {
 			done = append(done, string(s.Step))
-			if s.Step == flows.StepInit || s.Step == flows.StepDelegations {
+			if s.Step == flows.StepInit || s.Step == flows.StepDelegations || s.Step == flows.StepRotateTargets {
 				published = append(published, string(s.Step))
 			}
 		}

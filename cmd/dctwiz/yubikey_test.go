@@ -140,6 +140,28 @@ func TestYubiKeySetupCeremony(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "BEGIN CERTIFICATE") {
 		t.Errorf("yubico-piv-tool -a read-certificate -s 9c: %v\n%s", err, out)
 	}
+
+	// The yearly ceremony: the targets key, deleted after setup, is rotated
+	// with the root key on the token (a touch for the root signature), then
+	// deleted again; docker, with the cache it filled above, follows.
+	r = mustOK(t, dctwizBinary(t, e, append([]string{"rotate", "targets", gun, "--root-key", "yubikey:8001", "--attestation-ca", caFile,
+		"--delete-targets-key", "--yes"}, serverArgs()...)...))
+	if !strings.Contains(r.stdout, "Rotated the targets key of "+gun) || !strings.Contains(r.stderr, "Touch your YubiKey") {
+		t.Errorf("rotate targets with the YubiKey root:\n%s", r)
+	}
+	docker = exec.Command("docker", "trust", "inspect", gun)
+	docker.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "DOCKER_CONFIG=" + dockerCfg, "DOCKER_CONTENT_TRUST_SERVER=" + notary.URL}
+	if out, err = docker.CombinedOutput(); err != nil || strings.Contains(string(out), rep.Init.Targets.ID) || !strings.Contains(string(out), hexDigest) {
+		t.Errorf("docker trust inspect after the rotation still shows the old targets key %s, or not the tag: %v\n%s", rep.Init.Targets.ID, err, out)
+	}
+	if n := keyFileCount(t, filepath.Join(e["DOCKER_CONFIG"], "trust", "private")); n != 0 {
+		t.Errorf("%d private key files in the trust dir after the rotation, want none", n)
+	}
+	// Another repository's root key is refused before anything is made.
+	r = dctwiz(newEnv(t), append([]string{"rotate", "targets", gun, "--root-key", "file", "--yes"}, serverArgs()...)...)
+	if r.code != 1 || !strings.Contains(r.stderr, "root key") {
+		t.Errorf("rotate targets without this repository's root key:\n%s", r)
+	}
 }
 
 // TestYubiKeyFailures: a token with factory credentials, a wrong PIN, a
