@@ -10,69 +10,82 @@ import (
 // Rotator is what the targets-key rotation needs besides the setup's verbs.
 type Rotator interface {
 	Snapshot(ctx context.Context, gun trust.GUN) (*trust.TrustSnapshot, error)
-	RotateTargetsKey(ctx context.Context, gun trust.GUN, root trust.RootKey) (*trust.TargetsRotation, error)
+	RotateTargetsKey(ctx context.Context, gun trust.GUN, root trust.RootKey) (*trust.KeyRotation, error)
+	RotateServerKey(ctx context.Context, gun trust.GUN, root trust.RootKey, role string) (*trust.KeyRotation, error)
 	RootCertificates(ctx context.Context, gun trust.GUN) ([]trust.RootCertificate, error)
 	VerifyPublished(ctx context.Context, gun trust.GUN, pinnedRootIDs []string) error
 	VerifyFromSnapshot(ctx context.Context, gun trust.GUN, snap *trust.TrustSnapshot) error
 }
 
-// The targets-key rotation's steps.
+// The key rotations' steps.
 const (
 	StepReadConsumer   StepID = "read-as-consumer"
-	StepRotateTargets  StepID = "rotate-targets"
+	StepRotateKey      StepID = "rotate-key"
 	StepVerifyConsumer StepID = "verify-as-consumers"
 )
 
-// RotateTargets is what the admin chose for a targets-key rotation.
-type RotateTargets struct {
+// The keys a rotation replaces.
+const (
+	RoleTargets   = "targets"   // a new key in the trust dir
+	RoleSnapshot  = "snapshot"  // a new key made and held by the notary server
+	RoleTimestamp = "timestamp" // a new key made and held by the notary server
+)
+
+// Rotate is what the admin chose for a key rotation.
+type Rotate struct {
 	GUN  trust.GUN
 	Root trust.RootKey
-	// DeleteTargetsKey deletes the new targets key at the end (the admin
+	Role string // RoleTargets, RoleSnapshot or RoleTimestamp
+	// DeleteTargetsKey deletes a new targets key at the end (the admin
 	// confirmed), leaving the repository as the recommended setup does.
 	DeleteTargetsKey bool
 	// snapshot is what a consumer cached before the rotation (the first step).
 	snapshot *trust.TrustSnapshot
 }
 
-// RotateTargetsSteps is the targets-key rotation, in order.
-var RotateTargetsSteps = []Step[*RotateTargets]{
+// RotateSteps is a key rotation, in order.
+var RotateSteps = []Step[*Rotate]{
 	{ID: StepReadConsumer, Phase: PhasePublish,
 		Title: "Read the repository as a consumer who trusted it before",
 		Run:   runReadConsumer},
-	{ID: StepRotateTargets, Phase: PhasePublish,
-		Title: "Publish a new targets key, signed in by the root key",
-		Run:   runRotateTargets},
+	{ID: StepRotateKey, Phase: PhasePublish,
+		Title: "Publish the new key, signed into root.json by the root key",
+		Run:   runRotateKey},
 	{ID: StepVerifyConsumer, Phase: PhaseVerify,
 		Title: "Verify as a new consumer and as one that trusted the repository before",
 		Run:   runVerifyConsumers},
 	{ID: StepDeleteTargetsKey, Phase: PhaseFinish,
 		Title: "Delete the new targets private key",
-		Skip:  func(r *RotateTargets) string { return unless(r.DeleteTargetsKey, "not requested") },
-		Run: func(ctx context.Context, eng Engine, r *RotateTargets, rep *Report) (string, error) {
+		Skip:  func(r *Rotate) string { return unless(r.DeleteTargetsKey && r.Role == RoleTargets, "not requested") },
+		Run: func(ctx context.Context, eng Engine, r *Rotate, rep *Report) (string, error) {
 			return runDeleteTargetsKeyOf(ctx, eng, r.GUN, rep)
 		}},
 }
 
 // Plan lists the rotation's steps, with the skipped ones.
-func (r *RotateTargets) Plan() []PlannedStep { return plan(RotateTargetsSteps, r) }
+func (r *Rotate) Plan() []PlannedStep { return plan(RotateSteps, r) }
 
-// RotateTargetsCeremony is the targets-key rotation of one repository.
-type RotateTargetsCeremony = Ceremony[*RotateTargets]
+// RotateCeremony is a key rotation of one repository.
+type RotateCeremony = Ceremony[*Rotate]
 
-// NewRotateTargets checks r and returns its ceremony, with nothing run yet.
-func NewRotateTargets(eng Engine, r *RotateTargets, events func(Event)) (*RotateTargetsCeremony, error) {
-	c := newCeremony(eng, RotateTargetsSteps, r, nil, events)
+// NewRotate checks r and returns its ceremony, with nothing run yet.
+func NewRotate(eng Engine, r *Rotate, events func(Event)) (*RotateCeremony, error) {
+	c := newCeremony(eng, RotateSteps, r, nil, events)
 	if r == nil || r.Root == nil || r.GUN.IsZero() {
 		return c, &trust.Error{Kind: trust.ErrBadInput, Msg: "the rotation has no repository or no root key",
 			Fix: "choose the repository and where its root key comes from"}
+	}
+	if r.Role != RoleTargets && r.Role != RoleSnapshot && r.Role != RoleTimestamp {
+		return c, &trust.Error{Kind: trust.ErrBadInput, Input: r.Role, Msg: "not a key that can be rotated",
+			Fix: "rotate the targets, snapshot or timestamp key"}
 	}
 	c.rep.GUN, c.rep.Root = r.GUN.String(), r.Root.String()
 	return c, nil
 }
 
-// RunRotateTargets runs the whole targets-key rotation of one repository.
-func RunRotateTargets(ctx context.Context, eng Engine, r *RotateTargets, events func(Event)) (*Report, error) {
-	c, err := NewRotateTargets(eng, r, events)
+// RunRotate runs the whole key rotation of one repository.
+func RunRotate(ctx context.Context, eng Engine, r *Rotate, events func(Event)) (*Report, error) {
+	c, err := NewRotate(eng, r, events)
 	if err != nil {
 		return c.Report(), err
 	}
@@ -80,7 +93,7 @@ func RunRotateTargets(ctx context.Context, eng Engine, r *RotateTargets, events 
 	return c.Report(), err
 }
 
-func runReadConsumer(ctx context.Context, eng Engine, r *RotateTargets, rep *Report) (string, error) {
+func runReadConsumer(ctx context.Context, eng Engine, r *Rotate, rep *Report) (string, error) {
 	snap, err := eng.Snapshot(ctx, r.GUN)
 	if err != nil {
 		return "", err
@@ -89,20 +102,26 @@ func runReadConsumer(ctx context.Context, eng Engine, r *RotateTargets, rep *Rep
 	return "the trust data a consumer holds now is kept, to check later that such a consumer follows", nil
 }
 
-func runRotateTargets(ctx context.Context, eng Engine, r *RotateTargets, rep *Report) (string, error) {
-	res, err := eng.RotateTargetsKey(ctx, r.GUN, r.Root)
+func runRotateKey(ctx context.Context, eng Engine, r *Rotate, rep *Report) (string, error) {
+	var res *trust.KeyRotation
+	var err error
+	if r.Role == RoleTargets {
+		res, err = eng.RotateTargetsKey(ctx, r.GUN, r.Root)
+	} else {
+		res, err = eng.RotateServerKey(ctx, r.GUN, r.Root, r.Role)
+	}
 	if err != nil {
 		return "", err
 	}
 	rep.Rotation = res
-	note := fmt.Sprintf("targets key %s replaced by %s", shortIDs(res.OldKeyIDs), trust.ShortID(res.NewKeyID))
+	note := fmt.Sprintf("%s key %s replaced by %s (%s)", res.Role, shortIDs(res.OldKeyIDs), trust.ShortID(res.NewKeyID), res.Location)
 	if len(res.Retired) > 0 {
 		note += "; the old key removed from the trust dir"
 	}
 	return note, nil
 }
 
-func runVerifyConsumers(ctx context.Context, eng Engine, r *RotateTargets, rep *Report) (string, error) {
+func runVerifyConsumers(ctx context.Context, eng Engine, r *Rotate, rep *Report) (string, error) {
 	certs, err := eng.RootCertificates(ctx, r.GUN)
 	if err != nil {
 		return "", err

@@ -116,7 +116,7 @@ type Report struct {
 	RootCertFile string                    `json:"root_certificate_file,omitempty"`
 	TestSign     *trust.TestSignResult     `json:"test_sign,omitempty"`
 	TargetsKey   *trust.TargetsKeyDeletion `json:"targets_key_deletion,omitempty"`
-	Rotation     *trust.TargetsRotation    `json:"targets_rotation,omitempty"`
+	Rotation     *trust.KeyRotation        `json:"rotation,omitempty"`
 	Attestation  *trust.AttestationReport  `json:"attestation,omitempty"`
 	Warnings     []string                  `json:"warnings,omitempty"`
 }

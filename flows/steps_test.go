@@ -98,11 +98,18 @@ func (f *fakeEngine) Snapshot(_ context.Context, gun trust.GUN) (*trust.TrustSna
 	return &trust.TrustSnapshot{GUN: gun.String()}, nil
 }
 
-func (f *fakeEngine) RotateTargetsKey(_ context.Context, gun trust.GUN, _ trust.RootKey) (*trust.TargetsRotation, error) {
+func (f *fakeEngine) RotateTargetsKey(_ context.Context, gun trust.GUN, _ trust.RootKey) (*trust.KeyRotation, error) {
 	if err := f.call("rotate-targets"); err != nil {
 		return nil, err
 	}
-	return &trust.TargetsRotation{GUN: gun.String(), OldKeyIDs: []string{strings.Repeat("b", 64)}, NewKeyID: strings.Repeat("d", 64)}, nil
+	return &trust.KeyRotation{GUN: gun.String(), OldKeyIDs: []string{strings.Repeat("b", 64)}, NewKeyID: strings.Repeat("d", 64)}, nil
+}
+
+func (f *fakeEngine) RotateServerKey(_ context.Context, gun trust.GUN, _ trust.RootKey, role string) (*trust.KeyRotation, error) {
+	if err := f.call("rotate-" + role); err != nil {
+		return nil, err
+	}
+	return &trust.KeyRotation{GUN: gun.String(), Role: role, OldKeyIDs: []string{"e"}, NewKeyID: "f", Location: "server"}, nil
 }
 
 func (f *fakeEngine) VerifyPublished(context.Context, trust.GUN, []string) error {
@@ -346,7 +353,7 @@ func TestTargetsRotationRunsInOrder(t *testing.T) {
 	eng := newFake(t)
 	gun := fakeSetup(t).GUN
 	var got events
-	rep, err := flows.RunRotateTargets(context.Background(), eng, &flows.RotateTargets{GUN: gun, Root: trust.FileRootKey(""), DeleteTargetsKey: true}, got.add)
+	rep, err := flows.RunRotate(context.Background(), eng, &flows.Rotate{GUN: gun, Root: trust.FileRootKey(""), Role: flows.RoleTargets, DeleteTargetsKey: true}, got.add)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +368,7 @@ func TestTargetsRotationRunsInOrder(t *testing.T) {
 	// stops before any verification, and its rerun starts there.
 	eng = newFake(t)
 	eng.failOnce = "rotate-targets"
-	c, err := flows.NewRotateTargets(eng, &flows.RotateTargets{GUN: gun, Root: trust.FileRootKey("")}, nil)
+	c, err := flows.NewRotate(eng, &flows.Rotate{GUN: gun, Root: trust.FileRootKey(""), Role: flows.RoleTargets}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +385,26 @@ func TestTargetsRotationRunsInOrder(t *testing.T) {
 	if st := c.Report().Steps; len(st) != 4 || st[3].Status != flows.Skipped {
 		t.Errorf("steps %+v", st)
 	}
-	if _, err := flows.NewRotateTargets(eng, &flows.RotateTargets{GUN: gun}, nil); !errors.Is(err, trust.ErrBadInput) {
+	if _, err := flows.NewRotate(eng, &flows.Rotate{GUN: gun, Role: flows.RoleTargets}, nil); !errors.Is(err, trust.ErrBadInput) {
 		t.Errorf("a rotation without a root key: %v", err)
+	}
+}
+
+// The server keys are rotated by the same ceremony, and there is no
+// targets key to delete afterwards.
+func TestServerKeyRotation(t *testing.T) {
+	for _, role := range []string{flows.RoleSnapshot, flows.RoleTimestamp} {
+		eng := newFake(t)
+		rep, err := flows.RunRotate(context.Background(), eng, &flows.Rotate{GUN: fakeSetup(t).GUN, Root: trust.FileRootKey(""), Role: role, DeleteTargetsKey: true}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "[snapshot rotate-" + role + " root-cert verify-fresh verify-from-cache]"
+		if fmt.Sprint(eng.calls) != want || rep.Steps[3].Status != flows.Skipped || rep.Rotation.Location != "server" {
+			t.Errorf("%s: calls %v (want %s), steps %+v", role, eng.calls, want, rep.Steps)
+		}
+	}
+	if _, err := flows.NewRotate(newFake(t), &flows.Rotate{GUN: fakeSetup(t).GUN, Root: trust.FileRootKey(""), Role: "root"}, nil); !errors.Is(err, trust.ErrBadInput) {
+		t.Errorf("rotating the root key this way: %v", err)
 	}
 }

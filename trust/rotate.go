@@ -13,11 +13,13 @@ import (
 	"github.com/theupdateframework/notary/tuf/utils"
 )
 
-// TargetsRotation says what RotateTargetsKey did.
-type TargetsRotation struct {
+// KeyRotation says what a key rotation did.
+type KeyRotation struct {
 	GUN       string   `json:"gun"`
-	OldKeyIDs []string `json:"old_key_ids"` // the targets keys root.json named before
-	NewKeyID  string   `json:"new_key_id"`  // the targets key root.json names now, in the trust dir
+	Role      string   `json:"role"`        // targets, snapshot or timestamp
+	OldKeyIDs []string `json:"old_key_ids"` // the role's keys root.json named before
+	NewKeyID  string   `json:"new_key_id"`  // the role's key root.json names now
+	Location  string   `json:"location"`    // where the new key lives: "trust dir" or "server"
 	// Retired lists the old targets keys that were in the trust dir and
 	// were removed once the new one was published and verified.
 	Retired []string `json:"retired,omitempty"`
@@ -34,7 +36,25 @@ type TargetsRotation struct {
 // in the trust dir until the new trust data is published and verifies
 // from an empty cache; then it is removed. A new key whose publish did not
 // land is reused by the next run.
-func (c *Client) RotateTargetsKey(ctx context.Context, gun GUN, root RootKey) (*TargetsRotation, error) {
+func (c *Client) RotateTargetsKey(ctx context.Context, gun GUN, root RootKey) (*KeyRotation, error) {
+	return c.rotate(ctx, gun, root, data.CanonicalTargetsRole)
+}
+
+// RotateServerKey has the notary server make a new snapshot or timestamp
+// key for the repository, and signs it into root.json with the root key;
+// the server signs with it from then on. Its old key is the server's: the
+// server keeps it.
+func (c *Client) RotateServerKey(ctx context.Context, gun GUN, root RootKey, role string) (*KeyRotation, error) {
+	r := data.RoleName(role)
+	if r != data.CanonicalSnapshotRole && r != data.CanonicalTimestampRole {
+		return nil, newError(ErrBadInput, role, "rotate snapshot or timestamp", "the server manages only the snapshot and timestamp keys")
+	}
+	return c.rotate(ctx, gun, root, r)
+}
+
+// rotate replaces role's key: a new targets key in the trust dir, or a new
+// server-managed snapshot or timestamp key.
+func (c *Client) rotate(ctx context.Context, gun GUN, root RootKey, role data.RoleName) (*KeyRotation, error) {
 	if root == nil || gun.IsZero() {
 		return nil, newError(ErrBadInput, "", "choose the repository and its root key", "no repository or no root key")
 	}
@@ -43,7 +63,7 @@ func (c *Client) RotateTargetsKey(ctx context.Context, gun GUN, root RootKey) (*
 	if err != nil {
 		return nil, err
 	}
-	old := slices.Clone(repo.Root.Signed.Roles[data.CanonicalTargetsRole].KeyIDs)
+	old := slices.Clone(repo.Root.Signed.Roles[role].KeyIDs)
 	rootIDs := slices.Clone(repo.Root.Signed.Roles[data.CanonicalRootRole].KeyIDs)
 	rootKey, err := root.open(ctx, s.keys, s.pass, false)
 	if errors.Is(err, errNoRootKeyYet) {
@@ -62,31 +82,37 @@ func (c *Client) RotateTargetsKey(ctx context.Context, gun GUN, root RootKey) (*
 	if err != nil {
 		return nil, err
 	}
-	newID, reused, err := rs.newTargetsKey()
-	if err != nil {
-		return nil, err
-	}
-	res := &TargetsRotation{GUN: gun.String(), OldKeyIDs: old, NewKeyID: newID, Reused: reused}
-	if err := rs.repo.RotateKey(data.CanonicalTargetsRole, false, []string{newID}); err != nil {
-		// The answer may be lost after the server committed: look.
-		landed, checkErr := rs.targetsKeyIs(newID)
-		if checkErr != nil || !landed {
-			return nil, publishFailed(gun, rs.explain(err, ErrPublish), checkErr == nil)
+	res := &KeyRotation{GUN: gun.String(), Role: role.String(), OldKeyIDs: old, Location: "server"}
+	var rotateErr error
+	if role == data.CanonicalTargetsRole {
+		res.Location = "trust dir"
+		if res.NewKeyID, res.Reused, err = rs.newTargetsKey(); err != nil {
+			return nil, err
 		}
+		rotateErr = rs.repo.RotateKey(role, false, []string{res.NewKeyID})
+	} else {
+		rotateErr = rs.repo.RotateKey(role, true, nil)
+	}
+	// What does the server's root.json name now? After a failure too: the
+	// answer may be lost after the server committed.
+	now, checkErr := rs.roleKeys(role)
+	if checkErr == nil && !slices.Equal(now, old) && len(now) == 1 && (res.NewKeyID == "" || now[0] == res.NewKeyID) {
+		res.NewKeyID = now[0]
+	} else if rotateErr != nil {
+		return nil, publishFailed(gun, rs.explain(rotateErr, ErrPublish), checkErr == nil)
+	} else {
+		if checkErr == nil {
+			checkErr = newError(ErrVerification, gun.String(), "", "the server does not name the new %s key", role)
+		}
+		return nil, checkErr
 	}
 	// Verify as a consumer who knows only the root certificate, then retire
 	// the old keys: only now can they no longer be needed.
 	if err := c.VerifyPublished(ctx, gun, rootIDs); err != nil {
 		return res, err
 	}
-	if landed, err := rs.targetsKeyIs(newID); err != nil || !landed {
-		if err == nil {
-			err = newError(ErrVerification, gun.String(), "", "the server does not name the new targets key")
-		}
-		return res, err
-	}
 	for _, id := range old {
-		if id == newID {
+		if role != data.CanonicalTargetsRole || id == res.NewKeyID {
 			continue
 		}
 		if _, _, err := s.keys.GetKey(id); err != nil {
@@ -131,17 +157,17 @@ func (s *session) newTargetsKey() (id string, reused bool, err error) {
 	return pub.ID(), len(s.keys.ListKeys()) == before, nil
 }
 
-// targetsKeyIs asks the server whether root.json names id as the targets key.
-func (s *session) targetsKeyIs(id string) (bool, error) {
+// roleKeys asks the server which keys its root.json names for role.
+func (s *session) roleKeys(role data.RoleName) ([]string, error) {
 	raw, err := s.remote.GetSized(data.CanonicalRootRole.String(), store.NoSizeLimit)
 	if err != nil {
-		return false, s.explain(err, ErrServerUnreachable)
+		return nil, s.explain(err, ErrServerUnreachable)
 	}
 	root, err := parseRoot(raw)
 	if err != nil {
-		return false, wrapError(ErrVerification, err, s.gun.String(), "", "the server's root.json does not parse")
+		return nil, wrapError(ErrVerification, err, s.gun.String(), "", "the server's root.json does not parse")
 	}
-	return slices.Contains(root.Signed.Roles[data.CanonicalTargetsRole].KeyIDs, id), nil
+	return root.Signed.Roles[role].KeyIDs, nil
 }
 
 // keepingCryptoService removes no key: notary removes a rotated-out key

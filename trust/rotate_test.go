@@ -47,7 +47,7 @@ func rotatable(t *testing.T, deleteKey bool) (*trust.Client, trust.GUN, *trust.I
 
 // checkRotated reads the repository as a consumer who knows only the root
 // certificate: the new targets key, the signers kept, the old tag verified.
-func checkRotated(t *testing.T, c *trust.Client, gun trust.GUN, init *trust.InitResult, rot *trust.TargetsRotation) {
+func checkRotated(t *testing.T, c *trust.Client, gun trust.GUN, init *trust.InitResult, rot *trust.KeyRotation) {
 	t.Helper()
 	ctx := context.Background()
 	in, err := newClient(t).Inspect(ctx, gun)
@@ -191,4 +191,26 @@ func targetsKeyFiles(t *testing.T, trustDir string) int {
 		}
 	}
 	return n
+}
+
+// The server makes and keeps the new snapshot and timestamp keys; the
+// root key signs them in; the tag signed before still verifies.
+func TestRotateServerKeys(t *testing.T) {
+	ctx := context.Background()
+	c, gun, init := rotatable(t, true)
+	for _, role := range []string{"snapshot", "timestamp"} {
+		rot, err := c.RotateServerKey(ctx, gun, trust.FileRootKey(""), role)
+		if err != nil {
+			t.Fatalf("RotateServerKey(%s): %v", role, err)
+		}
+		if rot.Role != role || rot.Location != "server" || rot.NewKeyID == "" || slices.Contains(rot.OldKeyIDs, rot.NewKeyID) {
+			t.Errorf("%s rotation %+v", role, rot)
+		}
+		if got, err := c.ResolveAsConsumer(ctx, gun, []string{init.Root.ID}, "1.0"); err != nil || got.Role != "targets" {
+			t.Errorf("the tag after rotating the %s key: %+v, %v", role, got, err)
+		}
+	}
+	if _, err := c.RotateServerKey(ctx, gun, trust.FileRootKey(""), "targets"); !errors.Is(err, trust.ErrBadInput) {
+		t.Errorf("the server rotating the targets key: %v", err)
+	}
 }

@@ -231,7 +231,11 @@ func (e *fakeEngine) Snapshot(context.Context, trust.GUN) (*trust.TrustSnapshot,
 	return nil, errors.New("not in the wizard")
 }
 
-func (e *fakeEngine) RotateTargetsKey(context.Context, trust.GUN, trust.RootKey) (*trust.TargetsRotation, error) {
+func (e *fakeEngine) RotateTargetsKey(context.Context, trust.GUN, trust.RootKey) (*trust.KeyRotation, error) {
+	return nil, errors.New("not in the wizard")
+}
+
+func (e *fakeEngine) RotateServerKey(context.Context, trust.GUN, trust.RootKey, string) (*trust.KeyRotation, error) {
 	return nil, errors.New("not in the wizard")
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -182,7 +183,7 @@ func TestSetupCeremonyInterop(t *testing.T) {
 		t.Fatalf("record files %v", mds)
 	}
 	md, _ := os.ReadFile(mds[0])
-	for _, want := range []string{"# Docker Content Trust rotate targets ceremony", "| rotate-targets | done |", "| verify-as-consumers | done |",
+	for _, want := range []string{"# Docker Content Trust rotate targets ceremony", "| rotate-key | done |", "| verify-as-consumers | done |",
 		"Targets key rotated: `" + rep.Init.Targets.ID + "` replaced by `" + rot.NewKeyID + "` (deleted from the trust dir again)"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("the rotation record lacks %q:\n%s", want, md)
@@ -212,6 +213,33 @@ func TestSetupCeremonyInterop(t *testing.T) {
 	}
 	if n := keyFileCount(t, filepath.Join(e["DOCKER_CONFIG"], "trust")); n != 1 {
 		t.Errorf("%d key files in the trust dir after the rotation, want the root key alone", n)
+	}
+
+	// The server's keys, rotated in turn: still server-managed, and every
+	// consumer (the notary CLI from its earlier cache, docker from an empty
+	// one) still resolves the tag.
+	for _, role := range []string{"snapshot", "timestamp"} {
+		rr := mustOK(t, dctwizBinary(t, e, append([]string{"rotate", role, gun, "--yes", "--json"}, serverArgs()...)...))
+		var reps []flows.Report
+		if err := json.Unmarshal([]byte(rr.stdout), &reps); err != nil || len(reps) != 1 || reps[0].Rotation == nil {
+			t.Fatalf("rotate %s --json: %v\n%s", role, err, rr)
+		}
+		rot := reps[0].Rotation
+		if rot.Role != role || rot.Location != "server" || slices.Contains(rot.OldKeyIDs, rot.NewKeyID) {
+			t.Errorf("rotate %s: %+v", role, rot)
+		}
+		if out := notaryCLI(nil, "lookup", gun, "1.0"); !strings.Contains(out, hexDigest) {
+			t.Errorf("notary lookup after rotating the %s key: %q", role, out)
+		}
+		cfg := t.TempDir()
+		os.MkdirAll(filepath.Join(cfg, "tls", notary.Host()), 0o700)
+		os.WriteFile(filepath.Join(cfg, "tls", notary.Host(), "ca.crt"), ca, 0o600)
+		if in := dockerTrustInspect(t, docker, cfg, gun); len(in.SignedTags) != 1 {
+			t.Errorf("docker after rotating the %s key: tags %+v", role, in.SignedTags)
+		}
+	}
+	if n := keyFileCount(t, filepath.Join(e["DOCKER_CONFIG"], "trust")); n != 1 {
+		t.Errorf("%d key files in the trust dir after the server keys' rotations, want the root key alone", n)
 	}
 }
 

@@ -14,12 +14,38 @@ import (
 
 func (a *app) rotateCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "rotate", Short: "Rotate a repository's keys (a key ceremony)"}
-	cmd.AddCommand(a.rotateTargetsCmd())
+	cmd.AddCommand(a.rotateTargetsCmd(), a.rotateServerKeyCmd(flows.RoleSnapshot), a.rotateServerKeyCmd(flows.RoleTimestamp))
 	return cmd
 }
 
-// rotateTargetsOptions are what `dctwiz rotate targets` runs with.
-type rotateTargetsOptions struct {
+// rotateServerKeyCmd is `rotate snapshot` or `rotate timestamp`.
+func (a *app) rotateServerKeyCmd(role string) *cobra.Command {
+	opts := rotateOptions{Role: role}
+	cmd := &cobra.Command{
+		Use:   role + " GUN...",
+		Short: "Have the notary server make a new " + role + " key, signed in by the root key",
+		Long: "rotate " + role + ` asks the notary server for a new ` + role + ` key, which it makes and
+keeps (the key stays server-managed), and signs it into root.json with the root
+key; the server signs ` + role + `.json with it from then on. Use it when the
+server's key may be compromised, or as a policy. As with rotate targets, the
+repository is read first as a consumer, and afterwards verified as a new
+consumer and as that earlier one. Publishing needs --yes, or typing the GUN on a
+terminal.`,
+		Example: "  dctwiz rotate " + role + " docker.io/acme/app --root-key yubikey --yes",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			opts.GUNs = args
+			return a.runRotate(cmd.Context(), opts)
+		}),
+	}
+	opts.RootKey.register(cmd.Flags())
+	cmd.Flags().StringVar(&opts.RecordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
+	return cmd
+}
+
+// rotateOptions are what `dctwiz rotate targets|snapshot|timestamp` runs with.
+type rotateOptions struct {
+	Role      string // flows.RoleTargets, RoleSnapshot or RoleTimestamp
 	GUNs      []string
 	RootKey   rootKeyFlags
 	DeleteKey bool
@@ -27,7 +53,7 @@ type rotateTargetsOptions struct {
 }
 
 func (a *app) rotateTargetsCmd() *cobra.Command {
-	var opts rotateTargetsOptions
+	opts := rotateOptions{Role: flows.RoleTargets}
 	cmd := &cobra.Command{
 		Use:   "targets GUN...",
 		Short: "Give repositories a new targets key, signed in by the root key",
@@ -53,7 +79,7 @@ GUN on a terminal.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
 			opts.GUNs = args
-			return a.runRotateTargets(cmd.Context(), opts)
+			return a.runRotate(cmd.Context(), opts)
 		}),
 	}
 	opts.RootKey.register(cmd.Flags())
@@ -62,9 +88,9 @@ GUN on a terminal.`,
 	return cmd
 }
 
-// runRotateTargets rotates each repository's targets key in turn, with
-// one root key (one PIN), and stops at the first failure.
-func (a *app) runRotateTargets(ctx context.Context, opts rotateTargetsOptions) (err error) {
+// runRotate rotates each repository's key in turn, with one root key
+// (one PIN), and stops at the first failure.
+func (a *app) runRotate(ctx context.Context, opts rotateOptions) (err error) {
 	var guns []trust.GUN
 	for _, arg := range opts.GUNs {
 		gun, err := parseGUNArg(arg)
@@ -78,7 +104,7 @@ func (a *app) runRotateTargets(ctx context.Context, opts rotateTargetsOptions) (
 			return err
 		}
 	}
-	what := "Publishing a new targets key for " + joinGUNs(guns)
+	what := "Publishing a new " + opts.Role + " key for " + joinGUNs(guns)
 	if opts.DeleteKey {
 		what += ", and deleting it from the trust dir at the end"
 	}
@@ -98,16 +124,16 @@ func (a *app) runRotateTargets(ctx context.Context, opts rotateTargetsOptions) (
 	defer func() {
 		// The record is written however the ceremony ended; failing to write
 		// it fails the command, as for setup.
-		if werr := a.recordReports("rotate targets", opts.RecordDir, began, c, root, reports); werr != nil && err == nil {
+		if werr := a.recordReports("rotate "+opts.Role, opts.RecordDir, began, c, root, reports); werr != nil && err == nil {
 			err = werr
 		}
 	}()
 	for _, gun := range guns {
-		r := &flows.RotateTargets{GUN: gun, Root: root, DeleteTargetsKey: opts.DeleteKey}
+		r := &flows.Rotate{GUN: gun, Root: root, Role: opts.Role, DeleteTargetsKey: opts.DeleteKey}
 		if len(guns) > 1 && !a.json {
 			fmt.Fprintf(a.stderr, "%s\n", gun)
 		}
-		rep, err := flows.RunRotateTargets(ctx, c, r, a.progress(r.Plan()))
+		rep, err := flows.RunRotate(ctx, c, r, a.progress(r.Plan()))
 		reports = append(reports, rep)
 		if err != nil {
 			a.explainStop(rep)
@@ -138,13 +164,13 @@ func printRotation(a *app, rep *flows.Report) {
 	if rot == nil {
 		return
 	}
-	fmt.Fprintf(w, "Rotated the targets key of %s.\n", rep.GUN)
-	fmt.Fprintf(w, "  old targets key: %s\n  new targets key: %s", shortIDs(rot.OldKeyIDs), rot.NewKeyID)
+	fmt.Fprintf(w, "Rotated the %s key of %s.\n", rot.Role, rep.GUN)
+	fmt.Fprintf(w, "  old %s key: %s\n  new %s key: %s", rot.Role, shortIDs(rot.OldKeyIDs), rot.Role, rot.NewKeyID)
 	switch {
 	case rep.TargetsKey != nil && rep.TargetsKey.Gone:
 		fmt.Fprintln(w, " (deleted from the trust dir again, as after setup)")
 	default:
-		fmt.Fprintln(w, " (in the trust dir)")
+		fmt.Fprintf(w, " (%s)\n", rot.Location)
 	}
 	if len(rot.Retired) > 0 {
 		fmt.Fprintf(w, "  the old key was removed from the trust dir after the new one verified\n")

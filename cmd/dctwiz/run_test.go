@@ -172,9 +172,9 @@ func TestRunFunctionsRefuseBadArgumentsFirst(t *testing.T) {
 		"targets-key":     a.runDeleteTargetsKey(ctx, "registry.example.com/acme/app"),
 		"root-cert":       a.runRootCertExport(ctx, "Bad GUN", ""),
 		"delegation list": a.runDelegationList(ctx, ""),
-		"rotate targets":  a.runRotateTargets(ctx, rotateTargetsOptions{GUNs: []string{"registry.example.com/acme/app", "Bad GUN"}}),
+		"rotate targets":  a.runRotate(ctx, rotateOptions{Role: "targets", GUNs: []string{"registry.example.com/acme/app", "Bad GUN"}}),
 		// Publishing a rotation needs --yes or a terminal: refused before anything runs.
-		"rotate targets unconfirmed": a.runRotateTargets(ctx, rotateTargetsOptions{GUNs: []string{"registry.example.com/acme/app"}}),
+		"rotate targets unconfirmed": a.runRotate(ctx, rotateOptions{Role: "targets", GUNs: []string{"registry.example.com/acme/app"}}),
 	} {
 		var u usageError
 		if !errors.As(err, &u) {

@@ -219,7 +219,7 @@ func (a *app) explainStop(rep *flows.Report) {
 	for _, s := range rep.Steps {
 		if s.Status == flows.Done {
 			done = append(done, string(s.Step))
-			if s.Step == flows.StepInit || s.Step == flows.StepDelegations || s.Step == flows.StepRotateTargets {
+			if s.Step == flows.StepInit || s.Step == flows.StepDelegations || s.Step == flows.StepRotateKey {
 				published = append(published, string(s.Step))
 			}
 		}
