@@ -94,12 +94,7 @@ func RunRotate(ctx context.Context, eng Engine, r *Rotate, events func(Event)) (
 }
 
 func runReadConsumer(ctx context.Context, eng Engine, r *Rotate, rep *Report) (string, error) {
-	snap, err := eng.Snapshot(ctx, r.GUN)
-	if err != nil {
-		return "", err
-	}
-	r.snapshot = snap
-	return "the trust data a consumer holds now is kept, to check later that such a consumer follows", nil
+	return readConsumer(ctx, eng, r.GUN, &r.snapshot)
 }
 
 func runRotateKey(ctx context.Context, eng Engine, r *Rotate, rep *Report) (string, error) {
@@ -122,21 +117,7 @@ func runRotateKey(ctx context.Context, eng Engine, r *Rotate, rep *Report) (stri
 }
 
 func runVerifyConsumers(ctx context.Context, eng Engine, r *Rotate, rep *Report) (string, error) {
-	certs, err := eng.RootCertificates(ctx, r.GUN)
-	if err != nil {
-		return "", err
-	}
-	rep.RootCerts = certs
-	if err := eng.VerifyPublished(ctx, r.GUN, trust.PinnedIDs(certs)); err != nil {
-		return "", err
-	}
-	if r.snapshot == nil {
-		return "verified from an empty cache pinned to the root certificate", nil
-	}
-	if err := eng.VerifyFromSnapshot(ctx, r.GUN, r.snapshot); err != nil {
-		return "", err
-	}
-	return "verified from an empty cache pinned to the root certificate, and from the cache a consumer held before", nil
+	return verifyConsumers(ctx, eng, r.GUN, r.snapshot, rep)
 }
 
 // runDeleteTargetsKeyOf deletes gun's targets key and records it.

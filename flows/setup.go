@@ -18,6 +18,7 @@ import (
 // Engine is what the ceremonies need from trust.Client.
 type Engine interface {
 	Rotator
+	Signers
 	Init(ctx context.Context, gun trust.GUN, root trust.RootKey) (*trust.InitResult, error)
 	AddDelegation(ctx context.Context, gun trust.GUN, name string, cert *trust.Certificate) (*trust.DelegationResult, error)
 	RootCertificates(ctx context.Context, gun trust.GUN) ([]trust.RootCertificate, error)

@@ -112,6 +112,24 @@ func (f *fakeEngine) RotateServerKey(_ context.Context, gun trust.GUN, _ trust.R
 	return &trust.KeyRotation{GUN: gun.String(), Role: role, OldKeyIDs: []string{"e"}, NewKeyID: "f", Location: "server"}, nil
 }
 
+func (f *fakeEngine) RemoveDelegation(_ context.Context, gun trust.GUN, name string, _ bool) (*trust.DelegationResult, error) {
+	if err := f.call("remove " + name); err != nil {
+		return nil, err
+	}
+	return &trust.DelegationResult{GUN: gun.String(), Signer: name, Changed: true}, nil
+}
+
+func (f *fakeEngine) ReplaceDelegation(_ context.Context, gun trust.GUN, name string, _ *trust.Certificate) (*trust.DelegationResult, error) {
+	if err := f.call("replace " + name); err != nil {
+		return nil, err
+	}
+	return &trust.DelegationResult{GUN: gun.String(), Signer: name, Changed: true}, nil
+}
+
+func (f *fakeEngine) HoldsTargetsKey(context.Context, trust.GUN) (bool, error) {
+	return !f.noTargets, nil
+}
+
 func (f *fakeEngine) VerifyPublished(context.Context, trust.GUN, []string) error {
 	return f.call("verify-fresh")
 }
@@ -406,5 +424,51 @@ func TestServerKeyRotation(t *testing.T) {
 	}
 	if _, err := flows.NewRotate(newFake(t), &flows.Rotate{GUN: fakeSetup(t).GUN, Root: trust.FileRootKey(""), Role: "root"}, nil); !errors.Is(err, trust.ErrBadInput) {
 		t.Errorf("rotating the root key this way: %v", err)
+	}
+}
+
+// A signer change needs the targets key: the trust dir's, or one rotated
+// in with the root key for the change and deleted again at the end.
+func TestSignerChange(t *testing.T) {
+	gun := fakeSetup(t).GUN
+	cert := fakeSetup(t).Signers[0].Cert
+	for _, tc := range []struct {
+		name      string
+		noTargets bool
+		root      trust.RootKey
+		want      string
+		kind      error
+	}{
+		{"the targets key is here", false, nil, "[snapshot replace signpath root-cert verify-fresh verify-from-cache]", nil},
+		{"rotated in with the root key", true, trust.FileRootKey(""), "[snapshot rotate-targets replace signpath root-cert verify-fresh verify-from-cache delete-targets-key]", nil},
+		{"no targets key and no root key", true, nil, "[snapshot]", trust.ErrNoTargetsKey},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eng := newFake(t)
+			eng.noTargets = tc.noTargets
+			rep, err := flows.RunSignerChange(context.Background(), eng, &flows.SignerChange{GUN: gun, Root: tc.root, Change: flows.SignerReplace, Name: "signpath", Cert: cert}, nil)
+			if !errors.Is(err, tc.kind) || (tc.kind == nil) != (err == nil) {
+				t.Fatalf("RunSignerChange: %v, want %v", err, tc.kind)
+			}
+			if fmt.Sprint(eng.calls) != tc.want {
+				t.Errorf("calls %v\nwant %s", eng.calls, tc.want)
+			}
+			if action, _ := trust.FixFor(err); err != nil && action != trust.ActionRotateTargets {
+				t.Errorf("the fix of %v is %q, want rotate-targets", err, action)
+			}
+			if tc.kind == nil && (len(rep.Delegations) != 1 || len(rep.Pending()) != 0) {
+				t.Errorf("report %+v", rep)
+			}
+		})
+	}
+	for _, bad := range []*flows.SignerChange{
+		{GUN: gun, Change: flows.SignerAdd, Name: "signpath"},
+		{GUN: gun, Change: "rename", Name: "signpath"},
+		{GUN: gun, Change: flows.SignerRemove, Name: "Not Valid"},
+	} {
+		eng := newFake(t)
+		if _, err := flows.RunSignerChange(context.Background(), eng, bad, nil); err == nil || len(eng.calls) != 0 {
+			t.Errorf("%+v: %v, calls %v", bad, err, eng.calls)
+		}
 	}
 }

@@ -215,8 +215,8 @@ func (s *session) needTargetsKey(repo *tuf.Repo, what string) error {
 		}
 	}
 	return newError(ErrNoTargetsKey, s.gun.String(),
-		"run this where the targets key is (the trust dir it was made in); if it was deleted after setup, rotate the targets key first",
-		"cannot %s: the trust dir %s does not hold the repository's targets key", what, s.c.trustDir)
+		"run this where the targets key is (the trust dir it was made in); if it was deleted after setup, give the root key: a new targets key is signed in first",
+		"cannot %s: the trust dir %s does not hold the repository's targets key", what, s.c.trustDir).with(ActionRotateTargets)
 }
 
 // publish sends the staged changes. When the answer is lost, it looks at
@@ -248,4 +248,103 @@ func publishFailed(gun GUN, cause error, checked bool) error {
 	return &Error{Kind: ErrPublish, Input: gun.String(), Cause: cause,
 		Msg: "publishing failed: " + cause.Error() + "; " + state,
 		Fix: "run the same step again: it converges on what the server has", Action: ActionRerun}
+}
+
+// ReplaceDelegation renews signer name's certificate, the yearly ceremony
+// when a signing service's certificate is renewed: the new key goes into
+// targets/releases and targets/<name>, and the signer's old keys leave
+// both (from targets/releases only where no other signer shares them), in
+// one publish. It needs the targets key. Replacing with the key that is
+// already there changes nothing.
+func (c *Client) ReplaceDelegation(ctx context.Context, gun GUN, name string, cert *Certificate) (*DelegationResult, error) {
+	if err := ValidSignerName(name); err != nil {
+		return nil, err
+	}
+	if cert == nil || cert.X509 == nil {
+		return nil, newError(ErrBadCertificate, name, "give the signer's new certificate", "no certificate given")
+	}
+	s, repo, err := c.openLoaded(ctx, gun)
+	if err != nil {
+		return nil, err
+	}
+	signerRole := data.RoleName("targets/" + name)
+	signer, ok := delegationByRole(repo, signerRole)
+	if !ok {
+		return nil, newError(ErrNotFound, name, "add the signer instead, or look at the repository's signers", "%s has no signer %q", gun, name).with(ActionListSigners)
+	}
+	key := cert.PublicKey()
+	res := &DelegationResult{GUN: gun.String(), Signer: name, KeyIDs: []string{cert.KeyID}, Roles: []string{},
+		Warnings: append([]string{}, cert.Warnings...)}
+	shared := map[string]bool{}
+	for _, d := range delegations(repo) {
+		if d.Role != signerRole.String() && d.Role != ReleasesRole {
+			for _, id := range d.published {
+				shared[id] = true
+			}
+		}
+	}
+	releases, _ := delegationByRole(repo, ReleasesRole)
+	var dropSigner, dropReleases, dropped []string // canonical IDs, as notary's RemoveDelegationKeys takes them
+	for i, id := range signer.published {
+		if id == key.ID() {
+			continue
+		}
+		dropSigner = append(dropSigner, signer.KeyIDs[i])
+		dropped = append(dropped, id)
+		if !shared[id] && slices.Contains(releases.published, id) {
+			dropReleases = append(dropReleases, signer.KeyIDs[i])
+		}
+	}
+	for _, change := range []struct {
+		role data.RoleName
+		drop []string
+		has  bool
+	}{{ReleasesRole, dropReleases, slices.Contains(releases.published, key.ID())}, {signerRole, dropSigner, slices.Contains(signer.published, key.ID())}} {
+		if !change.has {
+			if err := s.repo.AddDelegation(change.role, []data.PublicKey{key}, []string{""}); err != nil {
+				return nil, s.explain(err, ErrPublish)
+			}
+		}
+		if len(change.drop) > 0 {
+			if err := s.repo.RemoveDelegationKeys(change.role, change.drop); err != nil {
+				return nil, s.explain(err, ErrPublish)
+			}
+		}
+		if !change.has || len(change.drop) > 0 {
+			res.Roles = append(res.Roles, change.role.String())
+		}
+	}
+	if len(res.Roles) == 0 {
+		return res, nil // already replaced: nothing to publish
+	}
+	if err := s.needTargetsKey(repo, "replace a signer's key"); err != nil {
+		return nil, err
+	}
+	if err := s.publish(func(after *tuf.Repo) bool {
+		r, ok1 := delegationByRole(after, ReleasesRole)
+		n, ok2 := delegationByRole(after, signerRole)
+		if !ok1 || !ok2 || !slices.Contains(r.published, key.ID()) || !slices.Contains(n.published, key.ID()) {
+			return false
+		}
+		for _, id := range dropped {
+			if slices.Contains(n.published, id) {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	res.Changed = true
+	return res, nil
+}
+
+// HoldsTargetsKey says whether the trust dir holds the repository's
+// published targets key: whether signers can be changed without the root key.
+func (c *Client) HoldsTargetsKey(ctx context.Context, gun GUN) (bool, error) {
+	s, repo, err := c.openLoaded(ctx, gun)
+	if err != nil {
+		return false, err
+	}
+	return s.needTargetsKey(repo, "check") == nil, nil
 }

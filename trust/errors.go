@@ -76,12 +76,13 @@ const (
 	ActionInspect       Action = "inspect"         // look at the repository's trust data
 	ActionRerun         Action = "rerun"           // run the same step again: it converges
 	ActionAttestationCA Action = "attestation-ca"  // give the CA that the token's attestation chains to
+	ActionRotateTargets Action = "rotate-targets"  // rotate the targets key with the root key
 )
 
 // Actions lists every action, for tests that check each face renders them all.
 var Actions = []Action{ActionTLSCA, ActionServer, ActionTrustDir, ActionNotaryLogin, ActionRegistryLogin,
 	ActionChooseRootKey, ActionConfirm, ActionLastPINTry, ActionOverwriteSlot, ActionPrepareToken,
-	ActionUnblockPIN, ActionResetToken, ActionSetUp, ActionAddSigner, ActionListSigners, ActionInspect, ActionRerun, ActionAttestationCA}
+	ActionUnblockPIN, ActionResetToken, ActionSetUp, ActionAddSigner, ActionListSigners, ActionInspect, ActionRerun, ActionAttestationCA, ActionRotateTargets}
 
 // with sets the error's action.
 func (e *Error) with(a Action) *Error {

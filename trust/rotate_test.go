@@ -214,3 +214,48 @@ func TestRotateServerKeys(t *testing.T) {
 		t.Errorf("the server rotating the targets key: %v", err)
 	}
 }
+
+// A signer's renewed certificate replaces its old key in both of its roles
+// in one publish; the tag the old key signed stays signed in releases
+// until re-signed, and the replacement converges.
+func TestReplaceDelegation(t *testing.T) {
+	ctx := context.Background()
+	c, gun, _ := rotatable(t, false)
+	before, err := c.Delegations(ctx, gun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewed := mustCert(t, "signpath")
+	res, err := c.ReplaceDelegation(ctx, gun, "signpath", renewed)
+	if err != nil {
+		t.Fatalf("ReplaceDelegation: %v", err)
+	}
+	if !res.Changed || len(res.Roles) != 2 {
+		t.Errorf("result %+v, want both roles changed", res)
+	}
+	after, err := newClient(t).Delegations(ctx, gun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range after {
+		if !slices.Equal(d.KeyIDs, []string{renewed.KeyID}) {
+			t.Errorf("%s holds %v after the replacement, want only %s (before: %+v)", d.Role, d.KeyIDs, renewed.KeyID, before)
+		}
+	}
+	again, err := c.ReplaceDelegation(ctx, gun, "signpath", renewed)
+	if err != nil || again.Changed {
+		t.Errorf("replacing again: %+v, %v; want nothing to do", again, err)
+	}
+	if _, err := c.ReplaceDelegation(ctx, gun, "nobody", renewed); !errors.Is(err, trust.ErrNotFound) {
+		t.Errorf("replacing a signer that is not there: %v", err)
+	}
+	// Without the targets key the error says how to go on: with the root key.
+	c2, gun2, _ := rotatable(t, true)
+	_, err = c2.ReplaceDelegation(ctx, gun2, "signpath", renewed)
+	if action, _ := trust.FixFor(err); !errors.Is(err, trust.ErrNoTargetsKey) || action != trust.ActionRotateTargets {
+		t.Errorf("replacing without the targets key: %v (action %q)", err, action)
+	}
+	if held, err := c2.HoldsTargetsKey(ctx, gun2); err != nil || held {
+		t.Errorf("HoldsTargetsKey after the deletion: %v, %v", held, err)
+	}
+}

@@ -239,6 +239,18 @@ func (e *fakeEngine) RotateServerKey(context.Context, trust.GUN, trust.RootKey, 
 	return nil, errors.New("not in the wizard")
 }
 
+func (e *fakeEngine) RemoveDelegation(context.Context, trust.GUN, string, bool) (*trust.DelegationResult, error) {
+	return nil, errors.New("not in the wizard")
+}
+
+func (e *fakeEngine) ReplaceDelegation(context.Context, trust.GUN, string, *trust.Certificate) (*trust.DelegationResult, error) {
+	return nil, errors.New("not in the wizard")
+}
+
+func (e *fakeEngine) HoldsTargetsKey(context.Context, trust.GUN) (bool, error) {
+	return false, errors.New("not in the wizard")
+}
+
 func (e *fakeEngine) VerifyPublished(context.Context, trust.GUN, []string) error {
 	return errors.New("not in the wizard")
 }

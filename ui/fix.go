@@ -33,4 +33,5 @@ var wizardFixes = map[trust.Action]string{
 	trust.ActionInspect:       "dctwiz inspect GUN in another terminal",
 	trust.ActionRerun:         "=run the step again: it finds out what reached the server and goes on",
 	trust.ActionAttestationCA: "start the wizard again with the token's attestation CA",
+	trust.ActionRotateTargets: "dctwiz rotate targets GUN in another terminal",
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dctwiz/dctwiz/flows"
 	"github.com/dctwiz/dctwiz/trust"
 )
 
@@ -18,7 +19,7 @@ func (a *app) delegationCmd() *cobra.Command {
 		Aliases: []string{"signer"},
 		Short:   "Add, list and remove signers (delegations)",
 	}
-	cmd.AddCommand(a.delegationAddCmd(), a.delegationListCmd(), a.delegationRemoveCmd())
+	cmd.AddCommand(a.delegationAddCmd(), a.delegationListCmd(), a.delegationRemoveCmd(), a.delegationReplaceCmd())
 	return cmd
 }
 
@@ -35,20 +36,111 @@ func (a *app) loadCert(path string) (*trust.Certificate, error) {
 }
 
 func (a *app) delegationAddCmd() *cobra.Command {
-	return &cobra.Command{
+	var rootKey rootKeyFlags
+	cmd := &cobra.Command{
 		Use:   "add GUN NAME CERT",
 		Short: "Add a signer from its X.509 certificate (PEM or DER)",
 		Long: `delegation add adds a signer the way 'docker trust signer add' does: the
 certificate's key goes into targets/releases and targets/NAME for all paths,
 then the change is published. It needs the targets key (and its passphrase).
 The certificate must be valid now, with an ECDSA P-256/P-384 or RSA >= 2048 key
-and no SHA-1 signature.`,
-		Example: `  NOTARY_TARGETS_PASSPHRASE=... dctwiz delegation add docker.io/acme/app signpath signpath.cer`,
-		Args:    cobra.ExactArgs(3),
+and no SHA-1 signature.
+
+When the targets key was deleted after setup, --root-key runs the change as a
+ceremony (see delegation replace): a targets key is signed in with the root
+key, the signer added, both kinds of consumer checked, and the targets key
+deleted again. That needs --yes, or confirming on a terminal.`,
+		Example: `  NOTARY_TARGETS_PASSPHRASE=... dctwiz delegation add docker.io/acme/app signpath signpath.cer
+
+  # The targets key was deleted after setup; the root key is on a YubiKey:
+  dctwiz delegation add docker.io/acme/app ci ci.crt --root-key yubikey --yes`,
+		Args: cobra.ExactArgs(3),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			if rootKey.source != "" {
+				return a.runSignerCeremony(cmd.Context(), flows.SignerAdd, args[0], args[1], args[2], rootKey)
+			}
 			return a.runDelegationAdd(cmd.Context(), args[0], args[1], args[2])
 		}),
 	}
+	rootKey.registerOptional(cmd.Flags())
+	return cmd
+}
+
+func (a *app) delegationReplaceCmd() *cobra.Command {
+	var rootKey rootKeyFlags
+	cmd := &cobra.Command{
+		Use:   "replace GUN NAME CERT",
+		Short: "Renew a signer's certificate: its new key in, its old keys out",
+		Long: `delegation replace is the yearly ceremony when a signing service renews its
+certificate: the new certificate's key goes into targets/releases and
+targets/NAME, and the signer's old keys leave both (from targets/releases only
+where no other signer shares them), in one publish. Tags signed with the old
+key stay valid in targets/releases until they are signed again.
+
+It runs as a ceremony: the repository is read as a consumer first; when the
+trust dir lacks the targets key (deleted after setup), --root-key signs a new
+targets key in first and it is deleted again at the end, leaving the
+repository as it was found; afterwards the result is verified as a new
+consumer and as one that trusted the repository before. It needs --yes, or
+confirming on a terminal.`,
+		Example: `  dctwiz delegation replace docker.io/acme/app signpath signpath-2027.cer --root-key yubikey --yes --record ceremonies/`,
+		Args:    cobra.ExactArgs(3),
+		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			return a.runSignerCeremony(cmd.Context(), flows.SignerReplace, args[0], args[1], args[2], rootKey)
+		}),
+	}
+	rootKey.registerOptional(cmd.Flags())
+	return cmd
+}
+
+// runSignerCeremony adds, removes or replaces a signer as a ceremony,
+// with the root key when the targets key must be rotated in.
+func (a *app) runSignerCeremony(ctx context.Context, change, gunArg, name, certPath string, rootKey rootKeyFlags) error {
+	gun, err := gunAndSigner(gunArg, name)
+	if err != nil {
+		return err
+	}
+	sc := &flows.SignerChange{GUN: gun, Change: change, Name: name, RemoveLast: true}
+	if change != flows.SignerRemove {
+		if sc.Cert, err = a.loadCert(certPath); err != nil {
+			return err
+		}
+	}
+	what := map[string]string{flows.SignerAdd: "Adding signer ", flows.SignerRemove: "Removing signer ", flows.SignerReplace: "Replacing the key of signer "}[change] + name + " of " + gun.String()
+	if change == flows.SignerRemove {
+		what += " (if it holds the last key of targets/releases, tags signed there become unverifiable)"
+	}
+	if err := a.confirm(what, name); err != nil {
+		return err
+	}
+	if rootKey.source != "" {
+		if sc.Root, err = a.rootKey(rootKey); err != nil {
+			return err
+		}
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	rep, err := flows.RunSignerChange(ctx, c, sc, a.progress(sc.Plan()))
+	if err != nil {
+		a.explainStop(rep)
+		return err
+	}
+	return a.output(rep, func() {
+		for _, d := range rep.Delegations {
+			verb := map[string]string{flows.SignerAdd: "Added", flows.SignerRemove: "Removed", flows.SignerReplace: "Replaced the key of"}[change]
+			if !d.Changed {
+				fmt.Fprintf(a.stdout, "Signer %s of %s is already so: nothing to do.\n", name, gun)
+				continue
+			}
+			fmt.Fprintf(a.stdout, "%s signer %s of %s: %s.\n", verb, name, gun, strings.Join(d.Roles, ", "))
+		}
+		if rep.Rotation != nil {
+			fmt.Fprintf(a.stdout, "  a targets key was signed in with the root key for the change and deleted again: %v\n", rep.TargetsKey != nil && rep.TargetsKey.Gone)
+		}
+		fmt.Fprintln(a.stdout, "  consumers: a new one pinned to the root certificate and one that trusted the repository before both verify")
+	})
 }
 
 // runDelegationAdd adds a signer; the targets key asks for its passphrase.
@@ -125,19 +217,30 @@ func (a *app) runDelegationList(ctx context.Context, gunArg string) error {
 }
 
 func (a *app) delegationRemoveCmd() *cobra.Command {
-	return &cobra.Command{
+	var rootKey rootKeyFlags
+	cmd := &cobra.Command{
 		Use:   "remove GUN NAME",
 		Short: "Remove a signer",
 		Long: `delegation remove removes targets/NAME and the signer's keys from
 targets/releases where no other signer shares them. Removing the last key of
 targets/releases leaves tags signed there unverifiable, so it needs --yes
-(or typing the signer name on a terminal). It needs the targets key.`,
-		Example: `  NOTARY_TARGETS_PASSPHRASE=... dctwiz delegation remove docker.io/acme/app alice`,
-		Args:    cobra.ExactArgs(2),
+(or typing the signer name on a terminal). It needs the targets key; when it
+was deleted after setup, --root-key runs the removal as a ceremony (see
+delegation replace), which needs --yes or confirming on a terminal.`,
+		Example: `  NOTARY_TARGETS_PASSPHRASE=... dctwiz delegation remove docker.io/acme/app alice
+
+  # A compromised signer, the targets key deleted after setup:
+  dctwiz delegation remove docker.io/acme/app alice --root-key yubikey --yes`,
+		Args: cobra.ExactArgs(2),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			if rootKey.source != "" {
+				return a.runSignerCeremony(cmd.Context(), flows.SignerRemove, args[0], args[1], "", rootKey)
+			}
 			return a.runDelegationRemove(cmd.Context(), args[0], args[1])
 		}),
 	}
+	rootKey.registerOptional(cmd.Flags())
+	return cmd
 }
 
 // runDelegationRemove removes a signer; removing the last release signer

@@ -31,4 +31,5 @@ var cliFixes = map[trust.Action]string{
 	trust.ActionInspect:       "dctwiz inspect GUN",
 	trust.ActionRerun:         "the same command",
 	trust.ActionAttestationCA: "--attestation-ca FILE",
+	trust.ActionRotateTargets: "--root-key SPEC on this command, or dctwiz rotate targets GUN --root-key SPEC first",
 }

@@ -27,8 +27,14 @@ type rootKeyFlags struct {
 	lastTry     bool
 }
 
-func (f *rootKeyFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.source, "root-key", "file", rootKeyHelp)
+func (f *rootKeyFlags) register(fs *pflag.FlagSet) { f.registerWithDefault(fs, "file") }
+
+// registerOptional registers the flags for a command that needs the root
+// key only sometimes: without --root-key it uses none.
+func (f *rootKeyFlags) registerOptional(fs *pflag.FlagSet) { f.registerWithDefault(fs, "") }
+
+func (f *rootKeyFlags) registerWithDefault(fs *pflag.FlagSet, source string) {
+	fs.StringVar(&f.source, "root-key", source, rootKeyHelp)
 	fs.StringVar(&f.slot, "slot", "9c", "YubiKey PIV slot of the root key")
 	fs.StringVar(&f.pinPolicy, "pin-policy", "once", "YubiKey PIN policy of a new root key: once (per ceremony), always or never")
 	fs.StringVar(&f.touchPolicy, "touch-policy", "always", "YubiKey touch policy of a new root key: always, cached or never")

@@ -206,6 +206,10 @@ func (a *app) progress(steps []flows.PlannedStep) func(flows.Event) {
 	}
 }
 
+// published are the steps that change the server.
+var published = map[flows.StepID]bool{flows.StepInit: true, flows.StepDelegations: true, flows.StepRotateKey: true,
+	flows.StepTargetsKeyForChange: true, flows.StepChangeSigner: true}
+
 // explainStop says what state the repository is in after a failed step.
 func (a *app) explainStop(rep *flows.Report) {
 	if rep == nil {
@@ -215,12 +219,12 @@ func (a *app) explainStop(rep *flows.Report) {
 		a.failureReport = rep
 		return
 	}
-	var done, published []string
+	var done, changed []string
 	for _, s := range rep.Steps {
 		if s.Status == flows.Done {
 			done = append(done, string(s.Step))
-			if s.Step == flows.StepInit || s.Step == flows.StepDelegations || s.Step == flows.StepRotateKey {
-				published = append(published, string(s.Step))
+			if published[s.Step] {
+				changed = append(changed, string(s.Step))
 			}
 		}
 	}
@@ -229,8 +233,8 @@ func (a *app) explainStop(rep *flows.Report) {
 		return
 	}
 	fmt.Fprintf(a.stderr, "Completed: %s", strings.Join(done, ", "))
-	if len(published) > 0 {
-		fmt.Fprintf(a.stderr, " (published: %s)", strings.Join(published, ", "))
+	if len(changed) > 0 {
+		fmt.Fprintf(a.stderr, " (published: %s)", strings.Join(changed, ", "))
 	}
 	fmt.Fprintln(a.stderr, ". Fix the problem and run the same command again: completed steps are recognised and skipped.")
 }

@@ -157,6 +157,31 @@ func TestYubiKeySetupCeremony(t *testing.T) {
 	if n := keyFileCount(t, filepath.Join(e["DOCKER_CONFIG"], "trust", "private")); n != 0 {
 		t.Errorf("%d private key files in the trust dir after the rotation, want none", n)
 	}
+	// The signing service renews its certificate: replace the signer's key,
+	// the targets key (deleted) rotated in with the YubiKey root and deleted
+	// again. Without the root key, the error says to give it.
+	renewed := writeCert(t, certSpecAlice)
+	r = dctwiz(e, append([]string{"delegation", "add", gun, "ci", renewed}, serverArgs()...)...)
+	if r.code != 1 || !strings.Contains(r.stderr, "--root-key SPEC on this command") {
+		t.Errorf("delegation add without the targets key or the root key:\n%s", r)
+	}
+	r = mustOK(t, dctwizBinary(t, e, append([]string{"delegation", "replace", gun, "signpath", renewed, "--root-key", "yubikey:8001",
+		"--attestation-ca", caFile, "--yes", "--json"}, serverArgs()...)...))
+	var signerRep flows.Report
+	if err := json.Unmarshal([]byte(r.stdout), &signerRep); err != nil || len(signerRep.Delegations) != 1 || !signerRep.Delegations[0].Changed ||
+		signerRep.Rotation == nil || signerRep.TargetsKey == nil || !signerRep.TargetsKey.Gone {
+		t.Fatalf("delegation replace --root-key: %v\n%s", err, r)
+	}
+	newKey := signerRep.Delegations[0].KeyIDs[0]
+	docker = exec.Command("docker", "trust", "inspect", gun)
+	docker.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "DOCKER_CONFIG=" + dockerCfg, "DOCKER_CONTENT_TRUST_SERVER=" + notary.URL}
+	if out, err = docker.CombinedOutput(); err != nil || !strings.Contains(string(out), newKey) || strings.Contains(string(out), rep.Delegations[0].KeyIDs[0]) {
+		t.Errorf("docker trust inspect after replacing the signer's key: want %s and not %s: %v\n%s", newKey, rep.Delegations[0].KeyIDs[0], err, out)
+	}
+	if n := keyFileCount(t, filepath.Join(e["DOCKER_CONFIG"], "trust", "private")); n != 0 {
+		t.Errorf("%d private key files in the trust dir after the signer ceremony, want none", n)
+	}
+
 	// Another repository's root key is refused before anything is made.
 	r = dctwiz(newEnv(t), append([]string{"rotate", "targets", gun, "--root-key", "file", "--yes"}, serverArgs()...)...)
 	if r.code != 1 || !strings.Contains(r.stderr, "root key") {

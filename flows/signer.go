@@ -1,0 +1,181 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// Signers is what changing a repository's signers needs besides the
+// setup's verbs.
+type Signers interface {
+	RemoveDelegation(ctx context.Context, gun trust.GUN, name string, removeLast bool) (*trust.DelegationResult, error)
+	ReplaceDelegation(ctx context.Context, gun trust.GUN, name string, cert *trust.Certificate) (*trust.DelegationResult, error)
+	HoldsTargetsKey(ctx context.Context, gun trust.GUN) (bool, error)
+}
+
+// How a signer changes.
+const (
+	SignerAdd     = "add"
+	SignerRemove  = "remove"
+	SignerReplace = "replace" // a renewed certificate: the new key in, the old keys out
+)
+
+// The signer ceremony's own steps.
+const (
+	StepTargetsKeyForChange StepID = "targets-key"
+	StepChangeSigner        StepID = "change-signer"
+)
+
+// SignerChange is a signer added, removed or renewed. When the trust dir
+// lacks the targets key (deleted after setup) and Root is given, a new
+// targets key is signed in with the root key first and deleted again at
+// the end, leaving the repository as it was found: no targets key held.
+type SignerChange struct {
+	GUN        trust.GUN
+	Root       trust.RootKey // nil: the targets key must be in the trust dir
+	Change     string        // SignerAdd, SignerRemove or SignerReplace
+	Name       string
+	Cert       *trust.Certificate // add, replace
+	RemoveLast bool               // remove: the admin confirmed leaving releases unsigned
+
+	rotated  bool // a targets key was rotated in for this change
+	snapshot *trust.TrustSnapshot
+}
+
+// SignerSteps is the signer ceremony, in order.
+var SignerSteps = []Step[*SignerChange]{
+	{ID: StepReadConsumer, Phase: PhasePublish,
+		Title: "Read the repository as a consumer who trusted it before",
+		Run: func(ctx context.Context, eng Engine, c *SignerChange, rep *Report) (string, error) {
+			return readConsumer(ctx, eng, c.GUN, &c.snapshot)
+		}},
+	{ID: StepTargetsKeyForChange, Phase: PhasePublish,
+		Title: "Have a targets key: the trust dir's, or a new one signed in by the root key",
+		Run:   runTargetsKeyForChange},
+	{ID: StepChangeSigner, Phase: PhasePublish,
+		Title: "Publish the signer change (targets/releases and targets/<name>)",
+		Run:   runChangeSigner},
+	{ID: StepVerifyConsumer, Phase: PhaseVerify,
+		Title: "Verify as a new consumer and as one that trusted the repository before",
+		Run: func(ctx context.Context, eng Engine, c *SignerChange, rep *Report) (string, error) {
+			return verifyConsumers(ctx, eng, c.GUN, c.snapshot, rep)
+		}},
+	{ID: StepDeleteTargetsKey, Phase: PhaseFinish,
+		Title: "Delete the targets key signed in for this change",
+		Run: func(ctx context.Context, eng Engine, c *SignerChange, rep *Report) (string, error) {
+			if !c.rotated {
+				return "", skipped{"the trust dir held the targets key before: it stays"}
+			}
+			return runDeleteTargetsKeyOf(ctx, eng, c.GUN, rep)
+		}},
+}
+
+// SignerCeremony is a signer change of one repository.
+type SignerCeremony = Ceremony[*SignerChange]
+
+// RunSignerChange checks c, then runs the signer ceremony.
+func RunSignerChange(ctx context.Context, eng Engine, c *SignerChange, events func(Event)) (*Report, error) {
+	cer := newCeremony(eng, SignerSteps, c, nil, events)
+	if c == nil || c.GUN.IsZero() {
+		return cer.Report(), &trust.Error{Kind: trust.ErrBadInput, Msg: "the signer change has no repository", Fix: "choose the repository"}
+	}
+	cer.rep.GUN = c.GUN.String()
+	if c.Root != nil {
+		cer.rep.Root = c.Root.String()
+	}
+	if err := trust.ValidSignerName(c.Name); err != nil {
+		return cer.Report(), err
+	}
+	switch c.Change {
+	case SignerAdd, SignerReplace:
+		if c.Cert == nil {
+			return cer.Report(), &trust.Error{Kind: trust.ErrBadCertificate, Input: c.Name, Msg: "no certificate for this signer", Fix: "give the signer's certificate"}
+		}
+		cer.rep.Warnings = append(cer.rep.Warnings, c.Cert.Warnings...)
+	case SignerRemove:
+	default:
+		return cer.Report(), &trust.Error{Kind: trust.ErrBadInput, Input: c.Change, Msg: "not a signer change", Fix: "add, remove or replace a signer"}
+	}
+	err := cer.RunAll(ctx)
+	return cer.Report(), err
+}
+
+// Plan lists the signer ceremony's steps.
+func (c *SignerChange) Plan() []PlannedStep { return plan(SignerSteps, c) }
+
+func runTargetsKeyForChange(ctx context.Context, eng Engine, c *SignerChange, rep *Report) (string, error) {
+	held, err := eng.HoldsTargetsKey(ctx, c.GUN)
+	if err != nil {
+		return "", err
+	}
+	if held {
+		return "", skipped{"the trust dir holds the targets key"}
+	}
+	if c.Root == nil {
+		return "", &trust.Error{Kind: trust.ErrNoTargetsKey, Input: c.GUN.String(),
+			Msg:    "the trust dir does not hold the repository's targets key (deleted after setup?)",
+			Fix:    "give the root key: a new targets key is signed in for this change and deleted again at the end",
+			Action: trust.ActionRotateTargets}
+	}
+	res, err := eng.RotateTargetsKey(ctx, c.GUN, c.Root)
+	if err != nil {
+		return "", err
+	}
+	c.rotated = true
+	rep.Rotation = res
+	return fmt.Sprintf("targets key %s signed in by the root key, for this change", trust.ShortID(res.NewKeyID)), nil
+}
+
+func runChangeSigner(ctx context.Context, eng Engine, c *SignerChange, rep *Report) (string, error) {
+	var res *trust.DelegationResult
+	var err error
+	switch c.Change {
+	case SignerAdd:
+		res, err = eng.AddDelegation(ctx, c.GUN, c.Name, c.Cert)
+	case SignerRemove:
+		res, err = eng.RemoveDelegation(ctx, c.GUN, c.Name, c.RemoveLast)
+	case SignerReplace:
+		res, err = eng.ReplaceDelegation(ctx, c.GUN, c.Name, c.Cert)
+	}
+	if err != nil {
+		return "", err
+	}
+	rep.Delegations = []*trust.DelegationResult{res}
+	if !res.Changed {
+		return fmt.Sprintf("signer %s: already so, nothing to publish", c.Name), nil
+	}
+	return fmt.Sprintf("signer %s: %s (%d role(s) published)", c.Name, c.Change, len(res.Roles)), nil
+}
+
+// readConsumer keeps what a consumer caches now, in *snap.
+func readConsumer(ctx context.Context, eng Engine, gun trust.GUN, snap **trust.TrustSnapshot) (string, error) {
+	s, err := eng.Snapshot(ctx, gun)
+	if err != nil {
+		return "", err
+	}
+	*snap = s
+	return "the trust data a consumer holds now is kept, to check later that such a consumer follows", nil
+}
+
+// verifyConsumers checks the published trust data as a new consumer
+// pinned to the root certificate, and as one that cached snap before.
+func verifyConsumers(ctx context.Context, eng Engine, gun trust.GUN, snap *trust.TrustSnapshot, rep *Report) (string, error) {
+	certs, err := eng.RootCertificates(ctx, gun)
+	if err != nil {
+		return "", err
+	}
+	rep.RootCerts = certs
+	if err := eng.VerifyPublished(ctx, gun, trust.PinnedIDs(certs)); err != nil {
+		return "", err
+	}
+	if snap == nil {
+		return "", errors.New("flows: the consumer's earlier trust data was not read")
+	}
+	if err := eng.VerifyFromSnapshot(ctx, gun, snap); err != nil {
+		return "", err
+	}
+	return "verified from an empty cache pinned to the root certificate, and from the cache a consumer held before", nil
+}
