@@ -83,6 +83,9 @@ func (a *app) run(args []string) int {
 	if errors.Is(err, errStopped) {
 		return exitStopped
 	}
+	if errors.Is(err, errFindings) {
+		return exitFail // the report says what and why
+	}
 	var ran ranError
 	if !errors.As(err, &ran) {
 		// Cobra refused the command line: unknown flag, command or arguments.
@@ -194,6 +197,7 @@ a terminal; never from the command line.`,
 		a.testSignCmd(),
 		a.targetsKeyCmd(),
 		a.rotateCmd(),
+		a.checkCmd(),
 		a.inspectCmd(),
 		a.yubikeyCmd(),
 		a.wizardCmd(),

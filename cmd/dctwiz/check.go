@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dctwiz/dctwiz/flows"
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// errFindings: check found something to act on. Its report is printed;
+// it adds no error line, only exit code 1.
+var errFindings = errors.New("something needs a ceremony")
+
+// checkOptions are what `dctwiz check` runs with.
+type checkOptions struct {
+	GUNs   []string
+	Within string
+}
+
+func (a *app) checkCmd() *cobra.Command {
+	var opts checkOptions
+	cmd := &cobra.Command{
+		Use:   "check GUN...",
+		Short: "List every expiry and what needs a ceremony soon (for cron and CI)",
+		Long: `check reads each repository's trust data, as a consumer would, and lists every
+dated item: root, targets, snapshot and timestamp metadata, signers' metadata,
+the root certificate and every signer's certificate. It flags what expires
+within --within (default 90d; also 12w, 2160h), what has expired, root.json
+inside notary's 6-month re-sign window (after which every publish without the
+root key fails, signers' too), and signers whose keys are not in
+targets/releases. Each finding comes with the command that fixes it. The server
+renews snapshot and timestamp metadata itself: they are listed, not flagged.
+
+Exit status: 0 nothing to do within the window; 1 something is (or a
+repository could not be read); 2 bad usage.`,
+		Example: `  # Weekly, from cron:
+  dctwiz check docker.io/acme/app docker.io/acme/api --within 90d || mail -s "DCT: a ceremony is due" admin@acme.example
+
+  # For a dashboard:
+  dctwiz check docker.io/acme/app --json | jq '.repositories[].findings'`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			opts.GUNs = args
+			return a.runCheck(cmd.Context(), opts)
+		}),
+	}
+	cmd.Flags().StringVar(&opts.Within, "within", "90d", "flag what expires within this window: 90d, 12w, 2160h")
+	return cmd
+}
+
+// checkDocument is check's --json document.
+type checkDocument struct {
+	Within       string              `json:"within"`
+	Date         time.Time           `json:"date"`
+	OK           bool                `json:"ok"`
+	Repositories []flows.CheckResult `json:"repositories"`
+}
+
+// runCheck checks each repository; a repository that cannot be read is
+// reported with its error and counts as a finding.
+func (a *app) runCheck(ctx context.Context, opts checkOptions) error {
+	within, err := flows.ParseWithin(opts.Within)
+	if err != nil {
+		return usageError{err}
+	}
+	var guns []trust.GUN
+	for _, arg := range opts.GUNs {
+		gun, err := parseGUNArg(arg)
+		if err != nil {
+			return err
+		}
+		guns = append(guns, gun)
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	doc := checkDocument{Within: opts.Within, Date: now.UTC().Truncate(time.Second), OK: true}
+	for _, gun := range guns {
+		in, err := c.Inspect(ctx, gun)
+		if err != nil {
+			doc.Repositories = append(doc.Repositories, flows.CheckResult{GUN: gun.String(), Expiries: []flows.Expiry{}, Findings: []flows.Finding{}, Error: err.Error()})
+			doc.OK = false
+			continue
+		}
+		res := flows.Check(in, now, within)
+		doc.OK = doc.OK && len(res.Findings) == 0
+		doc.Repositories = append(doc.Repositories, res)
+	}
+	if err := a.output(doc, func() { printCheck(a, doc, now) }); err != nil {
+		return err
+	}
+	if !doc.OK {
+		return errFindings
+	}
+	return nil
+}
+
+func printCheck(a *app, doc checkDocument, now time.Time) {
+	w := a.stdout
+	for _, r := range doc.Repositories {
+		fmt.Fprintf(w, "%s\n", r.GUN)
+		if r.Error != "" {
+			fmt.Fprintf(w, "  ✗ cannot be read: %s\n\n", r.Error)
+			continue
+		}
+		rows := [][]string{{"  EXPIRES", "IN", "WHAT"}}
+		for _, e := range r.Expiries {
+			what := e.What
+			if e.Remedy == flows.RemedyServer {
+				what += " (renewed by the server)"
+			}
+			rows = append(rows, []string{"  " + date(e.Expires), flows.Days(e.Expires.Sub(now)), what})
+		}
+		table(w, rows)
+		if len(r.Findings) == 0 {
+			fmt.Fprintf(w, "  ✓ nothing expires within %s\n\n", doc.Within)
+			continue
+		}
+		for _, f := range r.Findings {
+			fmt.Fprintf(w, "  ✗ %s: %s\n    fix: %s\n", f.What, f.Problem, remedyCommand(r.GUN, f))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// remedyCommand is the command that fixes a finding.
+func remedyCommand(gun string, f flows.Finding) string {
+	signer := f.Signer
+	if signer == "" {
+		signer = "NAME"
+	}
+	switch f.Remedy {
+	case flows.RemedyRotateTargets:
+		return "dctwiz rotate targets " + gun + " --root-key SPEC --delete-targets-key --yes (re-signs targets.json and root.json)"
+	case flows.RemedyReplaceSigner:
+		return "dctwiz delegation replace " + gun + " " + signer + " RENEWED-CERT --root-key SPEC --yes"
+	case flows.RemedySignerSigns:
+		return "the signer " + signer + " signs a tag again (its own metadata, with its own key)"
+	case flows.RemedyRotateRoot:
+		return "a root key rotation, which dctwiz does not do yet: plan it with the root key's holders"
+	}
+	return "the notary server renews it"
+}
