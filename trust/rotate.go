@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sort"
 
 	"github.com/theupdateframework/notary/cryptoservice"
 	store "github.com/theupdateframework/notary/storage"
@@ -111,18 +112,21 @@ func (c *Client) rotate(ctx context.Context, gun GUN, root RootKey, role data.Ro
 	if err := c.VerifyPublished(ctx, gun, rootIDs); err != nil {
 		return res, err
 	}
-	for _, id := range old {
-		if role != data.CanonicalTargetsRole || id == res.NewKeyID {
-			continue
+	if role == data.CanonicalTargetsRole {
+		// Every other targets key of this repository is retired now that
+		// root.json names only the new one: the old key, and any an
+		// interrupted earlier run left behind. Listing needs no passphrase.
+		for id, info := range s.keys.ListKeys() {
+			if info.Role != data.CanonicalTargetsRole || info.Gun != data.GUN(gun.String()) || id == res.NewKeyID {
+				continue
+			}
+			if err := s.keys.RemoveKey(id); err != nil {
+				return res, wrapError(ErrBadInput, err, c.trustDir, "remove the old targets key by hand",
+					"the new targets key is published, but an old one could not be removed")
+			}
+			res.Retired = append(res.Retired, id)
 		}
-		if _, _, err := s.keys.GetKey(id); err != nil {
-			continue // not here (deleted after setup, or held elsewhere)
-		}
-		if err := s.keys.RemoveKey(id); err != nil {
-			return res, wrapError(ErrBadInput, err, c.trustDir, "remove the old targets key by hand",
-				"the new targets key is published, but the old one could not be removed")
-		}
-		res.Retired = append(res.Retired, id)
+		sort.Strings(res.Retired)
 	}
 	// The cache now trusts the new root; load it so later commands start from it.
 	if _, err := rs.load(); err != nil {

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRotationKilledAtRandomLosesNoKey SIGKILLs `dctwiz rotate targets` at
+// random points of its run, again and again. After every kill the key
+// that the server's root.json names for targets is in the trust dir,
+// every key file is encrypted, and the same command, run once more to the
+// end, converges on one targets key.
+func TestRotationKilledAtRandomLosesNoKey(t *testing.T) {
+	needBed(t)
+	const runs = 24
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rnd := rand.New(rand.NewPCG(seed, 0))
+
+	e := newEnv(t)
+	gun := newGUN()
+	mustOK(t, dctwiz(e, append([]string{"setup", gun, "--delegation", "signpath=" + writeCert(t, certSpecAlice)}, serverArgs()...)...))
+	trustDir := filepath.Join(e["DOCKER_CONFIG"], "trust")
+	args := append([]string{"rotate", "targets", gun, "--root-key", "file", "--yes"}, serverArgs()...)
+
+	// How long a whole run takes here, to spread the kills over it.
+	began := time.Now()
+	mustOK(t, dctwizBinary(t, e, args...))
+	whole := time.Since(began)
+
+	killedAfterPublish := 0
+	for i := range runs {
+		before := publishedTargetsKey(t, gun)
+		cmd := exec.Command(dctwizBin, args...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+		for k, v := range e {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rnd.Int64N(int64(whole))))
+		cmd.Process.Kill()
+		cmd.Wait()
+
+		after := publishedTargetsKey(t, gun)
+		if after != before {
+			killedAfterPublish++
+		}
+		if !keyFileHere(trustDir, after) {
+			t.Fatalf("run %d: the server names targets key %s, which is not in the trust dir (output: %s)", i, after, out.String())
+		}
+		checkEncrypted(t, trustDir)
+	}
+	t.Logf("%d runs killed, %d of them after the publish landed", runs, killedAfterPublish)
+
+	mustOK(t, dctwizBinary(t, e, args...))
+	final := publishedTargetsKey(t, gun)
+	files, _ := filepath.Glob(filepath.Join(trustDir, "private", "*.key"))
+	targets := 0
+	for _, f := range files {
+		if b, _ := os.ReadFile(f); strings.Contains(string(b), "role: targets") {
+			targets++
+		}
+	}
+	if targets != 1 || !keyFileHere(trustDir, final) {
+		t.Errorf("after the final run: %d targets key files, the server's %s here: %v", targets, final, keyFileHere(trustDir, final))
+	}
+	in := inspectAsConsumer(t, notary.URL, notary.CACert, gun)
+	if len(in.Signers) != 1 || in.Signers[0].Name != "signpath" {
+		t.Errorf("a consumer sees signers %+v, want signpath kept", in.Signers)
+	}
+}
+
+// publishedTargetsKey is the targets key the server's root.json names, as
+// a new consumer reads it.
+func publishedTargetsKey(t *testing.T, gun string) string {
+	t.Helper()
+	r := mustOK(t, dctwiz(newEnv(t), append([]string{"inspect", gun, "--json"}, serverArgs()...)...))
+	var in struct {
+		AdministrativeKeys []struct {
+			Name   string
+			KeyIDs []string `json:"key_ids"`
+		} `json:"administrative_keys"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &in); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range in.AdministrativeKeys {
+		if k.Name == "Repository" && len(k.KeyIDs) == 1 {
+			return k.KeyIDs[0]
+		}
+	}
+	t.Fatalf("no repository key in %s", r.stdout)
+	return ""
+}
+
+func keyFileHere(trustDir, id string) bool {
+	_, err := os.Stat(filepath.Join(trustDir, "private", id+".key"))
+	return err == nil
+}
+
+// checkEncrypted fails on a key file that is not an encrypted PEM key.
+func checkEncrypted(t *testing.T, trustDir string) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(trustDir, "private", "*.key"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil || !strings.Contains(string(b), "BEGIN ENCRYPTED PRIVATE KEY") {
+			t.Errorf("%s is not an encrypted key (%v):\n%.80s", f, err, b)
+		}
+		if st, err := os.Stat(f); err == nil && st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", f, st.Mode().Perm())
+		}
+	}
+}
