@@ -150,3 +150,29 @@ func Days(d time.Duration) string {
 	}
 	return fmt.Sprintf("%d days", days)
 }
+
+// Renewal is what renew does for one repository, from its check: a
+// targets-key rotation re-signs targets.json and root.json (notary gives
+// no way to re-sign either without a key change), which needs the root
+// key; what needs someone else's key (a signer's renewed certificate) is
+// left, with its finding.
+type Renewal struct {
+	Resign bool      `json:"resign"` // root.json or targets.json is due
+	Due    []Finding `json:"due"`    // what the re-signing renews
+	Left   []Finding `json:"left"`   // what renew cannot do
+}
+
+// PlanRenewal splits a check's findings into what renew re-signs and what
+// it leaves.
+func PlanRenewal(res CheckResult) Renewal {
+	r := Renewal{Due: []Finding{}, Left: []Finding{}}
+	for _, f := range res.Findings {
+		if f.Remedy == RemedyRotateTargets {
+			r.Resign = true
+			r.Due = append(r.Due, f)
+			continue
+		}
+		r.Left = append(r.Left, f)
+	}
+	return r
+}

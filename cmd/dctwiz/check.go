@@ -138,7 +138,7 @@ func remedyCommand(gun string, f flows.Finding) string {
 	}
 	switch f.Remedy {
 	case flows.RemedyRotateTargets:
-		return "dctwiz rotate targets " + gun + " --root-key SPEC --delete-targets-key --yes (re-signs targets.json and root.json)"
+		return "dctwiz renew " + gun + " --root-key SPEC --yes (a targets-key rotation re-signs targets.json and root.json)"
 	case flows.RemedyReplaceSigner:
 		return "dctwiz delegation replace " + gun + " " + signer + " RENEWED-CERT --root-key SPEC --yes"
 	case flows.RemedySignerSigns:

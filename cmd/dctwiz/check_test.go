@@ -40,9 +40,39 @@ func TestCheckForCron(t *testing.T) {
 		t.Errorf("a repository without trust data: %+v", doc.Repositories[1])
 	}
 	r = dctwiz(newEnv(t), append([]string{"check", gun, "--within", "4000d"}, serverArgs()...)...)
-	if r.code != 1 || !strings.Contains(r.stdout, "fix: dctwiz rotate targets "+gun+" --root-key SPEC") || !strings.Contains(r.stdout, "fix: dctwiz delegation replace "+gun+" signpath RENEWED-CERT") {
+	if r.code != 1 || !strings.Contains(r.stdout, "fix: dctwiz renew "+gun+" --root-key SPEC") || !strings.Contains(r.stdout, "fix: dctwiz delegation replace "+gun+" signpath RENEWED-CERT") {
 		t.Errorf("check --within 4000d:\n%s", r)
 	}
+	// renew: nothing due within 30 days (no confirmation needed); within
+	// 4000 days root.json and targets.json are re-signed by a targets-key
+	// rotation, and the signer's certificate is left with its command.
+	r = dctwiz(e, append([]string{"renew", gun, "--within", "30d"}, serverArgs()...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "nothing to renew within 30d") {
+		t.Errorf("renew --within 30d:\n%s", r)
+	}
+	versions := func() map[string]int {
+		v := map[string]int{}
+		var in struct {
+			Roles []struct {
+				Role    string
+				Version int
+			}
+		}
+		out := mustOK(t, dctwiz(newEnv(t), append([]string{"inspect", gun, "--json"}, serverArgs()...)...))
+		json.Unmarshal([]byte(out.stdout), &in)
+		for _, r := range in.Roles {
+			v[r.Role] = r.Version
+		}
+		return v
+	}
+	before := versions()
+	r = dctwiz(e, append([]string{"renew", gun, "--within", "4000d", "--yes"}, serverArgs()...)...)
+	after := versions()
+	if r.code != 0 || !strings.Contains(r.stdout, "root.json and targets.json re-signed") || !strings.Contains(r.stdout, "still due: targets/signpath certificate") ||
+		after["root"] != before["root"]+1 || after["targets"] <= before["targets"] {
+		t.Errorf("renew --within 4000d: versions %v -> %v\n%s", before, after, r)
+	}
+
 	// Bad usage is exit 2.
 	if r := dctwiz(newEnv(t), "check", gun, "--within", "soon"); r.code != 2 {
 		t.Errorf("check --within soon:\n%s", r)
