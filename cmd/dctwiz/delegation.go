@@ -110,6 +110,15 @@ func (a *app) runSignerCeremony(ctx context.Context, change, gunArg, name, certP
 	if change == flows.SignerRemove {
 		what += " (if it holds the last key of targets/releases, tags signed there become unverifiable)"
 	}
+	needs := "the targets key in the trust dir (its passphrase)"
+	if rootKey.source != "" {
+		needs += ", or, if it is not there, " + rootNeeds(rootKey) + " and a passphrase for a targets key that is deleted again"
+	}
+	consumers := "nothing to do; tags signed before stay valid"
+	if change != flows.SignerAdd {
+		consumers = "tags signed with the signer's old key stay valid in targets/releases until they are signed again; nothing to do for consumers"
+	}
+	a.showPlan([]trust.GUN{gun}, sc.Plan(), needs, consumers)
 	if err := a.confirm(what, name); err != nil {
 		return err
 	}

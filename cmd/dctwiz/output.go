@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/dctwiz/dctwiz/flows"
 	"github.com/dctwiz/dctwiz/trust"
 )
 
@@ -82,4 +83,40 @@ func (a *app) output(v any, human func()) error {
 	}
 	human()
 	return nil
+}
+
+// showPlan prints, before anything is asked or published, what a
+// ceremony will do for each repository, which keys it needs, and what
+// consumers notice (on stderr; not with --json, whose document says it).
+func (a *app) showPlan(guns []trust.GUN, steps []flows.PlannedStep, needs, consumers string) {
+	if a.json {
+		return
+	}
+	fmt.Fprintf(a.stderr, "Plan for %s:\n", joinGUNs(guns))
+	n := 0
+	for _, s := range steps {
+		if s.Skip != "" {
+			continue
+		}
+		n++
+		fmt.Fprintf(a.stderr, "  %d. %s\n", n, s.Title)
+	}
+	fmt.Fprintf(a.stderr, "  needs: %s\n  consumers: %s\n", needs, consumers)
+}
+
+// rootNeeds says which root key a ceremony will use, for its plan.
+func rootNeeds(f rootKeyFlags) string {
+	switch kind, arg, _ := strings.Cut(f.source, ":"); kind {
+	case "yubikey":
+		if arg == "" {
+			return "the root key on the YubiKey connected (its PIN once; a touch per root signature with touch policy always)"
+		}
+		return "the root key on YubiKey " + arg + " (its PIN once; a touch per root signature with touch policy always)"
+	case "file":
+		if arg == "" {
+			return "the trust dir's root key (its passphrase)"
+		}
+		return "the root key file " + arg + " (its passphrase)"
+	}
+	return "no root key"
 }

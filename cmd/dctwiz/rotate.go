@@ -108,6 +108,12 @@ func (a *app) runRotate(ctx context.Context, opts rotateOptions) (err error) {
 	if opts.DeleteKey {
 		what += ", and deleting it from the trust dir at the end"
 	}
+	needs := rootNeeds(opts.RootKey)
+	if opts.Role == flows.RoleTargets {
+		needs += ", and a passphrase for the new targets key"
+	}
+	a.showPlan(guns, (&flows.Rotate{Role: opts.Role, DeleteTargetsKey: opts.DeleteKey}).Plan(), needs,
+		"nothing to do: docker and notary clients follow the re-signed root.json; tags signed before stay valid")
 	if err := a.confirm(what, guns[0].String()); err != nil {
 		return err
 	}

@@ -146,7 +146,8 @@ func TestYubiKeySetupCeremony(t *testing.T) {
 	// deleted again; docker, with the cache it filled above, follows.
 	r = mustOK(t, dctwizBinary(t, e, append([]string{"rotate", "targets", gun, "--root-key", "yubikey:8001", "--attestation-ca", caFile,
 		"--delete-targets-key", "--yes"}, serverArgs()...)...))
-	if !strings.Contains(r.stdout, "Rotated the targets key of "+gun) || !strings.Contains(r.stderr, "Touch your YubiKey") {
+	if !strings.Contains(r.stdout, "Rotated the targets key of "+gun) || !strings.Contains(r.stderr, "Touch your YubiKey") ||
+		!strings.Contains(r.stderr, "Plan for "+gun+":\n  1. Read the repository as a consumer") || !strings.Contains(r.stderr, "needs: the root key on YubiKey 8001") {
 		t.Errorf("rotate targets with the YubiKey root:\n%s", r)
 	}
 	docker = exec.Command("docker", "trust", "inspect", gun)
