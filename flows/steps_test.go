@@ -27,6 +27,7 @@ type fakeEngine struct {
 	failed    bool
 	signers   []trust.Delegation
 	noTargets bool // the targets key was deleted earlier
+	expired   bool // no consumer can read the repository: targets.json expired
 }
 
 func (f *fakeEngine) call(name string) error {
@@ -94,6 +95,9 @@ func (f *fakeEngine) Delegations(context.Context, trust.GUN) ([]trust.Delegation
 func (f *fakeEngine) Snapshot(_ context.Context, gun trust.GUN) (*trust.TrustSnapshot, error) {
 	if err := f.call("snapshot"); err != nil {
 		return nil, err
+	}
+	if f.expired {
+		return nil, &trust.Error{Kind: trust.ErrExpired, Input: gun.String(), Msg: "trust data expired"}
 	}
 	return &trust.TrustSnapshot{GUN: gun.String()}, nil
 }
@@ -470,5 +474,20 @@ func TestSignerChange(t *testing.T) {
 		if _, err := flows.RunSignerChange(context.Background(), eng, bad, nil); err == nil || len(eng.calls) != 0 {
 			t.Errorf("%+v: %v, calls %v", bad, err, eng.calls)
 		}
+	}
+}
+
+// When targets.json has expired no consumer can read the repository
+// before the renewal: that step says so, and the result is verified from
+// an empty cache only.
+func TestRotationOfAnExpiredRepository(t *testing.T) {
+	eng := newFake(t)
+	eng.expired = true
+	rep, err := flows.RunRotate(context.Background(), eng, &flows.Rotate{GUN: fakeSetup(t).GUN, Root: trust.FileRootKey(""), Role: flows.RoleTargets}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(eng.calls) != "[snapshot rotate-targets root-cert verify-fresh]" || rep.Steps[0].Status != flows.Skipped || !strings.Contains(rep.Steps[2].Note, "no consumer could read") {
+		t.Errorf("calls %v, steps %+v", eng.calls, rep.Steps)
 	}
 }

@@ -2,9 +2,12 @@ package trust_test
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sync/atomic"
 	"testing"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/dctwiz/dctwiz/internal/testbed"
 	"github.com/dctwiz/dctwiz/trust"
@@ -19,7 +22,10 @@ var (
 	bed    = &testbed.Lazy{Use: func(b *testbed.Bed) { notary, reg = b.Notary, b.Registry }}
 )
 
-func TestMain(m *testing.M) { os.Exit(bed.Run(m)) }
+func TestMain(m *testing.M) {
+	logrus.SetOutput(io.Discard) // notary's log is not the tests' output
+	os.Exit(bed.Run(m))
+}
 
 const (
 	rootPass    = "root-passphrase-1"

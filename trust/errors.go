@@ -28,6 +28,7 @@ var (
 	ErrNoTargetsKey       = errors.New("targets key not in the key store")
 	ErrNoRootKey          = errors.New("root key not available")
 	ErrVerification       = errors.New("trust data does not verify")
+	ErrExpired            = errors.New("trust data expired")
 	ErrNotFound           = errors.New("not found")
 	ErrNeedsConfirmation  = errors.New("needs confirmation")
 	ErrNoSigner           = errors.New("no signer")

@@ -173,7 +173,12 @@ func (s *session) explain(err error, kind error) error {
 	case errors.As(err, &pinFail), errors.As(err, &pinFail2), errors.As(err, &rotFail), errors.As(err, &rotFail2), errors.As(err, &badRoot):
 		return wrapError(ErrVerification, err, gun, "compare the root certificate with the one you pinned; if the repository was legitimately re-created, remove the cached trust data under the trust dir's tuf/ folder", "the server's trust data does not verify against the trusted root: %v", err)
 	case errors.As(err, &expired):
-		return wrapError(ErrVerification, err, gun, "the repository's admin must re-sign the expired role", "trust data expired: %v", err)
+		e := wrapError(ErrExpired, err, gun, "the repository's admin must re-sign the expired role", "trust data expired: %v", err)
+		if expired.Role == data.CanonicalTargetsRole {
+			e.Fix = "renew it with the root key: a targets-key rotation signs a new targets.json"
+			e.Action = ActionRotateTargets
+		}
+		return e
 	case errors.As(err, &invalidOp):
 		return wrapError(ErrPublish, err, gun, "", "the notary server rejected the update: %v", err)
 	}

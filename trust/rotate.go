@@ -27,6 +27,9 @@ type KeyRotation struct {
 	// Reused: the new key was made by an earlier run whose publish did not
 	// land, and is published now (a rerun converged on it).
 	Reused bool `json:"reused"`
+	// Recovered: targets.json had expired, and was renewed from the
+	// server's metadata with that one expiry tolerated.
+	Recovered bool `json:"recovered,omitempty"`
 }
 
 // RotateTargetsKey gives the repository a new targets key, signed into
@@ -61,6 +64,9 @@ func (c *Client) rotate(ctx context.Context, gun GUN, root RootKey, role data.Ro
 	}
 	// The repository as it is, verified as docker verifies it.
 	s, repo, err := c.openLoaded(ctx, gun)
+	if errors.Is(err, ErrExpired) && role == data.CanonicalTargetsRole {
+		return c.recover(ctx, gun, root)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -94,10 +100,44 @@ func (c *Client) rotate(ctx context.Context, gun GUN, root RootKey, role data.Ro
 	} else {
 		rotateErr = rs.repo.RotateKey(role, true, nil)
 	}
-	// What does the server's root.json name now? After a failure too: the
-	// answer may be lost after the server committed.
+	return c.finishRotation(ctx, s, rs, res, rotateErr, rootIDs)
+}
+
+// recover renews an expired targets.json (see recoverTargets), then
+// finishes as a rotation does.
+func (c *Client) recover(ctx context.Context, gun GUN, root RootKey) (*KeyRotation, error) {
+	s, err := c.open(ctx, gun, sessionOptions{})
+	if err != nil {
+		return nil, err
+	}
+	rootKey, err := root.open(ctx, s.keys, s.pass, false)
+	if errors.Is(err, errNoRootKeyYet) {
+		return nil, newError(ErrNoRootKey, root.String(), "give this repository's root key",
+			"no root key there: this repository's root key is elsewhere")
+	}
+	if err != nil {
+		return nil, err
+	}
+	res, rs, rootIDs, err := c.recoverTargets(ctx, s, gun, root, rootKey)
+	var unknown errLandedUnknown
+	if err != nil && !errors.As(err, &unknown) {
+		return nil, err
+	}
+	// The trust dir's cache holds the expired trust data: start it afresh.
+	if cache, cerr := c.metadataCache(gun); cerr == nil {
+		cache.RemoveAll()
+	}
+	return c.finishRotation(ctx, s, rs, res, err, rootIDs)
+}
+
+// finishRotation asks the server what its root.json names now (after a
+// failed upload too: the answer may be lost after the server committed),
+// verifies the result as a consumer who knows only the root certificate,
+// and only then retires old targets keys.
+func (c *Client) finishRotation(ctx context.Context, s, rs *session, res *KeyRotation, rotateErr error, rootIDs []string) (*KeyRotation, error) {
+	gun, role := s.gun, data.RoleName(res.Role)
 	now, checkErr := rs.roleKeys(role)
-	if checkErr == nil && !slices.Equal(now, old) && len(now) == 1 && (res.NewKeyID == "" || now[0] == res.NewKeyID) {
+	if checkErr == nil && !slices.Equal(now, res.OldKeyIDs) && len(now) == 1 && (res.NewKeyID == "" || now[0] == res.NewKeyID) {
 		res.NewKeyID = now[0]
 	} else if rotateErr != nil {
 		return nil, publishFailed(gun, rs.explain(rotateErr, ErrPublish), checkErr == nil)
@@ -107,8 +147,6 @@ func (c *Client) rotate(ctx context.Context, gun GUN, root RootKey, role data.Ro
 		}
 		return nil, checkErr
 	}
-	// Verify as a consumer who knows only the root certificate, then retire
-	// the old keys: only now can they no longer be needed.
 	if err := c.VerifyPublished(ctx, gun, rootIDs); err != nil {
 		return res, err
 	}

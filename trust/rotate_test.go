@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dctwiz/dctwiz/internal/testbed"
 	"github.com/dctwiz/dctwiz/trust"
@@ -258,4 +259,65 @@ func TestReplaceDelegation(t *testing.T) {
 	if held, err := c2.HoldsTargetsKey(ctx, gun2); err != nil || held {
 		t.Errorf("HoldsTargetsKey after the deletion: %v, %v", held, err)
 	}
+}
+
+// An expired targets.json stops every notary client, even a rotation;
+// RotateTargetsKey recovers it with the root key from the server's
+// metadata, that one expiry tolerated.
+func TestRotateTargetsKeyRecoversAnExpiredTargetsJSON(t *testing.T) {
+	ctx := context.Background()
+	c, gun, init := rotatable(t, false)
+	if err := trust.ExpireTargetsSoon(ctx, c, gun, 1500*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	if _, err := newClient(t).Inspect(ctx, gun); !errors.Is(err, trust.ErrExpired) {
+		t.Fatalf("a consumer reading the expired repository: %v, want ErrExpired", err)
+	}
+	if _, err := c.DeleteTargetsKey(ctx, gun); err == nil {
+		t.Fatal("deleting the targets key of an expired repository worked")
+	}
+	rot, err := c.RotateTargetsKey(ctx, gun, trust.FileRootKey(""))
+	if err != nil {
+		t.Fatalf("RotateTargetsKey on an expired targets.json: %v", err)
+	}
+	if !rot.Recovered {
+		t.Errorf("rotation %+v: not marked recovered", rot)
+	}
+	checkRotated(t, c, gun, init, rot)
+	in, err := newClient(t).Inspect(ctx, gun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range in.Roles {
+		if r.Role == "targets" && r.Expires.Before(time.Now().AddDate(2, 11, 0)) {
+			t.Errorf("targets.json expires %v, want about 3 years from now", r.Expires)
+		}
+	}
+}
+
+// The recovery's upload cut before the server sees it loses no key, and
+// its rerun publishes the key the first run made.
+func TestRecoveryWhenTheUploadIsCut(t *testing.T) {
+	ctx := context.Background()
+	c, gun, init := rotatable(t, false)
+	if err := trust.ExpireTargetsSoon(ctx, c, gun, 1500*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	faulty := newClient(t, trust.WithTrustDir(c.TrustDir()), trust.WithTransport(&dropNthPublish{inner: tlsTo(t), n: 1}))
+	if _, err := faulty.RotateTargetsKey(ctx, gun, trust.FileRootKey("")); !errors.Is(err, trust.ErrPublish) || !strings.Contains(err.Error(), "nothing was published") {
+		t.Fatalf("a cut recovery: %v", err)
+	}
+	if n := targetsKeyFiles(t, c.TrustDir()); n != 2 {
+		t.Errorf("%d targets key files after the cut recovery, want the old and the unpublished new one", n)
+	}
+	rot, err := c.RotateTargetsKey(ctx, gun, trust.FileRootKey(""))
+	if err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	if !rot.Recovered || !rot.Reused || !slices.Equal(rot.Retired, []string{init.Targets.ID}) {
+		t.Errorf("rerun %+v", rot)
+	}
+	checkRotated(t, c, gun, init, rot)
 }

@@ -84,6 +84,14 @@ func (a *app) runCheck(ctx context.Context, opts checkOptions) error {
 	doc := checkDocument{Within: opts.Within, Date: now.UTC().Truncate(time.Second), OK: true}
 	for _, gun := range guns {
 		in, err := c.Inspect(ctx, gun)
+		if errors.Is(err, trust.ErrExpired) {
+			// No client can read it: say what renews it.
+			doc.Repositories = append(doc.Repositories, flows.CheckResult{GUN: gun.String(), Expiries: []flows.Expiry{}, Error: err.Error(),
+				Findings: []flows.Finding{{Expiry: flows.Expiry{What: "targets metadata", Role: "targets", Remedy: flows.RemedyRotateTargets},
+					Problem: "expired: no client can read the repository"}}})
+			doc.OK = false
+			continue
+		}
 		if err != nil {
 			doc.Repositories = append(doc.Repositories, flows.CheckResult{GUN: gun.String(), Expiries: []flows.Expiry{}, Findings: []flows.Finding{}, Error: err.Error()})
 			doc.OK = false
@@ -107,7 +115,11 @@ func printCheck(a *app, doc checkDocument, now time.Time) {
 	for _, r := range doc.Repositories {
 		fmt.Fprintf(w, "%s\n", r.GUN)
 		if r.Error != "" {
-			fmt.Fprintf(w, "  ✗ cannot be read: %s\n\n", r.Error)
+			fmt.Fprintf(w, "  ✗ cannot be read: %s\n", r.Error)
+			for _, f := range r.Findings {
+				fmt.Fprintf(w, "    fix: %s\n", remedyCommand(r.GUN, f))
+			}
+			fmt.Fprintln(w)
 			continue
 		}
 		rows := [][]string{{"  EXPIRES", "IN", "WHAT"}}

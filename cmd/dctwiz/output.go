@@ -44,6 +44,7 @@ var errorKinds = []struct {
 	{trust.ErrNoTargetsKey, "no_targets_key"},
 	{trust.ErrNoRootKey, "no_root_key"},
 	{trust.ErrVerification, "verification"},
+	{trust.ErrExpired, "expired"},
 	{trust.ErrNotFound, "not_found"},
 	{trust.ErrNeedsConfirmation, "needs_confirmation"},
 	{trust.ErrNoSigner, "no_signer"},

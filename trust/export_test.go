@@ -1,0 +1,28 @@
+package trust
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/theupdateframework/notary/tuf/data"
+)
+
+// ExpireTargetsSoon re-signs gun's targets.json with the trust dir's
+// targets key so that it expires after d: what three years do to a
+// repository, made quick for the tests.
+func ExpireTargetsSoon(ctx context.Context, c *Client, gun GUN, d time.Duration) error {
+	s, repo, err := c.openLoaded(ctx, gun)
+	if err != nil {
+		return err
+	}
+	signed, err := repo.SignTargets(data.CanonicalTargetsRole, time.Now().Add(d))
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(signed)
+	if err != nil {
+		return err
+	}
+	return s.remote.SetMulti(map[string][]byte{data.CanonicalTargetsRole.String(): b})
+}
