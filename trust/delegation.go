@@ -348,3 +348,27 @@ func (c *Client) HoldsTargetsKey(ctx context.Context, gun GUN) (bool, error) {
 	}
 	return s.needTargetsKey(repo, "check") == nil, nil
 }
+
+// ReleasesSigners says which keys signed the published targets/releases
+// metadata (canonical IDs) and how many tags it holds: when a change
+// removes every one of those keys, consumers lose those tags until a
+// remaining signer signs again.
+func (c *Client) ReleasesSigners(ctx context.Context, gun GUN) (keyIDs []string, tags int, err error) {
+	_, repo, err := c.openLoaded(ctx, gun)
+	if err != nil {
+		return nil, 0, err
+	}
+	rel := repo.Targets[ReleasesRole]
+	if rel == nil {
+		return nil, 0, nil
+	}
+	d, _ := delegationByRole(repo, ReleasesRole)
+	for _, sig := range rel.Signatures {
+		if i := slices.Index(d.published, sig.KeyID); i >= 0 {
+			keyIDs = append(keyIDs, d.KeyIDs[i])
+		} else {
+			keyIDs = append(keyIDs, sig.KeyID)
+		}
+	}
+	return keyIDs, len(rel.Signed.Targets), nil
+}

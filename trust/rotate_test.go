@@ -321,3 +321,38 @@ func TestRecoveryWhenTheUploadIsCut(t *testing.T) {
 	}
 	checkRotated(t, c, gun, init, rot)
 }
+
+// When the key that signed targets/releases leaves it (replaced or
+// removed), consumers lose the tags in it until a remaining signer signs
+// again: TUF checks the file's signature against the keys listed now.
+// ReleasesSigners says who signed, so that the plan can warn.
+func TestReleasesSignersAndWhatAReplacementCosts(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t)
+	gun := newGUN(t)
+	init, err := c.Init(ctx, gun, trust.FileRootKey(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key := signerCert(t, testbed.CertSpec{CommonName: "ci"})
+	if _, err := c.AddDelegation(ctx, gun, "ci", cert); err != nil {
+		t.Fatal(err)
+	}
+	importSignerKey(t, c.TrustDir(), key)
+	if _, err := reg.PushRandomImage(ctx, gun.Path(), "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.TestSign(ctx, gun, "v1", trust.TestSignOptions{Keep: true}); err != nil {
+		t.Fatal(err)
+	}
+	ids, tags, err := c.ReleasesSigners(ctx, gun)
+	if err != nil || !slices.Equal(ids, []string{cert.KeyID}) || tags != 1 {
+		t.Fatalf("ReleasesSigners = %v, %d, %v; want [%s], 1", ids, tags, err, cert.KeyID)
+	}
+	if _, err := c.ReplaceDelegation(ctx, gun, "ci", mustCert(t, "ci")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ResolveAsConsumer(ctx, gun, []string{init.Root.ID}, "v1"); !errors.Is(err, trust.ErrNotFound) {
+		t.Errorf("the release tag after its only signing key left: %v, want it gone until signed again", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,8 +75,10 @@ func (a *app) delegationReplaceCmd() *cobra.Command {
 		Long: `delegation replace is the yearly ceremony when a signing service renews its
 certificate: the new certificate's key goes into targets/releases and
 targets/NAME, and the signer's old keys leave both (from targets/releases only
-where no other signer shares them), in one publish. Tags signed with the old
-key stay valid in targets/releases until they are signed again.
+where no other signer shares them), in one publish. TUF checks
+targets/releases against the keys listed now: if the old key alone signed it,
+consumers lose its tags until the signer signs again with its new key. The
+plan says when this is so.
 
 It runs as a ceremony: the repository is read as a consumer first; when the
 trust dir lacks the targets key (deleted after setup), --root-key signs a new
@@ -114,9 +117,13 @@ func (a *app) runSignerCeremony(ctx context.Context, change, gunArg, name, certP
 	if rootKey.source != "" {
 		needs += ", or, if it is not there, " + rootNeeds(rootKey) + " and a passphrase for a targets key that is deleted again"
 	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
 	consumers := "nothing to do; tags signed before stay valid"
 	if change != flows.SignerAdd {
-		consumers = "tags signed with the signer's old key stay valid in targets/releases until they are signed again; nothing to do for consumers"
+		consumers = a.releasesWarning(ctx, c, gun, name)
 	}
 	a.showPlan([]trust.GUN{gun}, sc.Plan(), needs, consumers)
 	if err := a.confirm(what, name); err != nil {
@@ -126,10 +133,6 @@ func (a *app) runSignerCeremony(ctx context.Context, change, gunArg, name, certP
 		if sc.Root, err = a.rootKey(rootKey); err != nil {
 			return err
 		}
-	}
-	c, err := a.client()
-	if err != nil {
-		return err
 	}
 	rep, err := flows.RunSignerChange(ctx, c, sc, a.progress(sc.Plan()))
 	if err != nil {
@@ -312,4 +315,37 @@ func parseDelegations(values []string) ([]delegationSpec, error) {
 		return nil, usageError{err}
 	}
 	return specs, nil
+}
+
+// releasesWarning says what consumers notice when signer name's keys leave
+// targets/releases: if they alone signed it, its tags are lost to
+// consumers until a remaining signer (or the signer's new key) signs again.
+func (a *app) releasesWarning(ctx context.Context, c *trust.Client, gun trust.GUN, name string) string {
+	signedBy, tags, err := c.ReleasesSigners(ctx, gun)
+	if err != nil {
+		return "not known: the repository cannot be read as it is (" + err.Error() + ")"
+	}
+	var keys []string
+	if dels, err := c.Delegations(ctx, gun); err == nil {
+		for _, d := range dels {
+			if d.Name == name {
+				keys = d.KeyIDs
+			}
+		}
+	}
+	return releasesNotice(signedBy, tags, keys)
+}
+
+// releasesNotice is releasesWarning's text, from the keys that signed
+// targets/releases, its tag count and the keys that leave.
+func releasesNotice(signedBy []string, tags int, leaving []string) string {
+	if tags == 0 || len(signedBy) == 0 {
+		return "nothing to do: targets/releases holds no tag"
+	}
+	for _, id := range signedBy {
+		if !slices.Contains(leaving, id) {
+			return "nothing to do: another signer's key signed targets/releases, whose tags stay valid"
+		}
+	}
+	return fmt.Sprintf("WARNING: the %d tag(s) in targets/releases were signed with this signer's key alone; after this change consumers cannot verify them until a signer signs again (have the signer re-sign its tags with its new key right after)", tags)
 }

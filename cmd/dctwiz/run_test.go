@@ -182,3 +182,22 @@ func TestRunFunctionsRefuseBadArgumentsFirst(t *testing.T) {
 		}
 	}
 }
+
+// The plan of a signer's removal or replacement warns when its key alone
+// signed the release tags: consumers lose them until someone signs again.
+func TestReleasesNotice(t *testing.T) {
+	for _, tc := range []struct {
+		signedBy, leaving []string
+		tags              int
+		want              string
+	}{
+		{[]string{"a"}, []string{"a"}, 3, "WARNING: the 3 tag(s)"},
+		{[]string{"a", "b"}, []string{"a"}, 3, "another signer's key"},
+		{[]string{"a"}, []string{"a"}, 0, "holds no tag"},
+		{nil, []string{"a"}, 0, "holds no tag"},
+	} {
+		if got := releasesNotice(tc.signedBy, tc.tags, tc.leaving); !strings.Contains(got, tc.want) {
+			t.Errorf("releasesNotice(%v, %d, %v) = %q, want %q", tc.signedBy, tc.tags, tc.leaving, got, tc.want)
+		}
+	}
+}
