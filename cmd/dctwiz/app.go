@@ -204,7 +204,26 @@ a terminal; never from the command line.`,
 		a.wizardCmd(),
 		a.sandboxCmd(),
 	)
+	a.refuseUnknownSubcommands(root)
 	return root
+}
+
+// refuseUnknownSubcommands makes every command group (delegation, rotate,
+// yubikey, ...) refuse an unknown subcommand with exit 2, where cobra
+// would print the group's help and exit 0: a script's typo must fail.
+func (a *app) refuseUnknownSubcommands(cmd *cobra.Command) {
+	for _, sub := range cmd.Commands() {
+		a.refuseUnknownSubcommands(sub)
+	}
+	if cmd.HasParent() && cmd.HasSubCommands() && cmd.RunE == nil && cmd.Run == nil {
+		cmd.Args = cobra.ArbitraryArgs
+		cmd.RunE = a.action(func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q for %q: see '%s --help'", args[0], c.CommandPath(), c.CommandPath())
+			}
+			return c.Help()
+		})
+	}
 }
 
 // client builds the engine from the global flags and environment, once

@@ -115,6 +115,9 @@ func (a *app) runSignerCeremony(ctx context.Context, change, gunArg, name, certP
 	}
 	needs := "the targets key in the trust dir (its passphrase)"
 	if rootKey.source != "" {
+		if err := rootKey.check(); err != nil {
+			return err
+		}
 		needs += ", or, if it is not there, " + rootNeeds(rootKey) + " and a passphrase for a targets key that is deleted again"
 	}
 	c, err := a.client()

@@ -93,6 +93,9 @@ func (a *app) runRenew(ctx context.Context, opts renewOptions) (err error) {
 	var reports []*flows.Report
 	var root trust.RootKey
 	if len(due) > 0 {
+		if err := opts.RootKey.check(); err != nil {
+			return err
+		}
 		a.showPlan(due, (&flows.Rotate{Role: flows.RoleTargets}).Plan(), rootNeeds(opts.RootKey)+", and a passphrase for the new targets key",
 			"nothing to do: clients follow the re-signed root.json; tags signed before stay valid")
 		if err := a.confirm("Re-signing root.json and targets.json of "+joinGUNs(due)+" (a targets-key rotation)", due[0].String()); err != nil {

@@ -46,6 +46,36 @@ func (f *rootKeyFlags) registerWithDefault(fs *pflag.FlagSet, source string) {
 	fs.StringVar(&f.attestCA, "attestation-ca", "", "verify the YubiKey's attestation against this CA (PEM) instead of Yubico's PIV root CA (the virtual YubiKey has its own)")
 }
 
+// check refuses malformed root-key flags, before a plan is shown or
+// anything is asked (rootKey parses them again when it opens the key).
+func (f rootKeyFlags) check() error {
+	kind, arg, _ := strings.Cut(f.source, ":")
+	switch {
+	case kind == "file":
+		return nil
+	case kind != "yubikey":
+		return usagef("--root-key %q: use yubikey[:SERIAL], file or file:PATH", f.source)
+	}
+	if arg != "" {
+		if _, err := strconv.ParseUint(arg, 10, 32); err != nil {
+			return usagef("--root-key %q: the YubiKey serial is a number", f.source)
+		}
+	}
+	if _, err := yubikey.ParseSlot(f.slot); err != nil {
+		return usageError{err}
+	}
+	if _, err := yubikey.ParsePINPolicy(f.pinPolicy); err != nil {
+		return usageError{err}
+	}
+	if _, err := yubikey.ParseTouchPolicy(f.touchPolicy); err != nil {
+		return usageError{err}
+	}
+	if f.curve != "p256" && f.curve != "p384" {
+		return usagef("--curve %q: use p256 or p384", f.curve)
+	}
+	return nil
+}
+
 // rootKey reads the root-key flags. A YubiKey's PIN is collected here,
 // before anything runs; a file key's passphrase when the engine opens it
 // (through the client's passphrase callback).

@@ -108,6 +108,9 @@ func (a *app) runRotate(ctx context.Context, opts rotateOptions) (err error) {
 	if opts.DeleteKey {
 		what += ", and deleting it from the trust dir at the end"
 	}
+	if err := opts.RootKey.check(); err != nil {
+		return err
+	}
 	needs := rootNeeds(opts.RootKey)
 	if opts.Role == flows.RoleTargets {
 		needs += ", and a passphrase for the new targets key"

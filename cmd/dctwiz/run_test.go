@@ -173,6 +173,8 @@ func TestRunFunctionsRefuseBadArgumentsFirst(t *testing.T) {
 		"root-cert":       a.runRootCertExport(ctx, "Bad GUN", ""),
 		"delegation list": a.runDelegationList(ctx, ""),
 		"rotate targets":  a.runRotate(ctx, rotateOptions{Role: "targets", GUNs: []string{"registry.example.com/acme/app", "Bad GUN"}}),
+		"rotate, a malformed root key": a.runRotate(ctx, rotateOptions{Role: "targets", GUNs: []string{"registry.example.com/acme/app"},
+			RootKey: rootKeyFlags{source: "yubikey:abc", slot: "9c", pinPolicy: "once", touchPolicy: "always", curve: "p256"}}),
 		// Publishing a rotation needs --yes or a terminal: refused before anything runs.
 		"rotate targets unconfirmed": a.runRotate(ctx, rotateOptions{Role: "targets", GUNs: []string{"registry.example.com/acme/app"}}),
 	} {
@@ -199,5 +201,17 @@ func TestReleasesNotice(t *testing.T) {
 		if got := releasesNotice(tc.signedBy, tc.tags, tc.leaving); !strings.Contains(got, tc.want) {
 			t.Errorf("releasesNotice(%v, %d, %v) = %q, want %q", tc.signedBy, tc.tags, tc.leaving, got, tc.want)
 		}
+	}
+}
+
+// A typo in a subcommand fails (exit 2); a group alone shows its help.
+func TestUnknownSubcommands(t *testing.T) {
+	for _, args := range [][]string{{"rotate", "root", "registry.example.com/acme/app"}, {"delegation", "frob"}, {"yubikey", "lst"}, {"targets-key", "remove", "x"}} {
+		if r := dctwiz(env{}, args...); r.code != 2 || !strings.Contains(r.stderr, "unknown command") {
+			t.Errorf("dctwiz %v:\n%s", args, r)
+		}
+	}
+	if r := dctwiz(env{}, "rotate"); r.code != 0 || !strings.Contains(r.stdout, "Available Commands") {
+		t.Errorf("dctwiz rotate:\n%s", r)
 	}
 }
