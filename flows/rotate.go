@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/dctwiz/dctwiz/trust"
@@ -70,7 +71,7 @@ type RotateCeremony = Ceremony[*Rotate]
 
 // NewRotate checks r and returns its ceremony, with nothing run yet.
 func NewRotate(eng Engine, r *Rotate, events func(Event)) (*RotateCeremony, error) {
-	c := newCeremony(eng, RotateSteps, r, nil, events)
+	c := newCeremony(eng, RotateSteps, r, checkRotate, events)
 	if r == nil || r.Root == nil || r.GUN.IsZero() {
 		return c, &trust.Error{Kind: trust.ErrBadInput, Msg: "the rotation has no repository or no root key",
 			Fix: "choose the repository and where its root key comes from"}
@@ -105,10 +106,12 @@ func runRotateKey(ctx context.Context, eng Engine, r *Rotate, rep *Report) (stri
 	} else {
 		res, err = eng.RotateServerKey(ctx, r.GUN, r.Root, r.Role)
 	}
+	if res != nil {
+		rep.Rotation = res // published, even if what came after it failed
+	}
 	if err != nil {
 		return "", err
 	}
-	rep.Rotation = res
 	note := fmt.Sprintf("%s key %s replaced by %s (%s)", res.Role, shortIDs(res.OldKeyIDs), trust.ShortID(res.NewKeyID), res.Location)
 	if len(res.Retired) > 0 {
 		note += "; the old key removed from the trust dir"
@@ -145,4 +148,42 @@ func shortIDs(ids []string) string {
 		return "(none)"
 	}
 	return out
+}
+
+// checkRotate refuses, before anything runs, a rotation that would publish
+// and then fail: deleting the new targets key of a repository that has no
+// release signer would leave nobody able to sign.
+func checkRotate(ctx context.Context, eng Engine, r *Rotate) error {
+	if r.Role != RoleTargets || !r.DeleteTargetsKey {
+		return nil
+	}
+	keys, err := releaseKeys(ctx, eng, r.GUN)
+	if err != nil || keys == nil {
+		return err // nil, nil: the repository cannot be read (expired): its recovery decides
+	}
+	if len(keys) == 0 {
+		return &trust.Error{Kind: trust.ErrNoSigner, Input: r.GUN.String(),
+			Msg: "deleting the new targets key would leave nobody able to sign: the repository has no release signer",
+			Fix: "add a signer in the same ceremony, or keep the new targets key", Action: trust.ActionAddSigner}
+	}
+	return nil
+}
+
+// releaseKeys lists the keys of targets/releases; nil, nil when the
+// repository's trust data has expired (nothing can be read before a renewal).
+func releaseKeys(ctx context.Context, eng Engine, gun trust.GUN) ([]string, error) {
+	dels, err := eng.Delegations(ctx, gun)
+	if errors.Is(err, trust.ErrExpired) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	keys := []string{}
+	for _, d := range dels {
+		if d.Role == trust.ReleasesRole {
+			keys = append(keys, d.KeyIDs...)
+		}
+	}
+	return keys, nil
 }

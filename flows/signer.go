@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/dctwiz/dctwiz/trust"
 )
@@ -40,6 +41,10 @@ type SignerChange struct {
 	Name       string
 	Cert       *trust.Certificate // add, replace
 	RemoveLast bool               // remove: the admin confirmed leaving releases unsigned
+	// DeleteTargetsKey deletes the targets key at the end even when this
+	// run did not rotate it in (a rerun of an interrupted ceremony, whose
+	// first run did).
+	DeleteTargetsKey bool
 
 	rotated  bool // a targets key was rotated in for this change
 	snapshot *trust.TrustSnapshot
@@ -66,7 +71,7 @@ var SignerSteps = []Step[*SignerChange]{
 	{ID: StepDeleteTargetsKey, Phase: PhaseFinish,
 		Title: "Delete the targets key signed in for this change",
 		Run: func(ctx context.Context, eng Engine, c *SignerChange, rep *Report) (string, error) {
-			if !c.rotated {
+			if !c.rotated && !c.DeleteTargetsKey {
 				return "", skipped{"the trust dir held the targets key before: it stays"}
 			}
 			return runDeleteTargetsKeyOf(ctx, eng, c.GUN, rep)
@@ -78,7 +83,7 @@ type SignerCeremony = Ceremony[*SignerChange]
 
 // RunSignerChange checks c, then runs the signer ceremony.
 func RunSignerChange(ctx context.Context, eng Engine, c *SignerChange, events func(Event)) (*Report, error) {
-	cer := newCeremony(eng, SignerSteps, c, nil, events)
+	cer := newCeremony(eng, SignerSteps, c, checkSignerChange, events)
 	if c == nil || c.GUN.IsZero() {
 		return cer.Report(), &trust.Error{Kind: trust.ErrBadInput, Msg: "the signer change has no repository", Fix: "choose the repository"}
 	}
@@ -121,11 +126,15 @@ func runTargetsKeyForChange(ctx context.Context, eng Engine, c *SignerChange, re
 			Action: trust.ActionRotateTargets}
 	}
 	res, err := eng.RotateTargetsKey(ctx, c.GUN, c.Root)
+	if res != nil {
+		// Published, even if what came after it failed: the key signed in
+		// for this change is deleted at the end.
+		c.rotated = true
+		rep.Rotation = res
+	}
 	if err != nil {
 		return "", err
 	}
-	c.rotated = true
-	rep.Rotation = res
 	return fmt.Sprintf("targets key %s signed in by the root key, for this change", trust.ShortID(res.NewKeyID)), nil
 }
 
@@ -181,4 +190,36 @@ func verifyConsumers(ctx context.Context, eng Engine, gun trust.GUN, snap *trust
 		return "", err
 	}
 	return "verified from an empty cache pinned to the root certificate, and from the cache a consumer held before", nil
+}
+
+// checkSignerChange refuses, before anything runs, a removal that would
+// publish and then fail: removing the last release signer of a repository
+// whose targets key was deleted leaves nobody to sign, and the targets
+// key rotated in for the change could not be deleted again.
+func checkSignerChange(ctx context.Context, eng Engine, c *SignerChange) error {
+	if c.Change != SignerRemove || c.Root == nil {
+		return nil
+	}
+	if held, err := eng.HoldsTargetsKey(ctx, c.GUN); err != nil || held {
+		return err
+	}
+	keys, err := releaseKeys(ctx, eng, c.GUN)
+	if err != nil || keys == nil {
+		return err
+	}
+	dels, err := eng.Delegations(ctx, c.GUN)
+	if err != nil {
+		return err
+	}
+	for _, d := range dels {
+		if d.Name != c.Name {
+			continue
+		}
+		if len(slices.DeleteFunc(keys, func(id string) bool { return slices.Contains(d.KeyIDs, id) })) == 0 {
+			return &trust.Error{Kind: trust.ErrNoSigner, Input: c.Name,
+				Msg: "this signer holds the last key of targets/releases: removing it leaves nobody able to sign, and the targets key rotated in for the change could not be deleted again",
+				Fix: "add the signer that replaces it first", Action: trust.ActionAddSigner}
+		}
+	}
+	return nil
 }

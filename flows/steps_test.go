@@ -371,8 +371,12 @@ func TestNothingRunsForABadSetup(t *testing.T) {
 // The targets-key rotation reads the repository as a consumer first, so
 // that it can check afterwards that such a consumer follows; then it
 // publishes, verifies both ways, and deletes the new key if asked.
+// releasesOf are a repository's delegations with one release signer.
+var releasesOf = []trust.Delegation{{Name: "releases", Role: trust.ReleasesRole, KeyIDs: []string{"k1"}}, {Name: "signpath", Role: "targets/signpath", KeyIDs: []string{"k1"}}}
+
 func TestTargetsRotationRunsInOrder(t *testing.T) {
 	eng := newFake(t)
+	eng.signers = releasesOf
 	gun := fakeSetup(t).GUN
 	var got events
 	rep, err := flows.RunRotate(context.Background(), eng, &flows.Rotate{GUN: gun, Root: trust.FileRootKey(""), Role: flows.RoleTargets, DeleteTargetsKey: true}, got.add)
@@ -489,5 +493,22 @@ func TestRotationOfAnExpiredRepository(t *testing.T) {
 	}
 	if fmt.Sprint(eng.calls) != "[snapshot rotate-targets root-cert verify-fresh]" || rep.Steps[0].Status != flows.Skipped || !strings.Contains(rep.Steps[2].Note, "no consumer could read") {
 		t.Errorf("calls %v, steps %+v", eng.calls, rep.Steps)
+	}
+}
+
+// A ceremony that would publish and then fail on something known before
+// is refused before anything runs.
+func TestMaintenanceRefusesWhatWouldFailAfterPublishing(t *testing.T) {
+	gun := fakeSetup(t).GUN
+	eng := newFake(t) // no release signer
+	_, err := flows.RunRotate(context.Background(), eng, &flows.Rotate{GUN: gun, Root: trust.FileRootKey(""), Role: flows.RoleTargets, DeleteTargetsKey: true}, nil)
+	if !errors.Is(err, trust.ErrNoSigner) || len(eng.calls) != 0 {
+		t.Errorf("rotating and deleting without a release signer: %v, calls %v", err, eng.calls)
+	}
+	eng = newFake(t)
+	eng.signers, eng.noTargets = releasesOf, true
+	_, err = flows.RunSignerChange(context.Background(), eng, &flows.SignerChange{GUN: gun, Root: trust.FileRootKey(""), Change: flows.SignerRemove, Name: "signpath"}, nil)
+	if !errors.Is(err, trust.ErrNoSigner) || len(eng.calls) != 0 {
+		t.Errorf("removing the last release signer with the root key: %v, calls %v", err, eng.calls)
 	}
 }

@@ -2,6 +2,7 @@ package trust
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sort"
 	"strings"
@@ -300,13 +301,17 @@ func (c *Client) ReplaceDelegation(ctx context.Context, gun GUN, name string, ce
 		drop []string
 		has  bool
 	}{{ReleasesRole, dropReleases, slices.Contains(releases.published, key.ID())}, {signerRole, dropSigner, slices.Contains(signer.published, key.ID())}} {
-		if !change.has {
-			if err := s.repo.AddDelegation(change.role, []data.PublicKey{key}, []string{""}); err != nil {
+		// The old keys go before the new one comes: notary maps the
+		// canonical IDs it is given to the role's keys when the change is
+		// applied, and a renewed certificate for the same private key has
+		// the same canonical ID as the old one.
+		if len(change.drop) > 0 {
+			if err := s.repo.RemoveDelegationKeys(change.role, change.drop); err != nil {
 				return nil, s.explain(err, ErrPublish)
 			}
 		}
-		if len(change.drop) > 0 {
-			if err := s.repo.RemoveDelegationKeys(change.role, change.drop); err != nil {
+		if !change.has {
+			if err := s.repo.AddDelegation(change.role, []data.PublicKey{key}, []string{""}); err != nil {
 				return nil, s.explain(err, ErrPublish)
 			}
 		}
@@ -320,7 +325,7 @@ func (c *Client) ReplaceDelegation(ctx context.Context, gun GUN, name string, ce
 	if err := s.needTargetsKey(repo, "replace a signer's key"); err != nil {
 		return nil, err
 	}
-	if err := s.publish(func(after *tuf.Repo) bool {
+	replaced := func(after *tuf.Repo) bool {
 		r, ok1 := delegationByRole(after, ReleasesRole)
 		n, ok2 := delegationByRole(after, signerRole)
 		if !ok1 || !ok2 || !slices.Contains(r.published, key.ID()) || !slices.Contains(n.published, key.ID()) {
@@ -332,8 +337,18 @@ func (c *Client) ReplaceDelegation(ctx context.Context, gun GUN, name string, ce
 			}
 		}
 		return true
-	}); err != nil {
+	}
+	if err := s.publish(replaced); err != nil {
 		return nil, err
+	}
+	// Read back what the server has: a replacement is reported only as it landed.
+	after, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	if !replaced(after) {
+		return nil, newError(ErrPublish, gun.String(), "run the same step again: it converges on what the server has",
+			"the server's trust data does not show %s's new key alone in its roles", name).with(ActionRerun)
 	}
 	res.Changed = true
 	return res, nil
@@ -341,8 +356,22 @@ func (c *Client) ReplaceDelegation(ctx context.Context, gun GUN, name string, ce
 
 // HoldsTargetsKey says whether the trust dir holds the repository's
 // published targets key: whether signers can be changed without the root key.
+// When the trust data cannot be read because it has expired, it says
+// whether the key store holds any targets key of the repository.
 func (c *Client) HoldsTargetsKey(ctx context.Context, gun GUN) (bool, error) {
 	s, repo, err := c.openLoaded(ctx, gun)
+	if errors.Is(err, ErrExpired) {
+		ks, kerr := c.keyStore(&passRecorder{})
+		if kerr != nil {
+			return false, kerr
+		}
+		for _, info := range ks.ListKeys() {
+			if info.Role == data.CanonicalTargetsRole && info.Gun == data.GUN(gun.String()) {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
 	if err != nil {
 		return false, err
 	}

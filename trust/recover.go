@@ -72,9 +72,21 @@ func (c *Client) recoverTargets(ctx context.Context, s *session, gun GUN, root R
 		return nil, nil, nil, newError(ErrNoRootKey, root.String(), "give this repository's root key",
 			"this root key is not the root key of %s", gun)
 	}
+	// The server's root must name the root keys this trust dir trusted
+	// before (dctwiz does not rotate root keys): another root that merely
+	// lists ours too is refused.
+	if cache, err := c.metadataCache(gun); err == nil {
+		if raw, err := cache.GetSized(data.CanonicalRootRole.String(), maxMetadata); err == nil {
+			cached, err := parseRoot(raw)
+			if err != nil || !sameKeys(cached.Signed.Roles[data.CanonicalRootRole].KeyIDs, looked.Root.Signed.Roles[data.CanonicalRootRole].KeyIDs) {
+				return nil, nil, nil, newError(ErrVerification, gun.String(), "compare the server's root.json with the root certificate you exported",
+					"the server's root.json names other root keys than the ones this trust dir trusted before")
+			}
+		}
+	}
 	old := slices.Clone(looked.Root.Signed.Roles[data.CanonicalTargetsRole].KeyIDs)
 	rootIDs := slices.Clone(looked.Root.Signed.Roles[data.CanonicalRootRole].KeyIDs)
-	rs, err := c.open(ctx, gun, sessionOptions{rootKey: rootKey, keep: true, exclude: old})
+	rs, err := c.open(ctx, gun, sessionOptions{rootKey: rootKey, keep: true})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -83,7 +95,7 @@ func (c *Client) recoverTargets(ctx context.Context, s *session, gun GUN, root R
 		return nil, nil, nil, err
 	}
 	res := &KeyRotation{GUN: gun.String(), Role: data.CanonicalTargetsRole.String(), OldKeyIDs: old, Location: "trust dir", Recovered: true}
-	if res.NewKeyID, res.Reused, err = rs.newTargetsKey(); err != nil {
+	if res.NewKeyID, err = rs.newTargetsKey(); err != nil {
 		return nil, nil, nil, err
 	}
 	pub := rs.cs.GetKey(res.NewKeyID)
@@ -126,3 +138,21 @@ type errLandedUnknown struct{ err error }
 
 func (e errLandedUnknown) Error() string { return e.err.Error() }
 func (e errLandedUnknown) Unwrap() error { return e.err }
+
+// sameKeys says whether two key ID lists hold the same IDs.
+func sameKeys(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// ExpiredRole names the role whose expiry err reports ("targets",
+// "root", ...), or "" when err is no expiry.
+func ExpiredRole(err error) string {
+	var expired signed.ErrExpired
+	if errors.As(err, &expired) {
+		return expired.Role.String()
+	}
+	return ""
+}

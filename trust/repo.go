@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"slices"
 
+	"github.com/theupdateframework/notary"
 	"github.com/theupdateframework/notary/client"
 	"github.com/theupdateframework/notary/client/changelist"
 	"github.com/theupdateframework/notary/cryptoservice"
@@ -40,26 +40,28 @@ type sessionOptions struct {
 	memCache bool            // keep metadata in memory only (init)
 	pinned   []string        // trust only these root certificate IDs (no TOFU)
 	// keep: a rotation's session, which removes no key (see
-	// keepingCryptoService) and never makes one of exclude its new key.
-	keep    bool
-	exclude []string
+	// keepingCryptoService) and always makes a new one.
+	keep bool
 }
 
+// keyStore is the trust dir's key store, as notary's but written atomically.
 func (c *Client) keyStore(pass *passRecorder) (*trustmanager.GenericKeyStore, error) {
-	ks, err := trustmanager.NewKeyFileStore(c.trustDir, pass.retrieve)
+	fs, err := store.NewPrivateKeyFileStorage(c.trustDir, notary.KeyExtension)
 	if err != nil {
 		return nil, wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable", "cannot open the key store")
 	}
-	return ks, nil
+	return trustmanager.NewGenericKeyStore(newAtomicFiles(fs, notary.KeyExtension), pass.retrieve), nil
 }
 
+// metadataCache is the trust dir's cache of gun's trust data, as notary's
+// but written atomically.
 func (c *Client) metadataCache(gun GUN) (store.MetadataStore, error) {
 	dir := filepath.Join(c.trustDir, "tuf", filepath.FromSlash(gun.String()), "metadata")
 	cache, err := store.NewFileStore(dir, "json")
 	if err != nil {
 		return nil, wrapError(ErrBadInput, err, dir, "check that the trust dir is writable", "cannot open the trust data cache")
 	}
-	return cache, nil
+	return newAtomicFiles(cache, "json"), nil
 }
 
 func (c *Client) open(ctx context.Context, gun GUN, opts sessionOptions) (*session, error) {
@@ -90,7 +92,7 @@ func (c *Client) open(ctx context.Context, gun GUN, opts sessionOptions) (*sessi
 		stores = append([]trustmanager.KeyStore{&rootKeyStore{key: opts.rootKey}}, stores...)
 	}
 	if opts.keep {
-		s.cs = rotationCryptoService(stores, s.keys, opts.exclude)
+		s.cs = rotationCryptoService(stores)
 	} else {
 		s.cs = &reusingCryptoService{CryptoService: cryptoservice.NewCryptoService(stores...), keys: s.keys}
 	}
@@ -295,14 +297,13 @@ func (r *rootKeyStore) Name() string { return "root key" }
 // converges on one targets key instead of leaving orphans.
 type reusingCryptoService struct {
 	*cryptoservice.CryptoService
-	keys    *trustmanager.GenericKeyStore
-	exclude []string // keys never reused: the ones a rotation replaces
+	keys *trustmanager.GenericKeyStore
 }
 
 func (r *reusingCryptoService) Create(role data.RoleName, gun data.GUN, algorithm string) (data.PublicKey, error) {
 	if role == data.CanonicalTargetsRole {
 		for id, info := range r.keys.ListKeys() {
-			if info.Role == role && info.Gun == gun && !slices.Contains(r.exclude, id) {
+			if info.Role == role && info.Gun == gun {
 				priv, _, err := r.keys.GetKey(id)
 				if err != nil {
 					return nil, err

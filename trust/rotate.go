@@ -24,9 +24,6 @@ type KeyRotation struct {
 	// Retired lists the old targets keys that were in the trust dir and
 	// were removed once the new one was published and verified.
 	Retired []string `json:"retired,omitempty"`
-	// Reused: the new key was made by an earlier run whose publish did not
-	// land, and is published now (a rerun converged on it).
-	Reused bool `json:"reused"`
 	// Recovered: targets.json had expired, and was renewed from the
 	// server's metadata with that one expiry tolerated.
 	Recovered bool `json:"recovered,omitempty"`
@@ -38,8 +35,8 @@ type KeyRotation struct {
 // it works after the targets key was deleted. No key is ever lost: notary
 // would remove the old private key before the upload, so the old key stays
 // in the trust dir until the new trust data is published and verifies
-// from an empty cache; then it is removed. A new key whose publish did not
-// land is reused by the next run.
+// from an empty cache; then it is removed, with any key an interrupted
+// earlier run left.
 func (c *Client) RotateTargetsKey(ctx context.Context, gun GUN, root RootKey) (*KeyRotation, error) {
 	return c.rotate(ctx, gun, root, data.CanonicalTargetsRole)
 }
@@ -64,7 +61,7 @@ func (c *Client) rotate(ctx context.Context, gun GUN, root RootKey, role data.Ro
 	}
 	// The repository as it is, verified as docker verifies it.
 	s, repo, err := c.openLoaded(ctx, gun)
-	if errors.Is(err, ErrExpired) && role == data.CanonicalTargetsRole {
+	if ExpiredRole(err) == data.CanonicalTargetsRole.String() && role == data.CanonicalTargetsRole {
 		return c.recover(ctx, gun, root)
 	}
 	if err != nil {
@@ -85,7 +82,7 @@ func (c *Client) rotate(ctx context.Context, gun GUN, root RootKey, role data.Ro
 			"this root key is not the root key of %s", gun)
 	}
 	// A session that signs with the root key and never removes a key.
-	rs, err := c.open(ctx, gun, sessionOptions{rootKey: rootKey, keep: true, exclude: old})
+	rs, err := c.open(ctx, gun, sessionOptions{rootKey: rootKey, keep: true})
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +90,7 @@ func (c *Client) rotate(ctx context.Context, gun GUN, root RootKey, role data.Ro
 	var rotateErr error
 	if role == data.CanonicalTargetsRole {
 		res.Location = "trust dir"
-		if res.NewKeyID, res.Reused, err = rs.newTargetsKey(); err != nil {
+		if res.NewKeyID, err = rs.newTargetsKey(); err != nil {
 			return nil, err
 		}
 		rotateErr = rs.repo.RotateKey(role, false, []string{res.NewKeyID})
@@ -123,11 +120,16 @@ func (c *Client) recover(ctx context.Context, gun GUN, root RootKey) (*KeyRotati
 	if err != nil && !errors.As(err, &unknown) {
 		return nil, err
 	}
-	// The trust dir's cache holds the expired trust data: start it afresh.
-	if cache, cerr := c.metadataCache(gun); cerr == nil {
-		cache.RemoveAll()
+	res, err = c.finishRotation(ctx, s, rs, res, err, rootIDs)
+	if err == nil {
+		// The trust dir's cache held the expired trust data; it starts
+		// again from what is published now, which verified.
+		if cache, cerr := c.metadataCache(gun); cerr == nil {
+			cache.RemoveAll()
+		}
+		_, err = rs.load()
 	}
-	return c.finishRotation(ctx, s, rs, res, err, rootIDs)
+	return res, err
 }
 
 // finishRotation asks the server what its root.json names now (after a
@@ -185,18 +187,20 @@ func holdsRoot(root *data.SignedRoot, key data.PrivateKey) bool {
 	return false
 }
 
-// newTargetsKey is the targets key to rotate to: one that an earlier run
-// made and did not get published, else a new one.
-func (s *session) newTargetsKey() (id string, reused bool, err error) {
-	before := len(s.keys.ListKeys())
+// newTargetsKey makes the targets key to rotate to: always a new one. A
+// key that an interrupted earlier run left is never reused, since it
+// cannot be told from the key being replaced (a rerun after the publish
+// landed would publish the old key again); leftovers are retired once the
+// new key is published.
+func (s *session) newTargetsKey() (string, error) {
 	pub, err := s.cs.Create(data.CanonicalTargetsRole, data.GUN(s.gun.String()), data.ECDSAKey)
 	if err != nil {
 		if s.pass.problem != nil {
-			return "", false, s.pass.problem
+			return "", s.pass.problem
 		}
-		return "", false, wrapError(ErrBadInput, err, s.c.trustDir, "check that the trust dir is writable", "cannot make the new targets key")
+		return "", wrapError(ErrBadInput, err, s.c.trustDir, "check that the trust dir is writable", "cannot make the new targets key")
 	}
-	return pub.ID(), len(s.keys.ListKeys()) == before, nil
+	return pub.ID(), nil
 }
 
 // roleKeys asks the server which keys its root.json names for role.
@@ -220,7 +224,7 @@ type keepingCryptoService struct{ signed.CryptoService }
 func (keepingCryptoService) RemoveKey(string) error { return nil }
 
 // rotationCryptoService is the session's crypto service for a rotation:
-// a new targets key is never one of the keys being rotated out.
-func rotationCryptoService(stores []trustmanager.KeyStore, keys *trustmanager.GenericKeyStore, exclude []string) signed.CryptoService {
-	return keepingCryptoService{&reusingCryptoService{CryptoService: cryptoservice.NewCryptoService(stores...), keys: keys, exclude: exclude}}
+// it removes no key and always makes a new one.
+func rotationCryptoService(stores []trustmanager.KeyStore) signed.CryptoService {
+	return keepingCryptoService{cryptoservice.NewCryptoService(stores...)}
 }

@@ -87,8 +87,7 @@ func (a *app) runCheck(ctx context.Context, opts checkOptions) error {
 		if errors.Is(err, trust.ErrExpired) {
 			// No client can read it: say what renews it.
 			doc.Repositories = append(doc.Repositories, flows.CheckResult{GUN: gun.String(), Expiries: []flows.Expiry{}, Error: err.Error(),
-				Findings: []flows.Finding{{Expiry: flows.Expiry{What: "targets metadata", Role: "targets", Remedy: flows.RemedyRotateTargets},
-					Problem: "expired: no client can read the repository"}}})
+				Findings: []flows.Finding{expiredFinding(trust.ExpiredRole(err))}})
 			doc.OK = false
 			continue
 		}
@@ -158,5 +157,19 @@ func remedyCommand(gun string, f flows.Finding) string {
 	case flows.RemedyRotateRoot:
 		return "a root key rotation, which dctwiz does not do yet: plan it with the root key's holders"
 	}
-	return "the notary server renews it"
+	return "the notary server renews it: if it has not, its operator must look at it"
+}
+
+// expiredFinding is the finding for trust data that no client can read
+// because role's metadata has expired.
+func expiredFinding(role string) flows.Finding {
+	remedy := flows.RemedyRotateTargets // targets and root: renew re-signs both
+	if role == "snapshot" || role == "timestamp" {
+		remedy = flows.RemedyServer
+	}
+	if role == "" {
+		role = "some"
+	}
+	return flows.Finding{Expiry: flows.Expiry{What: role + " metadata", Role: role, Remedy: remedy},
+		Problem: "expired: no client can read the repository"}
 }

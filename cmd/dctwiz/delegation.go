@@ -38,6 +38,7 @@ func (a *app) loadCert(path string) (*trust.Certificate, error) {
 
 func (a *app) delegationAddCmd() *cobra.Command {
 	var rootKey rootKeyFlags
+	var deleteKey bool
 	cmd := &cobra.Command{
 		Use:   "add GUN NAME CERT",
 		Short: "Add a signer from its X.509 certificate (PEM or DER)",
@@ -57,18 +58,20 @@ deleted again. That needs --yes, or confirming on a terminal.`,
   dctwiz delegation add docker.io/acme/app ci ci.crt --root-key yubikey --yes`,
 		Args: cobra.ExactArgs(3),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			if rootKey.source != "" {
-				return a.runSignerCeremony(cmd.Context(), flows.SignerAdd, args[0], args[1], args[2], rootKey)
+			if rootKey.source != "" || deleteKey {
+				return a.runSignerCeremony(cmd.Context(), flows.SignerAdd, args[0], args[1], args[2], rootKey, deleteKey)
 			}
 			return a.runDelegationAdd(cmd.Context(), args[0], args[1], args[2])
 		}),
 	}
 	rootKey.registerOptional(cmd.Flags())
+	cmd.Flags().BoolVar(&deleteKey, "delete-targets-key", false, "with --root-key: delete the targets key at the end even if the trust dir held one (a rerun of an interrupted ceremony)")
 	return cmd
 }
 
 func (a *app) delegationReplaceCmd() *cobra.Command {
 	var rootKey rootKeyFlags
+	var deleteKey bool
 	cmd := &cobra.Command{
 		Use:   "replace GUN NAME CERT",
 		Short: "Renew a signer's certificate: its new key in, its old keys out",
@@ -89,21 +92,22 @@ confirming on a terminal.`,
 		Example: `  dctwiz delegation replace docker.io/acme/app signpath signpath-2027.cer --root-key yubikey --yes --record ceremonies/`,
 		Args:    cobra.ExactArgs(3),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			return a.runSignerCeremony(cmd.Context(), flows.SignerReplace, args[0], args[1], args[2], rootKey)
+			return a.runSignerCeremony(cmd.Context(), flows.SignerReplace, args[0], args[1], args[2], rootKey, deleteKey)
 		}),
 	}
 	rootKey.registerOptional(cmd.Flags())
+	cmd.Flags().BoolVar(&deleteKey, "delete-targets-key", false, "with --root-key: delete the targets key at the end even if the trust dir held one (a rerun of an interrupted ceremony)")
 	return cmd
 }
 
 // runSignerCeremony adds, removes or replaces a signer as a ceremony,
 // with the root key when the targets key must be rotated in.
-func (a *app) runSignerCeremony(ctx context.Context, change, gunArg, name, certPath string, rootKey rootKeyFlags) error {
+func (a *app) runSignerCeremony(ctx context.Context, change, gunArg, name, certPath string, rootKey rootKeyFlags, deleteKey bool) error {
 	gun, err := gunAndSigner(gunArg, name)
 	if err != nil {
 		return err
 	}
-	sc := &flows.SignerChange{GUN: gun, Change: change, Name: name, RemoveLast: true}
+	sc := &flows.SignerChange{GUN: gun, Change: change, Name: name, RemoveLast: true, DeleteTargetsKey: deleteKey}
 	if change != flows.SignerRemove {
 		if sc.Cert, err = a.loadCert(certPath); err != nil {
 			return err
@@ -233,6 +237,7 @@ func (a *app) runDelegationList(ctx context.Context, gunArg string) error {
 
 func (a *app) delegationRemoveCmd() *cobra.Command {
 	var rootKey rootKeyFlags
+	var deleteKey bool
 	cmd := &cobra.Command{
 		Use:   "remove GUN NAME",
 		Short: "Remove a signer",
@@ -248,13 +253,14 @@ delegation replace), which needs --yes or confirming on a terminal.`,
   dctwiz delegation remove docker.io/acme/app alice --root-key yubikey --yes`,
 		Args: cobra.ExactArgs(2),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			if rootKey.source != "" {
-				return a.runSignerCeremony(cmd.Context(), flows.SignerRemove, args[0], args[1], "", rootKey)
+			if rootKey.source != "" || deleteKey {
+				return a.runSignerCeremony(cmd.Context(), flows.SignerRemove, args[0], args[1], "", rootKey, deleteKey)
 			}
 			return a.runDelegationRemove(cmd.Context(), args[0], args[1])
 		}),
 	}
 	rootKey.registerOptional(cmd.Flags())
+	cmd.Flags().BoolVar(&deleteKey, "delete-targets-key", false, "with --root-key: delete the targets key at the end even if the trust dir held one (a rerun of an interrupted ceremony)")
 	return cmd
 }
 

@@ -29,6 +29,7 @@ func TestRotationKilledAtRandomLosesNoKey(t *testing.T) {
 	mustOK(t, dctwiz(e, append([]string{"setup", gun, "--delegation", "signpath=" + writeCert(t, certSpecAlice)}, serverArgs()...)...))
 	trustDir := filepath.Join(e["DOCKER_CONFIG"], "trust")
 	args := append([]string{"rotate", "targets", gun, "--root-key", "file", "--yes"}, serverArgs()...)
+	published := map[string]bool{publishedTargetsKey(t, gun): true} // every targets key ever published
 
 	// How long a whole run takes here, to spread the kills over it.
 	began := time.Now()
@@ -55,6 +56,10 @@ func TestRotationKilledAtRandomLosesNoKey(t *testing.T) {
 		after := publishedTargetsKey(t, gun)
 		if after != before {
 			killedAfterPublish++
+			if published[after] {
+				t.Fatalf("run %d: the server names %s again, a key replaced before", i, after)
+			}
+			published[after] = true
 		}
 		if !keyFileHere(trustDir, after) {
 			t.Fatalf("run %d: the server names targets key %s, which is not in the trust dir (output: %s)", i, after, out.String())
@@ -65,6 +70,9 @@ func TestRotationKilledAtRandomLosesNoKey(t *testing.T) {
 
 	mustOK(t, dctwizBinary(t, e, args...))
 	final := publishedTargetsKey(t, gun)
+	if published[final] {
+		t.Errorf("the final run published %s, a key replaced before: it must rotate forward", final)
+	}
 	files, _ := filepath.Glob(filepath.Join(trustDir, "private", "*.key"))
 	targets := 0
 	for _, f := range files {

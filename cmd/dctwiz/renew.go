@@ -17,6 +17,7 @@ type renewOptions struct {
 	RootKey   rootKeyFlags
 	Within    string
 	RecordDir string
+	DeleteKey bool
 }
 
 func (a *app) renewCmd() *cobra.Command {
@@ -42,6 +43,7 @@ command for it. Publishing needs --yes, or confirming on a terminal.`,
 	}
 	opts.RootKey.register(cmd.Flags())
 	cmd.Flags().StringVar(&opts.Within, "within", "180d", "renew what expires within this window: 180d, 26w, 4320h")
+	cmd.Flags().BoolVar(&opts.DeleteKey, "delete-targets-key", false, "delete the new targets key at the end even if the trust dir held one before (e.g. left by an interrupted renew)")
 	cmd.Flags().StringVar(&opts.RecordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
 	return cmd
 }
@@ -81,10 +83,17 @@ func (a *app) runRenew(ctx context.Context, opts renewOptions) (err error) {
 	var due []trust.GUN
 	for _, gun := range guns {
 		in, err := c.Inspect(ctx, gun)
-		if err != nil {
+		var r renewResult
+		switch role := trust.ExpiredRole(err); {
+		case role == "targets" || role == "root":
+			// Expired already: the rotation recovers it.
+			f := expiredFinding(role)
+			r = renewResult{GUN: gun.String(), Renewal: flows.Renewal{Resign: true, Due: []flows.Finding{f}, Left: []flows.Finding{}}}
+		case err != nil:
 			return err
+		default:
+			r = renewResult{GUN: gun.String(), Renewal: flows.PlanRenewal(flows.Check(in, now, within))}
 		}
-		r := renewResult{GUN: gun.String(), Renewal: flows.PlanRenewal(flows.Check(in, now, within))}
 		results = append(results, r)
 		if r.Renewal.Resign {
 			due = append(due, gun)
@@ -120,7 +129,7 @@ func (a *app) runRenew(ctx context.Context, opts renewOptions) (err error) {
 		if err != nil {
 			return err
 		}
-		r := &flows.Rotate{GUN: gun, Root: root, Role: flows.RoleTargets, DeleteTargetsKey: !held}
+		r := &flows.Rotate{GUN: gun, Root: root, Role: flows.RoleTargets, DeleteTargetsKey: opts.DeleteKey || !held}
 		if !a.json {
 			fmt.Fprintf(a.stderr, "%s\n", gun)
 		}

@@ -67,8 +67,8 @@ after setup (adding or removing a signer, renewing targets.json).
 First it reads each repository as a consumer who trusted it before; after the
 publish it verifies as a new consumer pinned to the root certificate and as
 that earlier consumer. No key is lost: an old targets key in the trust dir is
-removed only after the new trust data is published and verifies, and a new key
-whose publish failed is reused by the next run. --delete-targets-key deletes
+removed only after the new trust data is published and verifies; a rerun after
+any failure makes a new key and retires what the failed run left. --delete-targets-key deletes
 the new key at the end, as setup does. Publishing needs --yes, or typing the
 GUN on a terminal.`,
 		Example: `  # After setup with --delete-targets-key, the root key on a YubiKey:

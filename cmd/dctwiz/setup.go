@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -228,11 +229,18 @@ func (a *app) explainStop(rep *flows.Report) {
 			}
 		}
 	}
-	if len(done) == 0 {
+	if r := rep.Rotation; r != nil && !slices.Contains(changed, string(flows.StepRotateKey)) && !slices.Contains(changed, string(flows.StepTargetsKeyForChange)) {
+		// The publish landed; a later part of its step failed.
+		changed = append(changed, "the new "+r.Role+" key "+trust.ShortID(r.NewKeyID))
+	}
+	if len(done) == 0 && len(changed) == 0 {
 		fmt.Fprintln(a.stderr, "Nothing was done: the repository is as it was.")
 		return
 	}
-	fmt.Fprintf(a.stderr, "Completed: %s", strings.Join(done, ", "))
+	fmt.Fprintf(a.stderr, "Completed: %s", strings.Join(append([]string{}, done...), ", "))
+	if len(done) == 0 {
+		fmt.Fprint(a.stderr, "no step")
+	}
 	if len(changed) > 0 {
 		fmt.Fprintf(a.stderr, " (published: %s)", strings.Join(changed, ", "))
 	}

@@ -49,6 +49,13 @@ func WriteCert(dir, file string, spec CertSpec) (string, crypto.Signer, error) {
 	if err != nil {
 		return "", nil, err
 	}
+	path, err := WriteCertForKey(dir, file, spec, key)
+	return path, key, err
+}
+
+// WriteCertForKey is WriteCert for a key that exists: a renewed
+// certificate for the same private key, as signing services issue them.
+func WriteCertForKey(dir, file string, spec CertSpec, key crypto.Signer) (string, error) {
 	if spec.CommonName == "" {
 		spec.CommonName = "signer"
 	}
@@ -75,14 +82,14 @@ func WriteCert(dir, file string, spec CertSpec) (string, crypto.Signer, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
 	path := filepath.Join(dir, file)
 	out := der
 	if !spec.DER {
 		out = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	}
-	return path, key, os.WriteFile(path, out, 0o644)
+	return path, os.WriteFile(path, out, 0o644)
 }
 
 // randomSerial is a certificate serial of 128 random bits: unique without

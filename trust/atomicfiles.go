@@ -1,0 +1,87 @@
+package trust
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/theupdateframework/notary"
+	store "github.com/theupdateframework/notary/storage"
+	"github.com/theupdateframework/notary/trustmanager"
+)
+
+// atomicFiles is notary's file store with writes that a crash or a kill
+// cannot tear: notary's own Set removes the file, then writes the new one
+// in place, so a SIGKILL in between leaves no file or half a file (a key
+// file that is no key, a cached root.json that is gone). Here each file is
+// written to a temporary file beside it, synced, and renamed over it.
+type atomicFiles struct {
+	*store.FilesystemStore
+	dir, ext string
+}
+
+func newAtomicFiles(fs *store.FilesystemStore, ext string) *atomicFiles {
+	return &atomicFiles{FilesystemStore: fs, dir: fs.Location(), ext: "." + strings.TrimPrefix(ext, ".")}
+}
+
+// Set writes name's file atomically.
+func (a *atomicFiles) Set(name string, data []byte) error {
+	path := filepath.Join(a.dir, name+a.ext)
+	if !strings.HasPrefix(path, a.dir) {
+		return store.ErrPathOutsideStore
+	}
+	return writeFileAtomic(path, data, notary.PrivNoExecPerms)
+}
+
+// SetMulti writes each file atomically (notary's would call its own Set).
+func (a *atomicFiles) SetMulti(files map[string][]byte) error {
+	for name, data := range files {
+		if err := a.Set(name, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var (
+	_ trustmanager.Storage = (*atomicFiles)(nil)
+	_ store.MetadataStore  = (*atomicFiles)(nil)
+)
+
+// writeFileAtomic writes data to path through a synced temporary file in
+// the same directory and a rename: readers see the old file or the whole
+// new one, never a part.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, notary.PrivExecPerms); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // gone after the rename; removes a failed one
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() // the rename itself survives a crash
+		d.Close()
+	}
+	return nil
+}
