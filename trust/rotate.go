@@ -69,11 +69,7 @@ func (c *Client) rotate(ctx context.Context, gun GUN, root RootKey, role data.Ro
 	}
 	old := slices.Clone(repo.Root.Signed.Roles[role].KeyIDs)
 	rootIDs := slices.Clone(repo.Root.Signed.Roles[data.CanonicalRootRole].KeyIDs)
-	rootKey, err := root.open(ctx, s.keys, s.pass, false)
-	if errors.Is(err, errNoRootKeyYet) {
-		return nil, newError(ErrNoRootKey, root.String(), "give this repository's root key",
-			"no root key there: this repository's root key is elsewhere")
-	}
+	rootKey, err := openExistingRoot(ctx, s, root)
 	if err != nil {
 		return nil, err
 	}
@@ -107,11 +103,7 @@ func (c *Client) recover(ctx context.Context, gun GUN, root RootKey) (*KeyRotati
 	if err != nil {
 		return nil, err
 	}
-	rootKey, err := root.open(ctx, s.keys, s.pass, false)
-	if errors.Is(err, errNoRootKeyYet) {
-		return nil, newError(ErrNoRootKey, root.String(), "give this repository's root key",
-			"no root key there: this repository's root key is elsewhere")
-	}
+	rootKey, err := openExistingRoot(ctx, s, root)
 	if err != nil {
 		return nil, err
 	}
@@ -227,4 +219,15 @@ func (keepingCryptoService) RemoveKey(string) error { return nil }
 // it removes no key and always makes a new one.
 func rotationCryptoService(stores []trustmanager.KeyStore) signed.CryptoService {
 	return keepingCryptoService{cryptoservice.NewCryptoService(stores...)}
+}
+
+// openExistingRoot opens the ceremony's root key, which must exist: a
+// maintenance ceremony never makes one.
+func openExistingRoot(ctx context.Context, s *session, root RootKey) (data.PrivateKey, error) {
+	rootKey, err := root.open(ctx, s.keys, s.pass, false)
+	if errors.Is(err, errNoRootKeyYet) {
+		return nil, newError(ErrNoRootKey, root.String(), "give this repository's root key",
+			"no root key there: this repository's root key is elsewhere")
+	}
+	return rootKey, err
 }

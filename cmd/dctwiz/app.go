@@ -290,6 +290,19 @@ func (a *app) gunAndClient(arg string) (trust.GUN, *trust.Client, error) {
 	return gun, c, err
 }
 
+// parseGUNArgs reads several GUN arguments; the first bad one is a usage error.
+func parseGUNArgs(args []string) ([]trust.GUN, error) {
+	guns := make([]trust.GUN, 0, len(args))
+	for _, arg := range args {
+		gun, err := parseGUNArg(arg)
+		if err != nil {
+			return nil, err
+		}
+		guns = append(guns, gun)
+	}
+	return guns, nil
+}
+
 func parseGUNArg(s string) (trust.GUN, error) {
 	g, err := trust.ParseGUN(s)
 	if err != nil {

@@ -68,13 +68,9 @@ func (a *app) runCheck(ctx context.Context, opts checkOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
-	var guns []trust.GUN
-	for _, arg := range opts.GUNs {
-		gun, err := parseGUNArg(arg)
-		if err != nil {
-			return err
-		}
-		guns = append(guns, gun)
+	guns, err := parseGUNArgs(opts.GUNs)
+	if err != nil {
+		return err
 	}
 	c, err := a.client()
 	if err != nil {

@@ -60,13 +60,9 @@ func (a *app) runRenew(ctx context.Context, opts renewOptions) (err error) {
 	if err != nil {
 		return usageError{err}
 	}
-	var guns []trust.GUN
-	for _, arg := range opts.GUNs {
-		gun, err := parseGUNArg(arg)
-		if err != nil {
-			return err
-		}
-		guns = append(guns, gun)
+	guns, err := parseGUNArgs(opts.GUNs)
+	if err != nil {
+		return err
 	}
 	if opts.RecordDir != "" {
 		if err := checkDir(opts.RecordDir); err != nil {

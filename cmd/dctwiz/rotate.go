@@ -91,13 +91,9 @@ GUN on a terminal.`,
 // runRotate rotates each repository's key in turn, with one root key
 // (one PIN), and stops at the first failure.
 func (a *app) runRotate(ctx context.Context, opts rotateOptions) (err error) {
-	var guns []trust.GUN
-	for _, arg := range opts.GUNs {
-		gun, err := parseGUNArg(arg)
-		if err != nil {
-			return err
-		}
-		guns = append(guns, gun)
+	guns, err := parseGUNArgs(opts.GUNs)
+	if err != nil {
+		return err
 	}
 	if opts.RecordDir != "" {
 		if err := checkDir(opts.RecordDir); err != nil {
