@@ -39,19 +39,7 @@ func TestRotationKilledAtRandomLosesNoKey(t *testing.T) {
 	killedAfterPublish := 0
 	for i := range runs {
 		before := publishedTargetsKey(t, gun)
-		cmd := exec.Command(dctwizBin, args...)
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-		for k, v := range e {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Duration(rnd.Int64N(int64(whole))))
-		cmd.Process.Kill()
-		cmd.Wait()
+		out, _ := killDuring(t, e, time.Duration(rnd.Int64N(int64(whole))), args...)
 
 		after := publishedTargetsKey(t, gun)
 		if after != before {
@@ -62,7 +50,7 @@ func TestRotationKilledAtRandomLosesNoKey(t *testing.T) {
 			published[after] = true
 		}
 		if !keyFileHere(trustDir, after) {
-			t.Fatalf("run %d: the server names targets key %s, which is not in the trust dir (output: %s)", i, after, out.String())
+			t.Fatalf("run %d: the server names targets key %s, which is not in the trust dir (output: %s)", i, after, out)
 		}
 		checkEncrypted(t, trustDir)
 	}
@@ -129,5 +117,79 @@ func checkEncrypted(t *testing.T, trustDir string) {
 		if st, err := os.Stat(f); err == nil && st.Mode().Perm() != 0o600 {
 			t.Errorf("%s has mode %v, want 0600", f, st.Mode().Perm())
 		}
+	}
+}
+
+// killDuring runs dctwiz with args and SIGKILLs it after d; it returns
+// what it printed by then, and whether it had finished by itself.
+func killDuring(t *testing.T, e env, d time.Duration, args ...string) (string, bool) {
+	t.Helper()
+	cmd := exec.Command(dctwizBin, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	for k, v := range e {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return out.String(), err == nil
+	case <-time.After(d):
+		cmd.Process.Kill()
+		<-done
+		return out.String(), false
+	}
+}
+
+// TestSignerCeremonyKilledAtRandomLosesNoKey SIGKILLs the yearly signer
+// renewal (the targets key deleted after setup: one is rotated in with the
+// root key and deleted again) at random points. After every kill, the
+// targets key the server names is the one deleted after setup (nothing
+// published yet) or is in the trust dir, and every key file is encrypted.
+// The same command with --delete-targets-key, run once more to the end,
+// leaves the signer renewed and no targets key held, as it found it.
+func TestSignerCeremonyKilledAtRandomLosesNoKey(t *testing.T) {
+	needBed(t)
+	const runs = 20
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rnd := rand.New(rand.NewPCG(seed, 1))
+
+	e := newEnv(t)
+	gun := newGUN()
+	mustOK(t, dctwiz(e, append([]string{"setup", gun, "--delegation", "signpath=" + writeCert(t, certSpecAlice), "--delete-targets-key", "--yes"}, serverArgs()...)...))
+	trustDir := filepath.Join(e["DOCKER_CONFIG"], "trust")
+	deleted := publishedTargetsKey(t, gun)
+	renewed := writeCert(t, certSpecAlice)
+	args := append([]string{"delegation", "replace", gun, "signpath", renewed, "--root-key", "file", "--yes"}, serverArgs()...)
+
+	began := time.Now()
+	mustOK(t, dctwizBinary(t, e, args...)) // the whole ceremony, to time it
+	whole := time.Since(began)
+	deleted = publishedTargetsKey(t, gun) // deleted again at its end
+
+	for i := range runs {
+		out, finished := killDuring(t, e, time.Duration(rnd.Int64N(int64(whole))), args...)
+		now := publishedTargetsKey(t, gun)
+		switch {
+		case finished:
+			deleted = now // a whole ceremony: its targets key deleted again, by design
+		case now != deleted && !keyFileHere(trustDir, now):
+			t.Fatalf("run %d: the server names targets key %s, which is not in the trust dir (output: %s)", i, now, out)
+		}
+		checkEncrypted(t, trustDir)
+	}
+	mustOK(t, dctwizBinary(t, e, append(args, "--delete-targets-key")...))
+	if n := keyFileCount(t, filepath.Join(trustDir, "private")); n != 1 { // the root key
+		t.Errorf("%d key files after the final run, want the root key alone", n)
+	}
+	in := inspectAsConsumer(t, notary.URL, notary.CACert, gun)
+	if len(in.Signers) != 1 || in.Signers[0].Name != "signpath" {
+		t.Errorf("a consumer sees signers %+v", in.Signers)
 	}
 }
