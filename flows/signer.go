@@ -15,6 +15,7 @@ type Signers interface {
 	RemoveDelegation(ctx context.Context, gun trust.GUN, name string, removeLast bool) (*trust.DelegationResult, error)
 	ReplaceDelegation(ctx context.Context, gun trust.GUN, name string, cert *trust.Certificate) (*trust.DelegationResult, error)
 	HoldsTargetsKey(ctx context.Context, gun trust.GUN) (bool, error)
+	SignerChangeNeeded(ctx context.Context, gun trust.GUN, name string, cert *trust.Certificate, replace bool) (bool, error)
 }
 
 // How a signer changes.
@@ -118,6 +119,16 @@ func runTargetsKeyForChange(ctx context.Context, eng Engine, c *SignerChange, re
 	}
 	if held {
 		return "", skipped{"the trust dir holds the targets key"}
+	}
+	// A change that publishes nothing needs no targets key: no rotation.
+	var cert *trust.Certificate
+	if c.Change != SignerRemove {
+		cert = c.Cert
+	}
+	if needed, err := eng.SignerChangeNeeded(ctx, c.GUN, c.Name, cert, c.Change == SignerReplace); err != nil {
+		return "", err
+	} else if !needed {
+		return "", skipped{"the signer is already so: nothing to publish, no targets key needed"}
 	}
 	if c.Root == nil {
 		return "", &trust.Error{Kind: trust.ErrNoTargetsKey, Input: c.GUN.String(),

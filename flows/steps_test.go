@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ type fakeEngine struct {
 	signers   []trust.Delegation
 	noTargets bool // the targets key was deleted earlier
 	expired   bool // no consumer can read the repository: targets.json expired
+	alreadySo bool // the signer change would publish nothing
 }
 
 func (f *fakeEngine) call(name string) error {
@@ -132,6 +134,10 @@ func (f *fakeEngine) ReplaceDelegation(_ context.Context, gun trust.GUN, name st
 
 func (f *fakeEngine) HoldsTargetsKey(context.Context, trust.GUN) (bool, error) {
 	return !f.noTargets, nil
+}
+
+func (f *fakeEngine) SignerChangeNeeded(context.Context, trust.GUN, string, *trust.Certificate, bool) (bool, error) {
+	return !f.alreadySo, nil
 }
 
 func (f *fakeEngine) VerifyPublished(context.Context, trust.GUN, []string) error {
@@ -510,5 +516,19 @@ func TestMaintenanceRefusesWhatWouldFailAfterPublishing(t *testing.T) {
 	_, err = flows.RunSignerChange(context.Background(), eng, &flows.SignerChange{GUN: gun, Root: trust.FileRootKey(""), Change: flows.SignerRemove, Name: "signpath"}, nil)
 	if !errors.Is(err, trust.ErrNoSigner) || len(eng.calls) != 0 {
 		t.Errorf("removing the last release signer with the root key: %v, calls %v", err, eng.calls)
+	}
+}
+
+// A signer change that would publish nothing rotates no targets key in.
+func TestASignerChangeThatChangesNothingNeedsNoKey(t *testing.T) {
+	eng := newFake(t)
+	eng.noTargets, eng.alreadySo = true, true
+	rep, err := flows.RunSignerChange(context.Background(), eng, &flows.SignerChange{GUN: fakeSetup(t).GUN, Root: trust.FileRootKey(""),
+		Change: flows.SignerReplace, Name: "signpath", Cert: fakeSetup(t).Signers[0].Cert}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(eng.calls, "rotate-targets") || rep.Steps[1].Status != flows.Skipped || rep.Steps[4].Status != flows.Skipped {
+		t.Errorf("calls %v, steps %+v", eng.calls, rep.Steps)
 	}
 }

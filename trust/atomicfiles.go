@@ -1,9 +1,11 @@
 package trust
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/theupdateframework/notary"
 	store "github.com/theupdateframework/notary/storage"
@@ -21,7 +23,27 @@ type atomicFiles struct {
 }
 
 func newAtomicFiles(fs *store.FilesystemStore, ext string) *atomicFiles {
-	return &atomicFiles{FilesystemStore: fs, dir: fs.Location(), ext: "." + strings.TrimPrefix(ext, ".")}
+	a := &atomicFiles{FilesystemStore: fs, dir: fs.Location(), ext: "." + strings.TrimPrefix(ext, ".")}
+	a.removeStaleTemps()
+	return a
+}
+
+// staleAfter is how old a temporary file must be to be another run's
+// leftover (a write killed before its rename) rather than a write going on.
+const staleAfter = time.Minute
+
+// removeStaleTemps removes the temporary files of writes that were killed
+// before their rename; they hold nothing that is not elsewhere.
+func (a *atomicFiles) removeStaleTemps() {
+	filepath.WalkDir(a.dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasPrefix(d.Name(), ".") || !strings.Contains(d.Name(), ".tmp-") {
+			return nil
+		}
+		if info, err := d.Info(); err == nil && time.Since(info.ModTime()) > staleAfter {
+			os.Remove(path)
+		}
+		return nil
+	})
 }
 
 // Set writes name's file atomically.

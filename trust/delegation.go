@@ -401,3 +401,24 @@ func (c *Client) ReleasesSigners(ctx context.Context, gun GUN) (keyIDs []string,
 	}
 	return keyIDs, len(rel.Signed.Targets), nil
 }
+
+// SignerChangeNeeded says whether adding (cert given, replace false),
+// replacing (replace true) or removing (cert nil) signer name would
+// change anything: a ceremony that would publish nothing needs no key.
+func (c *Client) SignerChangeNeeded(ctx context.Context, gun GUN, name string, cert *Certificate, replace bool) (bool, error) {
+	_, repo, err := c.openLoaded(ctx, gun)
+	if err != nil {
+		return false, err
+	}
+	signer, hasSigner := delegationByRole(repo, data.RoleName("targets/"+name))
+	if cert == nil {
+		return hasSigner, nil // a removal: only a signer that is there
+	}
+	releases, _ := delegationByRole(repo, ReleasesRole)
+	id := cert.PublicKey().ID() // as published: the certificate's key ID
+	in := hasSigner && slices.Contains(signer.published, id) && slices.Contains(releases.published, id)
+	if replace {
+		return !(in && len(signer.published) == 1), nil
+	}
+	return !in, nil
+}

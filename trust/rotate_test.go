@@ -462,3 +462,31 @@ func (g *goesDownAfterFirstPost) RoundTrip(r *http.Request) (*http.Response, err
 	}
 	return resp, err
 }
+
+func TestSignerChangeNeeded(t *testing.T) {
+	ctx := context.Background()
+	c, gun, _ := rotatable(t, false)
+	ci := mustCert(t, "ci")
+	if _, err := c.AddDelegation(ctx, gun, "ci", ci); err != nil {
+		t.Fatal(err)
+	}
+	other := mustCert(t, "ci")
+	for _, tc := range []struct {
+		name    string
+		signer  string
+		cert    *trust.Certificate
+		replace bool
+		want    bool
+	}{
+		{"adding what is there", "ci", ci, false, false},
+		{"replacing with what is there", "ci", ci, true, false},
+		{"replacing with another certificate", "ci", other, true, true},
+		{"adding another certificate", "ci", other, false, true},
+		{"removing a signer that is there", "ci", nil, false, true},
+		{"removing a signer that is not", "nobody", nil, false, false},
+	} {
+		if got, err := c.SignerChangeNeeded(ctx, gun, tc.signer, tc.cert, tc.replace); err != nil || got != tc.want {
+			t.Errorf("%s: %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+}

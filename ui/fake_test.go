@@ -251,6 +251,10 @@ func (e *fakeEngine) HoldsTargetsKey(context.Context, trust.GUN) (bool, error) {
 	return false, errors.New("not in the wizard")
 }
 
+func (e *fakeEngine) SignerChangeNeeded(context.Context, trust.GUN, string, *trust.Certificate, bool) (bool, error) {
+	return false, errors.New("not in the wizard")
+}
+
 func (e *fakeEngine) VerifyPublished(context.Context, trust.GUN, []string) error {
 	return errors.New("not in the wizard")
 }
