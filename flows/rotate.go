@@ -13,6 +13,7 @@ type Rotator interface {
 	Snapshot(ctx context.Context, gun trust.GUN) (*trust.TrustSnapshot, error)
 	RotateTargetsKey(ctx context.Context, gun trust.GUN, root trust.RootKey) (*trust.KeyRotation, error)
 	RotateServerKey(ctx context.Context, gun trust.GUN, root trust.RootKey, role string) (*trust.KeyRotation, error)
+	RotateLocalSnapshotKey(ctx context.Context, gun trust.GUN, root trust.RootKey) (*trust.KeyRotation, error)
 	RootCertificates(ctx context.Context, gun trust.GUN) ([]trust.RootCertificate, error)
 	VerifyPublished(ctx context.Context, gun trust.GUN, pinnedRootIDs []string) error
 	VerifyFromSnapshot(ctx context.Context, gun trust.GUN, snap *trust.TrustSnapshot) error
@@ -37,6 +38,9 @@ type Rotate struct {
 	GUN  trust.GUN
 	Root trust.RootKey
 	Role string // RoleTargets, RoleSnapshot or RoleTimestamp
+	// Local: a snapshot key made and kept in the trust dir instead of by
+	// the server (every publish then needs it).
+	Local bool
 	// DeleteTargetsKey deletes a new targets key at the end (the admin
 	// confirmed), leaving the repository as the recommended setup does.
 	DeleteTargetsKey bool
@@ -101,9 +105,12 @@ func runReadConsumer(ctx context.Context, eng Engine, r *Rotate, rep *Report) (s
 func runRotateKey(ctx context.Context, eng Engine, r *Rotate, rep *Report) (string, error) {
 	var res *trust.KeyRotation
 	var err error
-	if r.Role == RoleTargets {
+	switch {
+	case r.Role == RoleTargets:
 		res, err = eng.RotateTargetsKey(ctx, r.GUN, r.Root)
-	} else {
+	case r.Role == RoleSnapshot && r.Local:
+		res, err = eng.RotateLocalSnapshotKey(ctx, r.GUN, r.Root)
+	default:
 		res, err = eng.RotateServerKey(ctx, r.GUN, r.Root, r.Role)
 	}
 	if res != nil {

@@ -140,6 +140,13 @@ func (f *fakeEngine) SignerChangeNeeded(context.Context, trust.GUN, string, *tru
 	return !f.alreadySo, nil
 }
 
+func (f *fakeEngine) RotateLocalSnapshotKey(_ context.Context, gun trust.GUN, _ trust.RootKey) (*trust.KeyRotation, error) {
+	if err := f.call("rotate-local-snapshot"); err != nil {
+		return nil, err
+	}
+	return &trust.KeyRotation{GUN: gun.String(), Role: "snapshot", OldKeyIDs: []string{"e"}, NewKeyID: "g", Location: "trust dir"}, nil
+}
+
 func (f *fakeEngine) VerifyPublished(context.Context, trust.GUN, []string) error {
 	return f.call("verify-fresh")
 }
@@ -435,6 +442,10 @@ func TestServerKeyRotation(t *testing.T) {
 		if fmt.Sprint(eng.calls) != want || rep.Steps[3].Status != flows.Skipped || rep.Rotation.Location != "server" {
 			t.Errorf("%s: calls %v (want %s), steps %+v", role, eng.calls, want, rep.Steps)
 		}
+	}
+	eng := newFake(t)
+	if _, err := flows.RunRotate(context.Background(), eng, &flows.Rotate{GUN: fakeSetup(t).GUN, Root: trust.FileRootKey(""), Role: flows.RoleSnapshot, Local: true}, nil); err != nil || !slices.Contains(eng.calls, "rotate-local-snapshot") {
+		t.Errorf("a local snapshot key: %v, calls %v", err, eng.calls)
 	}
 	if _, err := flows.NewRotate(newFake(t), &flows.Rotate{GUN: fakeSetup(t).GUN, Root: trust.FileRootKey(""), Role: "root"}, nil); !errors.Is(err, trust.ErrBadInput) {
 		t.Errorf("rotating the root key this way: %v", err)

@@ -95,7 +95,7 @@ func (c *Client) recoverTargets(ctx context.Context, s *session, gun GUN, root R
 		return nil, nil, nil, err
 	}
 	res := &KeyRotation{GUN: gun.String(), Role: data.CanonicalTargetsRole.String(), OldKeyIDs: old, Location: "trust dir", Recovered: true}
-	if res.NewKeyID, err = rs.newTargetsKey(); err != nil {
+	if res.NewKeyID, err = rs.newKey(data.CanonicalTargetsRole); err != nil {
 		return nil, nil, nil, err
 	}
 	pub := rs.cs.GetKey(res.NewKeyID)

@@ -38,7 +38,7 @@ type KeyRotation struct {
 // from an empty cache; then it is removed, with any key an interrupted
 // earlier run left.
 func (c *Client) RotateTargetsKey(ctx context.Context, gun GUN, root RootKey) (*KeyRotation, error) {
-	return c.rotate(ctx, gun, root, data.CanonicalTargetsRole)
+	return c.rotate(ctx, gun, root, data.CanonicalTargetsRole, true)
 }
 
 // RotateServerKey has the notary server make a new snapshot or timestamp
@@ -50,12 +50,21 @@ func (c *Client) RotateServerKey(ctx context.Context, gun GUN, root RootKey, rol
 	if r != data.CanonicalSnapshotRole && r != data.CanonicalTimestampRole {
 		return nil, newError(ErrBadInput, role, "rotate snapshot or timestamp", "the server manages only the snapshot and timestamp keys")
 	}
-	return c.rotate(ctx, gun, root, r)
+	return c.rotate(ctx, gun, root, r, false)
+}
+
+// RotateLocalSnapshotKey makes a new snapshot key in the trust dir (its
+// passphrase is the targets key's, as notary has it) and signs it into
+// root.json: from then on every publish signs snapshot.json here, so it
+// needs that key. A later RotateServerKey hands it back to the server
+// and retires the local key.
+func (c *Client) RotateLocalSnapshotKey(ctx context.Context, gun GUN, root RootKey) (*KeyRotation, error) {
+	return c.rotate(ctx, gun, root, data.CanonicalSnapshotRole, true)
 }
 
 // rotate replaces role's key: a new targets key in the trust dir, or a new
 // server-managed snapshot or timestamp key.
-func (c *Client) rotate(ctx context.Context, gun GUN, root RootKey, role data.RoleName) (*KeyRotation, error) {
+func (c *Client) rotate(ctx context.Context, gun GUN, root RootKey, role data.RoleName, local bool) (*KeyRotation, error) {
 	if root == nil || gun.IsZero() {
 		return nil, newError(ErrBadInput, "", "choose the repository and its root key", "no repository or no root key")
 	}
@@ -84,9 +93,9 @@ func (c *Client) rotate(ctx context.Context, gun GUN, root RootKey, role data.Ro
 	}
 	res := &KeyRotation{GUN: gun.String(), Role: role.String(), OldKeyIDs: old, Location: "server"}
 	var rotateErr error
-	if role == data.CanonicalTargetsRole {
+	if local {
 		res.Location = "trust dir"
-		if res.NewKeyID, err = rs.newTargetsKey(); err != nil {
+		if res.NewKeyID, err = rs.newKey(role); err != nil {
 			return nil, err
 		}
 		rotateErr = rs.repo.RotateKey(role, false, []string{res.NewKeyID})
@@ -144,17 +153,18 @@ func (c *Client) finishRotation(ctx context.Context, s, rs *session, res *KeyRot
 	if err := c.VerifyPublished(ctx, gun, rootIDs); err != nil {
 		return res, err
 	}
-	if role == data.CanonicalTargetsRole {
-		// Every other targets key of this repository is retired now that
-		// root.json names only the new one: the old key, and any an
-		// interrupted earlier run left behind. Listing needs no passphrase.
+	if role == data.CanonicalTargetsRole || role == data.CanonicalSnapshotRole {
+		// Every other key of the role for this repository in the trust dir
+		// is retired now that root.json names only the new one: the old
+		// key, any an interrupted earlier run left behind, and a local
+		// snapshot key handed back to the server. Listing needs no passphrase.
 		for id, info := range s.keys.ListKeys() {
-			if info.Role != data.CanonicalTargetsRole || info.Gun != data.GUN(gun.String()) || id == res.NewKeyID {
+			if info.Role != role || info.Gun != data.GUN(gun.String()) || id == res.NewKeyID {
 				continue
 			}
 			if err := s.keys.RemoveKey(id); err != nil {
-				return res, wrapError(ErrBadInput, err, c.trustDir, "remove the old targets key by hand",
-					"the new targets key is published, but an old one could not be removed")
+				return res, wrapError(ErrBadInput, err, c.trustDir, "remove the old "+role.String()+" key by hand",
+					"the new %s key is published, but an old one could not be removed", role)
 			}
 			res.Retired = append(res.Retired, id)
 		}
@@ -179,18 +189,18 @@ func holdsRoot(root *data.SignedRoot, key data.PrivateKey) bool {
 	return false
 }
 
-// newTargetsKey makes the targets key to rotate to: always a new one. A
-// key that an interrupted earlier run left is never reused, since it
-// cannot be told from the key being replaced (a rerun after the publish
-// landed would publish the old key again); leftovers are retired once the
-// new key is published.
-func (s *session) newTargetsKey() (string, error) {
-	pub, err := s.cs.Create(data.CanonicalTargetsRole, data.GUN(s.gun.String()), data.ECDSAKey)
+// newKey makes the key to rotate role to: always a new one. A key that
+// an interrupted earlier run left is never reused, since it cannot be told
+// from the key being replaced (a rerun after the publish landed would
+// publish the old key again); leftovers are retired once the new key is
+// published.
+func (s *session) newKey(role data.RoleName) (string, error) {
+	pub, err := s.cs.Create(role, data.GUN(s.gun.String()), data.ECDSAKey)
 	if err != nil {
 		if s.pass.problem != nil {
 			return "", s.pass.problem
 		}
-		return "", wrapError(ErrBadInput, err, s.c.trustDir, "check that the trust dir is writable", "cannot make the new targets key")
+		return "", wrapError(ErrBadInput, err, s.c.trustDir, "check that the trust dir is writable", "cannot make the new %s key", role)
 	}
 	return pub.ID(), nil
 }

@@ -490,3 +490,37 @@ func TestSignerChangeNeeded(t *testing.T) {
 		}
 	}
 }
+
+// A local snapshot key: made in the trust dir and signed in; publishes
+// then sign snapshot.json here; handing it back to the server retires it.
+func TestLocalSnapshotKey(t *testing.T) {
+	ctx := context.Background()
+	c, gun, init := rotatable(t, false)
+	rot, err := c.RotateLocalSnapshotKey(ctx, gun, trust.FileRootKey(""))
+	if err != nil {
+		t.Fatalf("RotateLocalSnapshotKey: %v", err)
+	}
+	if rot.Location != "trust dir" || rot.Role != "snapshot" || !keyHere(t, c.TrustDir(), rot.NewKeyID) {
+		t.Fatalf("rotation %+v", rot)
+	}
+	// A publish now signs snapshot.json with the local key.
+	if _, err := c.AddDelegation(ctx, gun, "ci", mustCert(t, "ci")); err != nil {
+		t.Fatalf("a publish with a local snapshot key: %v", err)
+	}
+	if got, err := c.ResolveAsConsumer(ctx, gun, []string{init.Root.ID}, "1.0"); err != nil || got.Role != "targets" {
+		t.Errorf("the tag with a local snapshot key: %+v, %v", got, err)
+	}
+	back, err := c.RotateServerKey(ctx, gun, trust.FileRootKey(""), "snapshot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Location != "server" || !slices.Equal(back.Retired, []string{rot.NewKeyID}) || keyHere(t, c.TrustDir(), rot.NewKeyID) {
+		t.Errorf("handing the snapshot key back to the server: %+v", back)
+	}
+}
+
+func keyHere(t *testing.T, trustDir, id string) bool {
+	t.Helper()
+	_, err := os.Stat(filepath.Join(trustDir, "private", id+".key"))
+	return err == nil
+}

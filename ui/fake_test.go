@@ -255,6 +255,10 @@ func (e *fakeEngine) SignerChangeNeeded(context.Context, trust.GUN, string, *tru
 	return false, errors.New("not in the wizard")
 }
 
+func (e *fakeEngine) RotateLocalSnapshotKey(_ context.Context, _ trust.GUN, _ trust.RootKey) (*trust.KeyRotation, error) {
+	return nil, errors.New("not in the wizard")
+}
+
 func (e *fakeEngine) VerifyPublished(context.Context, trust.GUN, []string) error {
 	return errors.New("not in the wizard")
 }

@@ -218,6 +218,12 @@ func TestSetupCeremonyInterop(t *testing.T) {
 	// The server's keys, rotated in turn: still server-managed, and every
 	// consumer (the notary CLI from its earlier cache, docker from an empty
 	// one) still resolves the tag.
+	// The snapshot key made local (in the trust dir), then handed back to
+	// the server, before the server's keys are rotated in turn.
+	mustOK(t, dctwizBinary(t, e, append([]string{"rotate", "snapshot", gun, "--local", "--yes"}, serverArgs()...)...))
+	if out := notaryCLI(nil, "lookup", gun, "1.0"); !strings.Contains(out, hexDigest) {
+		t.Errorf("notary lookup with a local snapshot key: %q", out)
+	}
 	for _, role := range []string{"snapshot", "timestamp"} {
 		rr := mustOK(t, dctwizBinary(t, e, append([]string{"rotate", role, gun, "--yes", "--json"}, serverArgs()...)...))
 		var reps []flows.Report

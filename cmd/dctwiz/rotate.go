@@ -40,6 +40,9 @@ terminal.`,
 	}
 	opts.RootKey.register(cmd.Flags())
 	cmd.Flags().StringVar(&opts.RecordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
+	if role == flows.RoleSnapshot {
+		cmd.Flags().BoolVar(&opts.Local, "local", false, "make the new snapshot key in the trust dir (its passphrase is the targets key's); every publish then needs it")
+	}
 	return cmd
 }
 
@@ -49,6 +52,7 @@ type rotateOptions struct {
 	GUNs      []string
 	RootKey   rootKeyFlags
 	DeleteKey bool
+	Local     bool // rotate snapshot: keep the new key in the trust dir
 	RecordDir string
 }
 
@@ -108,8 +112,8 @@ func (a *app) runRotate(ctx context.Context, opts rotateOptions) (err error) {
 		return err
 	}
 	needs := rootNeeds(opts.RootKey)
-	if opts.Role == flows.RoleTargets {
-		needs += ", and a passphrase for the new targets key"
+	if opts.Role == flows.RoleTargets || opts.Local {
+		needs += ", and a passphrase for the new key (the targets key's)"
 	}
 	a.showPlan(guns, (&flows.Rotate{Role: opts.Role, DeleteTargetsKey: opts.DeleteKey}).Plan(), needs,
 		"nothing to do: docker and notary clients follow the re-signed root.json; tags signed before stay valid")
@@ -134,7 +138,7 @@ func (a *app) runRotate(ctx context.Context, opts rotateOptions) (err error) {
 		}
 	}()
 	for _, gun := range guns {
-		r := &flows.Rotate{GUN: gun, Root: root, Role: opts.Role, DeleteTargetsKey: opts.DeleteKey}
+		r := &flows.Rotate{GUN: gun, Root: root, Role: opts.Role, Local: opts.Local, DeleteTargetsKey: opts.DeleteKey}
 		if len(guns) > 1 && !a.json {
 			fmt.Fprintf(a.stderr, "%s\n", gun)
 		}
