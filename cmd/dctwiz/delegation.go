@@ -18,7 +18,7 @@ func (a *app) delegationCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "delegation",
 		Aliases: []string{"signer"},
-		Short:   "Add, list and remove signers (delegations)",
+		Short:   "Add, list, remove and replace signers (delegations)",
 	}
 	cmd.AddCommand(a.delegationAddCmd(), a.delegationListCmd(), a.delegationRemoveCmd(), a.delegationReplaceCmd())
 	return cmd
@@ -39,6 +39,7 @@ func (a *app) loadCert(path string) (*trust.Certificate, error) {
 func (a *app) delegationAddCmd() *cobra.Command {
 	var rootKey rootKeyFlags
 	var deleteKey bool
+	var recordDir string
 	cmd := &cobra.Command{
 		Use:   "add GUN NAME CERT",
 		Short: "Add a signer from its X.509 certificate (PEM or DER)",
@@ -58,20 +59,22 @@ deleted again. That needs --yes, or confirming on a terminal.`,
   dctwiz delegation add docker.io/acme/app ci ci.crt --root-key yubikey --yes`,
 		Args: cobra.ExactArgs(3),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			if rootKey.source != "" || deleteKey {
-				return a.runSignerCeremony(cmd.Context(), flows.SignerAdd, args[0], args[1], args[2], rootKey, deleteKey)
+			if rootKey.source != "" || deleteKey || recordDir != "" {
+				return a.runSignerCeremony(cmd.Context(), flows.SignerAdd, args[0], args[1], args[2], rootKey, deleteKey, recordDir)
 			}
 			return a.runDelegationAdd(cmd.Context(), args[0], args[1], args[2])
 		}),
 	}
 	rootKey.registerOptional(cmd.Flags())
 	cmd.Flags().BoolVar(&deleteKey, "delete-targets-key", false, "with --root-key: delete the targets key at the end even if the trust dir held one (a rerun of an interrupted ceremony)")
+	cmd.Flags().StringVar(&recordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
 	return cmd
 }
 
 func (a *app) delegationReplaceCmd() *cobra.Command {
 	var rootKey rootKeyFlags
 	var deleteKey bool
+	var recordDir string
 	cmd := &cobra.Command{
 		Use:   "replace GUN NAME CERT",
 		Short: "Renew a signer's certificate: its new key in, its old keys out",
@@ -92,20 +95,26 @@ confirming on a terminal.`,
 		Example: `  dctwiz delegation replace docker.io/acme/app signpath signpath-2027.cer --root-key yubikey --yes --record ceremonies/`,
 		Args:    cobra.ExactArgs(3),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			return a.runSignerCeremony(cmd.Context(), flows.SignerReplace, args[0], args[1], args[2], rootKey, deleteKey)
+			return a.runSignerCeremony(cmd.Context(), flows.SignerReplace, args[0], args[1], args[2], rootKey, deleteKey, recordDir)
 		}),
 	}
 	rootKey.registerOptional(cmd.Flags())
 	cmd.Flags().BoolVar(&deleteKey, "delete-targets-key", false, "with --root-key: delete the targets key at the end even if the trust dir held one (a rerun of an interrupted ceremony)")
+	cmd.Flags().StringVar(&recordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
 	return cmd
 }
 
 // runSignerCeremony adds, removes or replaces a signer as a ceremony,
 // with the root key when the targets key must be rotated in.
-func (a *app) runSignerCeremony(ctx context.Context, change, gunArg, name, certPath string, rootKey rootKeyFlags, deleteKey bool) error {
+func (a *app) runSignerCeremony(ctx context.Context, change, gunArg, name, certPath string, rootKey rootKeyFlags, deleteKey bool, recordDir string) (err error) {
 	gun, err := gunAndSigner(gunArg, name)
 	if err != nil {
 		return err
+	}
+	if recordDir != "" {
+		if err := checkDir(recordDir); err != nil {
+			return err
+		}
 	}
 	sc := &flows.SignerChange{GUN: gun, Change: change, Name: name, RemoveLast: true, DeleteTargetsKey: deleteKey}
 	if change != flows.SignerRemove {
@@ -141,7 +150,11 @@ func (a *app) runSignerCeremony(ctx context.Context, change, gunArg, name, certP
 			return err
 		}
 	}
+	began := time.Now()
 	rep, err := flows.RunSignerChange(ctx, c, sc, a.progress(sc.Plan()))
+	if werr := a.recordReports("delegation "+change, recordDir, began, c, sc.Root, []*flows.Report{rep}); werr != nil && err == nil {
+		err = werr
+	}
 	if err != nil {
 		a.explainStop(rep)
 		return err
@@ -238,6 +251,7 @@ func (a *app) runDelegationList(ctx context.Context, gunArg string) error {
 func (a *app) delegationRemoveCmd() *cobra.Command {
 	var rootKey rootKeyFlags
 	var deleteKey bool
+	var recordDir string
 	cmd := &cobra.Command{
 		Use:   "remove GUN NAME",
 		Short: "Remove a signer",
@@ -253,14 +267,15 @@ delegation replace), which needs --yes or confirming on a terminal.`,
   dctwiz delegation remove docker.io/acme/app alice --root-key yubikey --yes`,
 		Args: cobra.ExactArgs(2),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			if rootKey.source != "" || deleteKey {
-				return a.runSignerCeremony(cmd.Context(), flows.SignerRemove, args[0], args[1], "", rootKey, deleteKey)
+			if rootKey.source != "" || deleteKey || recordDir != "" {
+				return a.runSignerCeremony(cmd.Context(), flows.SignerRemove, args[0], args[1], "", rootKey, deleteKey, recordDir)
 			}
 			return a.runDelegationRemove(cmd.Context(), args[0], args[1])
 		}),
 	}
 	rootKey.registerOptional(cmd.Flags())
 	cmd.Flags().BoolVar(&deleteKey, "delete-targets-key", false, "with --root-key: delete the targets key at the end even if the trust dir held one (a rerun of an interrupted ceremony)")
+	cmd.Flags().StringVar(&recordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
 	return cmd
 }
 

@@ -166,8 +166,14 @@ func TestYubiKeySetupCeremony(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "--root-key SPEC on this command") {
 		t.Errorf("delegation add without the targets key or the root key:\n%s", r)
 	}
+	signerRecord := t.TempDir()
 	r = mustOK(t, dctwizBinary(t, e, append([]string{"delegation", "replace", gun, "signpath", renewed, "--root-key", "yubikey:8001",
-		"--attestation-ca", caFile, "--yes", "--json"}, serverArgs()...)...))
+		"--attestation-ca", caFile, "--yes", "--json", "--record", signerRecord}, serverArgs()...)...))
+	if mds, _ := filepath.Glob(filepath.Join(signerRecord, "dctwiz-ceremony-*.md")); len(mds) != 1 {
+		t.Errorf("the signer ceremony's record: %v", mds)
+	} else if md, _ := os.ReadFile(mds[0]); !strings.Contains(string(md), "delegation replace ceremony") || !strings.Contains(string(md), "YubiKey 8001") {
+		t.Errorf("the signer ceremony's record:\n%s", md)
+	}
 	var signerRep flows.Report
 	if err := json.Unmarshal([]byte(r.stdout), &signerRep); err != nil || len(signerRep.Delegations) != 1 || !signerRep.Delegations[0].Changed ||
 		signerRep.Rotation == nil || signerRep.TargetsKey == nil || !signerRep.TargetsKey.Gone {
