@@ -164,14 +164,13 @@ func TestSignerCeremonyKilledAtRandomLosesNoKey(t *testing.T) {
 	gun := newGUN()
 	mustOK(t, dctwiz(e, append([]string{"setup", gun, "--delegation", "signpath=" + writeCert(t, certSpecAlice), "--delete-targets-key", "--yes"}, serverArgs()...)...))
 	trustDir := filepath.Join(e["DOCKER_CONFIG"], "trust")
-	deleted := publishedTargetsKey(t, gun)
 	renewed := writeCert(t, certSpecAlice)
 	args := append([]string{"delegation", "replace", gun, "signpath", renewed, "--root-key", "file", "--yes"}, serverArgs()...)
 
 	began := time.Now()
 	mustOK(t, dctwizBinary(t, e, args...)) // the whole ceremony, to time it
 	whole := time.Since(began)
-	deleted = publishedTargetsKey(t, gun) // deleted again at its end
+	deleted := publishedTargetsKey(t, gun) // deleted again at its end
 
 	for i := range runs {
 		out, finished := killDuring(t, e, time.Duration(rnd.Int64N(int64(whole))), args...)
