@@ -69,11 +69,19 @@ func Check(in *trust.Inspection, now time.Time, within time.Duration) CheckResul
 		}
 		res.Expiries = append(res.Expiries, e)
 	}
+	seen := map[string]bool{} // a signer's certificate is in targets/releases and targets/<name>: once
 	for _, c := range in.Certificates {
 		e := Expiry{What: c.Role + " certificate " + c.Subject, Role: c.Role, Expires: c.NotAfter, Remedy: RemedyRotateRoot}
 		if c.Role != "root" {
 			e.Remedy = RemedyReplaceSigner
 			e.Signer = signerOfKey(in, c.KeyID, c.Role)
+			if e.Signer != "" {
+				if seen[e.Signer+"/"+c.KeyID] {
+					continue
+				}
+				seen[e.Signer+"/"+c.KeyID] = true
+				e.What = "signer " + e.Signer + "'s certificate " + c.Subject
+			}
 		}
 		res.Expiries = append(res.Expiries, e)
 	}

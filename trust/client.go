@@ -57,7 +57,11 @@ type Client struct {
 
 	mu         sync.Mutex
 	transports map[string]http.RoundTripper // by server URL + GUN
-	passCache  map[string]string            // the answers passFunc gave, by role
+
+	// passMu guards passCache, and makes the engine ask for one passphrase
+	// at a time; it is not mu, so a prompt never holds up the network.
+	passMu    sync.Mutex
+	passCache map[string]string // the answers passFunc gave, by role
 }
 
 // Option configures a Client.
@@ -88,8 +92,8 @@ func WithPassphraseFunc(f PassphraseFunc) Option { return func(c *Client) { c.pa
 // passphrase is role's passphrase: the one given before, else passFunc's
 // answer; "" when none is given.
 func (c *Client) passphrase(role string, isNew bool) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.passMu.Lock()
+	defer c.passMu.Unlock()
 	if p, ok := c.passCache[role]; ok {
 		return p, nil
 	}

@@ -17,7 +17,7 @@ func TestCheckForCron(t *testing.T) {
 	// A new repository: nothing within 90 days (the server renews its timestamp).
 	r := dctwiz(newEnv(t), append([]string{"check", gun}, serverArgs()...)...)
 	if r.code != 0 || !strings.Contains(r.stdout, "✓ nothing expires within 90d") || !strings.Contains(r.stdout, "timestamp metadata (renewed by the server)") ||
-		!strings.Contains(r.stdout, "targets/releases certificate CN=alice") {
+		!strings.Contains(r.stdout, "signer signpath's certificate CN=alice") || strings.Count(r.stdout, "CN=alice") != 1 {
 		t.Fatalf("check of a new repository:\n%s", r)
 	}
 
@@ -33,7 +33,7 @@ func TestCheckForCron(t *testing.T) {
 		remedies[f.What] = f.Remedy
 	}
 	if remedies["targets metadata"] != flows.RemedyRotateTargets || remedies["root metadata"] != flows.RemedyRotateTargets ||
-		remedies["targets/signpath certificate CN=alice,O=Acme"] != flows.RemedyReplaceSigner {
+		remedies["signer signpath's certificate CN=alice,O=Acme"] != flows.RemedyReplaceSigner {
 		t.Errorf("findings %+v", doc.Repositories[0].Findings)
 	}
 	if doc.Repositories[1].Error == "" || !strings.Contains(doc.Repositories[1].Error, "no trust data") {
@@ -68,7 +68,7 @@ func TestCheckForCron(t *testing.T) {
 	before := versions()
 	r = dctwiz(e, append([]string{"renew", gun, "--within", "4000d", "--yes"}, serverArgs()...)...)
 	after := versions()
-	if r.code != 0 || !strings.Contains(r.stdout, "root.json and targets.json re-signed") || !strings.Contains(r.stdout, "still due: targets/signpath certificate") ||
+	if r.code != 0 || !strings.Contains(r.stdout, "root.json and targets.json re-signed") || !strings.Contains(r.stdout, "still due: signer signpath's certificate") ||
 		after["root"] != before["root"]+1 || after["targets"] <= before["targets"] {
 		t.Errorf("renew --within 4000d: versions %v -> %v\n%s", before, after, r)
 	}
