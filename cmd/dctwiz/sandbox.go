@@ -69,7 +69,11 @@ func (a *app) runSandbox(ctx context.Context, dir, testbedPath string) (err erro
 	fmt.Fprintln(a.stderr, "SANDBOX: starting a local Notary server, a registry and a virtual YubiKey (the first run builds notary's server: about a minute) ...")
 	bed, env, err := startTestbed(ctx, bedBin, dir)
 	defer func() {
-		bed.stop()
+		if serr := bed.stop(); serr != nil {
+			// Say how, before its log goes with the directory.
+			log, _ := os.ReadFile(filepath.Join(dir, "sandbox.log"))
+			fmt.Fprintf(a.stderr, "SANDBOX: the sandbox helper ended badly (%v):\n%s\n", serr, lastLines(string(log), 8))
+		}
 		os.RemoveAll(dir)
 		fmt.Fprintln(a.stderr, "SANDBOX: stopped the sandbox's servers and virtual YubiKey, and removed "+dir)
 	}()
@@ -210,20 +214,26 @@ func startTestbed(ctx context.Context, bin, dir string) (*testbedProc, map[strin
 }
 
 // stop ends the helper, which removes its virtual YubiKey and stops its
-// servers (and a pcscd it started); a helper that hangs is killed.
-func (p *testbedProc) stop() {
+// servers (and a pcscd it started); a helper that hangs is killed. It
+// returns how the helper ended: an error if it failed or crashed.
+func (p *testbedProc) stop() error {
 	if p == nil || p.cmd == nil {
-		return
+		return nil
 	}
 	p.lifeline.Close()
 	askToStop(p.cmd.Process)
+	var err error
 	select {
-	case <-p.exited:
+	case err = <-p.exited:
 	case <-time.After(20 * time.Second):
 		killGroup(p.cmd.Process)
-		<-p.exited
+		err = <-p.exited
 	}
+	// Whatever the helper left in its process group (a notary-server, if
+	// it crashed before stopping it) goes too: nothing outlives the sandbox.
+	killGroup(p.cmd.Process)
 	p.cmd = nil
+	return err
 }
 
 // readEnvFile reads the helper's KEY=VALUE lines (written atomically).
@@ -246,6 +256,15 @@ func readEnvFile(path string) (map[string]string, error) {
 		env[k] = v
 	}
 	return env, sc.Err()
+}
+
+// lastLines is s's last n lines.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 func lastLine(s string) string {
