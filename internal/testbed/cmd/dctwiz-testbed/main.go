@@ -34,7 +34,13 @@ func main() {
 	lifeline := flag.Bool("lifeline", false, "stop when standard input reaches its end: the parent closed it, or died")
 	removeDir := flag.String("remove-on-exit", "", "with --lifeline: when the parent is gone, remove this directory once everything has stopped")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	// The signals stay caught until the process exits: a stop must never
+	// unregister them (NotifyContext's stop does), or the SIGTERM that
+	// dctwiz sends after closing the lifeline would kill this process in the
+	// middle of stopping, leaving its notary-server running.
+	sigCtx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stopSignals()
+	ctx, stop := context.WithCancel(sigCtx)
 	var parentGone atomic.Bool
 	parent := os.Getppid()
 	if *lifeline {
