@@ -73,6 +73,9 @@ func (a *app) run(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if tp, ok := a.prompt.(*terminalPrompter); ok {
+		tp.interrupted = ctx.Done() // ctrl+c ends a prompt that waits
+	}
 	err := root.ExecuteContext(ctx)
 	for _, closeIt := range a.closers {
 		closeIt()

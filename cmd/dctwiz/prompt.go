@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+
+	"github.com/dctwiz/dctwiz/trust"
 )
 
 // prompter asks the person at the terminal. Commands never read the
@@ -26,7 +28,13 @@ type terminalPrompter struct {
 	in    *os.File
 	out   io.Writer
 	lines *bufio.Reader
+	// interrupted, when set, ends a prompt that is waiting (ctrl+c): the
+	// command catches SIGINT itself, so the read alone would wait for Enter.
+	interrupted <-chan struct{}
 }
+
+// errPromptInterrupted is a prompt left with ctrl+c.
+var errPromptInterrupted = &trust.Error{Kind: trust.ErrInterrupted, Msg: "interrupted at a prompt: nothing was done after it"}
 
 func newTerminalPrompter(in *os.File, out io.Writer) *terminalPrompter {
 	return &terminalPrompter{in: in, out: out, lines: bufio.NewReader(in)}
@@ -34,19 +42,54 @@ func newTerminalPrompter(in *os.File, out io.Writer) *terminalPrompter {
 
 func (p *terminalPrompter) Secret(prompt string) (string, error) {
 	fmt.Fprint(p.out, prompt)
-	b, err := term.ReadPassword(int(p.in.Fd()))
-	fmt.Fprintln(p.out)
+	fd := int(p.in.Fd())
+	state, err := term.GetState(fd)
 	if err != nil {
 		return "", fmt.Errorf("reading from the terminal: %w", err)
 	}
-	return string(b), nil
+	type read struct {
+		b   []byte
+		err error
+	}
+	got := make(chan read, 1)
+	go func() {
+		b, err := term.ReadPassword(fd)
+		got <- read{b, err}
+	}()
+	select {
+	case r := <-got:
+		fmt.Fprintln(p.out)
+		if r.err != nil {
+			return "", fmt.Errorf("reading from the terminal: %w", r.err)
+		}
+		return string(r.b), nil
+	case <-p.interrupted:
+		// The read is abandoned: the terminal gets its echo back now.
+		term.Restore(fd, state)
+		fmt.Fprintln(p.out)
+		return "", errPromptInterrupted
+	}
 }
 
 func (p *terminalPrompter) Line(prompt string) (string, error) {
 	fmt.Fprint(p.out, prompt)
-	line, err := p.lines.ReadString('\n')
-	if err != nil && line == "" {
-		return "", fmt.Errorf("reading from the terminal: %w", err)
+	type read struct {
+		line string
+		err  error
 	}
-	return strings.TrimRight(line, "\r\n"), nil
+	got := make(chan read, 1)
+	go func() {
+		line, err := p.lines.ReadString('\n')
+		got <- read{line, err}
+	}()
+	select {
+	case r := <-got:
+		if r.err != nil && r.line == "" {
+			return "", fmt.Errorf("reading from the terminal: %w", r.err)
+		}
+		return strings.TrimRight(r.line, "\r\n"), nil
+	case <-p.interrupted:
+		fmt.Fprintln(p.out)
+		return "", errPromptInterrupted
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -171,3 +172,25 @@ func TestPromptsOnATerminal(t *testing.T) {
 // the process checks tell dctwiz (dctwiz sandbox --dir ...) from the
 // shell that started it ('dctwiz' 'sandbox' ...) by these quotes.
 func quoteAlways(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// TestCtrlCAtAPrompt: ctrl+c at a passphrase prompt ends the command at
+// once (it used to wait for Enter), nothing is made, and the terminal has
+// its echo back.
+func TestCtrlCAtAPrompt(t *testing.T) {
+	needBed(t)
+	e := newEnv(t).without("NOTARY_ROOT_PASSPHRASE", "NOTARY_TARGETS_PASSPHRASE")
+	after := "; echo EXIT=$?; stty -a | tr ' ' '\\n' | grep -x -e echo -e -echo | sed 's/^/TTY=/'; sleep 30"
+	term := startTerminalShell(t, e, 100, 30, "", after, append([]string{"init", newGUN()}, serverArgs()...)...)
+	term.waitFor("Passphrase for the new targets (repository) key")
+	term.keys("C-c")
+	screen := term.waitWithin("TTY=", 1, 10*time.Second)
+	if !strings.Contains(screen, "EXIT=1") || !strings.Contains(screen, "interrupted at a prompt") {
+		t.Errorf("ctrl+c at the prompt:\n%s", screen)
+	}
+	if !strings.Contains(screen, "TTY=echo") {
+		t.Errorf("the terminal's echo is not back:\n%s", screen)
+	}
+	if n := keyFileCount(t, filepath.Join(e["DOCKER_CONFIG"], "trust")); n != 0 {
+		t.Errorf("%d key files after the interrupted prompt, want none", n)
+	}
+}
