@@ -92,16 +92,16 @@ func RunSignerChange(ctx context.Context, eng Engine, c *SignerChange, events fu
 	if c.Root != nil {
 		cer.rep.Root = c.Root.String()
 	}
-	if err := trust.ValidSignerName(c.Name); err != nil {
-		return cer.Report(), err
-	}
 	switch c.Change {
 	case SignerAdd, SignerReplace:
-		if c.Cert == nil {
-			return cer.Report(), &trust.Error{Kind: trust.ErrBadCertificate, Input: c.Name, Msg: "no certificate for this signer", Fix: "give the signer's certificate"}
+		if err := CheckSigners([]Signer{{Name: c.Name, Cert: c.Cert}}); err != nil {
+			return cer.Report(), err
 		}
 		cer.rep.Warnings = append(cer.rep.Warnings, c.Cert.Warnings...)
 	case SignerRemove:
+		if err := trust.ValidSignerName(c.Name); err != nil {
+			return cer.Report(), err
+		}
 	default:
 		return cer.Report(), &trust.Error{Kind: trust.ErrBadInput, Input: c.Change, Msg: "not a signer change", Fix: "add, remove or replace a signer"}
 	}

@@ -40,11 +40,8 @@ type DelegationResult struct {
 // for all paths, then the change is published. It needs the targets key.
 // Adding a signer that is already there changes nothing.
 func (c *Client) AddDelegation(ctx context.Context, gun GUN, name string, cert *Certificate) (*DelegationResult, error) {
-	if err := ValidSignerName(name); err != nil {
+	if err := checkSigner(name, cert); err != nil {
 		return nil, err
-	}
-	if cert == nil || cert.X509 == nil {
-		return nil, newError(ErrBadCertificate, name, "give the signer's certificate", "no certificate given")
 	}
 	s, repo, err := c.openLoaded(ctx, gun)
 	if err != nil {
@@ -258,11 +255,8 @@ func publishFailed(gun GUN, cause error, checked bool) error {
 // one publish. It needs the targets key. Replacing with the key that is
 // already there changes nothing.
 func (c *Client) ReplaceDelegation(ctx context.Context, gun GUN, name string, cert *Certificate) (*DelegationResult, error) {
-	if err := ValidSignerName(name); err != nil {
+	if err := checkSigner(name, cert); err != nil {
 		return nil, err
-	}
-	if cert == nil || cert.X509 == nil {
-		return nil, newError(ErrBadCertificate, name, "give the signer's new certificate", "no certificate given")
 	}
 	s, repo, err := c.openLoaded(ctx, gun)
 	if err != nil {
@@ -421,4 +415,16 @@ func (c *Client) SignerChangeNeeded(ctx context.Context, gun GUN, name string, c
 		return !(in && len(signer.published) == 1), nil
 	}
 	return !in, nil
+}
+
+// checkSigner refuses an invalid signer name or a missing certificate
+// before anything is read or staged.
+func checkSigner(name string, cert *Certificate) error {
+	if err := ValidSignerName(name); err != nil {
+		return err
+	}
+	if cert == nil || cert.X509 == nil {
+		return newError(ErrBadCertificate, name, "give the signer's certificate", "no certificate given")
+	}
+	return nil
 }

@@ -104,20 +104,3 @@ func (a *app) showPlan(guns []trust.GUN, steps []flows.PlannedStep, needs, consu
 	}
 	fmt.Fprintf(a.stderr, "  needs: %s\n  consumers: %s\n", needs, consumers)
 }
-
-// rootNeeds says which root key a ceremony will use, for its plan.
-func rootNeeds(f rootKeyFlags) string {
-	switch kind, arg, _ := strings.Cut(f.source, ":"); kind {
-	case "yubikey":
-		if arg == "" {
-			return "the root key on the YubiKey connected (its PIN once; a touch per root signature with touch policy always)"
-		}
-		return "the root key on YubiKey " + arg + " (its PIN once; a touch per root signature with touch policy always)"
-	case "file":
-		if arg == "" {
-			return "the trust dir's root key (its passphrase)"
-		}
-		return "the root key file " + arg + " (its passphrase)"
-	}
-	return "no root key"
-}

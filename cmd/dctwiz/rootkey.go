@@ -46,93 +46,112 @@ func (f *rootKeyFlags) registerWithDefault(fs *pflag.FlagSet, source string) {
 	fs.StringVar(&f.attestCA, "attestation-ca", "", "verify the YubiKey's attestation against this CA (PEM) instead of Yubico's PIV root CA (the virtual YubiKey has its own)")
 }
 
-// check refuses malformed root-key flags, before a plan is shown or
-// anything is asked (rootKey parses them again when it opens the key).
-func (f rootKeyFlags) check() error {
+// rootKeySpec is the root-key flags, parsed: nothing asked, nothing opened.
+type rootKeySpec struct {
+	file        bool
+	path        string // file:PATH
+	serial      uint32 // yubikey:SERIAL; 0: the only one connected
+	slot        yubikey.Slot
+	pinPolicy   yubikey.PINPolicy
+	touchPolicy yubikey.TouchPolicy
+	curve       elliptic.Curve
+}
+
+// parse reads the root-key flags, refusing malformed ones (exit 2).
+func (f rootKeyFlags) parse() (rootKeySpec, error) {
+	var spec rootKeySpec
 	kind, arg, _ := strings.Cut(f.source, ":")
-	switch {
-	case kind == "file":
-		return nil
-	case kind != "yubikey":
-		return usagef("--root-key %q: use yubikey[:SERIAL], file or file:PATH", f.source)
+	switch kind {
+	case "file":
+		spec.file, spec.path = true, arg
+		return spec, nil
+	case "yubikey":
+	default:
+		return spec, usagef("--root-key %q: use yubikey[:SERIAL], file or file:PATH", f.source)
 	}
 	if arg != "" {
-		if _, err := strconv.ParseUint(arg, 10, 32); err != nil {
-			return usagef("--root-key %q: the YubiKey serial is a number", f.source)
+		serial, err := strconv.ParseUint(arg, 10, 32)
+		if err != nil {
+			return spec, usagef("--root-key %q: the YubiKey serial is a number", f.source)
 		}
+		spec.serial = uint32(serial)
 	}
-	if _, err := yubikey.ParseSlot(f.slot); err != nil {
-		return usageError{err}
+	var err error
+	if spec.slot, err = yubikey.ParseSlot(f.slot); err != nil {
+		return spec, usageError{err}
 	}
-	if _, err := yubikey.ParsePINPolicy(f.pinPolicy); err != nil {
-		return usageError{err}
+	if spec.pinPolicy, err = yubikey.ParsePINPolicy(f.pinPolicy); err != nil {
+		return spec, usageError{err}
 	}
-	if _, err := yubikey.ParseTouchPolicy(f.touchPolicy); err != nil {
-		return usageError{err}
+	if spec.touchPolicy, err = yubikey.ParseTouchPolicy(f.touchPolicy); err != nil {
+		return spec, usageError{err}
 	}
-	if f.curve != "p256" && f.curve != "p384" {
-		return usagef("--curve %q: use p256 or p384", f.curve)
+	curve, ok := map[string]elliptic.Curve{"p256": elliptic.P256(), "p384": elliptic.P384()}[f.curve]
+	if !ok {
+		return spec, usagef("--curve %q: use p256 or p384", f.curve)
 	}
-	return nil
+	spec.curve = curve
+	return spec, nil
+}
+
+// check refuses malformed root-key flags, before a plan is shown or
+// anything is asked.
+func (f rootKeyFlags) check() error {
+	_, err := f.parse()
+	return err
 }
 
 // rootKey reads the root-key flags. A YubiKey's PIN is collected here,
 // before anything runs; a file key's passphrase when the engine opens it
 // (through the client's passphrase callback).
 func (a *app) rootKey(f rootKeyFlags) (trust.RootKey, error) {
-	kind, arg, _ := strings.Cut(f.source, ":")
-	switch kind {
-	case "file":
-		return trust.FileRootKey(arg), nil
-	case "yubikey":
-		var serial uint64
-		if arg != "" {
-			var err error
-			if serial, err = strconv.ParseUint(arg, 10, 32); err != nil {
-				return nil, usagef("--root-key %q: the YubiKey serial is a number", f.source)
-			}
-		}
-		slot, err := yubikey.ParseSlot(f.slot)
-		if err != nil {
-			return nil, usageError{err}
-		}
-		pinPolicy, err := yubikey.ParsePINPolicy(f.pinPolicy)
-		if err != nil {
-			return nil, usageError{err}
-		}
-		touch, err := yubikey.ParseTouchPolicy(f.touchPolicy)
-		if err != nil {
-			return nil, usageError{err}
-		}
-		if f.overwrite {
-			what := fmt.Sprintf("Replacing the key in slot %s of the YubiKey destroys it", f.slot)
-			if err := a.confirm(what, f.slot); err != nil {
-				return nil, err
-			}
-		}
-		curve, ok := map[string]elliptic.Curve{"p256": elliptic.P256(), "p384": elliptic.P384()}[f.curve]
-		if !ok {
-			return nil, usagef("--curve %q: use p256 or p384", f.curve)
-		}
-		var roots *x509.CertPool
-		if f.attestCA != "" {
-			if roots, err = loadCAPool(f.attestCA); err != nil {
-				return nil, err
-			}
-		}
-		pin, askedTwice, err := a.yubiKeyPIN(uint32(serial))
-		if err != nil {
+	spec, err := f.parse()
+	if err != nil {
+		return nil, err
+	}
+	if spec.file {
+		return trust.FileRootKey(spec.path), nil
+	}
+	if f.overwrite {
+		what := fmt.Sprintf("Replacing the key in slot %s of the YubiKey destroys it", f.slot)
+		if err := a.confirm(what, f.slot); err != nil {
 			return nil, err
 		}
-		root := trust.YubiKeyRoot(trust.YubiKeyRootOptions{
-			Serial: uint32(serial), Slot: slot, PIN: pin, PINPolicy: pinPolicy, TouchPolicy: touch, Overwrite: f.overwrite,
-			Curve: curve, AttestationRoots: roots, AllowLastTry: askedTwice || f.lastTry,
-			OnTouch: func() { fmt.Fprintln(a.stderr, "Touch your YubiKey now: it waits to sign with the root key.") },
-		})
-		a.closers = append(a.closers, root.Close)
-		return root, nil
 	}
-	return nil, usagef("--root-key %q: use yubikey[:SERIAL], file or file:PATH", f.source)
+	var roots *x509.CertPool
+	if f.attestCA != "" {
+		if roots, err = loadCAPool(f.attestCA); err != nil {
+			return nil, err
+		}
+	}
+	pin, askedTwice, err := a.yubiKeyPIN(spec.serial)
+	if err != nil {
+		return nil, err
+	}
+	root := trust.YubiKeyRoot(trust.YubiKeyRootOptions{
+		Serial: spec.serial, Slot: spec.slot, PIN: pin, PINPolicy: spec.pinPolicy, TouchPolicy: spec.touchPolicy, Overwrite: f.overwrite,
+		Curve: spec.curve, AttestationRoots: roots, AllowLastTry: askedTwice || f.lastTry,
+		OnTouch: func() { fmt.Fprintln(a.stderr, "Touch your YubiKey now: it waits to sign with the root key.") },
+	})
+	a.closers = append(a.closers, root.Close)
+	return root, nil
+}
+
+// rootNeeds says which root key a ceremony will use, for its plan.
+func rootNeeds(f rootKeyFlags) string {
+	switch kind, arg, _ := strings.Cut(f.source, ":"); kind {
+	case "yubikey":
+		if arg == "" {
+			return "the root key on the YubiKey connected (its PIN once; a touch per root signature with touch policy always)"
+		}
+		return "the root key on YubiKey " + arg + " (its PIN once; a touch per root signature with touch policy always)"
+	case "file":
+		if arg == "" {
+			return "the trust dir's root key (its passphrase)"
+		}
+		return "the root key file " + arg + " (its passphrase)"
+	}
+	return "no root key"
 }
 
 // yubiKeyPIN gets the PIN once per ceremony: DCTWIZ_YUBIKEY_PIN, else a
