@@ -3,6 +3,7 @@ package trust
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 
 	"github.com/theupdateframework/notary"
@@ -46,6 +47,13 @@ type sessionOptions struct {
 
 // keyStore is the trust dir's key store, as notary's but written atomically.
 func (c *Client) keyStore(pass *passRecorder) (*trustmanager.GenericKeyStore, error) {
+	// notary's key file storage panics when it cannot make its directory
+	// (a trust dir that is a file): make it here first, with an error that says so.
+	priv := filepath.Join(c.trustDir, notary.PrivDir)
+	if err := os.MkdirAll(priv, notary.PrivExecPerms); err != nil {
+		return nil, wrapError(ErrBadInput, err, priv, "choose a trust dir that is a writable directory",
+			"cannot use the trust dir's key store: %s", shortCause(err)).with(ActionTrustDir)
+	}
 	fs, err := store.NewPrivateKeyFileStorage(c.trustDir, notary.KeyExtension)
 	if err != nil {
 		return nil, wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable", "cannot open the key store")
