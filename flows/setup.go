@@ -123,7 +123,17 @@ type Report struct {
 }
 
 // Published says whether anything reached the server.
-func (r *Report) Published() bool { return r.Init != nil || r.Rotation != nil }
+func (r *Report) Published() bool {
+	if r.Init != nil || r.Rotation != nil {
+		return true
+	}
+	for _, d := range r.Delegations {
+		if d != nil && d.Changed {
+			return true
+		}
+	}
+	return false
+}
 
 // Pending lists the steps that did not complete (failed or never reached),
 // for "what is left" messages when a ceremony stops early.

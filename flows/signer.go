@@ -82,11 +82,11 @@ var SignerSteps = []Step[*SignerChange]{
 // SignerCeremony is a signer change of one repository.
 type SignerCeremony = Ceremony[*SignerChange]
 
-// RunSignerChange checks c, then runs the signer ceremony.
-func RunSignerChange(ctx context.Context, eng Engine, c *SignerChange, events func(Event)) (*Report, error) {
+// NewSignerChange checks c and returns its ceremony, with nothing run yet.
+func NewSignerChange(eng Engine, c *SignerChange, events func(Event)) (*SignerCeremony, error) {
 	cer := newCeremony(eng, SignerSteps, c, checkSignerChange, events)
 	if c == nil || c.GUN.IsZero() {
-		return cer.Report(), &trust.Error{Kind: trust.ErrBadInput, Msg: "the signer change has no repository", Fix: "choose the repository"}
+		return cer, &trust.Error{Kind: trust.ErrBadInput, Msg: "the signer change has no repository", Fix: "choose the repository"}
 	}
 	cer.rep.GUN = c.GUN.String()
 	if c.Root != nil {
@@ -95,17 +95,26 @@ func RunSignerChange(ctx context.Context, eng Engine, c *SignerChange, events fu
 	switch c.Change {
 	case SignerAdd, SignerReplace:
 		if err := CheckSigners([]Signer{{Name: c.Name, Cert: c.Cert}}); err != nil {
-			return cer.Report(), err
+			return cer, err
 		}
 		cer.rep.Warnings = append(cer.rep.Warnings, c.Cert.Warnings...)
 	case SignerRemove:
 		if err := trust.ValidSignerName(c.Name); err != nil {
-			return cer.Report(), err
+			return cer, err
 		}
 	default:
-		return cer.Report(), &trust.Error{Kind: trust.ErrBadInput, Input: c.Change, Msg: "not a signer change", Fix: "add, remove or replace a signer"}
+		return cer, &trust.Error{Kind: trust.ErrBadInput, Input: c.Change, Msg: "not a signer change", Fix: "add, remove or replace a signer"}
 	}
-	err := cer.RunAll(ctx)
+	return cer, nil
+}
+
+// RunSignerChange checks c, then runs the signer ceremony.
+func RunSignerChange(ctx context.Context, eng Engine, c *SignerChange, events func(Event)) (*Report, error) {
+	cer, err := NewSignerChange(eng, c, events)
+	if err != nil {
+		return cer.Report(), err
+	}
+	err = cer.RunAll(ctx)
 	return cer.Report(), err
 }
 

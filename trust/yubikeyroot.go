@@ -439,5 +439,20 @@ func (y *YubiKeyRootKey) Create(ctx context.Context) (*YubiKeyAttestation, error
 	return y.att, nil
 }
 
+// Open finds the root key already on the token, checks the PIN once and
+// verifies the key's attestation, without ever making a key: a
+// maintenance ceremony shows which root key it will sign with before
+// anything is published, and then signs without asking for the PIN again.
+func (y *YubiKeyRootKey) Open(ctx context.Context) (*YubiKeyAttestation, error) {
+	if _, err := y.open(ctx, nil, nil, false); err != nil {
+		if errors.Is(err, errNoRootKeyYet) {
+			return nil, newError(ErrNoRootKey, y.String(), "choose the YubiKey and slot that hold the repository's root key",
+				"slot %x holds no key", y.opts.Slot.Key)
+		}
+		return nil, err
+	}
+	return y.att, nil
+}
+
 // Info describes the root key as the token has it, once open.
 func (y *YubiKeyRootKey) Info() YubiKeyRootInfo { return y.info }

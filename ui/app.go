@@ -15,6 +15,8 @@ import (
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+
+	"github.com/dctwiz/dctwiz/flows"
 )
 
 // screen is one step of the wizard.
@@ -32,8 +34,30 @@ type screen interface {
 	explain() string
 }
 
-// screenID indexes Model.screens, in the ceremony's order.
+// screenID indexes a route's screens, in the ceremony's order.
 type screenID int
+
+// The maintenance route's screens (the welcome screen is both routes' first).
+const (
+	mntWelcome screenID = iota
+	mntRepository
+	mntStatus
+	mntCeremony
+	mntRootKey
+	mntReview
+	mntPublish
+	mntVerify
+	mntDeleteKey
+	mntSummary
+)
+
+// route is one ceremony as screens: setting up, or maintaining.
+type route struct {
+	screens []screen
+	// review is where nothing is published yet and earlier screens can be
+	// revisited; summary is the last screen.
+	review, summary screenID
+}
 
 const (
 	scrWelcome screenID = iota
@@ -58,6 +82,8 @@ type (
 	errorMsg struct{ err error }
 	// doneMsg ends the wizard after the summary.
 	doneMsg struct{}
+	// routeMsg is the welcome screen's choice: set up, or maintain.
+	routeMsg struct{ maintain bool }
 )
 
 func next() tea.Msg { return nextMsg{} }
@@ -70,7 +96,9 @@ func showError(err error) tea.Cmd { return func() tea.Msg { return errorMsg{err}
 // Model is the wizard's root model.
 type Model struct {
 	st      *state
-	screens []screen
+	screens []screen // the route's screens
+	setup   route
+	maint   route
 	active  screenID
 	// reviewing: a screen was revisited from the review; "continue" returns there.
 	reviewing bool
@@ -113,9 +141,10 @@ func New(cfg Config, b Backend) *Model {
 	sp := spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	m := &Model{st: st, width: MinWidth, height: MinHeight, spin: sp,
 		cutOffAfter: QuitCutOffAfter, giveUpAfter: QuitGiveUpAfter}
-	m.screens = []screen{
-		newWelcome(st),
-		newRepository(st),
+	welcome, repo := newWelcome(st), newRepository(st)
+	m.setup = route{review: scrReview, summary: scrSummary, screens: []screen{
+		welcome,
+		repo,
 		newYubiKey(st),
 		newTargetsKey(st),
 		newDelegations(st),
@@ -125,6 +154,23 @@ func New(cfg Config, b Backend) *Model {
 		newTestSign(st),
 		newDeleteKey(st),
 		newSummary(st),
+	}}
+	m.maint = route{review: mntReview, summary: mntSummary, screens: []screen{
+		welcome,
+		repo,
+		newStatus(st),
+		newCeremonyPicker(st),
+		newMaintRoot(st),
+		newMaintReview(st),
+		newPhaseScreen(st, flows.PhasePublish),
+		newPhaseScreen(st, flows.PhaseVerify),
+		newMaintDelete(st),
+		newMaintSummary(st),
+	}}
+	m.screens = m.setup.screens
+	if cfg.Maintain {
+		m.screens = m.maint.screens
+		st.maintaining = true
 	}
 	return m
 }
@@ -150,7 +196,7 @@ func tag(id screenID, cmd tea.Cmd) tea.Cmd {
 	}
 	return func() tea.Msg {
 		switch msg := cmd().(type) {
-		case nil, nextMsg, backMsg, gotoMsg, errorMsg, doneMsg, quitDeadlineMsg, giveUpMsg:
+		case nil, nextMsg, backMsg, gotoMsg, errorMsg, doneMsg, routeMsg, quitDeadlineMsg, giveUpMsg:
 			return msg // for the root model
 		case tea.BatchMsg:
 			out := make(tea.BatchMsg, len(msg))
@@ -226,6 +272,14 @@ func (m *Model) Settle() bool {
 
 func (m *Model) cur() screen { return m.screens[m.active] }
 
+// route is the route the wizard is on.
+func (m *Model) route() *route {
+	if m.st.maintaining {
+		return &m.maint
+	}
+	return &m.setup
+}
+
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if m.quitting {
 		// Quit: nothing starts any more (a result arriving now would go on).
@@ -262,9 +316,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m, m.quit()
+	case routeMsg:
+		// Only before anything ran: the welcome screen is the only one that asks.
+		r := &m.setup
+		if msg.maintain {
+			r = &m.maint
+		}
+		m.screens, m.st.maintaining = r.screens, msg.maintain
+		return m, m.show(1)
 	case nextMsg:
-		if m.reviewing && m.active < scrReview {
-			return m, m.show(scrReview)
+		if m.reviewing && m.active < m.route().review {
+			return m, m.show(m.route().review)
 		}
 		if int(m.active)+1 < len(m.screens) {
 			return m, m.show(m.active + 1)
@@ -274,14 +336,14 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.reviewing {
 			// A screen revisited from the review: back is back there.
 			m.reviewing = false
-			return m, m.show(scrReview)
+			return m, m.show(m.route().review)
 		}
-		if m.active > 0 && m.active <= scrReview {
+		if m.active > 0 && m.active <= m.route().review {
 			return m, m.show(m.active - 1)
 		}
 		return m, nil
 	case gotoMsg:
-		m.reviewing = msg.id < scrReview && m.active == scrReview
+		m.reviewing = msg.id < m.route().review && m.active == m.route().review
 		return m, m.show(msg.id)
 	case errorMsg:
 		m.err = msg.err
@@ -357,7 +419,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	typing := m.cur().typing() && !m.fullHelp
 	switch {
 	case key.Matches(msg, keyQuit), !typing && key.Matches(msg, keyQuitQ):
-		if m.active == scrSummary && m.st.recordMD != "" && !m.anyBusy() {
+		if m.active == m.route().summary && m.st.recordMD != "" && !m.anyBusy() {
 			return m.quit() // the ceremony is done: nothing to confirm
 		}
 		m.confirmQuit = true
@@ -386,7 +448,7 @@ func (m *Model) show(id screenID) tea.Cmd {
 // quit ends the wizard, releasing the YubiKey and saying where things stand.
 func (m *Model) quit() tea.Cmd {
 	m.quitting = true
-	m.finished = m.active == scrSummary && m.st.recordMD != ""
+	m.finished = m.active == m.route().summary && m.st.recordMD != ""
 	m.outcome = outcome(m.st, m.finished)
 	if c := m.st.root.closer; c != nil && !m.anyBusy() {
 		// A step given up on may still hold the token: Settle releases it.

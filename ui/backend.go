@@ -32,6 +32,9 @@ type Backend interface {
 	// YubiKeyRoot makes (or finds) the root key on a token and verifies
 	// its attestation; the returned RootKey is used by the ceremony.
 	YubiKeyRoot(ctx context.Context, opts trust.YubiKeyRootOptions) (RootKeyResult, error)
+	// OpenYubiKeyRoot opens the root key already on a token (never making
+	// one) and verifies its attestation: the maintenance ceremonies' root.
+	OpenYubiKeyRoot(ctx context.Context, opts trust.YubiKeyRootOptions) (RootKeyResult, error)
 }
 
 // RootKeyResult is a root key made (or found) on a YubiKey.
@@ -74,6 +77,16 @@ func (realBackend) PrepareToken(serial uint32, pin, puk string) error {
 func (realBackend) YubiKeyRoot(ctx context.Context, opts trust.YubiKeyRootOptions) (RootKeyResult, error) {
 	root := trust.YubiKeyRoot(opts)
 	att, err := root.Create(ctx)
+	if err != nil {
+		root.Close()
+		return RootKeyResult{}, err
+	}
+	return RootKeyResult{Key: root, Info: root.Info(), Attestation: att, Close: root.Close}, nil
+}
+
+func (realBackend) OpenYubiKeyRoot(ctx context.Context, opts trust.YubiKeyRootOptions) (RootKeyResult, error) {
+	root := trust.YubiKeyRoot(opts)
+	att, err := root.Open(ctx)
 	if err != nil {
 		root.Close()
 		return RootKeyResult{}, err

@@ -7,7 +7,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -94,6 +93,24 @@ func (f *fakeBackend) YubiKeyRoot(ctx context.Context, opts trust.YubiKeyRootOpt
 	return RootKeyResult{Key: trust.FileRootKey(""), Info: info, Attestation: att, Close: func() error { return nil }}, nil
 }
 
+// OpenYubiKeyRoot finds the root key made on the fake token at setup.
+func (f *fakeBackend) OpenYubiKeyRoot(ctx context.Context, opts trust.YubiKeyRootOptions) (RootKeyResult, error) {
+	f.mu.Lock()
+	f.opts = opts
+	err := f.createErr
+	f.createErr = nil
+	f.mu.Unlock()
+	if err != nil {
+		return RootKeyResult{}, err
+	}
+	slot := fmt.Sprintf("%x", opts.Slot.Key)
+	att := &trust.YubiKeyAttestation{Serial: opts.Serial, Slot: slot,
+		DeviceCert: &x509.Certificate{Subject: pkix.Name{CommonName: "Yubico PIV Attestation"}}}
+	info := trust.YubiKeyRootInfo{Serial: opts.Serial, Slot: slot, Curve: "P-256", PINPolicy: "once", TouchPolicy: "always",
+		KeyID: fakeRootCanonical}
+	return RootKeyResult{Key: trust.FileRootKey(""), Info: info, Attestation: att, Close: func() error { return nil }}, nil
+}
+
 // fakeEngine records what the ceremony asked for.
 type fakeEngine struct {
 	mu       sync.Mutex
@@ -108,6 +125,36 @@ type fakeEngine struct {
 	hold map[string]chan struct{}
 	// failInitOf: Init of this GUN fails once.
 	failInitOf string
+	// maintained: the repositories exist, set up before, with signer
+	// signpath's certificate 20 days from its end (the rotation rehearsal).
+	maintained   bool
+	holdsTargets bool
+	// rootCanonical: the root key the repositories name, if not the fake token's.
+	rootCanonical string
+}
+
+const (
+	fakeSignerKeyID   = "1f0e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+	fakeRootCanonical = "cbcdf849a9083f8bb4e4bebee4591b9818e650b5b12e4ff0ffb4a854126d6ee8"
+)
+
+// maintainedInspection is a repository the wizard set up a year ago.
+func maintainedInspection(gun string) *trust.Inspection {
+	return &trust.Inspection{GUN: gun,
+		SignedTags: []trust.SignedTag{{Tag: "1.0", Digest: fakeDigest, Size: 423, Signers: []string{"signpath"}}},
+		Signers:    []trust.Signer{{Name: "signpath", KeyIDs: []string{fakeSignerKeyID}}},
+		AdministrativeKeys: []trust.Signer{{Name: "Root", KeyIDs: []string{fakeRootID}},
+			{Name: "Repository", KeyIDs: []string{fakeTargetsID}}},
+		Roles: []trust.RoleExpiry{{Role: "root", Version: 2, Expires: time.Date(2035, 11, 19, 0, 0, 0, 0, time.UTC)},
+			{Role: "targets", Version: 2, Expires: time.Date(2028, 11, 21, 0, 0, 0, 0, time.UTC)},
+			{Role: "targets/releases", Version: 2, Expires: time.Date(2028, 11, 21, 0, 0, 0, 0, time.UTC)},
+			{Role: "targets/signpath", Version: 1, Expires: time.Date(2028, 11, 21, 0, 0, 0, 0, time.UTC)},
+			{Role: "snapshot", Version: 3, Expires: time.Date(2029, 11, 21, 0, 0, 0, 0, time.UTC)},
+			{Role: "timestamp", Version: 9, Expires: time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)}},
+		Certificates: []trust.CertExpiry{
+			{Role: "root", KeyID: fakeRootID, Subject: "CN=" + gun, NotAfter: time.Date(2035, 11, 19, 0, 0, 0, 0, time.UTC)},
+			{Role: "targets/releases", KeyID: fakeSignerKeyID, Subject: "CN=SignPath Signer,O=Acme", NotAfter: fakeDate.AddDate(0, 0, 20)},
+			{Role: "targets/signpath", KeyID: fakeSignerKeyID, Subject: "CN=SignPath Signer,O=Acme", NotAfter: fakeDate.AddDate(0, 0, 20)}}}
 }
 
 func newFakeEngine() *fakeEngine {
@@ -187,7 +234,11 @@ func (e *fakeEngine) RootCertificates(ctx context.Context, gun trust.GUN) ([]tru
 	}
 	block, _ := pem.Decode([]byte(e.rootPEM))
 	sum := sha256.Sum256(block.Bytes)
-	return []trust.RootCertificate{{GUN: gun.String(), KeyID: fakeRootID, Fingerprint: hex.EncodeToString(sum[:]),
+	canonical := fakeRootCanonical
+	if e.rootCanonical != "" {
+		canonical = e.rootCanonical
+	}
+	return []trust.RootCertificate{{GUN: gun.String(), KeyID: fakeRootID, CanonicalID: canonical, Fingerprint: hex.EncodeToString(sum[:]),
 		Subject: "CN=" + gun.String(), NotBefore: fakeDate, NotAfter: time.Date(2036, 11, 19, 0, 0, 0, 0, time.UTC), PEM: e.rootPEM}}, nil
 }
 
@@ -221,50 +272,77 @@ func (e *fakeEngine) ResolveTag(ctx context.Context, gun trust.GUN, tag string) 
 }
 
 func (e *fakeEngine) Delegations(ctx context.Context, gun trust.GUN) ([]trust.Delegation, error) {
-	return nil, trust.ErrNotInitialized
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.maintained {
+		return nil, trust.ErrNotInitialized
+	}
+	return []trust.Delegation{{Name: "releases", Role: "targets/releases", KeyIDs: []string{fakeSignerKeyID}},
+		{Name: "signpath", Role: "targets/signpath", KeyIDs: []string{fakeSignerKeyID}}}, nil
 }
 
 func (e *fakeEngine) Reach(ctx context.Context, gun trust.GUN) error { return e.call(ctx, "reach") }
 
-// The wizard has no rotation yet: these only complete the engine.
-func (e *fakeEngine) Snapshot(context.Context, trust.GUN) (*trust.TrustSnapshot, error) {
-	return nil, errors.New("not in the wizard")
+// The maintenance ceremonies' verbs: each is recorded as a call, and
+// answers as a repository set up by the wizard would.
+func (e *fakeEngine) Snapshot(ctx context.Context, gun trust.GUN) (*trust.TrustSnapshot, error) {
+	if err := e.call(ctx, "read-as-consumer"); err != nil {
+		return nil, err
+	}
+	return &trust.TrustSnapshot{GUN: gun.String()}, nil
 }
 
-func (e *fakeEngine) RotateTargetsKey(context.Context, trust.GUN, trust.RootKey) (*trust.KeyRotation, error) {
-	return nil, errors.New("not in the wizard")
+const fakeNewTargetsID = "5be2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f80"
+
+func (e *fakeEngine) RotateTargetsKey(ctx context.Context, gun trust.GUN, _ trust.RootKey) (*trust.KeyRotation, error) {
+	if err := e.call(ctx, "rotate targets"); err != nil {
+		return nil, err
+	}
+	return &trust.KeyRotation{GUN: gun.String(), Role: "targets", OldKeyIDs: []string{fakeTargetsID}, NewKeyID: fakeNewTargetsID, Location: "trust dir"}, nil
 }
 
-func (e *fakeEngine) RotateServerKey(context.Context, trust.GUN, trust.RootKey, string) (*trust.KeyRotation, error) {
-	return nil, errors.New("not in the wizard")
+func (e *fakeEngine) RotateServerKey(ctx context.Context, gun trust.GUN, _ trust.RootKey, role string) (*trust.KeyRotation, error) {
+	if err := e.call(ctx, "rotate "+role); err != nil {
+		return nil, err
+	}
+	return &trust.KeyRotation{GUN: gun.String(), Role: role, OldKeyIDs: []string{fakeTargetsID}, NewKeyID: fakeNewTargetsID, Location: "server"}, nil
 }
 
-func (e *fakeEngine) RemoveDelegation(context.Context, trust.GUN, string, bool) (*trust.DelegationResult, error) {
-	return nil, errors.New("not in the wizard")
+func (e *fakeEngine) RemoveDelegation(ctx context.Context, gun trust.GUN, name string, _ bool) (*trust.DelegationResult, error) {
+	if err := e.call(ctx, "remove "+name); err != nil {
+		return nil, err
+	}
+	return &trust.DelegationResult{GUN: gun.String(), Signer: name, Roles: []string{"targets/releases", "targets/" + name}, Changed: true}, nil
 }
 
-func (e *fakeEngine) ReplaceDelegation(context.Context, trust.GUN, string, *trust.Certificate) (*trust.DelegationResult, error) {
-	return nil, errors.New("not in the wizard")
+func (e *fakeEngine) ReplaceDelegation(ctx context.Context, gun trust.GUN, name string, cert *trust.Certificate) (*trust.DelegationResult, error) {
+	if err := e.call(ctx, "replace "+name); err != nil {
+		return nil, err
+	}
+	return &trust.DelegationResult{GUN: gun.String(), Signer: name, KeyIDs: []string{cert.KeyID},
+		Roles: []string{"targets/releases", "targets/" + name}, Changed: true}, nil
 }
 
 func (e *fakeEngine) HoldsTargetsKey(context.Context, trust.GUN) (bool, error) {
-	return false, errors.New("not in the wizard")
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.holdsTargets, nil
 }
 
 func (e *fakeEngine) SignerChangeNeeded(context.Context, trust.GUN, string, *trust.Certificate, bool) (bool, error) {
-	return false, errors.New("not in the wizard")
+	return true, nil
 }
 
-func (e *fakeEngine) RotateLocalSnapshotKey(_ context.Context, _ trust.GUN, _ trust.RootKey) (*trust.KeyRotation, error) {
-	return nil, errors.New("not in the wizard")
+func (e *fakeEngine) RotateLocalSnapshotKey(ctx context.Context, gun trust.GUN, root trust.RootKey) (*trust.KeyRotation, error) {
+	return e.RotateServerKey(ctx, gun, root, "snapshot")
 }
 
-func (e *fakeEngine) VerifyPublished(context.Context, trust.GUN, []string) error {
-	return errors.New("not in the wizard")
+func (e *fakeEngine) VerifyPublished(ctx context.Context, _ trust.GUN, _ []string) error {
+	return e.call(ctx, "verify-published")
 }
 
-func (e *fakeEngine) VerifyFromSnapshot(context.Context, trust.GUN, *trust.TrustSnapshot) error {
-	return errors.New("not in the wizard")
+func (e *fakeEngine) VerifyFromSnapshot(ctx context.Context, _ trust.GUN, _ *trust.TrustSnapshot) error {
+	return e.call(ctx, "verify-as-consumers")
 }
 
 func (e *fakeEngine) Credentials(ctx context.Context, gun trust.GUN) (string, error) {
@@ -291,6 +369,15 @@ func (e *fakeEngine) ListTags(ctx context.Context, gun trust.GUN) ([]string, err
 }
 
 func (e *fakeEngine) Inspect(ctx context.Context, gun trust.GUN) (*trust.Inspection, error) {
+	if err := e.call(ctx, "inspect"); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	maintained := e.maintained
+	e.mu.Unlock()
+	if maintained {
+		return maintainedInspection(gun.String()), nil
+	}
 	return &trust.Inspection{GUN: gun.String(),
 		Roles: []trust.RoleExpiry{{Role: "root", Version: 1, Expires: time.Date(2036, 11, 19, 0, 0, 0, 0, time.UTC)},
 			{Role: "targets", Version: 3, Expires: time.Date(2029, 11, 21, 0, 0, 0, 0, time.UTC)},

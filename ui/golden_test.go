@@ -46,3 +46,61 @@ func TestGoldenQuitDialogAfterPublishing(t *testing.T) {
 	h.wait("Quit the ceremony?")
 	teatest.RequireEqualOutput(t, []byte(h.screen()))
 }
+
+// TestGoldenMaintenance renders the maintenance path's screens at 80x24,
+// on the rotation rehearsal's repository.
+func TestGoldenMaintenance(t *testing.T) {
+	cases := []struct {
+		name string
+		walk func(h *harness)
+	}{
+		{"welcome", func(h *harness) { h.wait("Trust dir writable") }},
+		{"status", func(h *harness) {
+			h.wait("Trust dir writable")
+			h.enter()
+			h.wait("step 2 of 10")
+			h.enter()
+			h.wait("Proposed:")
+		}},
+		{"ceremony", func(h *harness) {
+			h.wait("Trust dir writable")
+			h.enter()
+			h.wait("step 2 of 10")
+			h.enter()
+			h.wait("Proposed:")
+			h.enter()
+			h.wait("(proposed for signpath)")
+		}},
+		{"review", func(h *harness) { h.toMaintReview() }},
+		{"publish", func(h *harness) {
+			h.toMaintReview()
+			h.runes("p")
+			h.wait("Press enter to verify")
+		}},
+		{"verify", func(h *harness) {
+			h.toMaintReview()
+			h.runes("p")
+			h.wait("Press enter to verify")
+			h.enter()
+			h.wait("Verified: new consumers")
+		}},
+		{"summary", func(h *harness) {
+			h.toMaintReview()
+			h.runes("p")
+			h.wait("Press enter to verify")
+			h.enter()
+			h.wait("Verified: new consumers")
+			h.enter()
+			h.wait("Press enter for the summary")
+			h.enter()
+			h.wait("Ceremony record")
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, maintained(renewedCert()))
+			c.walk(h)
+			teatest.RequireEqualOutput(t, []byte(h.screen()))
+		})
+	}
+}

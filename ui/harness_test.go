@@ -51,7 +51,7 @@ func newHarness(t *testing.T, tweak ...func(*Config, *fakeBackend)) *harness {
 	if err := os.MkdirAll(certs, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"root.crt", "signpath.crt"} {
+	for _, name := range []string{"root.crt", "signpath.crt", "signpath-renewed.crt"} {
 		b, err := os.ReadFile(filepath.Join("testdata", "certs", name))
 		if err == nil {
 			err = os.WriteFile(filepath.Join(certs, name), b, 0o600)

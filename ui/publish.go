@@ -123,7 +123,7 @@ func (p *publish) view(width int) string {
 // stepLines shows the status of a phase's steps as the ceremony's report
 // has them (its events only make the screen draw again), with their notes
 // if asked. The titles are the step table's, as the CLI prints them.
-func stepLines(c *flows.SetupCeremony, phase flows.Phase, notes bool) string {
+func stepLines(c ceremony, phase flows.Phase, notes bool) string {
 	rep := c.Report()
 	status := map[flows.StepID]flows.StepStatus{}
 	for _, s := range rep.Steps {

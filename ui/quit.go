@@ -18,7 +18,7 @@ func status(st *state, width int) string {
 		}
 		b.WriteString("\n")
 	}
-	for _, c := range st.ceremonies {
+	for _, c := range st.active() {
 		rep := c.Report()
 		if !rep.Published() {
 			// A publish that failed or was cut off may still have reached
@@ -49,7 +49,7 @@ func status(st *state, width int) string {
 		}
 		if next, ok := c.Next(); ok {
 			fmt.Fprintf(&b, "  not done yet: %s\n", next.Title)
-			if next.Phase != flows.PhaseFinish {
+			if next.Phase != flows.PhaseFinish && !st.maintaining {
 				b.WriteString("  the targets private key is still in the trust dir\n")
 			}
 		} else if del := deletionCommand(st, rep.GUN); kept(rep) && del != nil {
@@ -82,14 +82,18 @@ func running(st *state) string {
 func outcome(st *state, finished bool) string {
 	var b strings.Builder
 	if finished {
-		b.WriteString("dctwiz: the setup ceremony is complete.\n")
+		name := "setup"
+		if st.maintaining {
+			name = st.mnt.ceremonyName()
+		}
+		fmt.Fprintf(&b, "dctwiz: the %s ceremony is complete.\n", name)
 		switch {
 		case st.recordMD != "" && st.cfg.Sandbox:
 			b.WriteString("The ceremony record goes with the sandbox; a real ceremony keeps it in the output dir.\n")
 		case st.recordMD != "":
 			fmt.Fprintf(&b, "Ceremony record: %s and %s\n", st.recordMD, st.recordJSON)
 		}
-		for _, c := range st.ceremonies {
+		for _, c := range st.active() {
 			if rep := c.Report(); kept(rep) {
 				fmt.Fprintf(&b, "The targets key of %s was kept in the trust dir.\n", rep.GUN)
 				if del := deletionCommand(st, rep.GUN); del != nil {

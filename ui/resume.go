@@ -24,6 +24,23 @@ type ResumePoint struct {
 	Signers                  []SignerFile
 	RootCertOut              string
 	TestTag                  string // "" = no tag chosen yet
+	// Maintenance is set when the ceremony is a maintenance one: the
+	// command is that ceremony's, not setup's.
+	Maintenance *MaintenancePoint
+}
+
+// MaintenancePoint is where a maintenance ceremony stopped.
+type MaintenancePoint struct {
+	// Ceremony is the headless command's name: "rotate targets",
+	// "delegation replace", "renew", ...
+	Ceremony string
+	Signer   string // delegation add, remove, replace
+	Cert     string // delegation add, replace: the certificate file
+	// Verify: the change is published; only the consumers' verification
+	// was left, which reading the repository as a consumer does.
+	Verify bool
+	// DeleteTargetsKey: the targets key the ceremony signed in is to go.
+	DeleteTargetsKey bool
 }
 
 // RootKeyPoint is the root key as chosen so far.
@@ -48,6 +65,9 @@ type ContinueCommand struct {
 // runs again until then (skipping what is done); after it only the
 // deletion is left.
 func resumePoints(st *state) []ResumePoint {
+	if st.maintaining {
+		return maintResumePoints(st)
+	}
 	var out []ResumePoint
 	for i, g := range st.guns {
 		p := resumePoint(st, g.String())
@@ -157,4 +177,47 @@ func formatCommand(words []string, width int, indent string) string {
 		line += " " + u
 	}
 	return strings.Join(append(lines, line), "\n")
+}
+
+// maintResumePoints are where each maintenance ceremony stands, for
+// those not finished. A publish step converges when rerun, so the same
+// command continues it; once published, what is left is the consumers'
+// verification and the new targets key's deletion.
+func maintResumePoints(st *state) []ResumePoint {
+	var out []ResumePoint
+	m := st.mnt
+	for _, c := range m.ceremonies {
+		next, ok := c.Next()
+		if !ok {
+			continue
+		}
+		rep := c.Report()
+		p := ResumePoint{GUN: rep.GUN, Server: st.server, CACert: absPath(st.caCert), TrustDir: absPath(st.cfg.TrustDir)}
+		switch {
+		case st.root.fileKey:
+			p.Root.File = true
+		case st.root.key != nil:
+			p.Root.Serial, p.Root.Slot = st.root.token.Serial, st.root.slot
+			p.AttestationCA = absPath(st.cfg.AttestationCA)
+		}
+		mp := &MaintenancePoint{Ceremony: m.ceremonyName(), Signer: m.signer, Cert: absPath(m.certPath)}
+		// A targets key is left to delete: a targets rotation's new one
+		// (deleting it is recommended), or one a signer change signed in.
+		targetsKeyToGo := m.kind == mRotateTargets || m.kind == mRenew || (m.kind.signerKind() && rep.Rotation != nil)
+		switch next.Phase {
+		case flows.PhasePublish:
+			// The same command converges: rerun whole.
+			mp.DeleteTargetsKey = targetsKeyToGo
+		case flows.PhaseVerify:
+			mp.Verify = true
+		case flows.PhaseFinish:
+			if !targetsKeyToGo {
+				continue
+			}
+			p.OnlyDeletion = true
+		}
+		p.Maintenance = mp
+		out = append(out, p)
+	}
+	return out
 }

@@ -37,6 +37,9 @@ type Config struct {
 	// ContinueCommand renders where a ceremony stopped as the headless
 	// command that continues it (cmd's command line); nil: none is shown.
 	ContinueCommand func(ResumePoint) ContinueCommand
+	// Maintain starts with maintenance chosen on the welcome screen (the
+	// sandbox's rotation rehearsal).
+	Maintain bool
 }
 
 // SignerFile is a signer certificate to prefill.
@@ -97,6 +100,10 @@ type state struct {
 	// signers; before that, the configured ones are the choice.
 	signersLoaded bool
 
+	// maintaining: the admin chose to maintain repositories set up before.
+	maintaining bool
+	mnt         maintenance
+
 	engine     Engine
 	ceremonies []*flows.SetupCeremony // one per GUN, in order
 	testTags   map[string]string      // the tag each repository was test-signed with
@@ -133,7 +140,7 @@ func newState(cfg Config, b Backend) *state {
 
 // published says whether any repository reached the server.
 func (s *state) published() bool {
-	for _, c := range s.ceremonies {
+	for _, c := range s.active() {
 		if c.Report().Published() {
 			return true
 		}

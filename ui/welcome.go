@@ -17,11 +17,19 @@ type welcome struct {
 	st      *state
 	checks  []flows.CheckItem
 	running bool
+	// cursor is the route chosen: 0 set up, 1 maintain.
+	cursor int
 }
 
 type checksMsg struct{ items []flows.CheckItem }
 
-func newWelcome(st *state) *welcome { return &welcome{st: st} }
+func newWelcome(st *state) *welcome {
+	w := &welcome{st: st}
+	if st.cfg.Maintain {
+		w.cursor = 1
+	}
+	return w
+}
 
 func (w *welcome) title() string { return "Welcome" }
 func (w *welcome) typing() bool  { return false }
@@ -31,11 +39,14 @@ repository's signers signed. It is Notary (TUF): each repository has a root
 key (the anchor, kept offline), a targets key (signs the list of signers),
 and snapshot and timestamp keys that the Notary server holds.
 
-This wizard runs the setup ceremony for one or more repositories, screen by
-screen. Nothing is published before the review screen's p. The checklist
-tests what the ceremony needs; r runs it again after you fixed something.`
+This wizard runs a ceremony for one or more repositories, screen by
+screen: the setup of new repositories, or the maintenance of repositories
+set up before (a signer's renewed certificate, a signer added or removed,
+the targets, snapshot or timestamp key rotated, expiring metadata
+renewed). Nothing is published before the review screen's p. The checklist
+tests what the ceremonies need; r runs it again after you fixed something.`
 }
-func (w *welcome) keys() keyMap { return bindings(false, keyNext, keyRetry) }
+func (w *welcome) keys() keyMap { return bindings(false, keyNext, keyUpDown, keyRetry) }
 
 func (w *welcome) enter() tea.Cmd {
 	if w.checks != nil || w.running {
@@ -79,7 +90,10 @@ func (w *welcome) update(msg tea.Msg) tea.Cmd {
 	case tea.KeyMsg:
 		switch {
 		case key.Matches(msg, keyNext):
-			return next
+			maintain := w.cursor == 1
+			return func() tea.Msg { return routeMsg{maintain} }
+		case key.Matches(msg, keyUp), key.Matches(msg, keyDown):
+			w.cursor, _ = moveCursor(msg, w.cursor, 2)
 		case key.Matches(msg, keyRetry) && !w.running:
 			return w.check()
 		}
@@ -92,14 +106,19 @@ func (w *welcome) view(width int) string {
 	if w.st.cfg.Sandbox {
 		b.WriteString(styleSandbox.Render("SANDBOX: a rehearsal on this machine only.") + " " + w.st.cfg.SandboxNote + "\n\n")
 	}
-	b.WriteString(`This wizard sets up Docker Content Trust for image repositories: the root
-key made on your YubiKey, a targets key, a server-managed snapshot key, your
-signers as delegations; then it exports the root certificate, test-signs a
-tag, verifies it as a consumer would, and deletes the local targets key.
-You need: a YubiKey 5, Notary credentials (docker login), and each signer's
-certificate (.crt, .pem or .cer).
+	b.WriteString(`dctwiz runs Docker Content Trust's key ceremonies. You need a YubiKey 5
+(the root key), Notary credentials (docker login), and for a new signer
+its certificate (.crt, .pem or .cer). What are you here to do?
 
 `)
+	routes := []string{
+		"Set up new repositories: root key on the YubiKey, targets key, signers,\n    publish, root certificate, test signature, targets key deleted",
+		"Maintain repositories set up before: renew a signer's certificate, add or\n    remove a signer, rotate a key, renew what expires",
+	}
+	for i, r := range routes {
+		b.WriteString(gutter(i == w.cursor) + r + "\n")
+	}
+	b.WriteString("\n")
 	b.WriteString(styleTitle.Render("Checklist") + "\n")
 	if w.running {
 		b.WriteString("{spinner} checking ...\n")

@@ -39,6 +39,9 @@ func continueArgs(p ui.ResumePoint) (args []string, note string) {
 		global()
 		return args, ""
 	}
+	if m := p.Maintenance; m != nil {
+		return maintenanceArgs(p, m)
+	}
 	args = []string{"dctwiz", "setup", p.GUN}
 	global()
 	switch r := p.Root; {
@@ -69,6 +72,51 @@ func continueArgs(p ui.ResumePoint) (args []string, note string) {
 		note = "no signer chosen yet: add --delegation NAME=CERT, then --delete-targets-key"
 	}
 	return args, note
+}
+
+// maintenanceArgs continue a maintenance ceremony: the same command,
+// which converges, or once it is published, a check as a consumer.
+func maintenanceArgs(p ui.ResumePoint, m *ui.MaintenancePoint) (args []string, note string) {
+	flag := func(name, value string) {
+		if value != "" {
+			args = append(args, name, value)
+		}
+	}
+	global := func() {
+		flag("--server", p.Server)
+		flag("--tlscacert", p.CACert)
+		flag("--trust-dir", p.TrustDir)
+	}
+	if m.Verify {
+		args = []string{"dctwiz", "check", p.GUN}
+		global()
+		return args, "the change is published: this reads it as a consumer does and lists what expires"
+	}
+	args = append([]string{"dctwiz"}, strings.Fields(m.Ceremony)...)
+	args = append(args, p.GUN)
+	if strings.HasPrefix(m.Ceremony, "delegation ") {
+		args = append(args, m.Signer)
+		if m.Cert != "" {
+			args = append(args, m.Cert)
+		}
+	}
+	global()
+	switch r := p.Root; {
+	case r.File:
+		flag("--root-key", "file")
+	case r.Serial == 0:
+		flag("--root-key", "yubikey")
+	default:
+		flag("--root-key", fmt.Sprintf("yubikey:%d", r.Serial))
+		if r.Slot != "9c" {
+			flag("--slot", r.Slot)
+		}
+	}
+	flag("--attestation-ca", p.AttestationCA)
+	if m.DeleteTargetsKey {
+		args = append(args, "--delete-targets-key")
+	}
+	return args, ""
 }
 
 var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:=@%+,-]+$`)

@@ -103,3 +103,53 @@ func TestShellQuote(t *testing.T) {
 		}
 	}
 }
+
+// The wizard's maintenance ceremonies continue with their own commands,
+// which parse into the same choices.
+func TestMaintenanceContinueCommandsParse(t *testing.T) {
+	base := ui.ResumePoint{GUN: "registry.example.com/acme/app", Server: "https://notary.example.com:4443",
+		TrustDir: "/home/admin/trust", Root: ui.RootKeyPoint{Serial: 5000001, Slot: "9c"}, AttestationCA: "/sandbox/ca.pem"}
+	for _, tc := range []struct {
+		name    string
+		point   ui.MaintenancePoint
+		command string
+		pos     []string
+		flags   map[string]string
+	}{
+		{"a signer renewed", ui.MaintenancePoint{Ceremony: "delegation replace", Signer: "signpath", Cert: "/certs/renewed one.crt", DeleteTargetsKey: true},
+			"replace", []string{base.GUN, "signpath", "/certs/renewed one.crt"},
+			map[string]string{"root-key": "yubikey:5000001", "attestation-ca": "/sandbox/ca.pem", "delete-targets-key": "true", "slot": "9c"}},
+		{"a signer removed", ui.MaintenancePoint{Ceremony: "delegation remove", Signer: "old"},
+			"remove", []string{base.GUN, "old"}, map[string]string{"root-key": "yubikey:5000001", "delete-targets-key": "false"}},
+		{"a targets rotation", ui.MaintenancePoint{Ceremony: "rotate targets", DeleteTargetsKey: true},
+			"targets", []string{base.GUN}, map[string]string{"root-key": "yubikey:5000001", "delete-targets-key": "true"}},
+		{"a timestamp rotation", ui.MaintenancePoint{Ceremony: "rotate timestamp"},
+			"timestamp", []string{base.GUN}, map[string]string{"root-key": "yubikey:5000001", "server": base.Server}},
+		{"a renewal", ui.MaintenancePoint{Ceremony: "renew", DeleteTargetsKey: true},
+			"renew", []string{base.GUN}, map[string]string{"delete-targets-key": "true", "trust-dir": base.TrustDir}},
+		{"published, not verified yet", ui.MaintenancePoint{Ceremony: "rotate targets", Verify: true},
+			"check", []string{base.GUN}, map[string]string{"server": base.Server}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := base
+			p.Maintenance = &tc.point
+			c := continueCommand(p)
+			args := shellWords(t, strings.Join(c.Words, " "))
+			cmd, rest, err := (&app{}).rootCmd().Find(args[1:])
+			if err != nil || cmd.Name() != tc.command {
+				t.Fatalf("%q: command %v, %v; want %s", args, cmd.Name(), err, tc.command)
+			}
+			if err := cmd.ParseFlags(rest); err != nil {
+				t.Fatalf("%q does not parse: %v", args, err)
+			}
+			if pos := cmd.Flags().Args(); !slices.Equal(pos, tc.pos) {
+				t.Errorf("arguments %q, want %q", pos, tc.pos)
+			}
+			for name, value := range tc.flags {
+				if f := cmd.Flags().Lookup(name); f == nil || f.Value.String() != value {
+					t.Errorf("--%s = %v, want %s", name, f, value)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,294 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/dctwiz/dctwiz/flows"
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// ceremonyPicker chooses the maintenance ceremony, proposing the one the
+// status screen's most urgent finding needs, then its signer and, for a
+// signer added or renewed, the certificate.
+type ceremonyPicker struct {
+	st     *state
+	stage  pickStage
+	cursor int
+	// signer stage: the existing signers (replace, remove), or a name typed (add)
+	names  []string
+	sCur   int
+	name   *form
+	picker *certPicker
+	cert   *trust.Certificate // picked, shown before it is taken
+}
+
+type pickStage int
+
+const (
+	pickCeremony pickStage = iota
+	pickSigner
+	pickCert
+	pickConfirmCert
+)
+
+func newCeremonyPicker(st *state) *ceremonyPicker { return &ceremonyPicker{st: st} }
+
+func (c *ceremonyPicker) title() string { return "Ceremony" }
+func (c *ceremonyPicker) typing() bool {
+	return (c.stage == pickSigner && c.name != nil) || (c.stage == pickCert && c.picker != nil && c.picker.typed != nil)
+}
+func (c *ceremonyPicker) explain() string {
+	return `Choose what to do to the repositories. A signer's certificate is renewed
+every year or so: the renewed certificate's key replaces the old one in
+targets/releases (where docker signs) and targets/<name>. Removing a signer
+takes its keys out of both. These need the targets key: when the trust dir
+has none (it was deleted after setup), the root key signs in a new one for
+the change, and it is deleted again at the end. Rotating the targets key
+also renews targets.json; renewing expiring metadata does that where
+root.json or targets.json expire within 180 days. Snapshot and timestamp
+keys stay with the notary server.`
+}
+
+func (c *ceremonyPicker) keys() keyMap {
+	switch {
+	case c.stage == pickSigner && c.name != nil:
+		return bindings(true, keyNext, keyBack)
+	case c.stage == pickCert && c.picker != nil && c.picker.typed != nil:
+		return bindings(true, keyNext, keyBack)
+	case c.stage == pickCert:
+		return bindings(false, keyPick, keyUpDown, keyParentDir, keyTypePath, keyBack)
+	}
+	return bindings(false, keyNext, keyUpDown, keyBack)
+}
+
+func (c *ceremonyPicker) enter() tea.Cmd {
+	m := &c.st.mnt
+	if m.kind == "" {
+		// First visit: the proposed ceremony is highlighted.
+		kind, _, _ := m.proposal()
+		c.cursor = max(slices.IndexFunc(maintChoices, func(ch maintChoice) bool { return ch.kind == kind }), 0)
+	}
+	c.stage = pickCeremony
+	return nil
+}
+
+func (c *ceremonyPicker) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case pickedMsg:
+		return c.load(msg.path)
+	case tea.KeyMsg:
+		return c.key(msg)
+	}
+	switch {
+	case c.stage == pickSigner && c.name != nil:
+		return c.name.update(msg)
+	case c.stage == pickCert && c.picker != nil:
+		return c.picker.forward(msg)
+	}
+	return nil
+}
+
+func (c *ceremonyPicker) key(msg tea.KeyMsg) tea.Cmd {
+	m := &c.st.mnt
+	switch c.stage {
+	case pickCeremony:
+		if cur, moved := moveCursor(msg, c.cursor, len(maintChoices)); moved {
+			c.cursor = cur
+			return nil
+		}
+		switch {
+		case key.Matches(msg, keyBack):
+			return back
+		case key.Matches(msg, keyNext):
+			return c.choose(maintChoices[c.cursor].kind)
+		}
+	case pickSigner:
+		if key.Matches(msg, keyBack) {
+			c.stage, c.name = pickCeremony, nil
+			return nil
+		}
+		if c.name != nil {
+			if key.Matches(msg, keyNext) {
+				if _, err := c.name.fields[0].check(); err != nil {
+					return showError(err)
+				}
+				m.signer = c.name.fields[0].value()
+				return c.startCert()
+			}
+			return c.name.update(msg)
+		}
+		if cur, moved := moveCursor(msg, c.sCur, len(c.names)); moved {
+			c.sCur = cur
+			return nil
+		}
+		if key.Matches(msg, keyNext) && len(c.names) > 0 {
+			m.signer = c.names[c.sCur]
+			if m.kind.needsCert() {
+				return c.startCert()
+			}
+			return next
+		}
+	case pickCert:
+		if key.Matches(msg, keyBack) && c.picker.typed == nil {
+			return c.choose(m.kind)
+		}
+		return c.picker.update(msg)
+	case pickConfirmCert:
+		switch {
+		case key.Matches(msg, keyBack):
+			c.stage, c.cert = pickCert, nil
+			return nil
+		case key.Matches(msg, keyNext):
+			m.cert, m.certPath = c.cert, c.cert.Path
+			return next
+		}
+	}
+	return nil
+}
+
+// choose takes a ceremony and asks what it needs next.
+func (c *ceremonyPicker) choose(kind maintKind) tea.Cmd {
+	m := &c.st.mnt
+	if m.kind != kind {
+		m.signer, m.cert, m.certPath = "", nil, ""
+	}
+	m.kind = kind
+	if !kind.signerKind() {
+		return next
+	}
+	c.stage = pickSigner
+	if kind == mAddSigner {
+		c.name = newForm(newField("Signer name", "lower-case letters, digits, _ and -", m.signer, false, c.validateNewName))
+		return c.name.focused().input.Focus()
+	}
+	c.name, c.names = nil, m.signerNames()
+	if len(c.names) == 0 {
+		c.stage = pickCeremony
+		return showError(errors.New("these repositories have no signer to renew or remove: choose Add a signer"))
+	}
+	_, proposed, _ := m.proposal()
+	c.sCur = max(slices.Index(c.names, m.signer), slices.Index(c.names, proposed), 0)
+	return nil
+}
+
+func (c *ceremonyPicker) validateNewName(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if err := trust.ValidSignerName(s); err != nil {
+		return "", err
+	}
+	if slices.Contains(c.st.mnt.signerNames(), s) {
+		return "", fmt.Errorf("%s is a signer already: choose Renew a signer's certificate to give it a new key", s)
+	}
+	return "it becomes targets/" + s + " and joins targets/releases", nil
+}
+
+// startCert opens the certificate picker where the prefilled certificate
+// is (the sandbox's renewed one), else in the working directory.
+func (c *ceremonyPicker) startCert() tea.Cmd {
+	m := &c.st.mnt
+	dir, file := ".", ""
+	for _, s := range c.st.cfg.Signers {
+		if s.Name == m.signer || file == "" {
+			dir, file = filepath.Dir(s.Path), filepath.Base(s.Path)
+		}
+	}
+	if m.certPath != "" {
+		dir, file = filepath.Dir(m.certPath), filepath.Base(m.certPath)
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	} else if wd, err := os.Getwd(); err == nil {
+		dir = wd
+	}
+	c.picker = newCertPicker(dir)
+	if i := slices.IndexFunc(c.picker.entries, func(e pickEntry) bool { return e.name == file }); i >= 0 {
+		c.picker.cursor = i
+	}
+	c.stage = pickCert
+	return nil
+}
+
+// load reads the picked certificate and checks it as a signer's.
+func (c *ceremonyPicker) load(path string) tea.Cmd {
+	m := &c.st.mnt
+	cert, err := trust.LoadCertificate(path, c.st.now())
+	if err != nil {
+		return showError(fmt.Errorf("%s cannot be used: %w", filepath.Base(path), err))
+	}
+	if err := flows.CheckSigners([]flows.Signer{{Name: m.signer, Cert: cert}}); err != nil {
+		return showError(err)
+	}
+	for _, in := range m.inspections {
+		for _, s := range in.Signers {
+			if s.Name == m.signer && slices.Contains(s.KeyIDs, cert.KeyID) && m.kind == mReplaceSigner {
+				return showError(fmt.Errorf("%s is the certificate %s has already: pick its renewed certificate", filepath.Base(path), m.signer))
+			}
+		}
+	}
+	c.cert, c.stage = cert, pickConfirmCert
+	return nil
+}
+
+func (c *ceremonyPicker) view(width int) string {
+	m := c.st.mnt
+	var b strings.Builder
+	switch c.stage {
+	case pickCeremony:
+		kind, signer, _ := m.proposal()
+		b.WriteString("Which ceremony? It runs on every repository chosen (" + strings.Join(c.st.gunStrings(), ", ") + ").\n\n")
+		for i, ch := range maintChoices {
+			line := ch.title
+			if ch.kind == kind {
+				p := "proposed"
+				if signer != "" {
+					p += " for " + signer
+				}
+				line += "  " + styleWarn.Render("("+p+")")
+			}
+			b.WriteString(gutter(i == c.cursor) + line + "\n")
+			b.WriteString("    " + styleDim.Render(ch.what) + "\n")
+		}
+	case pickSigner:
+		b.WriteString(styleTitle.Render(m.kind.choice().title) + "\n\n")
+		if c.name != nil {
+			b.WriteString("The new signer's name (docker trust inspect shows it):\n\n" + c.name.view(width))
+			break
+		}
+		b.WriteString("Which signer?\n\n")
+		for i, n := range c.names {
+			b.WriteString(gutter(i == c.sCur) + n + signerCertLine(m, n) + "\n")
+		}
+	case pickCert:
+		what := "its renewed certificate"
+		if m.kind == mAddSigner {
+			what = "its certificate"
+		}
+		fmt.Fprintf(&b, "%s: %s, %s\n\n", styleTitle.Render(m.kind.choice().title), m.signer, what)
+		b.WriteString(c.picker.view(width))
+	case pickConfirmCert:
+		fmt.Fprintf(&b, "%s: %s\n\n", styleTitle.Render(m.kind.choice().title), m.signer)
+		b.WriteString(styleTitle.Render(c.cert.Path) + "\n" + certPreview(c.cert, "  "))
+		b.WriteString("\nCompare the SHA-256 with the one the signer gave you. Enter takes this\ncertificate, esc picks another.\n")
+	}
+	return b.String()
+}
+
+// signerCertLine is when a signer's certificate ends, as read.
+func signerCertLine(m maintenance, name string) string {
+	for _, c := range m.checks {
+		for _, e := range c.Expiries {
+			if e.Signer == name && strings.Contains(e.What, "certificate") {
+				return styleDim.Render(fmt.Sprintf("  certificate ends %s (%s)", e.Expires.Format("2006-01-02"), flows.Days(e.Expires.Sub(m.readAt))))
+			}
+		}
+	}
+	return ""
+}

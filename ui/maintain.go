@@ -1,0 +1,330 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dctwiz/dctwiz/flows"
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// The maintenance path: repositories already set up get one of the
+// rotation or renewal ceremonies, the same ones the headless `dctwiz
+// rotate`, `delegation` and `renew` commands run (flows.RotateSteps and
+// flows.SignerSteps).
+
+// maintKind is a maintenance ceremony the admin can choose.
+type maintKind string
+
+const (
+	mReplaceSigner   maintKind = "replace-signer"
+	mAddSigner       maintKind = "add-signer"
+	mRemoveSigner    maintKind = "remove-signer"
+	mRotateTargets   maintKind = "rotate-targets"
+	mRenew           maintKind = "renew"
+	mRotateSnapshot  maintKind = "rotate-snapshot"
+	mRotateTimestamp maintKind = "rotate-timestamp"
+)
+
+// maintChoice is one line of the ceremony picker.
+type maintChoice struct {
+	kind  maintKind
+	title string
+	what  string // what it does, in a line or two
+}
+
+// maintChoices are the maintenance ceremonies, most frequent first.
+var maintChoices = []maintChoice{
+	{mReplaceSigner, "Renew a signer's certificate",
+		"the signer's renewed certificate replaces its key in targets/releases and targets/<name>"},
+	{mAddSigner, "Add a signer", "a new signer in targets/releases and targets/<name>"},
+	{mRemoveSigner, "Remove a signer", "the signer's keys out of targets/releases and targets/<name>, e.g. after a compromise"},
+	{mRotateTargets, "Rotate the targets key", "a new targets key, signed in by the root key; signers and signed tags stay"},
+	{mRenew, "Renew expiring metadata", "re-signs root.json and targets.json where they expire within 180 days (a targets key rotation)"},
+	{mRotateSnapshot, "Rotate the snapshot key", "the notary server makes a new snapshot key and keeps it"},
+	{mRotateTimestamp, "Rotate the timestamp key", "the notary server makes a new timestamp key and keeps it"},
+}
+
+func (k maintKind) choice() maintChoice {
+	for _, c := range maintChoices {
+		if c.kind == k {
+			return c
+		}
+	}
+	return maintChoice{kind: k, title: string(k)}
+}
+
+// signerKind says whether the ceremony changes a signer.
+func (k maintKind) signerKind() bool {
+	return k == mReplaceSigner || k == mAddSigner || k == mRemoveSigner
+}
+
+// needsCert says whether the ceremony takes a signer certificate.
+func (k maintKind) needsCert() bool { return k == mReplaceSigner || k == mAddSigner }
+
+// makesTargetsKey says whether the ceremony may make a targets key (so a
+// passphrase for it is needed): always for a targets rotation, and for a
+// signer change when the trust dir has none.
+func (k maintKind) makesTargetsKey() bool {
+	return k == mRotateTargets || k == mRenew || k.signerKind()
+}
+
+// renewWithin is how far ahead `renew` looks, as the headless command does.
+const renewWithin = 180 * 24 * time.Hour
+
+// checkWithin is the status table's window, as `dctwiz check`'s default.
+const checkWithin = 90 * 24 * time.Hour
+
+// maintenance is what the maintenance path has read and chosen.
+type maintenance struct {
+	// What the status screen read, in the order of st.guns.
+	inspections []*trust.Inspection
+	checks      []flows.CheckResult
+	readAt      time.Time
+
+	kind     maintKind
+	signer   string             // the signer to add, remove or renew
+	cert     *trust.Certificate // add, replace
+	certPath string
+
+	ceremonies []ceremony // one per repository the ceremony changes
+	skipped    []string   // repositories it leaves alone, with why
+}
+
+// ceremony is what the screens need of any ceremony the wizard runs:
+// flows.SetupCeremony, flows.RotateCeremony and flows.SignerCeremony.
+type ceremony interface {
+	Report() *flows.Report
+	Plan() []flows.PlannedStep
+	Next() (flows.PlannedStep, bool)
+	RunThrough(ctx context.Context, last flows.StepID) error
+	RunPhase(ctx context.Context, phase flows.Phase) error
+}
+
+// active are the ceremonies of the path the wizard is on.
+func (s *state) active() []ceremony {
+	if s.maintaining {
+		return s.mnt.ceremonies
+	}
+	out := make([]ceremony, len(s.ceremonies))
+	for i, c := range s.ceremonies {
+		out[i] = c
+	}
+	return out
+}
+
+// inspection is gun's inspection as the status screen read it (nil if none).
+func (m *maintenance) inspection(gun string) *trust.Inspection {
+	for _, in := range m.inspections {
+		if in != nil && in.GUN == gun {
+			return in
+		}
+	}
+	return nil
+}
+
+// signerNames are the signers of every repository read, in order.
+func (m *maintenance) signerNames() []string {
+	var names []string
+	for _, in := range m.inspections {
+		if in == nil {
+			continue
+		}
+		for _, s := range in.Signers {
+			if !slices.Contains(names, s.Name) {
+				names = append(names, s.Name)
+			}
+		}
+	}
+	return names
+}
+
+// proposal is the ceremony that fixes the most urgent finding, and why.
+func (m *maintenance) proposal() (kind maintKind, signer, why string) {
+	for _, c := range m.checks {
+		for _, f := range c.Findings {
+			switch f.Remedy {
+			case flows.RemedyReplaceSigner:
+				return mReplaceSigner, f.Signer, fmt.Sprintf("%s: %s %s", c.GUN, f.What, f.Problem)
+			case flows.RemedyRotateTargets:
+				return mRenew, "", fmt.Sprintf("%s: %s %s", c.GUN, f.What, f.Problem)
+			}
+		}
+	}
+	return "", "", ""
+}
+
+// renewDue says whether gun's root.json or targets.json is due within
+// renew's window (what `dctwiz renew` re-signs).
+func (m *maintenance) renewDue(gun string, now time.Time) bool {
+	in := m.inspection(gun)
+	if in == nil {
+		return false
+	}
+	return flows.PlanRenewal(flows.Check(in, now, renewWithin)).Resign
+}
+
+// newCeremonies makes the chosen ceremony for each repository it
+// changes; a renewal leaves out those with nothing due.
+func (m *maintenance) newCeremonies(st *state, eng Engine, root trust.RootKey) ([]ceremony, []string, error) {
+	var out []ceremony
+	var skipped []string
+	events := func(flows.Event) { st.send(stepMsg{}) }
+	for _, g := range st.guns {
+		var c ceremony
+		var err error
+		switch m.kind {
+		case mReplaceSigner, mAddSigner, mRemoveSigner:
+			change := map[maintKind]string{mReplaceSigner: flows.SignerReplace, mAddSigner: flows.SignerAdd, mRemoveSigner: flows.SignerRemove}[m.kind]
+			c, err = flows.NewSignerChange(eng, &flows.SignerChange{GUN: g, Root: root, Change: change, Name: m.signer, Cert: m.cert}, events)
+		case mRenew:
+			if !m.renewDue(g.String(), st.now()) {
+				skipped = append(skipped, g.String()+": nothing due within 180 days")
+				continue
+			}
+			c, err = flows.NewRotate(eng, &flows.Rotate{GUN: g, Root: root, Role: flows.RoleTargets}, events)
+		default:
+			role := map[maintKind]string{mRotateTargets: flows.RoleTargets, mRotateSnapshot: flows.RoleSnapshot, mRotateTimestamp: flows.RoleTimestamp}[m.kind]
+			c, err = flows.NewRotate(eng, &flows.Rotate{GUN: g, Root: root, Role: role}, events)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, skipped, fmt.Errorf("nothing to renew: no repository's root.json or targets.json expires within 180 days (press 2 to choose another ceremony)")
+	}
+	return out, skipped, nil
+}
+
+// ceremonyName names the chosen ceremony in the record and the outcome,
+// as the headless command is named.
+func (m *maintenance) ceremonyName() string {
+	return map[maintKind]string{mReplaceSigner: "delegation replace", mAddSigner: "delegation add", mRemoveSigner: "delegation remove",
+		mRotateTargets: "rotate targets", mRenew: "renew", mRotateSnapshot: "rotate snapshot", mRotateTimestamp: "rotate timestamp"}[m.kind]
+}
+
+// describe is the chosen ceremony in a line, with its signer.
+func (m *maintenance) describe() string {
+	t := m.kind.choice().title
+	switch m.kind {
+	case mReplaceSigner, mRemoveSigner:
+		return t + ": " + m.signer
+	case mAddSigner:
+		return t + ": " + m.signer
+	}
+	return t
+}
+
+// consumerNotice says what a consumer of the repository notices.
+func (m *maintenance) consumerNotice() string {
+	switch m.kind {
+	case mReplaceSigner:
+		return "Tags signed with the old key stay valid; new tags must be signed with the renewed certificate's key."
+	case mAddSigner:
+		return "Nothing until the new signer signs a tag; tags signed so far stay valid."
+	case mRemoveSigner:
+		return "Tags signed only by this signer stop verifying: they must be signed again by another signer."
+	case mRotateTargets, mRenew:
+		return "Nothing: clients follow the new targets key through root.json, which the root key signs; signed tags stay valid."
+	}
+	return "Nothing: clients follow the new key through root.json, which the root key signs."
+}
+
+// hierarchyNow pictures gun's keys as the status screen read them.
+func hierarchyNow(in *trust.Inspection) string {
+	if in == nil {
+		return ""
+	}
+	var b strings.Builder
+	ids := func(name string) string {
+		for _, a := range in.AdministrativeKeys {
+			if a.Name == name {
+				return shortIDList(a.KeyIDs)
+			}
+		}
+		return "?"
+	}
+	fmt.Fprintf(&b, "root       %s\n", ids("Root"))
+	fmt.Fprintf(&b, "└─ targets %s\n", ids("Repository"))
+	for i, s := range in.Signers {
+		branch := "├─"
+		if i == len(in.Signers)-1 {
+			branch = "└─"
+		}
+		fmt.Fprintf(&b, "   %s %-9s %s\n", branch, s.Name, shortIDList(s.KeyIDs))
+	}
+	return b.String()
+}
+
+// hierarchyAfter pictures what the ceremony changes in gun's keys.
+func (m *maintenance) hierarchyAfter(in *trust.Inspection) string {
+	if in == nil {
+		return ""
+	}
+	var b strings.Builder
+	ids := func(name string) string {
+		for _, a := range in.AdministrativeKeys {
+			if a.Name == name {
+				return shortIDList(a.KeyIDs)
+			}
+		}
+		return "?"
+	}
+	targets := ids("Repository")
+	switch m.kind {
+	case mRotateTargets, mRenew:
+		targets = "NEW key (replaces " + targets + "), deleted at the end if you confirm"
+	case mReplaceSigner, mAddSigner, mRemoveSigner:
+		targets += " (or a new one signed in by the root key for the change, deleted again)"
+	}
+	fmt.Fprintf(&b, "root       %s (signs the change on the YubiKey)\n", ids("Root"))
+	fmt.Fprintf(&b, "└─ targets %s\n", targets)
+	var lines []string
+	found := false
+	for _, s := range in.Signers {
+		keys := shortIDList(s.KeyIDs)
+		if s.Name == m.signer {
+			found = true
+			switch m.kind {
+			case mReplaceSigner:
+				keys = "NEW " + trust.ShortID(m.cert.KeyID) + " (replaces " + keys + ")"
+			case mRemoveSigner:
+				keys = "REMOVED (was " + keys + ")"
+			}
+		}
+		lines = append(lines, fmt.Sprintf("%-9s %s", s.Name, keys))
+	}
+	if m.kind == mAddSigner && !found {
+		lines = append(lines, fmt.Sprintf("%-9s NEW %s", m.signer, trust.ShortID(m.cert.KeyID)))
+	}
+	for i, l := range lines {
+		branch := "├─"
+		if i == len(lines)-1 {
+			branch = "└─"
+		}
+		fmt.Fprintf(&b, "   %s %s\n", branch, l)
+	}
+	switch m.kind {
+	case mRotateSnapshot:
+		b.WriteString("snapshot   NEW key, made and kept by the notary server\n")
+	case mRotateTimestamp:
+		b.WriteString("timestamp  NEW key, made and kept by the notary server\n")
+	}
+	return b.String()
+}
+
+func shortIDList(ids []string) string {
+	if len(ids) == 0 {
+		return "(no key)"
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = trust.ShortID(id)
+	}
+	return strings.Join(out, ", ")
+}

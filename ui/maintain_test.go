@@ -1,0 +1,224 @@
+package ui
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/dctwiz/dctwiz/yubikey"
+)
+
+// maintained sets the harness up as the rotation rehearsal does: the
+// repository exists, its YubiKey is prepared with the root key in 9c,
+// and signpath's renewed certificate is the one prefilled.
+func maintained(renewed string) func(*Config, *fakeBackend) {
+	return func(cfg *Config, b *fakeBackend) {
+		cfg.Maintain = true
+		cfg.Signers = []SignerFile{{Name: "signpath", Path: renewed}}
+		b.engine.maintained = true
+		b.tokens = []yubikey.Info{{Serial: 5000001, Firmware: "5.7.1", PINTriesLeft: 3, PUKTriesLeft: 3,
+			Slots: []yubikey.SlotInfo{{Slot: "9c", Key: true, Algorithm: "ECCP256", Certificate: "CN=root"}}}}
+	}
+}
+
+// renewedCert is signpath's renewed certificate (a new key, valid a year
+// from the fake date), as the harness copies it.
+func renewedCert() string {
+	return filepath.Join(os.TempDir(), "dctwiz-ui-test-out", "certs", "signpath-renewed.crt")
+}
+
+// toMaintReview walks the maintenance path to its review: the proposed
+// ceremony (signpath's certificate renewed) with the prefilled certificate.
+func (h *harness) toMaintReview() {
+	h.t.Helper()
+	h.wait("Maintain repositories")
+	h.enter()
+	h.wait("step 2 of 10")
+	h.enter()
+	h.wait("Proposed: Renew a signer's certificate: signpath")
+	h.enter()
+	h.wait("(proposed for signpath)")
+	h.enter()
+	h.wait("Which signer?")
+	h.enter()
+	h.wait("signpath-renewed.crt")
+	h.enter()
+	h.wait("Compare the SHA-256")
+	h.enter()
+	h.wait("YubiKey 5000001, firmware")
+	h.enter()
+	h.wait("Targets passphrase")
+	h.typ("135790")
+	h.tab()
+	h.tab() // the slot, prefilled: 9c
+	h.typ(testPass)
+	h.tab()
+	h.typ(testPass)
+	h.enter()
+	h.wait("It is the root key of")
+	h.enter()
+	h.wait("Keys of ")
+}
+
+func TestMaintenancePathRenewsASigner(t *testing.T) {
+	h := newHarness(t, maintained(renewedCert()))
+	h.toMaintReview()
+	h.runes("p")
+	h.wait("Press enter to verify it as consumers")
+	h.enter()
+	h.wait("Verified: new consumers")
+	h.enter()
+	h.wait("Press enter for the summary")
+	h.enter()
+	h.wait("Ceremony record")
+	h.enter()
+	out := h.outcome()
+	m := h.final()
+	if !m.Finished() {
+		t.Fatalf("the ceremony did not finish:\n%s", out)
+	}
+	if !strings.Contains(out, "the delegation replace ceremony is complete") {
+		t.Errorf("outcome:\n%s", out)
+	}
+	calls := h.b.engine.callsMade()
+	// The trust dir holds no targets key (deleted at setup): one is signed
+	// in for the change and deleted again, and consumers verify in between.
+	want := []string{"read-as-consumer", "rotate targets", "replace signpath", "verify-as-consumers", "delete-targets-key"}
+	got := slices.DeleteFunc(slices.Clone(calls), func(c string) bool { return !slices.Contains(want, c) })
+	if !slices.Equal(got, want) {
+		t.Errorf("engine calls %v, want in this order %v (all: %v)", got, want, calls)
+	}
+	if h.b.opts.PIN != "135790" || h.b.opts.Serial != 5000001 {
+		t.Errorf("the root key was opened with serial %d PIN %q", h.b.opts.Serial, h.b.opts.PIN)
+	}
+	if h.b.engine.pass.Targets != testPass {
+		t.Errorf("the engine got targets passphrase %q", h.b.engine.pass.Targets)
+	}
+	rec, err := os.ReadFile(m.st.recordJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`"ceremony": "delegation replace"`, `"name": "signpath"`, `"yubikey_serial": 5000001`} {
+		if !strings.Contains(string(rec), s) {
+			t.Errorf("the record lacks %s:\n%s", s, rec)
+		}
+	}
+}
+
+// A targets rotation asks before the new key goes, and k keeps it: the
+// outcome then says how to delete it later.
+func TestMaintenanceTargetsRotationKeepsTheKeyOnK(t *testing.T) {
+	h := newHarness(t, maintained(renewedCert()))
+	h.wait("Maintain repositories")
+	h.enter()
+	h.wait("step 2 of 10")
+	h.enter()
+	h.wait("Proposed:")
+	h.enter()
+	h.wait("Rotate the targets key")
+	for range 3 {
+		h.press(tea.KeyDown)
+	}
+	h.enter()
+	h.wait("YubiKey 5000001, firmware")
+	h.enter()
+	h.wait("Targets passphrase")
+	h.typ("135790")
+	h.tab()
+	h.tab()
+	h.typ(testPass)
+	h.tab()
+	h.typ(testPass)
+	h.enter()
+	h.wait("It is the root key of")
+	h.enter()
+	h.wait("Keys of ")
+	h.runes("p")
+	h.wait("Press enter to verify it as consumers")
+	h.enter()
+	h.wait("Verified: new consumers")
+	h.enter()
+	h.wait("Press enter to delete it, or k to keep it")
+	h.runes("k")
+	h.wait("Press enter for the summary")
+	h.enter()
+	h.wait("Ceremony record")
+	h.enter()
+	out := h.outcome()
+	if !strings.Contains(out, "the rotate targets ceremony is complete") || !strings.Contains(out, "was kept in the trust dir") ||
+		!strings.Contains(out, "dctwiz finish "+testGUN) {
+		t.Errorf("outcome:\n%s", out)
+	}
+	if slices.Contains(h.b.engine.callsMade(), "delete-targets-key") {
+		t.Error("k deleted the targets key")
+	}
+}
+
+// Quitting after the publish says it is published and what continues it.
+func TestMaintenanceQuitAfterPublishSaysWhatIsPublished(t *testing.T) {
+	h := newHarness(t, maintained(renewedCert()))
+	h.toMaintReview()
+	h.runes("p")
+	h.wait("Press enter to verify it as consumers")
+	h.runes("q")
+	h.wait("Quit the ceremony?")
+	h.runes("y")
+	out := h.outcome()
+	for _, s := range []string{"the ceremony was stopped", testGUN + " is published", "not done yet: Verify as a new consumer"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("outcome lacks %q:\n%s", s, out)
+		}
+	}
+	pts := resumePoints(h.final().st)
+	if len(pts) != 1 || pts[0].Maintenance == nil || !pts[0].Maintenance.Verify {
+		t.Errorf("resume points %+v", pts)
+	}
+}
+
+// Before the publish nothing is published, whatever screen the quit is on.
+func TestMaintenanceQuitBeforePublishPublishesNothing(t *testing.T) {
+	h := newHarness(t, maintained(renewedCert()))
+	h.toMaintReview()
+	h.runes("q")
+	h.wait("Quit the ceremony?")
+	h.runes("y")
+	out := h.outcome()
+	if !strings.Contains(out, "Nothing is published") {
+		t.Errorf("outcome:\n%s", out)
+	}
+	for _, c := range h.b.engine.callsMade() {
+		if strings.HasPrefix(c, "rotate") || strings.HasPrefix(c, "replace") {
+			t.Errorf("a quit before p made call %q", c)
+		}
+	}
+}
+
+// A root key that is not the repository's is refused before anything is
+// published, with the reason.
+func TestMaintenanceRefusesAnotherRootKey(t *testing.T) {
+	h := newHarness(t, maintained(renewedCert()), func(_ *Config, b *fakeBackend) {
+		b.engine.rootCanonical = "0000000000000000000000000000000000000000000000000000000000000000"
+	})
+	h.wait("Maintain repositories")
+	h.enter()
+	h.wait("step 2 of 10")
+	h.enter()
+	h.wait("Proposed:")
+	h.enter()
+	h.wait("(proposed for signpath)")
+	for range 5 {
+		h.press(tea.KeyDown)
+	}
+	h.enter() // rotate the snapshot key
+	h.wait("YubiKey 5000001, firmware")
+	h.enter()
+	h.wait("PIN")
+	h.typ("135790")
+	h.enter()
+	h.wait("is not the root key of")
+	h.end()
+}

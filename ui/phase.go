@@ -1,0 +1,134 @@
+package ui
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/dctwiz/dctwiz/flows"
+)
+
+// phaseScreen runs one phase of the maintenance ceremony (publish, or
+// the consumers' verification) for every repository, one step per
+// command so that a quit takes effect between two steps, and shows each
+// step's live status.
+type phaseScreen struct {
+	st       *state
+	phase    flows.Phase
+	running  bool
+	err      error
+	done     bool
+	touching bool
+}
+
+func newPhaseScreen(st *state, phase flows.Phase) *phaseScreen {
+	return &phaseScreen{st: st, phase: phase}
+}
+
+func (p *phaseScreen) title() string {
+	if p.phase == flows.PhaseVerify {
+		return "Verify as consumers"
+	}
+	return "Publish"
+}
+func (p *phaseScreen) typing() bool { return false }
+func (p *phaseScreen) explain() string {
+	if p.phase == flows.PhaseVerify {
+		return `Each repository is read as a consumer who has never seen it (an empty
+cache, pinned to the root certificate) and as the consumer who read it
+before the ceremony (its cache as it was), the way the notary CLI and
+docker read it. Both must accept the new trust data, and the tags signed
+before must still verify: otherwise your consumers would be stranded.`
+	}
+	return `Publishing first reads each repository as a consumer who trusted it
+before, then signs the change with the root key (touch the YubiKey when
+it blinks) and sends it to the Notary server. Each publish is all or
+nothing on the server; a failed step is run again with r, and what it
+already published is recognised. No key is lost: an old key leaves the
+trust dir only after the new trust data is published and verifies.`
+}
+func (p *phaseScreen) keys() keyMap {
+	switch {
+	case p.running:
+		return bindings(false)
+	case p.err != nil:
+		return bindings(false, keyRetryStep)
+	}
+	return bindings(false, keyNext)
+}
+
+var keyRetryStep = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "run the failed step again"))
+
+func (p *phaseScreen) enter() tea.Cmd {
+	if p.done || p.running {
+		return nil
+	}
+	return p.run()
+}
+
+// run starts the next step of this phase, repository by repository.
+func (p *phaseScreen) run() tea.Cmd {
+	for _, c := range p.st.active() {
+		if step, ok := c.Next(); ok && step.Phase == p.phase {
+			p.running, p.err = true, nil
+			st := p.st
+			return st.work(func() tea.Msg { return ranMsg{c.RunThrough(st.ctx, step.ID)} })
+		}
+	}
+	p.running, p.done = false, true
+	return nil
+}
+
+func (p *phaseScreen) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case stepMsg:
+		p.touching = false
+	case touchMsg:
+		p.touching = true
+	case ranMsg:
+		p.running, p.touching, p.err = false, false, msg.err
+		if msg.err != nil {
+			return showError(msg.err)
+		}
+		if p.st.stopping {
+			return nil
+		}
+		return p.run()
+	case tea.KeyMsg:
+		switch {
+		case p.err != nil && key.Matches(msg, keyRetryStep):
+			return p.run()
+		case p.done && key.Matches(msg, keyNext):
+			return next
+		}
+	}
+	return nil
+}
+
+func (p *phaseScreen) view(width int) string {
+	var b strings.Builder
+	for _, c := range p.st.active() {
+		b.WriteString(styleTitle.Render(c.Report().GUN) + "\n")
+		b.WriteString(stepLines(c, p.phase, true))
+	}
+	for _, s := range p.st.mnt.skipped {
+		b.WriteString(styleDim.Render(markLater+" "+s) + "\n")
+	}
+	switch {
+	case p.touching:
+		b.WriteString("\n" + styleBox.Render("Touch your YubiKey now: the root key is signing.") + "\n")
+	case p.running && p.phase == flows.PhaseVerify:
+		b.WriteString("\n{spinner} reading as consumers ...\n")
+	case p.running:
+		b.WriteString("\n{spinner} publishing ...\n")
+	case p.err != nil:
+		b.WriteString("\n" + fail("The ceremony stopped: "+errorText(p.err)) + "\n")
+		b.WriteString("What is marked done is published. Press r to run the failed step again\n(what it already published is recognised), or q to quit.\n")
+	case p.done && p.phase == flows.PhaseVerify:
+		b.WriteString("\n" + ok("Verified: new consumers and those that trusted the repositories before read the new trust data.") + " Press enter.\n")
+	case p.done:
+		b.WriteString("\n" + ok("Published.") + " Press enter to verify it as consumers.\n")
+	}
+	return b.String()
+}
