@@ -25,7 +25,7 @@ import (
 const testbedName = "dctwiz-testbed"
 
 func (a *app) sandboxCmd() *cobra.Command {
-	var dir, testbedPath string
+	var dir, testbedPath, rehearse string
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Rehearse the ceremony in the wizard on a local sandbox: no hardware, no accounts",
@@ -37,25 +37,35 @@ TLS CA and a sample signer certificate filled in. Every screen says SANDBOX.
 When the wizard ends, however it ends, everything the sandbox started or wrote
 is removed.
 
+--rehearse rotation rehearses the yearly ceremony instead: the repository is
+already set up as a ceremony a year ago left it (root key on the virtual
+YubiKey, PIN 135790; signer signpath; targets key deleted), signpath's
+certificate ends in 20 days, and its renewed certificate is ready to pick.
+
 The servers run in ` + testbedName + `, found beside dctwiz or on PATH ('make run'
 builds both).`,
 		Example: `  make run          # builds dctwiz and ` + testbedName + `, then runs: bin/dctwiz sandbox
-  dctwiz sandbox --dir /tmp/rehearsal`,
+  dctwiz sandbox --dir /tmp/rehearsal
+  dctwiz sandbox --rehearse rotation   # renew a signer's certificate, rotate keys`,
 		Args: cobra.NoArgs,
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
 			// Until the wizard runs (and while cleaning up after it), an
 			// interrupt, a kill or a closed terminal ends the sandbox cleanly.
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()
-			return a.runSandbox(ctx, dir, testbedPath)
+			if rehearse != "setup" && rehearse != "rotation" {
+				return usagef("--rehearse takes setup or rotation, not %q", rehearse)
+			}
+			return a.runSandbox(ctx, dir, testbedPath, rehearse)
 		}),
 	}
+	cmd.Flags().StringVar(&rehearse, "rehearse", "setup", "the ceremony to rehearse: setup (a new repository) or rotation (a repository set up before, whose signer's certificate is due)")
 	cmd.Flags().StringVar(&dir, "dir", "", "directory for the sandbox's state, new or empty (default: a new temporary one); removed at the end either way")
 	cmd.Flags().StringVar(&testbedPath, "testbed", "", "path of "+testbedName+" (default: beside dctwiz, else on PATH)")
 	return cmd
 }
 
-func (a *app) runSandbox(ctx context.Context, dir, testbedPath string) (err error) {
+func (a *app) runSandbox(ctx context.Context, dir, testbedPath, rehearse string) (err error) {
 	if !a.terminal {
 		return usagef("the sandbox runs the wizard, which needs a terminal; headless, see 'make demo' or dctwiz setup --help")
 	}
@@ -67,7 +77,7 @@ func (a *app) runSandbox(ctx context.Context, dir, testbedPath string) (err erro
 		return err
 	}
 	fmt.Fprintln(a.stderr, "SANDBOX: starting a local Notary server, a registry and a virtual YubiKey (the first run builds notary's server: about a minute) ...")
-	bed, env, err := startTestbed(ctx, bedBin, dir)
+	bed, env, err := startTestbed(ctx, bedBin, dir, rehearse)
 	defer func() {
 		if serr := bed.stop(); serr != nil {
 			// Say how, before its log goes with the directory.
@@ -88,6 +98,15 @@ func (a *app) runSandbox(ctx context.Context, dir, testbedPath string) (err erro
 	cfg := sandboxConfig(dir, env)
 	if env["YUBIKEY_CA"] != "" {
 		if cfg.AttestationRoots, err = loadCAPool(env["YUBIKEY_CA"]); err != nil {
+			return err
+		}
+	}
+	if rehearse == "rotation" {
+		if err := a.setUpRehearsal(ctx, &cfg, env); err != nil {
+			if ctx.Err() != nil {
+				fmt.Fprintln(a.stderr, "SANDBOX: stopped while it was setting up the rehearsal.")
+				return errStopped
+			}
 			return err
 		}
 	}
@@ -162,7 +181,7 @@ type testbedProc struct {
 }
 
 // startTestbed starts the helper and waits for its settings file.
-func startTestbed(ctx context.Context, bin, dir string) (*testbedProc, map[string]string, error) {
+func startTestbed(ctx context.Context, bin, dir, rehearse string) (*testbedProc, map[string]string, error) {
 	proc := &testbedProc{}
 	envFile := filepath.Join(dir, "sandbox.env")
 	logPath := filepath.Join(dir, "sandbox.log")
@@ -171,9 +190,14 @@ func startTestbed(ctx context.Context, bin, dir string) (*testbedProc, map[strin
 		return proc, nil, err
 	}
 	defer logFile.Close()
-	cmd := exec.Command(bin, "--dir", filepath.Join(dir, "bed"), "--env-file", envFile, "--push", "acme/app",
-		"--signer-cert", filepath.Join(dir, "signpath.crt"), "--yubikey", "--factory-yubikey",
-		"--lifeline", "--remove-on-exit", dir)
+	args := []string{"--dir", filepath.Join(dir, "bed"), "--env-file", envFile, "--push", "acme/app",
+		"--signer-cert", filepath.Join(dir, "signpath.crt"), "--yubikey", "--lifeline", "--remove-on-exit", dir}
+	if rehearse == "rotation" {
+		args = append(args, "--rehearse", "rotation") // a prepared token: dctwiz sets the repository up on it
+	} else {
+		args = append(args, "--factory-yubikey") // the wizard prepares it
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	lifeRead, lifeWrite, err := os.Pipe()
 	if err != nil {

@@ -33,6 +33,7 @@ func main() {
 	factory := flag.Bool("factory-yubikey", false, "with --yubikey: leave the virtual YubiKey as it leaves the factory (the wizard prepares it), and stop a pcscd started for it on exit")
 	lifeline := flag.Bool("lifeline", false, "stop when standard input reaches its end: the parent closed it, or died")
 	removeDir := flag.String("remove-on-exit", "", "with --lifeline: when the parent is gone, remove this directory once everything has stopped")
+	rehearse := flag.String("rehearse", "", `"rotation": the signer certificate ends in 20 days, its renewed one is written beside it (NAME-renewed.crt), and the virtual YubiKey is prepared (its PIN in the env file) for dctwiz to set the repository up on`)
 	flag.Parse()
 	// The signals stay caught until the process exits: a stop must never
 	// unregister them (NotifyContext's stop does), or the SIGTERM that
@@ -62,7 +63,11 @@ func main() {
 		}
 		os.Exit(1)
 	}()
-	err := run(ctx, *dir, *envFile, *push, *signer, *withYubiKey, *factory)
+	if *rehearse != "" && *rehearse != "rotation" {
+		fmt.Fprintln(os.Stderr, "dctwiz-testbed: --rehearse takes rotation")
+		os.Exit(2)
+	}
+	err := run(ctx, *dir, *envFile, *push, *signer, *withYubiKey, *factory, *rehearse == "rotation")
 	stop()
 	// Only once the parent is gone (its lifeline closed, or this process
 	// was handed to another parent): a helper that failed to start leaves
@@ -84,7 +89,7 @@ const (
 	sandboxPUK    = "24681357"
 )
 
-func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, factory bool) error {
+func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, factory, rotation bool) error {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "dctwiz-testbed-")
 		if err != nil {
@@ -139,8 +144,22 @@ func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, fa
 	}
 	vars = append(vars, "IMAGE_DIGEST="+digest.String(), fmt.Sprintf("IMAGE_SIZE=%d", size))
 	if signer != "" {
-		if _, _, err := testbed.WriteCert(filepath.Dir(signer), filepath.Base(signer), testbed.CertSpec{CommonName: "signpath"}); err != nil {
+		spec := testbed.CertSpec{CommonName: "signpath"}
+		if rotation {
+			// The yearly ceremony is due: the certificate ends in 20 days,
+			// and the signing service has issued its successor (a new key).
+			spec.NotBefore, spec.NotAfter = time.Now().AddDate(-1, 0, 20), time.Now().AddDate(0, 0, 20).Add(12*time.Hour)
+		}
+		if _, _, err := testbed.WriteCert(filepath.Dir(signer), filepath.Base(signer), spec); err != nil {
 			return err
+		}
+		if rotation {
+			renewed := strings.TrimSuffix(signer, filepath.Ext(signer)) + "-renewed" + filepath.Ext(signer)
+			if _, _, err := testbed.WriteCert(filepath.Dir(renewed), filepath.Base(renewed), testbed.CertSpec{CommonName: "signpath",
+				NotAfter: time.Now().AddDate(1, 0, 20)}); err != nil {
+				return err
+			}
+			vars = append(vars, "REHEARSAL=rotation", "RENEWED_SIGNER_CERT="+renewed)
 		}
 	}
 	if withYubiKey {
@@ -149,7 +168,7 @@ func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, fa
 			fmt.Fprintln(os.Stderr, "dctwiz-testbed: no virtual YubiKey (the root key will be a file key):", err)
 			vars = append(vars, "YUBIKEY_PROBLEM="+strconv.Quote(err.Error()))
 		} else {
-			if factory {
+			if factory || rotation {
 				defer testbed.StopStartedPCSCD()
 			}
 			// Pulled, not removed: waiting for pcscd to see the card go can

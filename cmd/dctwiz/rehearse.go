@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/dctwiz/dctwiz/flows"
+	"github.com/dctwiz/dctwiz/trust"
+	"github.com/dctwiz/dctwiz/ui"
+)
+
+// sandboxRootPassphrase is the rehearsal's file root key passphrase when
+// no virtual YubiKey can run (no pcscd): published on purpose, as the
+// virtual token's PIN is.
+const sandboxRootPassphrase = "rehearsal root passphrase"
+
+// setUpRehearsal sets the sandbox's repository up as a setup ceremony a
+// year ago would have left it, headless, with the same ceremony as
+// `dctwiz setup`: the root key on the virtual YubiKey (or a file key),
+// signer signpath, targets key deleted. The wizard then starts on the
+// maintenance path, with signpath's renewed certificate to pick.
+func (a *app) setUpRehearsal(ctx context.Context, cfg *ui.Config, env map[string]string) error {
+	gun, err := trust.ParseGUN(cfg.GUNs[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "SANDBOX: setting %s up as the setup ceremony a year ago left it (signer signpath, targets key deleted) ...\n", gun)
+	buf := make([]byte, 16)
+	if _, err := rand.Read(buf); err != nil {
+		return err
+	}
+	// The targets key is deleted at the end: its passphrase is never needed again.
+	pass := trust.Passphrases{Targets: hex.EncodeToString(buf)}
+	var root trust.RootKey
+	var rootNote string
+	if s := env["YUBIKEY_SERIAL"]; s != "" {
+		serial, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			return err
+		}
+		yk := trust.YubiKeyRoot(trust.YubiKeyRootOptions{Serial: uint32(serial), PIN: env["YUBIKEY_PIN"], AttestationRoots: cfg.AttestationRoots})
+		// Released before the wizard opens the token again.
+		defer yk.Close()
+		root = yk
+		rootNote = fmt.Sprintf("the root key is on the virtual YubiKey %s (PIN %s)", s, env["YUBIKEY_PIN"])
+	} else {
+		pass.Root = sandboxRootPassphrase
+		root = trust.FileRootKey("")
+		rootNote = fmt.Sprintf("no virtual YubiKey (%s): the root key is a file in the trust dir, passphrase %q (press f on the Root key screen)",
+			env["YUBIKEY_PROBLEM"], sandboxRootPassphrase)
+	}
+	eng, err := a.clientFor(cfg.Server, cfg.CACert, cfg.TrustDir, trust.WithPassphrases(pass))
+	if err != nil {
+		return err
+	}
+	signer := cfg.Signers[0]
+	cert, err := trust.LoadCertificate(signer.Path, time.Now())
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	s := flows.Setup{GUN: gun, Root: root, Signers: []flows.Signer{{Name: signer.Name, Cert: cert}}, DeleteTargetsKey: true,
+		AttestationRoots: cfg.AttestationRoots}
+	if _, err := flows.RunSetup(ctx, eng, s, nil); err != nil {
+		return fmt.Errorf("the rehearsal's repository could not be set up: %w", err)
+	}
+	renewed := env["RENEWED_SIGNER_CERT"]
+	cfg.Maintain = true
+	cfg.Signers = []ui.SignerFile{{Name: signer.Name, Path: renewed}}
+	cfg.SandboxNote = fmt.Sprintf("Rehearsal of the yearly ceremony: %s is set up; %s. Signer signpath's certificate ends in 20 days; its renewed certificate is %s. Notary server %s.",
+		gun, rootNote, filepath.Base(renewed), cfg.Server)
+	return nil
+}
