@@ -95,16 +95,6 @@ func unless(cond bool, why string) string {
 // skipped and why: what the review screen and the CLI show before anything runs.
 func (s Setup) Plan() []PlannedStep { return plan(SetupSteps, s) }
 
-// StepTitle is a step's title, from the table; "" for an unknown step.
-func StepTitle(id StepID) string {
-	for _, s := range SetupSteps {
-		if s.ID == id {
-			return s.Title
-		}
-	}
-	return ""
-}
-
 // Report is what the ceremony did, step by step: the record for the
 // admin's files and for --json.
 type Report struct {

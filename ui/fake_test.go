@@ -99,6 +99,14 @@ func (f *fakeBackend) OpenYubiKeyRoot(ctx context.Context, opts trust.YubiKeyRoo
 	f.opts = opts
 	err := f.createErr
 	f.createErr = nil
+	if err != nil {
+		// A wrong PIN costs a try, as on a token.
+		for i := range f.tokens {
+			if f.tokens[i].Serial == opts.Serial {
+				f.tokens[i].PINTriesLeft--
+			}
+		}
+	}
 	f.mu.Unlock()
 	if err != nil {
 		return RootKeyResult{}, err

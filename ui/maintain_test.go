@@ -9,6 +9,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/dctwiz/dctwiz/trust"
 	"github.com/dctwiz/dctwiz/yubikey"
 )
 
@@ -168,7 +169,8 @@ func TestMaintenanceQuitAfterPublishSaysWhatIsPublished(t *testing.T) {
 	h.wait("Quit the ceremony?")
 	h.runes("y")
 	out := h.outcome()
-	for _, s := range []string{"the ceremony was stopped", testGUN + " is published", "not done yet: Verify as a new consumer"} {
+	for _, s := range []string{"the ceremony was stopped", testGUN + " is published", "not done yet: Verify as a new consumer",
+		"Publish the signer change (targets/releases and targets/<name>): done (signer signpath: replace"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("outcome lacks %q:\n%s", s, out)
 		}
@@ -221,4 +223,44 @@ func TestMaintenanceRefusesAnotherRootKey(t *testing.T) {
 	h.enter()
 	h.wait("is not the root key of")
 	h.end()
+}
+
+// A wrong PIN is never sent again: the form comes back with the tries
+// left read anew and the targets passphrase kept, and the next PIN opens
+// the key.
+func TestMaintenanceWrongPINAsksAgain(t *testing.T) {
+	h := newHarness(t, maintained(renewedCert()), func(_ *Config, b *fakeBackend) {
+		b.createErr = &trust.Error{Kind: trust.ErrWrongPIN, Input: "YubiKey 5000001", Msg: "wrong PIN: 2 tries left", Fix: "give the right PIN"}
+	})
+	h.wait("Maintain repositories")
+	h.enter()
+	h.wait("step 2 of 10")
+	h.enter()
+	h.wait("Proposed:")
+	h.enter()
+	h.wait("(proposed for signpath)")
+	for range 3 {
+		h.press(tea.KeyDown)
+	}
+	h.enter() // rotate the targets key: a passphrase is asked for
+	h.wait("YubiKey 5000001, firmware")
+	h.enter()
+	h.wait("Targets passphrase")
+	h.typ("000000")
+	h.tab()
+	h.tab()
+	h.typ(testPass)
+	h.tab()
+	h.typ(testPass)
+	h.enter()
+	// The error shows with the form back, the tries left read anew (the
+	// placeholder says so): one frame, so one wait.
+	h.wait("YubiKey 5000001: 2 tries left")
+	h.typ("135790")
+	h.enter()
+	h.wait("It is the root key of")
+	m := h.end()
+	if m.st.targetsPass != testPass || h.b.opts.PIN != "135790" {
+		t.Errorf("after a wrong PIN: targets passphrase %q, PIN tried %q", m.st.targetsPass, h.b.opts.PIN)
+	}
 }

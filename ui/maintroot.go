@@ -34,6 +34,9 @@ type maintRoot struct {
 	// roots are the repositories' root key IDs as published (canonical).
 	roots    map[string][]string
 	touching bool
+	// resume: after a wrong PIN, the form of this token comes back once
+	// its tries left are read anew.
+	resume uint32
 }
 
 type mrPhase int
@@ -129,10 +132,14 @@ func (r *maintRoot) startForm() tea.Cmd {
 		r.slot = newField("Slot", "where the root key is: 9c unless you chose another at setup", rootSlotOf(t), false, validateSlot)
 		fields = append(fields, r.slot)
 	}
+	var kept [2]string // a passphrase typed before a wrong PIN stays
+	if r.pass != nil {
+		kept = [2]string{r.pass.input.Value(), r.pass2.input.Value()}
+	}
 	r.pass, r.pass2 = nil, nil
 	if r.st.mnt.kind.makesTargetsKey() {
-		r.pass = newField("Targets passphrase", "for the new targets key (or the trust dir's, if it holds one)", "", true, validatePassphrase)
-		r.pass2 = newField("Again", "the same passphrase", "", true, nil)
+		r.pass = newField("Targets passphrase", "for the new targets key (or the trust dir's, if it holds one)", kept[0], true, validatePassphrase)
+		r.pass2 = newField("Again", "the same passphrase", kept[1], true, nil)
 		fields = append(fields, r.pass, r.pass2)
 	}
 	r.form = newForm(fields...)
@@ -162,6 +169,15 @@ func (r *maintRoot) update(msg tea.Msg) tea.Cmd {
 	case maintTokensMsg:
 		r.tokens, r.scanErr, r.phase = msg.list, msg.err, mrList
 		r.cursor = min(r.cursor, max(len(r.tokens)-1, 0))
+		if serial := r.resume; serial != 0 {
+			r.resume = 0
+			for i, t := range r.tokens {
+				if t.Serial == serial && t.Problem == "" && t.PINTriesLeft > 0 {
+					r.cursor = i
+					return r.startForm()
+				}
+			}
+		}
 		return nil
 	case touchMsg:
 		r.touching = true
@@ -171,7 +187,9 @@ func (r *maintRoot) update(msg tea.Msg) tea.Cmd {
 		if msg.err != nil {
 			r.phase = mrForm
 			if errors.Is(msg.err, trust.ErrWrongPIN) || errors.Is(msg.err, trust.ErrPINBlocked) {
-				// A wrong PIN is never sent again: the tries left are read anew.
+				// A wrong PIN is never sent again: the tries left are read
+				// anew, and the PIN is typed anew.
+				r.resume = r.tokens[r.cursor].Serial
 				return tea.Batch(showError(msg.err), r.scan())
 			}
 			return showError(msg.err)

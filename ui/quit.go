@@ -20,22 +20,26 @@ func status(st *state, width int) string {
 	}
 	for _, c := range st.active() {
 		rep := c.Report()
+		titles := map[flows.StepID]string{}
+		for _, p := range c.Plan() {
+			titles[p.ID] = p.Title
+		}
 		if !rep.Published() {
 			// A publish that failed or was cut off may still have reached
 			// the server: say what the engine said, not more.
 			for _, s := range rep.Steps {
 				switch s.Status {
 				case flows.Failed:
-					fmt.Fprintf(&b, "%s: %s failed: %s\n  the same step, run again, finds out and goes on\n", rep.GUN, flows.StepTitle(s.Step), plainText(s.Error))
+					fmt.Fprintf(&b, "%s: %s failed: %s\n  the same step, run again, finds out and goes on\n", rep.GUN, titles[s.Step], plainText(s.Error))
 				case flows.Started:
-					fmt.Fprintf(&b, "%s: %s %s\n", rep.GUN, flows.StepTitle(s.Step), running(st))
+					fmt.Fprintf(&b, "%s: %s %s\n", rep.GUN, titles[s.Step], running(st))
 				}
 			}
 			continue
 		}
 		fmt.Fprintf(&b, "%s is published:\n", rep.GUN)
 		for _, s := range rep.Steps {
-			line := flows.StepTitle(s.Step) + ": " + string(s.Status)
+			line := titles[s.Step] + ": " + string(s.Status)
 			if s.Note != "" {
 				line += " (" + s.Note + ")"
 			}
@@ -43,7 +47,7 @@ func status(st *state, width int) string {
 				line += " (" + plainText(s.Error) + ")"
 			}
 			if s.Status == flows.Started {
-				line = flows.StepTitle(s.Step) + ": " + running(st)
+				line = titles[s.Step] + ": " + running(st)
 			}
 			b.WriteString("  " + line + "\n")
 		}

@@ -47,12 +47,11 @@ func (a *app) setUpRehearsal(ctx context.Context, cfg *ui.Config, env map[string
 		// Released before the wizard opens the token again.
 		defer yk.Close()
 		root = yk
-		rootNote = fmt.Sprintf("the root key is on the virtual YubiKey %s (PIN %s)", s, env["YUBIKEY_PIN"])
+		rootNote = fmt.Sprintf("root key on the virtual YubiKey %s, PIN %s", s, env["YUBIKEY_PIN"])
 	} else {
 		pass.Root = sandboxRootPassphrase
 		root = trust.FileRootKey("")
-		rootNote = fmt.Sprintf("no virtual YubiKey (%s): the root key is a file in the trust dir, passphrase %q (press f on the Root key screen)",
-			env["YUBIKEY_PROBLEM"], sandboxRootPassphrase)
+		rootNote = fmt.Sprintf("root key in a file (no virtual YubiKey: %s), passphrase %q", env["YUBIKEY_PROBLEM"], sandboxRootPassphrase)
 	}
 	eng, err := a.clientFor(cfg.Server, cfg.CACert, cfg.TrustDir, trust.WithPassphrases(pass))
 	if err != nil {
@@ -73,7 +72,7 @@ func (a *app) setUpRehearsal(ctx context.Context, cfg *ui.Config, env map[string
 	renewed := env["RENEWED_SIGNER_CERT"]
 	cfg.Maintain = true
 	cfg.Signers = []ui.SignerFile{{Name: signer.Name, Path: renewed}}
-	cfg.SandboxNote = fmt.Sprintf("Rehearsal of the yearly ceremony: %s is set up; %s. Signer signpath's certificate ends in 20 days; its renewed certificate is %s. Notary server %s.",
-		gun, rootNote, filepath.Base(renewed), cfg.Server)
+	cfg.SandboxNote = fmt.Sprintf("The yearly ceremony: %s is set up (%s); signpath's certificate ends in 20 days, its renewed one is %s.",
+		gun, rootNote, filepath.Base(renewed))
 	return nil
 }

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// TestSandboxRotationRehearsalEndToEnd runs `dctwiz sandbox --rehearse
+// rotation` in a real 80x24 terminal (tmux) and renews the signer's
+// certificate as an admin would once a year: the status table proposes
+// it, the renewed certificate is picked, a wrong PIN is typed first, then
+// the right one on the virtual YubiKey (a file root key where pcscd
+// cannot run). Before leaving the summary it reads the published trust
+// data with a fresh engine and with the notary CLI: the renewed key signs
+// for signpath, the old one is gone, and no private key is left.
+func TestSandboxRotationRehearsalEndToEnd(t *testing.T) {
+	needBed(t)
+	dir := filepath.Join(t.TempDir(), "sandbox")
+	e := sandboxEnv(t)
+	term := startTerminalSized(t, e, 80, 24, "sandbox", "--dir", dir, "--rehearse", "rotation")
+
+	// 1 Welcome: maintenance is chosen already.
+	screen := term.waitWithin("Trust dir writable", 1, 3*time.Minute)
+	if !strings.Contains(screen, "› Maintain repositories") || !strings.Contains(screen, "The yearly ceremony") {
+		t.Fatalf("welcome screen:\n%s", screen)
+	}
+	env, err := readEnvFile(filepath.Join(dir, "sandbox.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gun := env["REGISTRY_HOST"] + "/acme/app"
+	before := inspectAsConsumer(t, env["NOTARY_URL"], env["NOTARY_CA"], gun)
+	renewed, err := trust.LoadCertificate(env["RENEWED_SIGNER_CERT"], time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	term.keys("Enter")
+	term.waitFor("step 2 of 10")
+	term.keys("Enter")
+	// 3 Status: the certificate's end is found and the ceremony proposed.
+	screen = term.waitFor("Proposed: Renew a signer's certificate: signpath")
+	if !strings.Contains(screen, "! signer signpath's certificate") {
+		t.Errorf("status table:\n%s", screen)
+	}
+	term.keys("Enter")
+	// 4 Ceremony: the proposed one, its signer, the renewed certificate.
+	term.waitFor("(proposed for signpath)")
+	term.keys("Enter")
+	term.waitFor("Which signer?")
+	term.keys("Enter")
+	term.waitFor("› signpath-renewed.crt")
+	term.keys("Enter")
+	term.waitFor("Compare the SHA-256")
+	term.keys("Enter")
+	// 5 Root key.
+	onYubiKey := env["YUBIKEY_SERIAL"] != ""
+	fill := func(secret string) {
+		term.text(secret)
+		if onYubiKey {
+			term.keys("Tab") // the slot, found on the token: 9c
+		}
+		term.keys("Tab")
+		term.text(targetsPass)
+		term.keys("Tab")
+		term.text(targetsPass)
+		term.keys("Enter")
+	}
+	if onYubiKey {
+		term.waitFor("YubiKey 5000001, firmware")
+		term.keys("Enter")
+		term.waitFor("Targets passphrase")
+		fill("000000")
+		// The form comes back, the tries left read anew, the passphrase kept.
+		term.waitFor("wrong PIN: 2 tries left")
+		term.waitFor("YubiKey 5000001: 2 tries left")
+		term.text(env["YUBIKEY_PIN"])
+		term.keys("Enter")
+		term.waitFor("It is the root key of")
+	} else {
+		t.Logf("no virtual YubiKey in the sandbox (%s): rehearsing with a file root key", env["YUBIKEY_PROBLEM"])
+		term.waitFor("no YubiKey found")
+		term.keys("f")
+		term.waitFor("Root passphrase")
+		fill(sandboxRootPassphrase)
+		term.waitFor("root key file signs")
+	}
+	term.keys("Enter")
+	// 6 Review, 7 Publish, 8 Verify, 9 the targets key signed in goes again.
+	term.waitFor("Keys of ")
+	term.keys("p")
+	term.waitFor("Press enter to verify it as consumers")
+	term.keys("Enter")
+	term.waitFor("Verified: new consumers")
+	term.keys("Enter")
+	term.waitFor("it is gone")
+	term.keys("Enter")
+	// 10 Summary.
+	term.waitFor("Ceremony record (and its .json")
+
+	after := inspectAsConsumer(t, env["NOTARY_URL"], env["NOTARY_CA"], gun)
+	keysOf := func(in *trust.Inspection) []string {
+		for _, s := range in.Signers {
+			if s.Name == "signpath" {
+				return s.KeyIDs
+			}
+		}
+		return nil
+	}
+	old := keysOf(before)
+	if got := keysOf(after); !slices.Equal(got, []string{renewed.KeyID}) || len(old) != 1 || old[0] == renewed.KeyID {
+		t.Errorf("signpath's keys: before %v, after %v; want the renewed %s alone", old, got, renewed.KeyID)
+	}
+	out, err := exec.Command(env["NOTARY_CLI"], "-s", env["NOTARY_URL"], "--tlscacert", env["NOTARY_CA"], "-d", t.TempDir(),
+		"delegation", "list", gun).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), renewed.KeyID) || strings.Contains(string(out), old[0]) {
+		t.Errorf("notary delegation list (%v) should name %s and not %s:\n%s", err, renewed.KeyID, old[0], out)
+	}
+	keys, _ := filepath.Glob(filepath.Join(dir, "trust", "private", "*.key"))
+	for _, k := range keys {
+		b, _ := os.ReadFile(k)
+		if onYubiKey || strings.Contains(string(b), "role: targets") {
+			t.Errorf("a private key is left in the trust dir: %s", k)
+		}
+	}
+	records, _ := filepath.Glob(filepath.Join(dir, "out", "dctwiz-ceremony-*.json"))
+	if len(records) != 1 {
+		t.Fatalf("ceremony records: %v", records)
+	} else if rec, _ := os.ReadFile(records[0]); !strings.Contains(string(rec), `"ceremony": "delegation replace"`) {
+		t.Errorf("ceremony record:\n%s", rec)
+	}
+
+	term.keys("Enter")
+	screen = term.waitWithin("EXIT=", 1, time.Minute)
+	if !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, "the delegation replace ceremony is complete") {
+		t.Fatalf("leaving the wizard:\n%s", screen)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the sandbox left %s behind", dir)
+	}
+	if out, _ := exec.Command("pgrep", "-f", "--", "--dir "+dir).Output(); len(out) > 0 {
+		t.Errorf("the sandbox left processes running: %s", out)
+	}
+}
+
+// Quitting the rehearsal after the publish stops with exit 3, says that
+// the repository is published, and prints the command that verifies it.
+func TestSandboxRotationRehearsalQuitAfterPublish(t *testing.T) {
+	needBed(t)
+	dir := filepath.Join(t.TempDir(), "sandbox")
+	term := startTerminalSized(t, sandboxEnv(t), 80, 24, "sandbox", "--dir", dir, "--rehearse", "rotation")
+	term.waitWithin("Trust dir writable", 1, 3*time.Minute)
+	env, err := readEnvFile(filepath.Join(dir, "sandbox.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env["YUBIKEY_SERIAL"] == "" {
+		t.Skip("no virtual YubiKey: the end-to-end test covers the file root key")
+	}
+	term.keys("Enter")
+	term.waitFor("step 2 of 10")
+	term.keys("Enter")
+	term.waitFor("Proposed:")
+	// Rotate the timestamp key this time: no targets key, no passphrase.
+	term.keys("Enter")
+	term.waitFor("(proposed for signpath)")
+	for range 6 {
+		term.keys("Down")
+	}
+	term.keys("Enter")
+	term.waitFor("YubiKey 5000001, firmware")
+	term.keys("Enter")
+	term.waitFor("PIN")
+	term.text(env["YUBIKEY_PIN"])
+	term.keys("Enter")
+	term.waitFor("It is the root key of")
+	term.keys("Enter")
+	term.waitFor("timestamp  NEW key")
+	term.keys("p")
+	term.waitFor("Press enter to verify it as consumers")
+	term.keys("C-c")
+	term.waitFor("Quit the ceremony?")
+	term.keys("y")
+	screen := term.waitWithin("EXIT=", 1, time.Minute)
+	for _, s := range []string{"EXIT=3", "signed into root.json by the root key: done", "not done yet: Verify as a new consumer", "dctwiz check " + gun(env)} {
+		if !strings.Contains(strings.ReplaceAll(screen, "\\\n", ""), s) {
+			t.Errorf("after the quit, no %q:\n%s", s, screen)
+		}
+	}
+}
+
+func gun(env map[string]string) string { return env["REGISTRY_HOST"] + "/acme/app" }
