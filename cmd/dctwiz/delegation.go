@@ -41,7 +41,7 @@ func (a *app) delegationAddCmd() *cobra.Command {
 	var deleteKey bool
 	var recordDir string
 	cmd := &cobra.Command{
-		Use:   "add GUN NAME CERT",
+		Use:   "add GUN... NAME CERT",
 		Short: "Add a signer from its X.509 certificate (PEM or DER)",
 		Long: `delegation add adds a signer the way 'docker trust signer add' does: the
 certificate's key goes into targets/releases and targets/NAME for all paths,
@@ -52,17 +52,24 @@ and no SHA-1 signature.
 When the targets key was deleted after setup, --root-key runs the change as a
 ceremony (see delegation replace): a targets key is signed in with the root
 key, the signer added, both kinds of consumer checked, and the targets key
-deleted again. That needs --yes, or confirming on a terminal.`,
+deleted again. That needs --yes, or confirming on a terminal.
+
+With several GUNs the signer is added to each, as one ceremony (a plan, one
+confirmation, the root key's PIN once); --json then prints a list.`,
 		Example: `  NOTARY_TARGETS_PASSPHRASE=... dctwiz delegation add docker.io/acme/app signpath signpath.cer
 
   # The targets key was deleted after setup; the root key is on a YubiKey:
-  dctwiz delegation add docker.io/acme/app ci ci.crt --root-key yubikey --yes`,
-		Args: cobra.ExactArgs(3),
+  dctwiz delegation add docker.io/acme/app ci ci.crt --root-key yubikey --yes
+
+  # One signer for several repositories:
+  dctwiz delegation add docker.io/acme/app docker.io/acme/api ci ci.crt --root-key yubikey --yes`,
+		Args: cobra.MinimumNArgs(3),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			if rootKey.source != "" || deleteKey || recordDir != "" {
-				return a.runSignerCeremony(cmd.Context(), flows.SignerAdd, args[0], args[1], args[2], rootKey, deleteKey, recordDir)
+			guns, name, cert := args[:len(args)-2], args[len(args)-2], args[len(args)-1]
+			if rootKey.source != "" || deleteKey || recordDir != "" || len(guns) > 1 {
+				return a.runSignerCeremony(cmd.Context(), flows.SignerAdd, guns, name, cert, rootKey, deleteKey, recordDir)
 			}
-			return a.runDelegationAdd(cmd.Context(), args[0], args[1], args[2])
+			return a.runDelegationAdd(cmd.Context(), guns[0], name, cert)
 		}),
 	}
 	rootKey.registerOptional(cmd.Flags())
@@ -76,7 +83,7 @@ func (a *app) delegationReplaceCmd() *cobra.Command {
 	var deleteKey bool
 	var recordDir string
 	cmd := &cobra.Command{
-		Use:   "replace GUN NAME CERT",
+		Use:   "replace GUN... NAME CERT",
 		Short: "Renew a signer's certificate: its new key in, its old keys out",
 		Long: `delegation replace is the yearly ceremony when a signing service renews its
 certificate: the new certificate's key goes into targets/releases and
@@ -91,11 +98,15 @@ trust dir lacks the targets key (deleted after setup), --root-key signs a new
 targets key in first and it is deleted again at the end, leaving the
 repository as it was found; afterwards the result is verified as a new
 consumer and as one that trusted the repository before. It needs --yes, or
-confirming on a terminal.`,
-		Example: `  dctwiz delegation replace docker.io/acme/app signpath signpath-2027.cer --root-key yubikey --yes --record ceremonies/`,
-		Args:    cobra.ExactArgs(3),
+confirming on a terminal. With several GUNs the signer is renewed in each, as
+one ceremony (one plan, one confirmation, the root key's PIN once); --json
+then prints a list.`,
+		Example: `  dctwiz delegation replace docker.io/acme/app signpath signpath-2027.cer --root-key yubikey --yes --record ceremonies/
+  dctwiz delegation replace docker.io/acme/app docker.io/acme/api signpath signpath-2027.cer --root-key yubikey --yes`,
+		Args: cobra.MinimumNArgs(3),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			return a.runSignerCeremony(cmd.Context(), flows.SignerReplace, args[0], args[1], args[2], rootKey, deleteKey, recordDir)
+			guns, name, cert := args[:len(args)-2], args[len(args)-2], args[len(args)-1]
+			return a.runSignerCeremony(cmd.Context(), flows.SignerReplace, guns, name, cert, rootKey, deleteKey, recordDir)
 		}),
 	}
 	rootKey.registerOptional(cmd.Flags())
@@ -104,25 +115,32 @@ confirming on a terminal.`,
 	return cmd
 }
 
-// runSignerCeremony adds, removes or replaces a signer as a ceremony,
-// with the root key when the targets key must be rotated in.
-func (a *app) runSignerCeremony(ctx context.Context, change, gunArg, name, certPath string, rootKey rootKeyFlags, deleteKey bool, recordDir string) (err error) {
-	gun, err := gunAndSigner(gunArg, name)
+// runSignerCeremony adds, removes or replaces a signer in each
+// repository as one ceremony, with the root key when the targets key must
+// be rotated in: one plan, one confirmation, one PIN.
+func (a *app) runSignerCeremony(ctx context.Context, change string, gunArgs []string, name, certPath string, rootKey rootKeyFlags, deleteKey bool, recordDir string) (err error) {
+	guns, err := parseGUNArgs(gunArgs)
 	if err != nil {
 		return err
+	}
+	if err := trust.ValidSignerName(name); err != nil {
+		return usageError{err}
 	}
 	if recordDir != "" {
 		if err := checkDir(recordDir); err != nil {
 			return err
 		}
 	}
-	sc := &flows.SignerChange{GUN: gun, Change: change, Name: name, RemoveLast: true, DeleteTargetsKey: deleteKey}
+	var cert *trust.Certificate
 	if change != flows.SignerRemove {
-		if sc.Cert, err = a.loadCert(certPath); err != nil {
+		if cert, err = a.loadCert(certPath); err != nil {
 			return err
 		}
 	}
-	what := map[string]string{flows.SignerAdd: "Adding signer ", flows.SignerRemove: "Removing signer ", flows.SignerReplace: "Replacing the key of signer "}[change] + name + " of " + gun.String()
+	newChange := func(gun trust.GUN) *flows.SignerChange {
+		return &flows.SignerChange{GUN: gun, Change: change, Name: name, Cert: cert, RemoveLast: true, DeleteTargetsKey: deleteKey}
+	}
+	what := map[string]string{flows.SignerAdd: "Adding signer ", flows.SignerRemove: "Removing signer ", flows.SignerReplace: "Replacing the key of signer "}[change] + name + " of " + joinGUNs(guns)
 	if change == flows.SignerRemove {
 		what += " (if it holds the last key of targets/releases, tags signed there become unverifiable)"
 	}
@@ -139,40 +157,78 @@ func (a *app) runSignerCeremony(ctx context.Context, change, gunArg, name, certP
 	}
 	consumers := "nothing to do; tags signed before stay valid"
 	if change != flows.SignerAdd {
-		consumers = a.releasesWarning(ctx, c, gun, name)
+		var notes []string
+		for _, gun := range guns {
+			note := a.releasesWarning(ctx, c, gun, name)
+			if len(guns) > 1 {
+				note = gun.String() + ": " + note
+			}
+			notes = append(notes, note)
+		}
+		consumers = strings.Join(notes, "; ")
 	}
-	a.showPlan([]trust.GUN{gun}, sc.Plan(), needs, consumers)
+	a.showPlan(guns, newChange(guns[0]).Plan(), needs, consumers)
 	if err := a.confirm(what, name); err != nil {
 		return err
 	}
+	var root trust.RootKey
 	if rootKey.source != "" {
-		if sc.Root, err = a.rootKey(rootKey); err != nil {
+		if root, err = a.rootKey(rootKey); err != nil {
 			return err
 		}
 	}
 	began := time.Now()
-	rep, err := flows.RunSignerChange(ctx, c, sc, a.progress(sc.Plan()))
-	if werr := a.recordReports("delegation "+change, recordDir, began, c, sc.Root, []*flows.Report{rep}); werr != nil && err == nil {
-		err = werr
-	}
-	if err != nil {
-		a.explainStop(rep)
-		return err
-	}
-	return a.output(rep, func() {
-		for _, d := range rep.Delegations {
-			verb := map[string]string{flows.SignerAdd: "Added", flows.SignerRemove: "Removed", flows.SignerReplace: "Replaced the key of"}[change]
-			if !d.Changed {
-				fmt.Fprintf(a.stdout, "Signer %s of %s is already so: nothing to do.\n", name, gun)
-				continue
+	var reports []*flows.Report
+	defer func() {
+		// The record is written however the ceremony ended.
+		if werr := a.recordReports("delegation "+change, recordDir, began, c, root, reports); werr != nil && err == nil {
+			err = werr
+		}
+	}()
+	for _, gun := range guns {
+		sc := newChange(gun)
+		sc.Root = root
+		if len(guns) > 1 && !a.json {
+			fmt.Fprintf(a.stderr, "%s\n", gun)
+		}
+		rep, err := flows.RunSignerChange(ctx, c, sc, a.progress(sc.Plan()))
+		reports = append(reports, rep)
+		if err != nil {
+			a.explainStop(rep)
+			if a.json {
+				a.failureReport = reports
+				if len(guns) == 1 {
+					a.failureReport = rep
+				}
 			}
-			fmt.Fprintf(a.stdout, "%s signer %s of %s: %s.\n", verb, name, gun, strings.Join(d.Roles, ", "))
+			return err
 		}
-		if rep.Rotation != nil {
-			fmt.Fprintf(a.stdout, "  a targets key was signed in with the root key for the change and deleted again: %v\n", rep.TargetsKey != nil && rep.TargetsKey.Gone)
+	}
+	var doc any = reports
+	if len(reports) == 1 {
+		doc = reports[0] // one repository: one report, as before several were taken
+	}
+	return a.output(doc, func() {
+		for _, rep := range reports {
+			printSignerChange(a, change, name, rep)
 		}
-		fmt.Fprintln(a.stdout, "  consumers: a new one pinned to the root certificate and one that trusted the repository before both verify")
 	})
+}
+
+// printSignerChange says what a signer ceremony did to one repository.
+func printSignerChange(a *app, change, name string, rep *flows.Report) {
+	for _, d := range rep.Delegations {
+		verb := map[string]string{flows.SignerAdd: "Added", flows.SignerRemove: "Removed", flows.SignerReplace: "Replaced the key of"}[change]
+		if !d.Changed {
+			fmt.Fprintf(a.stdout, "Signer %s of %s is already so: nothing to do.\n", name, rep.GUN)
+			continue
+		}
+		fmt.Fprintf(a.stdout, "%s signer %s of %s: %s.\n", verb, name, rep.GUN, strings.Join(d.Roles, ", "))
+	}
+	if rep.Rotation != nil {
+		fmt.Fprintf(a.stdout, "  a targets key was signed in with the root key for the change and deleted again: %v\n", rep.TargetsKey != nil && rep.TargetsKey.Gone)
+	}
+	fmt.Fprintln(a.stdout, "  consumers: a new one pinned to the root certificate and one that trusted the repository before both verify")
 }
 
 // runDelegationAdd adds a signer; the targets key asks for its passphrase.
@@ -253,24 +309,27 @@ func (a *app) delegationRemoveCmd() *cobra.Command {
 	var deleteKey bool
 	var recordDir string
 	cmd := &cobra.Command{
-		Use:   "remove GUN NAME",
+		Use:   "remove GUN... NAME",
 		Short: "Remove a signer",
 		Long: `delegation remove removes targets/NAME and the signer's keys from
 targets/releases where no other signer shares them. Removing the last key of
 targets/releases leaves tags signed there unverifiable, so it needs --yes
 (or typing the signer name on a terminal). It needs the targets key; when it
 was deleted after setup, --root-key runs the removal as a ceremony (see
-delegation replace), which needs --yes or confirming on a terminal.`,
+delegation replace), which needs --yes or confirming on a terminal. With
+several GUNs the signer is removed from each, as one ceremony.`,
 		Example: `  NOTARY_TARGETS_PASSPHRASE=... dctwiz delegation remove docker.io/acme/app alice
 
   # A compromised signer, the targets key deleted after setup:
-  dctwiz delegation remove docker.io/acme/app alice --root-key yubikey --yes`,
-		Args: cobra.ExactArgs(2),
+  dctwiz delegation remove docker.io/acme/app alice --root-key yubikey --yes
+  dctwiz delegation remove docker.io/acme/app docker.io/acme/api alice --root-key yubikey --yes`,
+		Args: cobra.MinimumNArgs(2),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			if rootKey.source != "" || deleteKey || recordDir != "" {
-				return a.runSignerCeremony(cmd.Context(), flows.SignerRemove, args[0], args[1], "", rootKey, deleteKey, recordDir)
+			guns, name := args[:len(args)-1], args[len(args)-1]
+			if rootKey.source != "" || deleteKey || recordDir != "" || len(guns) > 1 {
+				return a.runSignerCeremony(cmd.Context(), flows.SignerRemove, guns, name, "", rootKey, deleteKey, recordDir)
 			}
-			return a.runDelegationRemove(cmd.Context(), args[0], args[1])
+			return a.runDelegationRemove(cmd.Context(), guns[0], name)
 		}),
 	}
 	rootKey.registerOptional(cmd.Flags())
