@@ -524,3 +524,39 @@ func keyHere(t *testing.T, trustDir, id string) bool {
 	_, err := os.Stat(filepath.Join(trustDir, "private", id+".key"))
 	return err == nil
 }
+
+// A rotation of an expired repository signs over the server's root.json
+// only if it chains to the root this trust dir trusted before: a server
+// that swapped root.json must not be signed over. Here the cache trusted
+// another repository's root (a stand-in for a swap). notary's own root
+// validation refuses it first, when the session opens; the recovery's
+// check of the cached root keys (recoverTargets) backs it up. Either way
+// nothing is made or published.
+func TestRecoveryRefusesARootTheCacheDidNotTrust(t *testing.T) {
+	ctx := context.Background()
+	c, gun, _ := rotatable(t, false)
+	other, otherGUN, _ := rotatable(t, false)
+	if err := trust.ExpireTargetsSoon(ctx, c, gun, 1500*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	foreign, err := os.ReadFile(filepath.Join(other.TrustDir(), "tuf", otherGUN.String(), "metadata", "root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(c.TrustDir(), "tuf", gun.String(), "metadata", "root.json"), foreign, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keysBefore, _ := filepath.Glob(filepath.Join(c.TrustDir(), "private", "*.key"))
+	_, err = c.RotateTargetsKey(ctx, gun, trust.FileRootKey(""))
+	if !errors.Is(err, trust.ErrVerification) || !strings.Contains(err.Error(), "trusted") {
+		t.Fatalf("recovering with a cache that trusted another root: %v", err)
+	}
+	if keys, _ := filepath.Glob(filepath.Join(c.TrustDir(), "private", "*.key")); len(keys) != len(keysBefore) {
+		t.Errorf("key files %d before, %d after the refusal: a key was made or lost", len(keysBefore), len(keys))
+	}
+	// Nothing was published: a consumer still finds the old, expired targets.json.
+	if _, err := newClient(t).Inspect(ctx, gun); !errors.Is(err, trust.ErrExpired) {
+		t.Errorf("after the refusal a consumer reads: %v, want ErrExpired", err)
+	}
+}
