@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -109,10 +110,28 @@ func monkeyModel(t *testing.T, rnd *rand.Rand) (*Model, chan tea.Msg) {
 	cfg := Config{GUNs: []string{testGUN}, Server: "https://notary.example.com", OutDir: out,
 		Signers: []SignerFile{{Name: "signpath", Path: "testdata/certs/signpath.crt"}},
 		Now:     func() time.Time { return fakeDate }}
-	m := New(cfg, newFakeBackend())
+	b := newFakeBackend()
+	maintain := rnd.Intn(3) == 0
+	if maintain {
+		// The maintenance path, on a repository set up before.
+		maintained(filepath.Join("testdata", "certs", "signpath-renewed.crt"))(&cfg, b)
+	}
+	m := New(cfg, b)
 	results := make(chan tea.Msg, 1024)
 	run(m.Init(), results)
-	if rnd.Intn(2) == 0 {
+	if maintain && rnd.Intn(2) == 0 {
+		g, _ := trust.ParseGUN(testGUN)
+		st := m.st
+		st.guns, st.targetsPass = []trust.GUN{g}, testPass
+		in := maintainedInspection(testGUN)
+		st.mnt.inspections, st.mnt.checks, st.mnt.readAt = []*trust.Inspection{in}, []flows.CheckResult{flows.Check(in, fakeDate, checkWithin)}, fakeDate
+		st.mnt.kind = []maintKind{mRotateTargets, mRotateTimestamp, mRemoveSigner}[rnd.Intn(3)]
+		st.mnt.signer = "signpath"
+		st.root = rootChoice{token: b.tokens[0], slot: "9c", key: trust.FileRootKey(""), closer: closerFunc(func() error { return nil })}
+		run(m.show(screenID(rnd.Intn(int(mntReview)+1))), results)
+		return m, results
+	}
+	if !maintain && rnd.Intn(2) == 0 {
 		cert, err := trust.LoadCertificate("testdata/certs/signpath.crt", fakeDate)
 		if err != nil {
 			t.Fatal(err)

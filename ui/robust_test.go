@@ -520,3 +520,91 @@ func TestWrapKeepsTheTextAndTheWidth(t *testing.T) {
 		}
 	}
 }
+
+// maintSubStates are the places on the maintenance path, each reached
+// from the previous one.
+var maintSubStates = []struct {
+	name   string
+	step   func(h *harness) // from the previous sub-state
+	typing bool
+}{
+	{"welcome", func(h *harness) { h.wait("Trust dir writable") }, false},
+	{"repository", func(h *harness) { h.enter(); h.wait("step 2 of 10") }, true},
+	{"status", func(h *harness) { h.enter(); h.wait("Proposed:") }, false},
+	{"ceremony", func(h *harness) { h.enter(); h.wait("(proposed for signpath)") }, false},
+	{"signer", func(h *harness) { h.enter(); h.wait("Which signer?") }, false},
+	{"certificate picker", func(h *harness) { h.enter(); h.wait("signpath-renewed.crt") }, false},
+	{"certificate preview", func(h *harness) { h.enter(); h.wait("Compare the SHA-256") }, false},
+	{"root key list", func(h *harness) { h.enter(); h.wait("YubiKey 5000001, firmware") }, false},
+	{"root key form", func(h *harness) { h.enter(); h.wait("Targets passphrase") }, true},
+	{"root key open", func(h *harness) {
+		h.typ("135790")
+		h.tab()
+		h.tab()
+		h.typ(testPass)
+		h.tab()
+		h.typ(testPass)
+		h.enter()
+		h.wait("It is the root key of")
+	}, false},
+	{"review", func(h *harness) { h.enter(); h.wait("Keys of ") }, false},
+	{"publish", func(h *harness) { h.runes("p"); h.wait("Press enter to verify") }, false},
+	{"verify", func(h *harness) { h.enter(); h.wait("Verified: new consumers") }, false},
+	{"delete", func(h *harness) { h.enter(); h.wait("Press enter for the summary") }, false},
+}
+
+// The maintenance path is left from every screen and sub-state by every
+// way, as setup's is; each footer shows every key at 80 columns.
+func TestMaintenanceQuitFromEveryScreenAndFooters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the whole table of screens and ways out; skipped with -short")
+	}
+	quits := map[string]func(h *harness){
+		"q then y":     func(h *harness) { h.runes("q"); h.wait("Quit the ceremony?"); h.runes("y") },
+		"ctrl+c twice": func(h *harness) { h.press(tea.KeyCtrlC); h.wait("Quit the ceremony?"); h.press(tea.KeyCtrlC) },
+		"signal":       func(h *harness) { h.send(Stop{}) },
+	}
+	for i, s := range maintSubStates {
+		reach := func(h *harness) {
+			for _, p := range maintSubStates[:i+1] {
+				p.step(h)
+			}
+		}
+		t.Run(s.name+"/footer", func(t *testing.T) {
+			h := newHarness(t, maintained(renewedCert()))
+			reach(h)
+			m := h.end()
+			v := m.View()
+			rule := strings.Repeat("─", 80)
+			footer := v[strings.LastIndex(v, rule)+len(rule):]
+			for _, k := range m.cur().keys().short {
+				if hk := k.Help().Key; !strings.Contains(footer, hk+" "+k.Help().Desc) {
+					t.Errorf("the footer lacks %q %q:\n%s", hk, k.Help().Desc, footer)
+				}
+			}
+			checkFits(t, v, 80, 24)
+		})
+		for name, quit := range quits {
+			if name == "q then y" && s.typing {
+				continue
+			}
+			t.Run(s.name+"/"+name, func(t *testing.T) {
+				h := newHarness(t, maintained(renewedCert()))
+				reach(h)
+				quit(h)
+				out := h.outcome()
+				m := h.end()
+				if m.Finished() || !strings.Contains(out, "the ceremony was stopped") {
+					t.Fatalf("finished %v, outcome:\n%s", m.Finished(), out)
+				}
+				if m.st.inflight != 0 {
+					t.Errorf("quit with %d commands counted as running", m.st.inflight)
+				}
+				published := i >= 11 // from the publish screen on
+				if strings.Contains(out, "Nothing is published") == published {
+					t.Errorf("published %v, outcome:\n%s", published, out)
+				}
+			})
+		}
+	}
+}
