@@ -28,17 +28,31 @@ func (a *app) wizardCmd() *cobra.Command {
 	var f wizardFlags
 	cmd := &cobra.Command{
 		Use:   "wizard [GUN...]",
-		Short: "Walk through the setup ceremony screen by screen (the default on a terminal)",
-		Long: `wizard runs the setup ceremony as an interactive terminal wizard: welcome and
-environment checklist, repository, YubiKey (prepare, slot and policies, root
-key with attestation), targets key passphrase, signers' certificates, review,
-publish, root certificate, test signature, targets key deletion, and a summary
-with a ceremony record (Markdown and JSON). It runs the same steps as
-'dctwiz setup'. Quitting at any point says what was published and which
-headless command continues from there.
+		Short: "Walk through a ceremony screen by screen: setup, or maintenance (the default on a terminal)",
+		Long: `wizard runs a ceremony as an interactive terminal wizard. Its first screen
+asks what you are there to do.
+
+Set up new repositories: environment checklist, repository, YubiKey (prepare,
+slot and policies, root key with attestation), targets key passphrase,
+signers' certificates, review, publish, root certificate, test signature,
+targets key deletion, and a summary with a ceremony record (Markdown and
+JSON). It runs the same steps as 'dctwiz setup'.
+
+Maintain repositories set up before: each repository's status (what expires
+when, as 'dctwiz check' lists it) and the ceremony proposed for it; renew a
+signer's certificate, add or remove a signer, rotate the targets, snapshot or
+timestamp key, or renew expiring metadata; the root key opened on its
+YubiKey; review with the keys before and after; publish; verification as a
+new consumer and as one that trusted the repositories before; the targets key
+signed in deleted again; summary and record. It runs the same steps as
+'dctwiz delegation replace|add|remove', 'dctwiz rotate' and 'dctwiz renew'.
+
+Quitting at any point says what was published and which headless command
+continues from there.
 
 Running dctwiz without a command on a terminal starts the wizard. To rehearse
-on this machine only, run 'dctwiz sandbox'.`,
+on this machine only, run 'dctwiz sandbox' (setup) or 'dctwiz sandbox --rehearse
+rotation' (the yearly renewal of a signer's certificate).`,
 		Example: `  dctwiz
   dctwiz wizard docker.io/acme/app --delegation signpath=signpath.cer --out-dir ~/ceremony
   dctwiz wizard registry.example.com/team/app --server https://notary.example.com --tlscacert ca.pem`,
