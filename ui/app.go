@@ -15,8 +15,6 @@ import (
 	"github.com/charmbracelet/bubbles/spinner"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
-
-	"github.com/dctwiz/dctwiz/flows"
 )
 
 // screen is one step of the wizard.
@@ -149,7 +147,7 @@ func New(cfg Config, b Backend) *Model {
 		newTargetsKey(st),
 		newDelegations(st),
 		newReview(st),
-		newPublish(st),
+		newSetupPublish(st),
 		newRootCert(st),
 		newTestSign(st),
 		newDeleteKey(st),
@@ -162,8 +160,8 @@ func New(cfg Config, b Backend) *Model {
 		newCeremonyPicker(st),
 		newMaintRoot(st),
 		newMaintReview(st),
-		newPhaseScreen(st, flows.PhasePublish),
-		newPhaseScreen(st, flows.PhaseVerify),
+		newMaintPublish(st),
+		newMaintVerify(st),
 		newMaintDelete(st),
 		newMaintSummary(st),
 	}}

@@ -62,15 +62,7 @@ func TestGoldenMaintenance(t *testing.T) {
 			h.enter()
 			h.wait("Proposed:")
 		}},
-		{"ceremony", func(h *harness) {
-			h.wait("Trust dir writable")
-			h.enter()
-			h.wait("step 2 of 10")
-			h.enter()
-			h.wait("Proposed:")
-			h.enter()
-			h.wait("(proposed for signpath)")
-		}},
+		{"ceremony", func(h *harness) { h.toMaintCeremony() }},
 		{"review", func(h *harness) { h.toMaintReview() }},
 		{"publish", func(h *harness) {
 			h.toMaintReview()
@@ -86,11 +78,7 @@ func TestGoldenMaintenance(t *testing.T) {
 		}},
 		{"summary", func(h *harness) {
 			h.toMaintReview()
-			h.runes("p")
-			h.wait("Press enter to verify")
-			h.enter()
-			h.wait("Verified: new consumers")
-			h.enter()
+			h.publishAndVerify()
 			h.wait("Press enter for the summary")
 			h.enter()
 			h.wait("Ceremony record")

@@ -240,25 +240,11 @@ func hierarchyNow(in *trust.Inspection) string {
 	if in == nil {
 		return ""
 	}
-	var b strings.Builder
-	ids := func(name string) string {
-		for _, a := range in.AdministrativeKeys {
-			if a.Name == name {
-				return shortIDList(a.KeyIDs)
-			}
-		}
-		return "?"
+	var signers []string
+	for _, s := range in.Signers {
+		signers = append(signers, fmt.Sprintf("%-9s %s", s.Name, shortIDList(s.KeyIDs)))
 	}
-	fmt.Fprintf(&b, "root       %s\n", ids("Root"))
-	fmt.Fprintf(&b, "└─ targets %s\n", ids("Repository"))
-	for i, s := range in.Signers {
-		branch := "├─"
-		if i == len(in.Signers)-1 {
-			branch = "└─"
-		}
-		fmt.Fprintf(&b, "   %s %-9s %s\n", branch, s.Name, shortIDList(s.KeyIDs))
-	}
-	return b.String()
+	return keyLines(adminKeys(in, "Root"), adminKeys(in, "Repository"), signers)
 }
 
 // hierarchyAfter pictures what the ceremony changes in gun's keys.
@@ -266,25 +252,14 @@ func (m *maintenance) hierarchyAfter(in *trust.Inspection) string {
 	if in == nil {
 		return ""
 	}
-	var b strings.Builder
-	ids := func(name string) string {
-		for _, a := range in.AdministrativeKeys {
-			if a.Name == name {
-				return shortIDList(a.KeyIDs)
-			}
-		}
-		return "?"
-	}
-	targets := ids("Repository")
+	targets := adminKeys(in, "Repository")
 	switch m.kind {
 	case mRotateTargets, mRenew:
 		targets = "NEW key (replaces " + targets + "), deleted at the end if you confirm"
 	case mReplaceSigner, mAddSigner, mRemoveSigner:
 		targets += " (or a new one signed in by the root key for the change, deleted again)"
 	}
-	fmt.Fprintf(&b, "root       %s (signs the change on the YubiKey)\n", ids("Root"))
-	fmt.Fprintf(&b, "└─ targets %s\n", targets)
-	var lines []string
+	var signers []string
 	found := false
 	for _, s := range in.Signers {
 		keys := shortIDList(s.KeyIDs)
@@ -297,23 +272,41 @@ func (m *maintenance) hierarchyAfter(in *trust.Inspection) string {
 				keys = "REMOVED (was " + keys + ")"
 			}
 		}
-		lines = append(lines, fmt.Sprintf("%-9s %s", s.Name, keys))
+		signers = append(signers, fmt.Sprintf("%-9s %s", s.Name, keys))
 	}
 	if m.kind == mAddSigner && !found {
-		lines = append(lines, fmt.Sprintf("%-9s NEW %s", m.signer, trust.ShortID(m.cert.KeyID)))
+		signers = append(signers, fmt.Sprintf("%-9s NEW %s", m.signer, trust.ShortID(m.cert.KeyID)))
 	}
-	for i, l := range lines {
+	out := keyLines(adminKeys(in, "Root")+" (signs the change on the YubiKey)", targets, signers)
+	switch m.kind {
+	case mRotateSnapshot:
+		out += "snapshot   NEW key, made and kept by the notary server\n"
+	case mRotateTimestamp:
+		out += "timestamp  NEW key, made and kept by the notary server\n"
+	}
+	return out
+}
+
+// adminKeys are the short IDs of the Root or Repository (targets) keys.
+func adminKeys(in *trust.Inspection, name string) string {
+	for _, a := range in.AdministrativeKeys {
+		if a.Name == name {
+			return shortIDList(a.KeyIDs)
+		}
+	}
+	return "?"
+}
+
+// keyLines draws root, targets and the signers under it as a tree.
+func keyLines(root, targets string, signers []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "root       %s\n└─ targets %s\n", root, targets)
+	for i, l := range signers {
 		branch := "├─"
-		if i == len(lines)-1 {
+		if i == len(signers)-1 {
 			branch = "└─"
 		}
 		fmt.Fprintf(&b, "   %s %s\n", branch, l)
-	}
-	switch m.kind {
-	case mRotateSnapshot:
-		b.WriteString("snapshot   NEW key, made and kept by the notary server\n")
-	case mRotateTimestamp:
-		b.WriteString("timestamp  NEW key, made and kept by the notary server\n")
 	}
 	return b.String()
 }

@@ -32,9 +32,11 @@ func renewedCert() string {
 	return filepath.Join(os.TempDir(), "dctwiz-ui-test-out", "certs", "signpath-renewed.crt")
 }
 
-// toMaintReview walks the maintenance path to its review: the proposed
-// ceremony (signpath's certificate renewed) with the prefilled certificate.
-func (h *harness) toMaintReview() {
+// The walks of the maintenance path, each from where the last one ends.
+
+// toMaintCeremony walks from the welcome screen to the ceremony picker,
+// the status table read on the way.
+func (h *harness) toMaintCeremony() {
 	h.t.Helper()
 	h.wait("Maintain repositories")
 	h.enter()
@@ -43,6 +45,49 @@ func (h *harness) toMaintReview() {
 	h.wait("Proposed: Renew a signer's certificate: signpath")
 	h.enter()
 	h.wait("(proposed for signpath)")
+}
+
+// chooseCeremony picks the ceremony down rows below the proposed one.
+func (h *harness) chooseCeremony(down int) {
+	h.t.Helper()
+	for range down {
+		h.press(tea.KeyDown)
+	}
+	h.enter()
+	h.wait("YubiKey 5000001, firmware")
+}
+
+// fillRootForm types the PIN (and, when asked for, the targets key's
+// passphrase twice), the slot left as found, and submits.
+func (h *harness) fillRootForm(pin string, withPass bool) {
+	h.t.Helper()
+	h.typ(pin)
+	h.tab()
+	if withPass {
+		h.tab() // the slot, prefilled: 9c
+		h.typ(testPass)
+		h.tab()
+		h.typ(testPass)
+	}
+	h.enter()
+}
+
+// openRoot chooses the token and opens the root key on it.
+func (h *harness) openRoot(withPass bool) {
+	h.t.Helper()
+	h.enter()
+	h.wait("its PIN is checked once")
+	h.fillRootForm("135790", withPass)
+	h.wait("It is the root key of")
+	h.enter()
+	h.wait("Keys of ")
+}
+
+// toMaintReview walks the maintenance path to its review: the proposed
+// ceremony (signpath's certificate renewed) with the prefilled certificate.
+func (h *harness) toMaintReview() {
+	h.t.Helper()
+	h.toMaintCeremony()
 	h.enter()
 	h.wait("Which signer?")
 	h.enter()
@@ -51,28 +96,23 @@ func (h *harness) toMaintReview() {
 	h.wait("Compare the SHA-256")
 	h.enter()
 	h.wait("YubiKey 5000001, firmware")
-	h.enter()
-	h.wait("Targets passphrase")
-	h.typ("135790")
-	h.tab()
-	h.tab() // the slot, prefilled: 9c
-	h.typ(testPass)
-	h.tab()
-	h.typ(testPass)
-	h.enter()
-	h.wait("It is the root key of")
-	h.enter()
-	h.wait("Keys of ")
+	h.openRoot(true)
 }
 
-func TestMaintenancePathRenewsASigner(t *testing.T) {
-	h := newHarness(t, maintained(renewedCert()))
-	h.toMaintReview()
+// publishAndVerify publishes from the review and verifies as consumers.
+func (h *harness) publishAndVerify() {
+	h.t.Helper()
 	h.runes("p")
 	h.wait("Press enter to verify it as consumers")
 	h.enter()
 	h.wait("Verified: new consumers")
 	h.enter()
+}
+
+func TestMaintenancePathRenewsASigner(t *testing.T) {
+	h := newHarness(t, maintained(renewedCert()))
+	h.toMaintReview()
+	h.publishAndVerify()
 	h.wait("Press enter for the summary")
 	h.enter()
 	h.wait("Ceremony record")
@@ -114,35 +154,10 @@ func TestMaintenancePathRenewsASigner(t *testing.T) {
 // outcome then says how to delete it later.
 func TestMaintenanceTargetsRotationKeepsTheKeyOnK(t *testing.T) {
 	h := newHarness(t, maintained(renewedCert()))
-	h.wait("Maintain repositories")
-	h.enter()
-	h.wait("step 2 of 10")
-	h.enter()
-	h.wait("Proposed:")
-	h.enter()
-	h.wait("Rotate the targets key")
-	for range 3 {
-		h.press(tea.KeyDown)
-	}
-	h.enter()
-	h.wait("YubiKey 5000001, firmware")
-	h.enter()
-	h.wait("Targets passphrase")
-	h.typ("135790")
-	h.tab()
-	h.tab()
-	h.typ(testPass)
-	h.tab()
-	h.typ(testPass)
-	h.enter()
-	h.wait("It is the root key of")
-	h.enter()
-	h.wait("Keys of ")
-	h.runes("p")
-	h.wait("Press enter to verify it as consumers")
-	h.enter()
-	h.wait("Verified: new consumers")
-	h.enter()
+	h.toMaintCeremony()
+	h.chooseCeremony(3)
+	h.openRoot(true)
+	h.publishAndVerify()
 	h.wait("Press enter to delete it, or k to keep it")
 	h.runes("k")
 	h.wait("Press enter for the summary")
@@ -205,22 +220,11 @@ func TestMaintenanceRefusesAnotherRootKey(t *testing.T) {
 	h := newHarness(t, maintained(renewedCert()), func(_ *Config, b *fakeBackend) {
 		b.engine.rootCanonical = "0000000000000000000000000000000000000000000000000000000000000000"
 	})
-	h.wait("Maintain repositories")
+	h.toMaintCeremony()
+	h.chooseCeremony(5) // rotate the snapshot key
 	h.enter()
-	h.wait("step 2 of 10")
-	h.enter()
-	h.wait("Proposed:")
-	h.enter()
-	h.wait("(proposed for signpath)")
-	for range 5 {
-		h.press(tea.KeyDown)
-	}
-	h.enter() // rotate the snapshot key
-	h.wait("YubiKey 5000001, firmware")
-	h.enter()
-	h.wait("PIN")
-	h.typ("135790")
-	h.enter()
+	h.wait("its PIN is checked once")
+	h.fillRootForm("135790", false)
 	h.wait("is not the root key of")
 	h.end()
 }
@@ -232,27 +236,11 @@ func TestMaintenanceWrongPINAsksAgain(t *testing.T) {
 	h := newHarness(t, maintained(renewedCert()), func(_ *Config, b *fakeBackend) {
 		b.createErr = &trust.Error{Kind: trust.ErrWrongPIN, Input: "YubiKey 5000001", Msg: "wrong PIN: 2 tries left", Fix: "give the right PIN"}
 	})
-	h.wait("Maintain repositories")
-	h.enter()
-	h.wait("step 2 of 10")
-	h.enter()
-	h.wait("Proposed:")
-	h.enter()
-	h.wait("(proposed for signpath)")
-	for range 3 {
-		h.press(tea.KeyDown)
-	}
-	h.enter() // rotate the targets key: a passphrase is asked for
-	h.wait("YubiKey 5000001, firmware")
+	h.toMaintCeremony()
+	h.chooseCeremony(3) // rotate the targets key: a passphrase is asked for
 	h.enter()
 	h.wait("Targets passphrase")
-	h.typ("000000")
-	h.tab()
-	h.tab()
-	h.typ(testPass)
-	h.tab()
-	h.typ(testPass)
-	h.enter()
+	h.fillRootForm("000000", true)
 	// The error shows with the form back, the tries left read anew (the
 	// placeholder says so): one frame, so one wait.
 	h.wait("YubiKey 5000001: 2 tries left")

@@ -77,15 +77,9 @@ func (d *maintDelete) enter() tea.Cmd {
 
 // run ends the next repository's ceremony.
 func (d *maintDelete) run() tea.Cmd {
-	for _, c := range d.st.active() {
-		if step, ok := c.Next(); ok && step.Phase == flows.PhaseFinish {
-			d.running, d.err = true, nil
-			st := d.st
-			return st.work(func() tea.Msg { return ranMsg{c.RunThrough(st.ctx, step.ID)} })
-		}
-	}
-	d.running, d.done = false, true
-	return nil
+	cmd := runNextStep(d.st, flows.PhaseFinish)
+	d.running, d.done, d.err = cmd != nil, cmd == nil, nil
+	return cmd
 }
 
 func (d *maintDelete) decide(del bool) tea.Cmd {

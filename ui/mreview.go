@@ -105,12 +105,7 @@ func (r *maintReview) view(width int) string {
 	st := r.st
 	m := st.mnt
 	var b strings.Builder
-	b.WriteString("Nothing is published yet. Press 1-3 to change a choice, p to publish.\n")
-	server := st.server
-	if server == "" {
-		server = "docker's default for each repository"
-	}
-	fmt.Fprintf(&b, "[1] Repositories  %s\n    Server        %s\n", strings.Join(st.gunStrings(), ", "), server)
+	b.WriteString(reviewHead(st, 3))
 	fmt.Fprintf(&b, "[2] Ceremony      %s\n", m.describe())
 	if m.cert != nil {
 		fmt.Fprintf(&b, "    Certificate   %s, key %s, ends %s\n", filepath.Base(m.cert.Path), trust.ShortID(m.cert.KeyID), m.cert.NotAfter.UTC().Format("2006-01-02"))

@@ -1,12 +1,9 @@
 package ui
 
 import (
-	"context"
 	"fmt"
 	"strings"
-	"time"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/dctwiz/dctwiz/flows"
@@ -16,17 +13,8 @@ import (
 // maintSummary shows what the maintenance ceremony changed, each
 // repository's keys as published now, and writes the ceremony record.
 type maintSummary struct {
-	st          *state
-	writing     bool
-	written     bool
-	err         error
-	inspections []*trust.Inspection
-}
-
-type maintRecordMsg struct {
-	md, json    string
-	inspections []*trust.Inspection
-	err         error
+	st *state
+	recorder
 }
 
 func newMaintSummary(st *state) *maintSummary { return &maintSummary{st: st} }
@@ -40,49 +28,20 @@ calendar ('dctwiz check' in cron warns ahead of them). The ceremony record
 (Markdown and JSON, no secrets) is what an auditor reads. Enter finishes;
 then lock the YubiKey away.`
 }
-func (s *maintSummary) keys() keyMap {
-	if s.err != nil {
-		return bindings(false, keyRetry, keyFinish)
-	}
-	return bindings(false, keyFinish)
-}
+func (s *maintSummary) keys() keyMap { return s.recorder.keys() }
 
 func (s *maintSummary) enter() tea.Cmd {
-	if s.written || s.writing {
-		return nil
-	}
-	s.writing = true
-	st := s.st
-	return st.work(func() tea.Msg {
-		ctx, cancel := context.WithTimeout(st.ctx, 30*time.Second)
-		defer cancel()
-		var inspections []*trust.Inspection
-		for _, c := range st.active() {
-			g, err := trust.ParseGUN(c.Report().GUN)
-			if err != nil {
-				return maintRecordMsg{err: err}
-			}
-			in, err := st.engine.Inspect(ctx, g)
-			if err != nil {
-				return maintRecordMsg{err: err}
-			}
-			inspections = append(inspections, in)
+	var guns []trust.GUN
+	for _, c := range s.st.active() {
+		if g, err := trust.ParseGUN(c.Report().GUN); err == nil {
+			guns = append(guns, g)
 		}
-		md, js, err := maintRecord(st, inspections).Write(st.outDir)
-		return maintRecordMsg{md: md, json: js, inspections: inspections, err: err}
-	})
+	}
+	return s.start(s.st, guns, func(in []*trust.Inspection) *flows.Record { return maintRecord(s.st, in) })
 }
 
 // maintRecord is the record of the maintenance ceremony.
 func maintRecord(st *state, inspections []*trust.Inspection) *flows.Record {
-	server := st.server
-	if server == "" && len(st.guns) > 0 {
-		server = trust.DefaultServerURL(st.guns[0])
-	}
-	root := flows.RecordRootKey{Where: st.root.where()}
-	if !st.root.fileKey {
-		root = flows.YubiKeyRecord(st.root.where(), st.root.info, st.root.attestation != nil)
-	}
 	var reports []*flows.Report
 	for _, c := range st.active() {
 		reports = append(reports, c.Report())
@@ -91,31 +50,12 @@ func maintRecord(st *state, inspections []*trust.Inspection) *flows.Record {
 	if m := st.mnt; m.cert != nil {
 		signers = []flows.Signer{{Name: m.signer, Cert: m.cert}}
 	}
-	rec := flows.NewRecord(st.mnt.ceremonyName(), st.now(), server, root, signers, reports, inspections)
+	rec := flows.NewRecord(st.mnt.ceremonyName(), st.now(), recordServer(st), recordRoot(st), signers, reports, inspections)
 	rec.Sandbox = st.cfg.Sandbox
 	return rec
 }
 
-func (s *maintSummary) update(msg tea.Msg) tea.Cmd {
-	switch msg := msg.(type) {
-	case maintRecordMsg:
-		s.writing, s.err = false, msg.err
-		if msg.err != nil {
-			return showError(msg.err)
-		}
-		s.written, s.inspections = true, msg.inspections
-		s.st.recordMD, s.st.recordJSON = msg.md, msg.json
-	case tea.KeyMsg:
-		switch {
-		case s.writing:
-		case s.err != nil && key.Matches(msg, keyRetry):
-			return s.enter()
-		case key.Matches(msg, keyNext):
-			return func() tea.Msg { return doneMsg{} }
-		}
-	}
-	return nil
-}
+func (s *maintSummary) update(msg tea.Msg) tea.Cmd { return s.handle(s.st, msg, s.enter) }
 
 func (s *maintSummary) view(width int) string {
 	st := s.st
@@ -145,21 +85,6 @@ func (s *maintSummary) view(width int) string {
 	for _, sk := range st.mnt.skipped {
 		b.WriteString(styleDim.Render(markLater+" "+sk) + "\n")
 	}
-	switch {
-	case s.writing:
-		b.WriteString("{spinner} reading the repositories and writing the ceremony record ...\n")
-	case s.err != nil:
-		b.WriteString(fail("The ceremony record was not written: "+errorText(s.err)) + "\n  press r to try again\n")
-	case s.written:
-		fmt.Fprintf(&b, "Ceremony record (and its .json beside it):\n  %s\n", st.recordMD)
-		if st.cfg.Sandbox {
-			b.WriteString(styleDim.Render("  (SANDBOX: removed with the sandbox when you leave)") + "\n")
-		}
-	}
-	if st.root.fileKey {
-		b.WriteString("\n" + styleBox.Render("Move the root key file and its passphrase offline now.") + "\n")
-	} else {
-		b.WriteString("\n" + styleBox.Render("Lock the YubiKey in the safe.") + "\n")
-	}
+	b.WriteString(s.status(st))
 	return b.String()
 }

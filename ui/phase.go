@@ -9,45 +9,59 @@ import (
 	"github.com/dctwiz/dctwiz/flows"
 )
 
-// phaseScreen runs one phase of the maintenance ceremony (publish, or
-// the consumers' verification) for every repository, one step per
-// command so that a quit takes effect between two steps, and shows each
-// step's live status.
+// phaseScreen runs one phase of the ceremonies (publish, or the
+// consumers' verification) for every repository, one step per command so
+// that a quit takes effect between two steps, never inside one, and shows
+// each step's live status. Each step converges, so a rerun after a
+// failure continues where it stopped.
 type phaseScreen struct {
 	st       *state
 	phase    flows.Phase
+	name     string // the screen's title
+	help     string // its help page's text
+	doneText string // what it says once the phase has run
 	running  bool
 	err      error
 	done     bool
 	touching bool
 }
 
-func newPhaseScreen(st *state, phase flows.Phase) *phaseScreen {
-	return &phaseScreen{st: st, phase: phase}
+// newSetupPublish publishes each repository's setup through the root certificate.
+func newSetupPublish(st *state) *phaseScreen {
+	return &phaseScreen{st: st, phase: flows.PhasePublish, name: "Publish", doneText: "Published. The root certificate is exported. Press enter.",
+		help: `Publishing sends each repository's signed metadata to the Notary server:
+root.json (signed on the YubiKey), targets.json, and the delegations
+targets/releases and targets/<signer>. The server signs snapshot and
+timestamp itself. Each publish is all or nothing on the server; a failed
+step is run again with r, and what it already published is recognised.
+The root certificate is then read back from the published root.json.`}
 }
 
-func (p *phaseScreen) title() string {
-	if p.phase == flows.PhaseVerify {
-		return "Verify as consumers"
-	}
-	return "Publish"
-}
-func (p *phaseScreen) typing() bool { return false }
-func (p *phaseScreen) explain() string {
-	if p.phase == flows.PhaseVerify {
-		return `Each repository is read as a consumer who has never seen it (an empty
-cache, pinned to the root certificate) and as the consumer who read it
-before the ceremony (its cache as it was), the way the notary CLI and
-docker read it. Both must accept the new trust data, and the tags signed
-before must still verify: otherwise your consumers would be stranded.`
-	}
-	return `Publishing first reads each repository as a consumer who trusted it
+// newMaintPublish publishes a maintenance ceremony's change.
+func newMaintPublish(st *state) *phaseScreen {
+	return &phaseScreen{st: st, phase: flows.PhasePublish, name: "Publish", doneText: "Published. Press enter to verify it as consumers.",
+		help: `Publishing first reads each repository as a consumer who trusted it
 before, then signs the change with the root key (touch the YubiKey when
 it blinks) and sends it to the Notary server. Each publish is all or
 nothing on the server; a failed step is run again with r, and what it
 already published is recognised. No key is lost: an old key leaves the
-trust dir only after the new trust data is published and verifies.`
+trust dir only after the new trust data is published and verifies.`}
 }
+
+// newMaintVerify reads the changed repositories as consumers.
+func newMaintVerify(st *state) *phaseScreen {
+	return &phaseScreen{st: st, phase: flows.PhaseVerify, name: "Verify as consumers",
+		doneText: "Verified: new consumers and those that trusted the repositories before read the new trust data. Press enter.",
+		help: `Each repository is read as a consumer who has never seen it (an empty
+cache, pinned to the root certificate) and as the consumer who read it
+before the ceremony (its cache as it was), the way the notary CLI and
+docker read it. Both must accept the new trust data, and the tags signed
+before must still verify: otherwise your consumers would be stranded.`}
+}
+
+func (p *phaseScreen) title() string   { return p.name }
+func (p *phaseScreen) typing() bool    { return false }
+func (p *phaseScreen) explain() string { return p.help }
 func (p *phaseScreen) keys() keyMap {
 	switch {
 	case p.running:
@@ -69,14 +83,19 @@ func (p *phaseScreen) enter() tea.Cmd {
 
 // run starts the next step of this phase, repository by repository.
 func (p *phaseScreen) run() tea.Cmd {
-	for _, c := range p.st.active() {
-		if step, ok := c.Next(); ok && step.Phase == p.phase {
-			p.running, p.err = true, nil
-			st := p.st
+	cmd := runNextStep(p.st, p.phase)
+	p.running, p.done, p.err = cmd != nil, cmd == nil, nil
+	return cmd
+}
+
+// runNextStep runs the next step of phase in the first ceremony that has
+// one left, as work; nil when the phase has run in every ceremony.
+func runNextStep(st *state, phase flows.Phase) tea.Cmd {
+	for _, c := range st.active() {
+		if step, ok := c.Next(); ok && step.Phase == phase {
 			return st.work(func() tea.Msg { return ranMsg{c.RunThrough(st.ctx, step.ID)} })
 		}
 	}
-	p.running, p.done = false, true
 	return nil
 }
 
@@ -124,11 +143,9 @@ func (p *phaseScreen) view(width int) string {
 		b.WriteString("\n{spinner} publishing ...\n")
 	case p.err != nil:
 		b.WriteString("\n" + fail("The ceremony stopped: "+errorText(p.err)) + "\n")
-		b.WriteString("What is marked done is published. Press r to run the failed step again\n(what it already published is recognised), or q to quit.\n")
-	case p.done && p.phase == flows.PhaseVerify:
-		b.WriteString("\n" + ok("Verified: new consumers and those that trusted the repositories before read the new trust data.") + " Press enter.\n")
+		b.WriteString("Each publish is all or nothing: what is marked done is published. Press r\nto run the failed step again (what it already published is recognised), or\nq to quit.\n")
 	case p.done:
-		b.WriteString("\n" + ok("Published.") + " Press enter to verify it as consumers.\n")
+		b.WriteString("\n" + ok(p.doneText) + "\n")
 	}
 	return b.String()
 }

@@ -111,12 +111,7 @@ func (r *review) start() tea.Cmd {
 func (r *review) view(width int) string {
 	st := r.st
 	var b strings.Builder
-	b.WriteString("Nothing is published yet. Press 1-4 to change a choice, p to publish.\n")
-	server := st.server
-	if server == "" {
-		server = "docker's default for each repository"
-	}
-	fmt.Fprintf(&b, "[1] Repositories  %s\n    Server        %s\n", strings.Join(st.gunStrings(), ", "), server)
+	b.WriteString(reviewHead(st, 4))
 	fmt.Fprintf(&b, "[2] Root key      %s\n", st.root.where())
 	passState := "passphrase set"
 	if st.targetsPass == "" {
@@ -141,4 +136,15 @@ func (r *review) view(width int) string {
 	}
 	b.WriteString("\n" + keyTree(st, nil))
 	return b.String()
+}
+
+// reviewHead is the top of both reviews: nothing published yet, the keys
+// that revisit the screens 1 to last, and the repositories.
+func reviewHead(st *state, last int) string {
+	server := st.server
+	if server == "" {
+		server = "docker's default for each repository"
+	}
+	return fmt.Sprintf("Nothing is published yet. Press 1-%d to change a choice, p to publish.\n"+
+		"[1] Repositories  %s\n    Server        %s\n", last, strings.Join(st.gunStrings(), ", "), server)
 }

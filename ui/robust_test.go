@@ -537,16 +537,7 @@ var maintSubStates = []struct {
 	{"certificate preview", func(h *harness) { h.enter(); h.wait("Compare the SHA-256") }, false},
 	{"root key list", func(h *harness) { h.enter(); h.wait("YubiKey 5000001, firmware") }, false},
 	{"root key form", func(h *harness) { h.enter(); h.wait("Targets passphrase") }, true},
-	{"root key open", func(h *harness) {
-		h.typ("135790")
-		h.tab()
-		h.tab()
-		h.typ(testPass)
-		h.tab()
-		h.typ(testPass)
-		h.enter()
-		h.wait("It is the root key of")
-	}, false},
+	{"root key open", func(h *harness) { h.fillRootForm("135790", true); h.wait("It is the root key of") }, false},
 	{"review", func(h *harness) { h.enter(); h.wait("Keys of ") }, false},
 	{"publish", func(h *harness) { h.runes("p"); h.wait("Press enter to verify") }, false},
 	{"verify", func(h *harness) { h.enter(); h.wait("Verified: new consumers") }, false},

@@ -1,13 +1,10 @@
 package ui
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/dctwiz/dctwiz/flows"
@@ -17,17 +14,8 @@ import (
 // summary shows what was done and where every key lives now, and writes
 // the ceremony record.
 type summary struct {
-	st      *state
-	writing bool
-	written bool
-	err     error
-	expiry  []string
-}
-
-type recordMsg struct {
-	md, json string
-	expiry   []string
-	err      error
+	st *state
+	recorder
 }
 
 func newSummary(st *state) *summary { return &summary{st: st} }
@@ -41,76 +29,24 @@ them in a calendar, since an expired role stops clients from pulling. The
 ceremony record (Markdown and JSON, no secrets) is what an auditor reads.
 Enter finishes; then lock the YubiKey away.`
 }
-func (s *summary) keys() keyMap {
-	if s.err != nil {
-		return bindings(false, keyRetry, keyFinish)
-	}
-	return bindings(false, keyFinish)
-}
+func (s *summary) keys() keyMap { return s.recorder.keys() }
 
 func (s *summary) enter() tea.Cmd {
-	if s.written || s.writing {
-		return nil
-	}
-	s.writing = true
-	st := s.st
-	return st.work(func() tea.Msg {
-		ctx, cancel := context.WithTimeout(st.ctx, 30*time.Second)
-		defer cancel()
-		var inspections []*trust.Inspection
-		var expiry []string
-		for _, g := range st.guns {
-			in, err := st.engine.Inspect(ctx, g)
-			if err != nil {
-				return recordMsg{err: err}
-			}
-			inspections = append(inspections, in)
-			expiry = append(expiry, flows.SoonestExpiries(in, 3)...)
-		}
-		md, js, err := record(st, inspections).Write(st.outDir)
-		return recordMsg{md: md, json: js, expiry: expiry, err: err}
-	})
+	return s.start(s.st, s.st.guns, func(in []*trust.Inspection) *flows.Record { return record(s.st, in) })
 }
 
 // record is the ceremony record of the wizard's ceremonies.
 func record(st *state, inspections []*trust.Inspection) *flows.Record {
-	server := st.server
-	if server == "" && len(st.guns) > 0 {
-		server = trust.DefaultServerURL(st.guns[0])
-	}
-	root := flows.RecordRootKey{Where: st.root.where()}
-	if !st.root.fileKey {
-		root = flows.YubiKeyRecord(st.root.where(), st.root.info, st.root.attestation != nil)
-	}
 	var reports []*flows.Report
 	for _, c := range st.ceremonies {
 		reports = append(reports, c.Report())
 	}
-	rec := flows.NewRecord("setup", st.now(), server, root, st.signers, reports, inspections)
+	rec := flows.NewRecord("setup", st.now(), recordServer(st), recordRoot(st), st.signers, reports, inspections)
 	rec.Sandbox = st.cfg.Sandbox
 	return rec
 }
 
-func (s *summary) update(msg tea.Msg) tea.Cmd {
-	switch msg := msg.(type) {
-	case recordMsg:
-		s.writing, s.err = false, msg.err
-		if msg.err != nil {
-			return showError(msg.err)
-		}
-		s.written = true
-		s.st.recordMD, s.st.recordJSON, s.expiry = msg.md, msg.json, msg.expiry
-	case tea.KeyMsg:
-		switch {
-		case s.writing:
-		case s.err != nil && key.Matches(msg, keyRetry):
-			return s.enter()
-		case key.Matches(msg, keyNext):
-			return func() tea.Msg { return doneMsg{} }
-		}
-	}
-	return nil
-}
+func (s *summary) update(msg tea.Msg) tea.Cmd { return s.handle(s.st, msg, s.enter) }
 
 func (s *summary) view(width int) string {
 	st := s.st
@@ -138,24 +74,13 @@ func (s *summary) view(width int) string {
 		}
 		b.WriteString(keyTree(st, rep))
 	}
-	if len(s.expiry) > 0 {
-		b.WriteString("Expires first: " + strings.Join(s.expiry, "; ") + "\n")
+	var expiry []string
+	for _, in := range s.inspections {
+		expiry = append(expiry, flows.SoonestExpiries(in, 3)...)
 	}
-	switch {
-	case s.writing:
-		b.WriteString("{spinner} writing the ceremony record ...\n")
-	case s.err != nil:
-		b.WriteString(fail("The ceremony record was not written: "+errorText(s.err)) + "\n  press r to try again\n")
-	case s.written:
-		fmt.Fprintf(&b, "Ceremony record (and its .json beside it):\n  %s\n", st.recordMD)
-		if st.cfg.Sandbox {
-			b.WriteString(styleDim.Render("  (SANDBOX: removed with the sandbox when you leave)") + "\n")
-		}
+	if len(expiry) > 0 {
+		b.WriteString("Expires first: " + strings.Join(expiry, "; ") + "\n")
 	}
-	if st.root.fileKey {
-		b.WriteString("\n" + styleBox.Render("Move the root key file and its passphrase offline now.") + "\n")
-	} else {
-		b.WriteString("\n" + styleBox.Render("Lock the YubiKey in the safe.") + "\n")
-	}
+	b.WriteString(s.status(st))
 	return b.String()
 }

@@ -185,24 +185,13 @@ func (a *app) runSignerCeremony(ctx context.Context, change string, gunArgs []st
 			err = werr
 		}
 	}()
-	for _, gun := range guns {
+	err = a.runEach(guns, &reports, len(guns) > 1, func(gun trust.GUN) (*flows.Report, error) {
 		sc := newChange(gun)
 		sc.Root = root
-		if len(guns) > 1 && !a.json {
-			fmt.Fprintf(a.stderr, "%s\n", gun)
-		}
-		rep, err := flows.RunSignerChange(ctx, c, sc, a.progress(sc.Plan()))
-		reports = append(reports, rep)
-		if err != nil {
-			a.explainStop(rep)
-			if a.json {
-				a.failureReport = reports
-				if len(guns) == 1 {
-					a.failureReport = rep
-				}
-			}
-			return err
-		}
+		return flows.RunSignerChange(ctx, c, sc, a.progress(sc.Plan()))
+	})
+	if err != nil {
+		return err
 	}
 	var doc any = reports
 	if len(reports) == 1 {

@@ -21,102 +21,96 @@ func continueCommand(p ui.ResumePoint) ui.ContinueCommand {
 	return ui.ContinueCommand{Words: words, Note: note}
 }
 
+// commandLine is a command's arguments as they are built.
+type commandLine []string
+
+// flag adds a flag with its value, when it has one.
+func (c *commandLine) flag(name, value string) {
+	if value != "" {
+		*c = append(*c, name, value)
+	}
+}
+
+// global adds the options every command takes: server, CA, trust dir.
+func (c *commandLine) global(p ui.ResumePoint) {
+	c.flag("--server", p.Server)
+	c.flag("--tlscacert", p.CACert)
+	c.flag("--trust-dir", p.TrustDir)
+}
+
+// rootKey adds the root key as chosen; a key still to be made also gets
+// its settings.
+func (c *commandLine) rootKey(r ui.RootKeyPoint) {
+	switch {
+	case r.File:
+		c.flag("--root-key", "file")
+	case r.Serial == 0:
+		c.flag("--root-key", "yubikey")
+	default:
+		c.flag("--root-key", fmt.Sprintf("yubikey:%d", r.Serial))
+		if r.Slot != "9c" {
+			c.flag("--slot", r.Slot)
+		}
+		c.flag("--curve", strings.ToLower(strings.ReplaceAll(r.Curve, "-", "")))
+		c.flag("--pin-policy", r.PINPolicy)
+		c.flag("--touch-policy", r.TouchPolicy)
+	}
+}
+
 // continueArgs are the command's arguments, unquoted.
 func continueArgs(p ui.ResumePoint) (args []string, note string) {
-	// flag adds a flag with its value, when it has one.
-	flag := func(name, value string) {
-		if value != "" {
-			args = append(args, name, value)
-		}
-	}
-	global := func() {
-		flag("--server", p.Server)
-		flag("--tlscacert", p.CACert)
-		flag("--trust-dir", p.TrustDir)
-	}
 	if p.OnlyDeletion {
-		args = []string{"dctwiz", "targets-key", "delete", p.GUN}
-		global()
-		return args, ""
+		c := commandLine{"dctwiz", "targets-key", "delete", p.GUN}
+		c.global(p)
+		return c, ""
 	}
 	if m := p.Maintenance; m != nil {
 		return maintenanceArgs(p, m)
 	}
-	args = []string{"dctwiz", "setup", p.GUN}
-	global()
-	switch r := p.Root; {
-	case r.File:
-		flag("--root-key", "file")
-	case r.Serial == 0:
-		flag("--root-key", "yubikey")
-	default:
-		flag("--root-key", fmt.Sprintf("yubikey:%d", r.Serial))
-		flag("--slot", r.Slot)
-		flag("--curve", strings.ToLower(strings.ReplaceAll(r.Curve, "-", "")))
-		flag("--pin-policy", r.PINPolicy)
-		flag("--touch-policy", r.TouchPolicy)
-	}
-	flag("--attestation-ca", p.AttestationCA)
+	c := commandLine{"dctwiz", "setup", p.GUN}
+	c.global(p)
+	c.rootKey(p.Root)
+	c.flag("--attestation-ca", p.AttestationCA)
 	for _, s := range p.Signers {
-		flag("--delegation", s.Name+"="+s.Path)
+		c.flag("--delegation", s.Name+"="+s.Path)
 	}
-	flag("--root-cert-out", p.RootCertOut)
+	c.flag("--root-cert-out", p.RootCertOut)
 	if p.TestTag != "" {
-		args = append(args, "--test-tag", p.TestTag)
+		c = append(c, "--test-tag", p.TestTag)
 	} else {
 		note = "add --test-tag TAG to test-sign one of the registry's tags"
 	}
 	if len(p.Signers) > 0 {
-		args = append(args, "--delete-targets-key")
+		c = append(c, "--delete-targets-key")
 	} else {
 		note = "no signer chosen yet: add --delegation NAME=CERT, then --delete-targets-key"
 	}
-	return args, note
+	return c, note
 }
 
 // maintenanceArgs continue a maintenance ceremony: the same command,
 // which converges, or once it is published, a check as a consumer.
 func maintenanceArgs(p ui.ResumePoint, m *ui.MaintenancePoint) (args []string, note string) {
-	flag := func(name, value string) {
-		if value != "" {
-			args = append(args, name, value)
-		}
-	}
-	global := func() {
-		flag("--server", p.Server)
-		flag("--tlscacert", p.CACert)
-		flag("--trust-dir", p.TrustDir)
-	}
 	if m.Verify {
-		args = []string{"dctwiz", "check", p.GUN}
-		global()
-		return args, "the change is published: this reads it as a consumer does and lists what expires"
+		c := commandLine{"dctwiz", "check", p.GUN}
+		c.global(p)
+		return c, "the change is published: this reads it as a consumer does and lists what expires"
 	}
-	args = append([]string{"dctwiz"}, strings.Fields(m.Ceremony)...)
-	args = append(args, p.GUN)
+	c := append(commandLine{"dctwiz"}, strings.Fields(m.Ceremony)...)
+	c = append(c, p.GUN)
 	if strings.HasPrefix(m.Ceremony, "delegation ") {
-		args = append(args, m.Signer)
+		c = append(c, m.Signer)
 		if m.Cert != "" {
-			args = append(args, m.Cert)
+			c = append(c, m.Cert)
 		}
 	}
-	global()
-	switch r := p.Root; {
-	case r.File:
-		flag("--root-key", "file")
-	case r.Serial == 0:
-		flag("--root-key", "yubikey")
-	default:
-		flag("--root-key", fmt.Sprintf("yubikey:%d", r.Serial))
-		if r.Slot != "9c" {
-			flag("--slot", r.Slot)
-		}
-	}
-	flag("--attestation-ca", p.AttestationCA)
+	c.global(p)
+	c.rootKey(p.Root)
+	c.flag("--attestation-ca", p.AttestationCA)
 	if m.DeleteTargetsKey {
-		args = append(args, "--delete-targets-key")
+		c = append(c, "--delete-targets-key")
 	}
-	return args, ""
+	return c, ""
 }
 
 var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:=@%+,-]+$`)

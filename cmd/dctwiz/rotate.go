@@ -137,26 +137,40 @@ func (a *app) runRotate(ctx context.Context, opts rotateOptions) (err error) {
 			err = werr
 		}
 	}()
-	for _, gun := range guns {
+	err = a.runEach(guns, &reports, true, func(gun trust.GUN) (*flows.Report, error) {
 		r := &flows.Rotate{GUN: gun, Root: root, Role: opts.Role, Local: opts.Local, DeleteTargetsKey: opts.DeleteKey}
-		if len(guns) > 1 && !a.json {
-			fmt.Fprintf(a.stderr, "%s\n", gun)
-		}
-		rep, err := flows.RunRotate(ctx, c, r, a.progress(r.Plan()))
-		reports = append(reports, rep)
-		if err != nil {
-			a.explainStop(rep)
-			if a.json {
-				a.failureReport = reports
-			}
-			return err
-		}
+		return flows.RunRotate(ctx, c, r, a.progress(r.Plan()))
+	})
+	if err != nil {
+		return err
 	}
 	return a.output(reports, func() {
 		for _, rep := range reports {
 			printRotation(a, rep)
 		}
 	})
+}
+
+// runEach runs one ceremony per repository, in order, naming each when
+// there are several. The first failure stops it, with what that
+// repository's ceremony did said; for --json the reports so far go into
+// the error document, as a list when the command's document is one.
+func (a *app) runEach(guns []trust.GUN, reports *[]*flows.Report, list bool, run func(trust.GUN) (*flows.Report, error)) error {
+	for _, gun := range guns {
+		if len(guns) > 1 && !a.json {
+			fmt.Fprintf(a.stderr, "%s\n", gun)
+		}
+		rep, err := run(gun)
+		*reports = append(*reports, rep)
+		if err != nil {
+			a.explainStop(rep)
+			if a.json && list {
+				a.failureReport = *reports
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 func joinGUNs(guns []trust.GUN) string {
