@@ -110,7 +110,7 @@ type Ceremony[In any] struct {
 	steps   []Step[In]
 	check   func(context.Context, Engine, In) error
 	events  func(Event)
-	checked bool // only RunThrough's goroutine touches it
+	checked bool // touched by Check, which runs before a run or inside one
 
 	mu   sync.Mutex // guards what follows
 	in   In
@@ -175,14 +175,11 @@ func (c *Ceremony[In]) RunThrough(ctx context.Context, last StepID) error {
 	if lastIdx < 0 {
 		return errors.New("flows: no step " + string(last) + " in this ceremony")
 	}
-	if !c.checked && c.check != nil {
-		// A choice made later is checked by its own step (the engine
-		// refuses a missing tag, or a deletion without a signer).
-		if err := c.check(ctx, c.eng, c.Input()); err != nil {
-			return err
-		}
+	// A choice made later is checked by its own step (the engine refuses
+	// a missing tag, or a deletion without a signer).
+	if err := c.Check(ctx); err != nil {
+		return err
 	}
-	c.checked = true
 	for {
 		c.mu.Lock()
 		i := c.next
@@ -197,6 +194,21 @@ func (c *Ceremony[In]) RunThrough(ctx context.Context, last StepID) error {
 		c.next++
 		c.mu.Unlock()
 	}
+}
+
+// Check runs the ceremony's check of its input, which the first run
+// does anyway: a face that calls it first refuses an input that cannot
+// finish before it shows anything being published. Once passed, it is
+// not run again.
+func (c *Ceremony[In]) Check(ctx context.Context) error {
+	if c.checked || c.check == nil {
+		return nil
+	}
+	if err := c.check(ctx, c.eng, c.Input()); err != nil {
+		return err
+	}
+	c.checked = true
+	return nil
 }
 
 // RunPhase runs the steps not yet run up to the end of phase.

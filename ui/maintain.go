@@ -102,6 +102,7 @@ type ceremony interface {
 	Next() (flows.PlannedStep, bool)
 	RunThrough(ctx context.Context, last flows.StepID) error
 	RunPhase(ctx context.Context, phase flows.Phase) error
+	Check(ctx context.Context) error
 }
 
 // active are the ceremonies of the path the wizard is on.

@@ -252,3 +252,29 @@ func TestMaintenanceWrongPINAsksAgain(t *testing.T) {
 		t.Errorf("after a wrong PIN: targets passphrase %q, PIN tried %q", m.st.targetsPass, h.b.opts.PIN)
 	}
 }
+
+// Removing the last release signer of a repository whose targets key was
+// deleted could not finish: it is refused on the review, before the
+// publishing screen shows and before anything is published.
+func TestMaintenanceRefusesRemovingTheLastReleaseSignerOnTheReview(t *testing.T) {
+	h := newHarness(t, maintained(renewedCert()))
+	h.toMaintCeremony()
+	h.press(tea.KeyDown)
+	h.press(tea.KeyDown)
+	h.enter()
+	h.wait("Which signer?")
+	h.enter()
+	h.wait("YubiKey 5000001, firmware")
+	h.openRoot(true)
+	h.runes("p")
+	h.wait("removing it leaves nobody able to sign")
+	m := h.end()
+	if m.active != mntReview {
+		t.Errorf("the refusal left the review for screen %d", m.active)
+	}
+	for _, c := range h.b.engine.callsMade() {
+		if strings.HasPrefix(c, "rotate") || strings.HasPrefix(c, "remove") {
+			t.Errorf("a refused removal made call %q", c)
+		}
+	}
+}

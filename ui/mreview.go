@@ -1,10 +1,12 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -97,7 +99,19 @@ func (r *maintReview) start() tea.Cmd {
 			return maintStartedMsg{err: err}
 		}
 		cers, skipped, err := m.newCeremonies(st, eng, root)
-		return maintStartedMsg{engine: eng, ceremonies: cers, skipped: skipped, err: err}
+		if err != nil {
+			return maintStartedMsg{err: err}
+		}
+		// What cannot finish is refused here, before anything is published
+		// (the last release signer removed, with nobody to sign after it).
+		ctx, cancel := context.WithTimeout(st.ctx, 60*time.Second)
+		defer cancel()
+		for _, c := range cers {
+			if err := c.Check(ctx); err != nil {
+				return maintStartedMsg{err: fmt.Errorf("%s: %w", c.Report().GUN, err)}
+			}
+		}
+		return maintStartedMsg{engine: eng, ceremonies: cers, skipped: skipped}
 	})
 }
 
