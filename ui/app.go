@@ -97,6 +97,9 @@ type Model struct {
 	screens []screen // the route's screens
 	setup   route
 	maint   route
+	// The screens both routes start with.
+	welcome *welcome
+	repo    *repository
 	active  screenID
 	// reviewing: a screen was revisited from the review; "continue" returns there.
 	reviewing bool
@@ -139,10 +142,22 @@ func New(cfg Config, b Backend) *Model {
 	sp := spinner.New(spinner.WithSpinner(spinner.MiniDot))
 	m := &Model{st: st, width: MinWidth, height: MinHeight, spin: sp,
 		cutOffAfter: QuitCutOffAfter, giveUpAfter: QuitGiveUpAfter}
-	welcome, repo := newWelcome(st), newRepository(st)
-	m.setup = route{review: scrReview, summary: scrSummary, screens: []screen{
-		welcome,
-		repo,
+	m.welcome, m.repo = newWelcome(st), newRepository(st)
+	m.setup, m.maint = m.setupRoute(), m.maintRoute()
+	m.screens = m.setup.screens
+	if cfg.Maintain {
+		m.screens = m.maint.screens
+		st.maintaining = true
+	}
+	return m
+}
+
+// setupRoute is the setup ceremony's screens, new.
+func (m *Model) setupRoute() route {
+	st := m.st
+	return route{review: scrReview, summary: scrSummary, screens: []screen{
+		m.welcome,
+		m.repo,
 		newYubiKey(st),
 		newTargetsKey(st),
 		newDelegations(st),
@@ -153,9 +168,14 @@ func New(cfg Config, b Backend) *Model {
 		newDeleteKey(st),
 		newSummary(st),
 	}}
-	m.maint = route{review: mntReview, summary: mntSummary, screens: []screen{
-		welcome,
-		repo,
+}
+
+// maintRoute is the maintenance path's screens, new.
+func (m *Model) maintRoute() route {
+	st := m.st
+	return route{review: mntReview, summary: mntSummary, screens: []screen{
+		m.welcome,
+		m.repo,
 		newStatus(st),
 		newCeremonyPicker(st),
 		newMaintRoot(st),
@@ -165,12 +185,30 @@ func New(cfg Config, b Backend) *Model {
 		newMaintDelete(st),
 		newMaintSummary(st),
 	}}
-	m.screens = m.setup.screens
-	if cfg.Maintain {
-		m.screens = m.maint.screens
-		st.maintaining = true
+}
+
+// switchRoute goes from one path to the other (back on the welcome
+// screen, before anything was published): the other path's choices are
+// dropped, so that no screen shows a root key or passphrase it never
+// checked, and a token opened for them is released.
+func (m *Model) switchRoute(maintain bool) {
+	st := m.st
+	if maintain == st.maintaining {
+		return
 	}
-	return m
+	if c := st.root.closer; c != nil {
+		c.Close()
+	}
+	st.root, st.chosen, st.targetsPass = rootChoice{}, tokenChoice{}, ""
+	st.mnt = maintenance{}
+	st.maintaining = maintain
+	if maintain {
+		m.maint = m.maintRoute()
+		m.screens = m.maint.screens
+	} else {
+		m.setup = m.setupRoute()
+		m.screens = m.setup.screens
+	}
 }
 
 // Init starts the first screen, the spinner and the event listener.
@@ -316,11 +354,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.quit()
 	case routeMsg:
 		// Only before anything ran: the welcome screen is the only one that asks.
-		r := &m.setup
-		if msg.maintain {
-			r = &m.maint
-		}
-		m.screens, m.st.maintaining = r.screens, msg.maintain
+		m.switchRoute(msg.maintain)
 		return m, m.show(1)
 	case nextMsg:
 		if m.reviewing && m.active < m.route().review {

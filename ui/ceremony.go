@@ -221,7 +221,7 @@ func (c *ceremonyPicker) load(path string) tea.Cmd {
 	m := &c.st.mnt
 	cert, err := trust.LoadCertificate(path, c.st.now())
 	if err != nil {
-		return showError(fmt.Errorf("%s cannot be used: %w", filepath.Base(path), err))
+		return showError(err) // it names the file
 	}
 	if err := flows.CheckSigners([]flows.Signer{{Name: m.signer, Cert: cert}}); err != nil {
 		return showError(err)

@@ -13,7 +13,7 @@ var (
 	keyBack     = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
 	keyUp       = key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up"))
 	keyDown     = key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down"))
-	keyUpDown   = key.NewBinding(key.WithKeys("up", "down", "k", "j"), key.WithHelp("↑/↓", "choose"))
+	keyUpDown   = key.NewBinding(key.WithKeys("up", "down", "k", "j"), key.WithHelp("↑/↓", "move"))
 	keyUpText   = key.NewBinding(key.WithKeys("up", "shift+tab"), key.WithHelp("↑/shift+tab", "previous field"))
 	keyDownText = key.NewBinding(key.WithKeys("down", "tab"), key.WithHelp("↓/tab", "next field"))
 	keyLeft     = key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/→", "change value"))

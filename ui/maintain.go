@@ -258,7 +258,7 @@ func (m *maintenance) hierarchyAfter(in *trust.Inspection) string {
 	case mRotateTargets, mRenew:
 		targets = "NEW key (replaces " + targets + "), deleted at the end if you confirm"
 	case mReplaceSigner, mAddSigner, mRemoveSigner:
-		targets += " (or a new one signed in by the root key for the change, deleted again)"
+		targets += " (or one signed in for the change, then deleted)"
 	}
 	var signers []string
 	found := false

@@ -278,3 +278,25 @@ func TestMaintenanceRefusesRemovingTheLastReleaseSignerOnTheReview(t *testing.T)
 		}
 	}
 }
+
+// Going back to the welcome screen and taking the other path drops the
+// first path's root key: the maintenance path never shows a key it did
+// not check as the repositories' own.
+func TestSwitchingPathsDropsTheRootKey(t *testing.T) {
+	h := newHarness(t)
+	h.to(scrTargetsKey) // setup made a root key on the token
+	h.wait("step 4 of 11")
+	for range 3 {
+		h.press(tea.KeyEsc)
+	}
+	h.wait("step 1 of 11")
+	h.press(tea.KeyDown)
+	h.enter()
+	h.wait("step 2 of 10")
+	h.enter()
+	h.wait("step 3 of 10")
+	m := h.end()
+	if m.st.root.ready() || !m.st.maintaining || m.st.targetsPass != "" {
+		t.Errorf("after switching to maintenance: root ready %v, maintaining %v, targets passphrase %q", m.st.root.ready(), m.st.maintaining, m.st.targetsPass)
+	}
+}
