@@ -530,6 +530,31 @@ func TestMaintenanceRefusesWhatWouldFailAfterPublishing(t *testing.T) {
 	}
 }
 
+// Check refuses the same input before anything runs, and the ceremony's
+// run refuses it again: a face can stop on its review (the wizard does).
+func TestCheckRefusesBeforeAnyRun(t *testing.T) {
+	gun := fakeSetup(t).GUN
+	eng := newFake(t)
+	eng.signers, eng.noTargets = releasesOf, true
+	cer, err := flows.NewSignerChange(eng, &flows.SignerChange{GUN: gun, Root: trust.FileRootKey(""), Change: flows.SignerRemove, Name: "signpath"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cer.Check(context.Background()); !errors.Is(err, trust.ErrNoSigner) || len(eng.calls) != 0 {
+		t.Fatalf("Check: %v, calls %v", err, eng.calls)
+	}
+	if err := cer.RunAll(context.Background()); !errors.Is(err, trust.ErrNoSigner) || len(eng.calls) != 0 || len(cer.Report().Steps) != 0 {
+		t.Errorf("the run after a refused check: %v, calls %v, steps %v", err, eng.calls, cer.Report().Steps)
+	}
+	// A removal that can finish passes, once.
+	eng = newFake(t)
+	eng.signers = releasesOf
+	cer, _ = flows.NewSignerChange(eng, &flows.SignerChange{GUN: gun, Root: trust.FileRootKey(""), Change: flows.SignerRemove, Name: "signpath"}, nil)
+	if err := cer.Check(context.Background()); err != nil {
+		t.Errorf("Check of a removal with the targets key held: %v", err)
+	}
+}
+
 // A signer change that would publish nothing rotates no targets key in.
 func TestASignerChangeThatChangesNothingNeedsNoKey(t *testing.T) {
 	eng := newFake(t)

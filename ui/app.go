@@ -196,10 +196,7 @@ func (m *Model) switchRoute(maintain bool) {
 	if maintain == st.maintaining {
 		return
 	}
-	if c := st.root.closer; c != nil {
-		c.Close()
-	}
-	st.root, st.chosen, st.targetsPass = rootChoice{}, tokenChoice{}, ""
+	st.releaseRoot()
 	st.mnt = maintenance{}
 	st.maintaining = maintain
 	if maintain {
@@ -358,6 +355,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.show(1)
 	case nextMsg:
 		if m.reviewing && m.active < m.route().review {
+			m.reviewing = false // back on the review: esc is its own again
 			return m, m.show(m.route().review)
 		}
 		if int(m.active)+1 < len(m.screens) {

@@ -28,6 +28,10 @@ type ceremonyPicker struct {
 	name   *form
 	picker *certPicker
 	cert   *trust.Certificate // picked, shown before it is taken
+	// The choice being made: it replaces the maintenance's choice only
+	// once complete (a signer backed out of is never kept).
+	kind   maintKind
+	signer string
 }
 
 type pickStage int
@@ -59,6 +63,8 @@ keys stay with the notary server.`
 
 func (c *ceremonyPicker) keys() keyMap {
 	switch {
+	case c.stage == pickConfirmCert:
+		return bindings(false, keyTakeCert, keyBack)
 	case c.stage == pickSigner && c.name != nil:
 		return bindings(true, keyNext, keyBack)
 	case c.stage == pickCert && c.picker != nil && c.picker.typed != nil:
@@ -97,7 +103,6 @@ func (c *ceremonyPicker) update(msg tea.Msg) tea.Cmd {
 }
 
 func (c *ceremonyPicker) key(msg tea.KeyMsg) tea.Cmd {
-	m := &c.st.mnt
 	switch c.stage {
 	case pickCeremony:
 		if cur, moved := moveCursor(msg, c.cursor, len(maintChoices)); moved {
@@ -120,7 +125,7 @@ func (c *ceremonyPicker) key(msg tea.KeyMsg) tea.Cmd {
 				if _, err := c.name.fields[0].check(); err != nil {
 					return showError(err)
 				}
-				m.signer = c.name.fields[0].value()
+				c.signer = c.name.fields[0].value()
 				return c.startCert()
 			}
 			return c.name.update(msg)
@@ -130,15 +135,15 @@ func (c *ceremonyPicker) key(msg tea.KeyMsg) tea.Cmd {
 			return nil
 		}
 		if key.Matches(msg, keyNext) && len(c.names) > 0 {
-			m.signer = c.names[c.sCur]
-			if m.kind.needsCert() {
+			c.signer = c.names[c.sCur]
+			if c.kind.needsCert() {
 				return c.startCert()
 			}
-			return next
+			return c.commit(nil)
 		}
 	case pickCert:
 		if key.Matches(msg, keyBack) && c.picker.typed == nil {
-			return c.choose(m.kind)
+			return c.choose(c.kind)
 		}
 		return c.picker.update(msg)
 	case pickConfirmCert:
@@ -147,8 +152,7 @@ func (c *ceremonyPicker) key(msg tea.KeyMsg) tea.Cmd {
 			c.stage, c.cert = pickCert, nil
 			return nil
 		case key.Matches(msg, keyNext):
-			m.cert, m.certPath = c.cert, c.cert.Path
-			return next
+			return c.commit(c.cert)
 		}
 	}
 	return nil
@@ -157,16 +161,18 @@ func (c *ceremonyPicker) key(msg tea.KeyMsg) tea.Cmd {
 // choose takes a ceremony and asks what it needs next.
 func (c *ceremonyPicker) choose(kind maintKind) tea.Cmd {
 	m := &c.st.mnt
-	if m.kind != kind {
-		m.signer, m.cert, m.certPath = "", nil, ""
-	}
-	m.kind = kind
+	c.kind = kind
 	if !kind.signerKind() {
-		return next
+		return c.commit(nil)
+	}
+	// The signer chosen before is offered again for the same ceremony.
+	c.signer = ""
+	if kind == m.kind {
+		c.signer = m.signer
 	}
 	c.stage = pickSigner
 	if kind == mAddSigner {
-		c.name = newForm(newField("Signer name", "lower-case letters, digits, _ and -", m.signer, false, c.validateNewName))
+		c.name = newForm(newField("Signer name", "lower-case letters, digits, _ and -", c.signer, false, c.validateNewName))
 		return c.name.focused().input.Focus()
 	}
 	c.name, c.names = nil, m.signerNames()
@@ -175,8 +181,21 @@ func (c *ceremonyPicker) choose(kind maintKind) tea.Cmd {
 		return showError(errors.New("these repositories have no signer to renew or remove: choose Add a signer"))
 	}
 	_, proposed, _ := m.proposal()
-	c.sCur = max(slices.Index(c.names, m.signer), slices.Index(c.names, proposed), 0)
+	c.sCur = max(slices.Index(c.names, c.signer), slices.Index(c.names, proposed), 0)
 	return nil
+}
+
+// commit makes the complete choice the ceremony's, and goes on.
+func (c *ceremonyPicker) commit(cert *trust.Certificate) tea.Cmd {
+	m := &c.st.mnt
+	m.kind, m.signer, m.cert, m.certPath = c.kind, "", nil, ""
+	if c.kind.signerKind() {
+		m.signer = c.signer
+	}
+	if cert != nil {
+		m.cert, m.certPath = cert, cert.Path
+	}
+	return next
 }
 
 func (c *ceremonyPicker) validateNewName(s string) (string, error) {
@@ -196,11 +215,11 @@ func (c *ceremonyPicker) startCert() tea.Cmd {
 	m := &c.st.mnt
 	dir, file := ".", ""
 	for _, s := range c.st.cfg.Signers {
-		if s.Name == m.signer || file == "" {
+		if s.Name == c.signer || file == "" {
 			dir, file = filepath.Dir(s.Path), filepath.Base(s.Path)
 		}
 	}
-	if m.certPath != "" {
+	if m.certPath != "" && m.kind == c.kind && m.signer == c.signer {
 		dir, file = filepath.Dir(m.certPath), filepath.Base(m.certPath)
 	}
 	if abs, err := filepath.Abs(dir); err == nil {
@@ -223,13 +242,13 @@ func (c *ceremonyPicker) load(path string) tea.Cmd {
 	if err != nil {
 		return showError(err) // it names the file
 	}
-	if err := flows.CheckSigners([]flows.Signer{{Name: m.signer, Cert: cert}}); err != nil {
+	if err := flows.CheckSigners([]flows.Signer{{Name: c.signer, Cert: cert}}); err != nil {
 		return showError(err)
 	}
 	for _, in := range m.inspections {
 		for _, s := range in.Signers {
-			if s.Name == m.signer && slices.Contains(s.KeyIDs, cert.KeyID) && m.kind == mReplaceSigner {
-				return showError(fmt.Errorf("%s is the certificate %s has already: pick its renewed certificate", filepath.Base(path), m.signer))
+			if s.Name == c.signer && slices.Contains(s.KeyIDs, cert.KeyID) && c.kind == mReplaceSigner {
+				return showError(fmt.Errorf("%s is the certificate %s has already: pick its renewed certificate", filepath.Base(path), c.signer))
 			}
 		}
 	}
@@ -257,7 +276,7 @@ func (c *ceremonyPicker) view(width int) string {
 			b.WriteString("    " + styleDim.Render(ch.what) + "\n")
 		}
 	case pickSigner:
-		b.WriteString(styleTitle.Render(m.kind.choice().title) + "\n\n")
+		b.WriteString(styleTitle.Render(c.kind.choice().title) + "\n\n")
 		if c.name != nil {
 			b.WriteString("The new signer's name (docker trust inspect shows it):\n\n" + c.name.view(width))
 			break
@@ -268,13 +287,13 @@ func (c *ceremonyPicker) view(width int) string {
 		}
 	case pickCert:
 		what := "its renewed certificate"
-		if m.kind == mAddSigner {
+		if c.kind == mAddSigner {
 			what = "its certificate"
 		}
-		fmt.Fprintf(&b, "%s: %s, %s\n\n", styleTitle.Render(m.kind.choice().title), m.signer, what)
+		fmt.Fprintf(&b, "%s: %s, %s\n\n", styleTitle.Render(c.kind.choice().title), c.signer, what)
 		b.WriteString(c.picker.view(width))
 	case pickConfirmCert:
-		fmt.Fprintf(&b, "%s: %s\n\n", styleTitle.Render(m.kind.choice().title), m.signer)
+		fmt.Fprintf(&b, "%s: %s\n\n", styleTitle.Render(c.kind.choice().title), c.signer)
 		b.WriteString(styleTitle.Render(c.cert.Path) + "\n" + certPreview(c.cert, "  "))
 		b.WriteString("\nCompare the SHA-256 with the one the signer gave you. Enter takes this\ncertificate, esc picks another.\n")
 	}

@@ -253,6 +253,10 @@ func (m *maintenance) hierarchyAfter(in *trust.Inspection) string {
 	if in == nil {
 		return ""
 	}
+	certID := "(no certificate chosen)"
+	if m.cert != nil {
+		certID = trust.ShortID(m.cert.KeyID)
+	}
 	targets := adminKeys(in, "Repository")
 	switch m.kind {
 	case mRotateTargets, mRenew:
@@ -268,7 +272,7 @@ func (m *maintenance) hierarchyAfter(in *trust.Inspection) string {
 			found = true
 			switch m.kind {
 			case mReplaceSigner:
-				keys = "NEW " + trust.ShortID(m.cert.KeyID) + " (replaces " + keys + ")"
+				keys = "NEW " + certID + " (replaces " + keys + ")"
 			case mRemoveSigner:
 				keys = "REMOVED (was " + keys + ")"
 			}
@@ -276,7 +280,7 @@ func (m *maintenance) hierarchyAfter(in *trust.Inspection) string {
 		signers = append(signers, fmt.Sprintf("%-9s %s", s.Name, keys))
 	}
 	if m.kind == mAddSigner && !found {
-		signers = append(signers, fmt.Sprintf("%-9s NEW %s", m.signer, trust.ShortID(m.cert.KeyID)))
+		signers = append(signers, fmt.Sprintf("%-9s NEW %s", m.signer, certID))
 	}
 	out := keyLines(adminKeys(in, "Root")+" (signs the change on the YubiKey)", targets, signers)
 	switch m.kind {
@@ -321,4 +325,34 @@ func shortIDList(ids []string) string {
 		out[i] = trust.ShortID(id)
 	}
 	return strings.Join(out, ", ")
+}
+
+// lastReleaseSigner is the first repository in which the chosen signer's
+// keys are all the keys of targets/releases ("" if none): removing it
+// there leaves no release signer. The wizard refuses that; the headless
+// command can do it with --yes.
+func (m *maintenance) lastReleaseSigner() string {
+	for _, in := range m.inspections {
+		if in == nil {
+			continue
+		}
+		var mine []string
+		for _, s := range in.Signers {
+			if s.Name == m.signer {
+				mine = s.KeyIDs
+			}
+		}
+		releases := 0
+		others := false
+		for _, c := range in.Certificates {
+			if c.Role == trust.ReleasesRole {
+				releases++
+				others = others || !slices.Contains(mine, c.KeyID)
+			}
+		}
+		if releases > 0 && len(mine) > 0 && !others {
+			return in.GUN
+		}
+	}
+	return ""
 }

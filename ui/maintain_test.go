@@ -190,9 +190,14 @@ func TestMaintenanceQuitAfterPublishSaysWhatIsPublished(t *testing.T) {
 			t.Errorf("outcome lacks %q:\n%s", s, out)
 		}
 	}
+	// The change is checked as a consumer, then the targets key signed in
+	// for it deleted: two commands.
 	pts := resumePoints(h.final().st)
-	if len(pts) != 1 || pts[0].Maintenance == nil || !pts[0].Maintenance.Verify {
+	if len(pts) != 2 || pts[0].Maintenance == nil || !pts[0].Maintenance.Verify || pts[0].OnlyDeletion || !pts[1].OnlyDeletion {
 		t.Errorf("resume points %+v", pts)
+	}
+	if !strings.Contains(out, "the targets private key is still in the trust dir") || !strings.Contains(out, "dctwiz finish "+testGUN) {
+		t.Errorf("the outcome does not say that the targets key signed in is left, and how to delete it:\n%s", out)
 	}
 }
 
@@ -267,7 +272,7 @@ func TestMaintenanceRefusesRemovingTheLastReleaseSignerOnTheReview(t *testing.T)
 	h.wait("YubiKey 5000001, firmware")
 	h.openRoot(true)
 	h.runes("p")
-	h.wait("removing it leaves nobody able to sign")
+	h.wait("its tags would stop verifying")
 	m := h.end()
 	if m.active != mntReview {
 		t.Errorf("the refusal left the review for screen %d", m.active)
@@ -298,5 +303,95 @@ func TestSwitchingPathsDropsTheRootKey(t *testing.T) {
 	m := h.end()
 	if m.st.root.ready() || !m.st.maintaining || m.st.targetsPass != "" {
 		t.Errorf("after switching to maintenance: root ready %v, maintaining %v, targets passphrase %q", m.st.root.ready(), m.st.maintaining, m.st.targetsPass)
+	}
+}
+
+// A choice backed out of is not kept: from the review, starting to add a
+// signer and leaving it leaves the ceremony as it was chosen (drawing the
+// review with a signer and no certificate crashed the wizard).
+func TestMaintenanceChoiceBackedOutOfIsNotKept(t *testing.T) {
+	h := newHarness(t, maintained(renewedCert()))
+	h.toMaintReview()
+	h.runes("2")
+	h.wait("(proposed for signpath)")
+	h.press(tea.KeyDown)
+	h.enter()
+	h.wait("The new signer's name")
+	h.typ("ci")
+	h.press(tea.KeyEsc) // back to the list of ceremonies
+	h.wait("(proposed for signpath)")
+	h.press(tea.KeyEsc) // back to the review
+	h.wait("Keys of ")
+	m := h.end()
+	if mnt := m.st.mnt; mnt.kind != mReplaceSigner || mnt.signer != "signpath" || mnt.cert == nil {
+		t.Errorf("after backing out: kind %s, signer %q, certificate %v", mnt.kind, mnt.signer, mnt.cert != nil)
+	}
+	if v := m.View(); !strings.Contains(v, "Renew a signer's certificate: signpath") {
+		t.Errorf("the review:\n%s", v)
+	}
+}
+
+// Other repositories chosen from the review are read again, and the root
+// key is checked against them again.
+func TestMaintenanceOtherRepositoriesAreReadAndCheckedAgain(t *testing.T) {
+	h := newHarness(t, maintained(renewedCert()))
+	h.toMaintReview()
+	h.runes("1")
+	h.wait("step 2 of 10")
+	h.press(tea.KeyEnd)
+	h.typ(" registry.example.com/acme/api")
+	h.enter()
+	h.wait("step 3 of 10")
+	m := h.end()
+	if m.active != mntStatus || m.st.root.ready() || len(m.st.guns) != 2 {
+		t.Errorf("screen %d, root still open %v, repositories %v", m.active, m.st.root.ready(), m.st.gunStrings())
+	}
+}
+
+// A ceremony chosen from the review that needs a targets passphrase the
+// first did not asks for it alone: the root key stays open.
+func TestMaintenancePassphraseForANewCeremonyAlone(t *testing.T) {
+	h := newHarness(t, maintained(renewedCert()))
+	h.toMaintCeremony()
+	h.chooseCeremony(6) // rotate the timestamp key: no passphrase
+	h.openRoot(false)
+	h.runes("2")
+	h.wait("(proposed for signpath)")
+	for range 3 {
+		h.press(tea.KeyUp) // from the timestamp key, the current choice
+	}
+	h.enter() // rotate the targets key, back on the review
+	h.wait("Keys of ")
+	h.runes("p")
+	h.wait("no passphrase for it yet: press 3")
+	h.runes("3")
+	h.wait("The root key is open")
+	h.typ(testPass)
+	h.tab()
+	h.typ(testPass)
+	h.enter()
+	h.wait("Targets key passphrase set")
+	h.enter()
+	h.wait("Keys of ")
+	h.runes("p")
+	h.wait("Press enter to verify it as consumers")
+	m := h.end()
+	if h.b.opts.PIN != "135790" || m.st.targetsPass != testPass || !slices.Contains(h.b.engine.callsMade(), "rotate targets") {
+		t.Errorf("PIN %q, passphrase %q, calls %v", h.b.opts.PIN, m.st.targetsPass, h.b.engine.callsMade())
+	}
+}
+
+// Back on the review after a revisit, esc goes back a screen at once.
+func TestEscOnTheReviewAfterARevisit(t *testing.T) {
+	h := newHarness(t, maintained(renewedCert()))
+	h.toMaintReview()
+	h.runes("3")
+	h.wait("It is the root key of")
+	h.enter()
+	h.wait("Keys of ")
+	h.press(tea.KeyEsc)
+	h.wait("It is the root key of")
+	if m := h.end(); m.active != mntRootKey {
+		t.Errorf("esc on the review went to screen %d", m.active)
 	}
 }

@@ -37,6 +37,9 @@ type maintRoot struct {
 	// resume: after a wrong PIN, the form of this token comes back once
 	// its tries left are read anew.
 	resume uint32
+	// passOnly: the root key is open; the ceremony chosen since needs a
+	// targets key passphrase, which the form asks for alone.
+	passOnly bool
 }
 
 type mrPhase int
@@ -95,6 +98,12 @@ var (
 
 func (r *maintRoot) enter() tea.Cmd {
 	switch {
+	case r.st.root.ready() && r.st.mnt.kind.makesTargetsKey() && r.st.targetsPass == "":
+		r.passOnly = true
+		r.pass = newField("Targets passphrase", "for the new targets key (or the trust dir's, if it holds one)", "", true, validatePassphrase)
+		r.pass2 = newField("Again", "the same passphrase", "", true, nil)
+		r.form, r.phase = newForm(r.pass, r.pass2), mrForm
+		return r.form.focused().input.Focus()
 	case r.st.root.ready():
 		r.phase = mrDone
 		return nil
@@ -239,6 +248,8 @@ func (r *maintRoot) key(msg tea.KeyMsg) tea.Cmd {
 		}
 	case mrForm:
 		switch {
+		case key.Matches(msg, keyBack) && r.passOnly:
+			return back
 		case key.Matches(msg, keyBack):
 			r.file = false
 			return r.scan()
@@ -261,12 +272,7 @@ func (r *maintRoot) key(msg tea.KeyMsg) tea.Cmd {
 }
 
 // release lets go of the token opened before.
-func (r *maintRoot) release() {
-	if c := r.st.root.closer; c != nil {
-		c.Close()
-	}
-	r.st.root = rootChoice{}
-}
+func (r *maintRoot) release() { r.st.releaseRoot() }
 
 // open checks the form, then opens the root key and reads which root
 // keys the repositories name, in one command.
@@ -274,6 +280,13 @@ func (r *maintRoot) open() tea.Cmd {
 	if i, err := r.form.firstError(); err != nil {
 		r.form.move(i - r.form.focus)
 		return showError(err)
+	}
+	if r.passOnly {
+		if r.pass.input.Value() != r.pass2.input.Value() {
+			return showError(errors.New("the two targets passphrases differ: type the same passphrase twice"))
+		}
+		r.st.targetsPass, r.passOnly, r.phase = r.pass.input.Value(), false, mrDone
+		return nil
 	}
 	secret := r.pin.input.Value()
 	if secret == "" {
@@ -380,9 +393,12 @@ func (r *maintRoot) view(width int) string {
 			}
 		}
 	case mrForm, mrOpening:
-		if r.file {
+		switch {
+		case r.passOnly:
+			b.WriteString("The root key is open. The ceremony chosen also needs a passphrase for a\ntargets key it may make:\n\n")
+		case r.file:
 			b.WriteString("The root key file in the trust dir " + r.st.trustDirShown() + ":\n\n")
-		} else {
+		default:
 			t := r.tokens[r.cursor]
 			fmt.Fprintf(&b, "YubiKey %d: its PIN is checked once, for the whole ceremony.\n\n", t.Serial)
 		}

@@ -89,6 +89,13 @@ func (r *maintReview) start() tea.Cmd {
 	case m.kind.makesTargetsKey() && st.targetsPass == "":
 		return showError(errors.New("this ceremony may make a targets key and has no passphrase for it yet: press 3"))
 	}
+	if m.kind == mRemoveSigner {
+		if gun := m.lastReleaseSigner(); gun != "" {
+			return showError(&trust.Error{Kind: trust.ErrNoSigner, Input: m.signer,
+				Msg: "holds the last key of targets/releases of " + gun + ": its tags would stop verifying and nobody could sign new ones",
+				Fix: "add the signer that replaces it first", Action: trust.ActionAddSigner})
+		}
+	}
 	r.starting = true
 	server, ca := st.server, st.caCert
 	pass := trust.Passphrases{Root: st.root.filePass, Targets: st.targetsPass}

@@ -53,7 +53,7 @@ func status(st *state, width int) string {
 		}
 		if next, ok := c.Next(); ok {
 			fmt.Fprintf(&b, "  not done yet: %s\n", next.Title)
-			if next.Phase != flows.PhaseFinish && !st.maintaining {
+			if next.Phase != flows.PhaseFinish && (!st.maintaining || madeTargetsKey(rep)) {
 				b.WriteString("  the targets private key is still in the trust dir\n")
 			}
 		} else if del := deletionCommand(st, rep.GUN); kept(rep) && del != nil {
@@ -137,4 +137,11 @@ func deletionCommand(st *state, gun string) *ContinueCommand {
 	p := resumePoint(st, gun)
 	p.OnlyDeletion = true
 	return continueCommand(st, p)
+}
+
+// madeTargetsKey says whether a maintenance ceremony published a new
+// targets key (a rotation, or one signed in for a signer change): its
+// private key is in the trust dir until the ceremony deletes it.
+func madeTargetsKey(rep *flows.Report) bool {
+	return rep.Rotation != nil && rep.Rotation.Role == flows.RoleTargets
 }

@@ -75,7 +75,15 @@ func (r *repository) update(msg tea.Msg) tea.Cmd {
 			}
 		}
 		// The settings count only once the server answered.
-		r.st.guns, r.st.server, r.st.caCert, r.st.outDir = msg.guns, msg.server, msg.caCert, msg.out
+		st := r.st
+		changed := len(st.guns) > 0 && (!slices.Equal(gunNames(st.guns), gunNames(msg.guns)) || st.server != msg.server || st.caCert != msg.caCert)
+		st.guns, st.server, st.caCert, st.outDir = msg.guns, msg.server, msg.caCert, msg.out
+		if changed && st.maintaining {
+			// Other repositories: read them, and check the root key
+			// against them, again (from a revisit on the review too).
+			st.releaseRoot()
+			return goTo(mntStatus)
+		}
 		return next
 	case tea.KeyMsg:
 		if r.checking {
@@ -220,4 +228,13 @@ func validateDir(s string) (string, error) {
 		return abs, nil
 	}
 	return "", nil
+}
+
+// gunNames are the GUNs as strings, to compare two lists.
+func gunNames(guns []trust.GUN) []string {
+	out := make([]string, len(guns))
+	for i, g := range guns {
+		out[i] = g.String()
+	}
+	return out
 }

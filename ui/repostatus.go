@@ -20,6 +20,9 @@ type repoStatus struct {
 	st      *state
 	reading bool
 	errs    []string // repositories that could not be read, with why
+	// seq numbers the reads: only the latest one's answer counts (one
+	// left running behind an esc answers for repositories since changed).
+	seq int
 }
 
 type readMsg struct {
@@ -27,6 +30,7 @@ type readMsg struct {
 	checks      []flows.CheckResult
 	errs        []string
 	at          time.Time
+	seq         int
 }
 
 func newStatus(st *state) *repoStatus { return &repoStatus{st: st} }
@@ -45,29 +49,25 @@ screen proposes the ceremony for the most urgent finding.`
 }
 func (s *repoStatus) keys() keyMap {
 	if s.reading {
-		return bindings(false)
+		return bindings(false, keyBack)
 	}
 	return bindings(false, keyNext, keyRereadStatus, keyBack)
 }
 
 var keyRereadStatus = key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "read again"))
 
-func (s *repoStatus) enter() tea.Cmd {
-	if s.reading {
-		return nil
-	}
-	return s.read()
-}
+func (s *repoStatus) enter() tea.Cmd { return s.read() }
 
 // read inspects every repository, in a command that only reads.
 func (s *repoStatus) read() tea.Cmd {
 	s.reading = true
+	s.seq++
 	st := s.st
-	guns, server, ca := st.guns, st.server, st.caCert
+	guns, server, ca, seq := st.guns, st.server, st.caCert, s.seq
 	return st.look(func() tea.Msg {
 		ctx, cancel := context.WithTimeout(st.ctx, 60*time.Second)
 		defer cancel()
-		msg := readMsg{at: st.now()}
+		msg := readMsg{at: st.now(), seq: seq}
 		eng, err := st.backend.Engine(server, ca, trust.Passphrases{})
 		if err != nil {
 			msg.errs = append(msg.errs, errorText(err))
@@ -91,14 +91,17 @@ func (s *repoStatus) read() tea.Cmd {
 func (s *repoStatus) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case readMsg:
+		if msg.seq != s.seq {
+			return nil
+		}
 		s.reading, s.errs = false, msg.errs
 		m := &s.st.mnt
 		m.inspections, m.checks, m.readAt = msg.inspections, msg.checks, msg.at
 	case tea.KeyMsg:
 		switch {
-		case s.reading:
 		case key.Matches(msg, keyBack):
-			return back
+			return back // a read still running answers later, to this screen
+		case s.reading:
 		case key.Matches(msg, keyRereadStatus):
 			return s.read()
 		case key.Matches(msg, keyNext):
@@ -118,6 +121,11 @@ func (s *repoStatus) view(width int) string {
 		return b.String()
 	}
 	m := s.st.mnt
+	if len(m.checks) == 0 {
+		for _, e := range s.errs {
+			b.WriteString(fail(e) + "\n")
+		}
+	}
 	for i, c := range m.checks {
 		b.WriteString(styleTitle.Render(c.GUN) + "\n")
 		if c.Error != "" {

@@ -201,6 +201,7 @@ func maintResumePoints(st *state) []ResumePoint {
 			p.AttestationCA = absPath(st.cfg.AttestationCA)
 		}
 		mp := &MaintenancePoint{Ceremony: m.ceremonyName(), Signer: m.signer, Cert: absPath(m.certPath)}
+		p.Maintenance = mp
 		// A targets key is left to delete: a targets rotation's new one
 		// (deleting it is recommended), or one a signer change signed in.
 		targetsKeyToGo := m.kind == mRotateTargets || m.kind == mRenew || (m.kind.signerKind() && rep.Rotation != nil)
@@ -210,13 +211,17 @@ func maintResumePoints(st *state) []ResumePoint {
 			mp.DeleteTargetsKey = targetsKeyToGo
 		case flows.PhaseVerify:
 			mp.Verify = true
+			if targetsKeyToGo && madeTargetsKey(rep) {
+				// After the check, the targets key it made still has to go.
+				out = append(out, p)
+				p.OnlyDeletion = true
+			}
 		case flows.PhaseFinish:
 			if !targetsKeyToGo {
 				continue
 			}
 			p.OnlyDeletion = true
 		}
-		p.Maintenance = mp
 		out = append(out, p)
 	}
 	return out

@@ -138,6 +138,16 @@ func newState(cfg Config, b Backend) *state {
 		testTags: map[string]string{}, tagChoice: map[string]string{}, events: make(chan tea.Msg, 64)}
 }
 
+// releaseRoot lets go of the root key chosen so far (and its token), and
+// of the targets passphrase that went with it: what is chosen next is
+// checked anew.
+func (s *state) releaseRoot() {
+	if c := s.root.closer; c != nil {
+		c.Close()
+	}
+	s.root, s.chosen, s.targetsPass = rootChoice{}, tokenChoice{}, ""
+}
+
 // published says whether any repository reached the server.
 func (s *state) published() bool {
 	for _, c := range s.active() {
@@ -149,13 +159,7 @@ func (s *state) published() bool {
 }
 
 // gunStrings lists the chosen repositories.
-func (s *state) gunStrings() []string {
-	out := make([]string, len(s.guns))
-	for i, g := range s.guns {
-		out[i] = g.String()
-	}
-	return out
-}
+func (s *state) gunStrings() []string { return gunNames(s.guns) }
 
 // workDone carries an engine or token command's result back, and marks
 // that work as ended.

@@ -185,10 +185,10 @@ func (a *app) runSignerCeremony(ctx context.Context, change string, gunArgs []st
 			err = werr
 		}
 	}()
-	err = a.runEach(guns, &reports, len(guns) > 1, func(gun trust.GUN) (*flows.Report, error) {
+	err = a.runEach(ctx, guns, &reports, len(guns) > 1, func(gun trust.GUN) (ceremony, error) {
 		sc := newChange(gun)
 		sc.Root = root
-		return flows.RunSignerChange(ctx, c, sc, a.progress(sc.Plan()))
+		return flows.NewSignerChange(c, sc, a.progress(sc.Plan()))
 	})
 	if err != nil {
 		return err

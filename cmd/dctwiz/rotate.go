@@ -137,9 +137,9 @@ func (a *app) runRotate(ctx context.Context, opts rotateOptions) (err error) {
 			err = werr
 		}
 	}()
-	err = a.runEach(guns, &reports, true, func(gun trust.GUN) (*flows.Report, error) {
+	err = a.runEach(ctx, guns, &reports, true, func(gun trust.GUN) (ceremony, error) {
 		r := &flows.Rotate{GUN: gun, Root: root, Role: opts.Role, Local: opts.Local, DeleteTargetsKey: opts.DeleteKey}
-		return flows.RunRotate(ctx, c, r, a.progress(r.Plan()))
+		return flows.NewRotate(c, r, a.progress(r.Plan()))
 	})
 	if err != nil {
 		return err
@@ -151,24 +151,50 @@ func (a *app) runRotate(ctx context.Context, opts rotateOptions) (err error) {
 	})
 }
 
-// runEach runs one ceremony per repository, in order, naming each when
-// there are several. The first failure stops it, with what that
+// ceremony is a maintenance ceremony of one repository, made and not run.
+type ceremony interface {
+	Check(ctx context.Context) error
+	RunAll(ctx context.Context) error
+	Report() *flows.Report
+}
+
+// runEach makes one ceremony per repository and checks them all before
+// any runs, so that a repository that would be refused stops the command
+// before the others are changed. It then runs them in order, naming each
+// when there are several. The first failure stops it, with what that
 // repository's ceremony did said; for --json the reports so far go into
 // the error document, as a list when the command's document is one.
-func (a *app) runEach(guns []trust.GUN, reports *[]*flows.Report, list bool, run func(trust.GUN) (*flows.Report, error)) error {
-	for _, gun := range guns {
-		if len(guns) > 1 && !a.json {
-			fmt.Fprintf(a.stderr, "%s\n", gun)
-		}
-		rep, err := run(gun)
+func (a *app) runEach(ctx context.Context, guns []trust.GUN, reports *[]*flows.Report, list bool, newCeremony func(trust.GUN) (ceremony, error)) error {
+	stop := func(rep *flows.Report, err error) error {
 		*reports = append(*reports, rep)
-		if err != nil {
-			a.explainStop(rep)
-			if a.json && list {
-				a.failureReport = *reports
-			}
-			return err
+		a.explainStop(rep)
+		if a.json && list {
+			a.failureReport = *reports
 		}
+		return err
+	}
+	cers := make([]ceremony, len(guns))
+	for i, gun := range guns {
+		c, err := newCeremony(gun)
+		if err == nil {
+			err = c.Check(ctx)
+		}
+		if err != nil {
+			if len(guns) > 1 {
+				err = fmt.Errorf("%s: %w (nothing was published to any of the repositories)", gun, err)
+			}
+			return stop(c.Report(), err)
+		}
+		cers[i] = c
+	}
+	for i, c := range cers {
+		if len(guns) > 1 && !a.json {
+			fmt.Fprintf(a.stderr, "%s\n", guns[i])
+		}
+		if err := c.RunAll(ctx); err != nil {
+			return stop(c.Report(), err)
+		}
+		*reports = append(*reports, c.Report())
 	}
 	return nil
 }

@@ -58,6 +58,18 @@ func TestSignerCeremonyOverSeveralRepositories(t *testing.T) {
 		t.Errorf("delegation remove over two repositories:\n%s", r)
 	}
 
+	// A removal that one repository would refuse (signpath holds the last
+	// release key of the second) changes neither: all are checked first.
+	mustOK(t, dctwiz(e, append([]string{"delegation", "add", guns[0], "ci", writeCert(t, certSpecAlice), "--root-key", "file", "--yes"}, serverArgs()...)...))
+	args = append(append([]string{"delegation", "remove"}, guns...), "signpath", "--root-key", "file", "--yes")
+	r = dctwiz(e, append(args, serverArgs()...)...)
+	if r.code != 1 || !strings.Contains(r.stderr, guns[1]+": ") || !strings.Contains(r.stderr, "nothing was published to any of the repositories") {
+		t.Errorf("a removal the second repository refuses:\n%s", r)
+	}
+	if in := inspectAsConsumer(t, notary.URL, notary.CACert, guns[0]); len(in.Signers) != 2 {
+		t.Errorf("the first repository was changed although the second refused: signers %+v", in.Signers)
+	}
+
 	// A bad repository among several: one line, exit 2, nothing published.
 	args = append([]string{"delegation", "remove", guns[0], "Not/A/GUN", "signpath", "--root-key", "file", "--yes"}, serverArgs()...)
 	if r = dctwiz(e, args...); r.code != 2 || strings.Count(r.stderr, "dctwiz: ") != 1 || strings.Contains(r.stderr, "Plan for") {
