@@ -34,10 +34,17 @@ type session struct {
 	repo   client.Repository
 	pass   *passRecorder
 	pin    trustpinning.TrustPinConfig // empty: trust on first use, as docker does
+	// changes is the repository's changelist: a change that notary has no
+	// verb for (a root role with the keys and certificates dctwiz chose)
+	// is added here, then published.
+	changes changelist.Changelist
 }
 
 type sessionOptions struct {
 	rootKey  data.PrivateKey // a root key to sign with, from a RootKey
+	// more root keys to sign with: a root rotation signs with the current
+	// root key and the new ones in one publish.
+	moreRootKeys []data.PrivateKey
 	memCache bool            // keep metadata in memory only (init)
 	pinned   []string        // trust only these root certificate IDs (no TOFU)
 	// keep: a rotation's session, which removes no key (see
@@ -97,15 +104,16 @@ func (c *Client) open(ctx context.Context, gun GUN, opts sessionOptions) (*sessi
 	stores := []trustmanager.KeyStore{s.keys}
 	if opts.rootKey != nil {
 		// First, so that it signs root and new keys fall through to the file store.
-		stores = append([]trustmanager.KeyStore{&rootKeyStore{key: opts.rootKey}}, stores...)
+		stores = append([]trustmanager.KeyStore{newRootKeyStore(append([]data.PrivateKey{opts.rootKey}, opts.moreRootKeys...))}, stores...)
 	}
 	if opts.keep {
 		s.cs = rotationCryptoService(stores)
 	} else {
 		s.cs = &reusingCryptoService{CryptoService: cryptoservice.NewCryptoService(stores...), keys: s.keys}
 	}
+	s.changes = changelist.NewMemChangelist()
 	s.repo, err = client.NewRepository(data.GUN(gun.String()), server, remote, s.cache,
-		s.pin, s.cs, changelist.NewMemChangelist())
+		s.pin, s.cs, s.changes)
 	if err != nil {
 		return nil, wrapError(ErrBadInput, err, gun.String(), "", "cannot open the repository")
 	}
@@ -268,30 +276,43 @@ func ShortID(id string) string {
 	return id
 }
 
-// rootKeyStore holds the one root key of a ceremony: a decrypted file key
-// or a hardware-backed signer. It never stores anything.
-type rootKeyStore struct{ key data.PrivateKey }
+// rootKeyStore holds the root keys of a ceremony (one, or the current
+// and the new ones of a root rotation): decrypted file keys or
+// hardware-backed signers. It never stores anything.
+type rootKeyStore struct{ keys map[string]data.PrivateKey }
+
+func newRootKeyStore(keys []data.PrivateKey) *rootKeyStore {
+	r := &rootKeyStore{keys: map[string]data.PrivateKey{}}
+	for _, k := range keys {
+		r.keys[k.ID()] = k
+	}
+	return r
+}
 
 func (r *rootKeyStore) AddKey(trustmanager.KeyInfo, data.PrivateKey) error {
-	return errors.New("the root key store holds only the ceremony's root key")
+	return errors.New("the root key store holds only the ceremony's root keys")
 }
 
 func (r *rootKeyStore) GetKey(id string) (data.PrivateKey, data.RoleName, error) {
-	if id == r.key.ID() {
-		return r.key, data.CanonicalRootRole, nil
+	if k, ok := r.keys[id]; ok {
+		return k, data.CanonicalRootRole, nil
 	}
 	return nil, "", trustmanager.ErrKeyNotFound{KeyID: id}
 }
 
 func (r *rootKeyStore) GetKeyInfo(id string) (trustmanager.KeyInfo, error) {
-	if id == r.key.ID() {
+	if _, ok := r.keys[id]; ok {
 		return trustmanager.KeyInfo{Role: data.CanonicalRootRole}, nil
 	}
 	return trustmanager.KeyInfo{}, trustmanager.ErrKeyNotFound{KeyID: id}
 }
 
 func (r *rootKeyStore) ListKeys() map[string]trustmanager.KeyInfo {
-	return map[string]trustmanager.KeyInfo{r.key.ID(): {Role: data.CanonicalRootRole}}
+	out := map[string]trustmanager.KeyInfo{}
+	for id := range r.keys {
+		out[id] = trustmanager.KeyInfo{Role: data.CanonicalRootRole}
+	}
+	return out
 }
 
 func (r *rootKeyStore) RemoveKey(string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -118,6 +119,41 @@ func (f fileRootKey) openFile(pass *passRecorder) (data.PrivateKey, error) {
 	key, err := utils.ParsePEMPrivateKey(pemBytes, p)
 	if err != nil {
 		return nil, wrapError(ErrWrongPassphrase, err, f.path, "give the right root key passphrase", "cannot decrypt the root key: wrong passphrase")
+	}
+	return key, nil
+}
+
+// NewFileRootKey is a root key file at path that a root rotation makes
+// when there is none there yet, encrypted with the root passphrase (a
+// rerun finds the key it made). It is for rehearsals and for the file
+// root keys of tests: a real root lives on a YubiKey.
+func NewFileRootKey(path string) RootKey { return newFileRootKey{path: path} }
+
+type newFileRootKey struct{ path string }
+
+func (n newFileRootKey) String() string { return "file key " + n.path }
+
+func (n newFileRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore, pass *passRecorder, create bool) (data.PrivateKey, error) {
+	if _, err := os.Lstat(n.path); err == nil || !create {
+		return fileRootKey{path: n.path}.openFile(pass)
+	}
+	p, err := pass.get("root", true)
+	if err != nil {
+		return nil, pass.problem
+	}
+	if len(p) < MinPassphraseLength {
+		return nil, newError(ErrPassphraseRequired, "root key", "give a root passphrase of at least 8 characters", "a new root key file will be made at %s and needs a passphrase", n.path)
+	}
+	key, err := utils.GenerateECDSAKey(rand.Reader)
+	if err != nil {
+		return nil, wrapError(ErrNoRootKey, err, n.path, "", "cannot generate a root key")
+	}
+	pemBytes, err := utils.ConvertPrivateKeyToPKCS8(key, data.CanonicalRootRole, "", p)
+	if err != nil {
+		return nil, wrapError(ErrNoRootKey, err, n.path, "", "cannot encrypt the new root key")
+	}
+	if err := writeFileAtomic(n.path, pemBytes, 0o600); err != nil {
+		return nil, wrapError(ErrBadInput, err, n.path, "choose a writable path for the new root key", "cannot write the new root key file")
 	}
 	return key, nil
 }

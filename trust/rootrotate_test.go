@@ -1,0 +1,96 @@
+package trust_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// The root moves to a new key, cross-signed: a consumer that trusted the
+// old root follows, a new one pinned to the new certificate verifies, one
+// pinned to the old certificate from a fresh cache fails (as documented),
+// the new key alone signs later ceremonies and the old one no longer can.
+// A backup key is then added (the new key keeps its certificate, so its
+// pins keep working), and the backup alone rotates the lost primary out.
+func TestRotateRootMovesTheRootAndConsumersFollow(t *testing.T) {
+	ctx := context.Background()
+	c, gun, _ := rotatable(t, true)
+	before, err := newClient(t).Snapshot(ctx, gun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	primary, backup := filepath.Join(dir, "primary.key"), filepath.Join(dir, "backup.key")
+
+	rot, err := c.RotateRoot(ctx, gun, trust.FileRootKey(""), []trust.RootKey{trust.NewFileRootKey(primary)})
+	if err != nil {
+		t.Fatalf("RotateRoot: %v", err)
+	}
+	if len(rot.NewKeyIDs) != 1 || slices.Equal(rot.NewKeyIDs, rot.OldKeyIDs) || rot.Version != 2 || rot.AlreadyDone {
+		t.Fatalf("rotation %+v", rot)
+	}
+	if st, err := os.Stat(primary); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("the new root key file: %v, %v", st, err)
+	}
+	if err := c.VerifyFromSnapshot(ctx, gun, before); err != nil {
+		t.Errorf("a consumer that trusted the old root does not follow: %v", err)
+	}
+	if err := c.VerifyPublished(ctx, gun, rot.NewKeyIDs); err != nil {
+		t.Errorf("a consumer pinned to the new root certificate: %v", err)
+	}
+	if err := c.VerifyPublished(ctx, gun, rot.OldKeyIDs); err == nil {
+		t.Error("a consumer pinned to the old root certificate from a fresh cache verified the new root")
+	}
+	again, err := c.RotateRoot(ctx, gun, trust.NewFileRootKey(primary), []trust.RootKey{trust.NewFileRootKey(primary)})
+	if err != nil || !again.AlreadyDone || !slices.Equal(again.NewKeyIDs, rot.NewKeyIDs) {
+		t.Errorf("a rerun: %+v, %v", again, err)
+	}
+	if _, err := c.RotateTargetsKey(ctx, gun, trust.FileRootKey("")); !errors.Is(err, trust.ErrNoRootKey) {
+		t.Errorf("the old root key signed after the rotation: %v", err)
+	}
+	if _, err := c.RotateTargetsKey(ctx, gun, trust.NewFileRootKey(primary)); err != nil {
+		t.Errorf("the new root key cannot sign a targets rotation: %v", err)
+	}
+
+	// A backup: both keys, the primary's certificate kept.
+	both, err := c.RotateRoot(ctx, gun, trust.NewFileRootKey(primary), []trust.RootKey{trust.NewFileRootKey(primary), trust.NewFileRootKey(backup)})
+	if err != nil || len(both.NewKeyIDs) != 2 || !slices.Contains(both.NewKeyIDs, rot.NewKeyIDs[0]) {
+		t.Fatalf("adding a backup: %+v, %v", both, err)
+	}
+	if err := c.VerifyPublished(ctx, gun, rot.NewKeyIDs); err != nil {
+		t.Errorf("a consumer pinned to the primary's certificate after the backup was added: %v", err)
+	}
+	// The primary is lost: the backup alone takes it out.
+	alone, err := c.RotateRoot(ctx, gun, trust.NewFileRootKey(backup), []trust.RootKey{trust.NewFileRootKey(backup)})
+	if err != nil || len(alone.NewKeyIDs) != 1 || slices.Contains(alone.NewKeyIDs, rot.NewKeyIDs[0]) {
+		t.Fatalf("the backup alone rotating the primary out: %+v, %v", alone, err)
+	}
+	if err := c.VerifyFromSnapshot(ctx, gun, before); err != nil {
+		t.Errorf("a consumer that trusted the first root does not follow three rotations: %v", err)
+	}
+	if _, err := c.RotateTargetsKey(ctx, gun, trust.NewFileRootKey(primary)); !errors.Is(err, trust.ErrNoRootKey) {
+		t.Errorf("the rotated-out primary still signs: %v", err)
+	}
+}
+
+// Bad input is refused before anything is made.
+func TestRotateRootRefusesBadInput(t *testing.T) {
+	ctx := context.Background()
+	c, gun, _ := rotatable(t, true)
+	other := filepath.Join(t.TempDir(), "other.key")
+	if _, err := c.RotateRoot(ctx, gun, trust.NewFileRootKey(other), []trust.RootKey{trust.NewFileRootKey(other)}); err == nil {
+		t.Error("a root key that is not the repository's rotated the root")
+	}
+	dup := filepath.Join(t.TempDir(), "dup.key")
+	if _, err := c.RotateRoot(ctx, gun, trust.FileRootKey(""), []trust.RootKey{trust.NewFileRootKey(dup), trust.NewFileRootKey(dup)}); !errors.Is(err, trust.ErrBadInput) {
+		t.Errorf("the same new key twice: %v", err)
+	}
+	if _, err := c.RotateRoot(ctx, gun, trust.FileRootKey(""), nil); !errors.Is(err, trust.ErrBadInput) {
+		t.Errorf("no new key: %v", err)
+	}
+}
