@@ -41,12 +41,12 @@ type session struct {
 }
 
 type sessionOptions struct {
-	rootKey  data.PrivateKey // a root key to sign with, from a RootKey
+	rootKey data.PrivateKey // a root key to sign with, from a RootKey
 	// more root keys to sign with: a root rotation signs with the current
 	// root key and the new ones in one publish.
 	moreRootKeys []data.PrivateKey
-	memCache bool            // keep metadata in memory only (init)
-	pinned   []string        // trust only these root certificate IDs (no TOFU)
+	memCache     bool     // keep metadata in memory only (init)
+	pinned       []string // trust only these root certificate IDs (no TOFU)
 	// keep: a rotation's session, which removes no key (see
 	// keepingCryptoService) and always makes a new one.
 	keep bool
