@@ -108,13 +108,14 @@ type Report struct {
 	TestSign     *trust.TestSignResult     `json:"test_sign,omitempty"`
 	TargetsKey   *trust.TargetsKeyDeletion `json:"targets_key_deletion,omitempty"`
 	Rotation     *trust.KeyRotation        `json:"rotation,omitempty"`
+	RootRotation *trust.RootRotation       `json:"root_rotation,omitempty"`
 	Attestation  *trust.AttestationReport  `json:"attestation,omitempty"`
 	Warnings     []string                  `json:"warnings,omitempty"`
 }
 
 // Published says whether anything reached the server.
 func (r *Report) Published() bool {
-	if r.Init != nil || r.Rotation != nil {
+	if r.Init != nil || r.Rotation != nil || r.RootRotation != nil {
 		return true
 	}
 	for _, d := range r.Delegations {

@@ -158,6 +158,17 @@ func (f *fakeEngine) VerifyFromSnapshot(_ context.Context, _ trust.GUN, snap *tr
 	return f.call("verify-from-cache")
 }
 
+func (f *fakeEngine) RotateRoot(_ context.Context, gun trust.GUN, _ trust.RootKey, next []trust.RootKey) (*trust.RootRotation, error) {
+	if err := f.call("rotate-root"); err != nil {
+		return nil, err
+	}
+	res := &trust.RootRotation{GUN: gun.String(), OldKeyIDs: []string{strings.Repeat("a", 64)}, Version: 2}
+	for i := range next {
+		res.NewKeyIDs = append(res.NewKeyIDs, strings.Repeat(string(rune('c'+i)), 64))
+	}
+	return res, nil
+}
+
 // newFake is a fake engine with a root certificate to export.
 func newFake(t *testing.T) *fakeEngine {
 	t.Helper()
@@ -566,5 +577,32 @@ func TestASignerChangeThatChangesNothingNeedsNoKey(t *testing.T) {
 	}
 	if slices.Contains(eng.calls, "rotate-targets") || rep.Steps[1].Status != flows.Skipped || rep.Steps[4].Status != flows.Skipped {
 		t.Errorf("calls %v, steps %+v", eng.calls, rep.Steps)
+	}
+}
+
+// A root rotation reads as a consumer first, publishes, verifies both
+// kinds of consumer, and exports the new certificate when asked.
+func TestRootRotationRunsInOrder(t *testing.T) {
+	gun := fakeSetup(t).GUN
+	eng := newFake(t)
+	out := filepath.Join(t.TempDir(), "root.crt")
+	r := &flows.RootRotate{GUN: gun, Root: trust.FileRootKey(""), NewRoots: []trust.RootKey{trust.FileRootKey("new.key")}, RootCertOut: out}
+	c, err := flows.NewRootRotate(eng, r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RunAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rep := c.Report()
+	if rep.RootRotation == nil || !rep.Published() || rep.RootCertFile != out {
+		t.Errorf("report %+v", rep)
+	}
+	want := []string{"snapshot", "rotate-root", "root-cert", "verify-fresh", "verify-from-cache", "root-cert"}
+	if !slices.Equal(eng.calls, want) {
+		t.Errorf("calls %v, want %v", eng.calls, want)
+	}
+	if _, err := flows.NewRootRotate(eng, &flows.RootRotate{GUN: gun, Root: trust.FileRootKey("")}, nil); !errors.Is(err, trust.ErrBadInput) {
+		t.Errorf("no new root key: %v", err)
 	}
 }

@@ -353,6 +353,13 @@ func (e *fakeEngine) VerifyFromSnapshot(ctx context.Context, _ trust.GUN, _ *tru
 	return e.call(ctx, "verify-as-consumers")
 }
 
+func (e *fakeEngine) RotateRoot(ctx context.Context, gun trust.GUN, _ trust.RootKey, _ []trust.RootKey) (*trust.RootRotation, error) {
+	if err := e.call(ctx, "rotate root"); err != nil {
+		return nil, err
+	}
+	return &trust.RootRotation{GUN: gun.String(), OldKeyIDs: []string{fakeRootID}, NewKeyIDs: []string{fakeNewTargetsID}, Version: 2}, nil
+}
+
 func (e *fakeEngine) Credentials(ctx context.Context, gun trust.GUN) (string, error) {
 	return "docker config", nil
 }

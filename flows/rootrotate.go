@@ -1,0 +1,97 @@
+package flows
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// StepRotateRoot publishes the root role's new keys.
+const StepRotateRoot StepID = "rotate-root"
+
+// RootRotate moves a repository's root to new keys: a new token, a
+// primary and its backup, a backup added to the current key, or a lost
+// key dropped (the remaining one signs).
+type RootRotate struct {
+	GUN      trust.GUN
+	Root     trust.RootKey   // a root key the repository names now
+	NewRoots []trust.RootKey // the keys the root role names afterwards
+	// RootCertOut is where the new root certificates are written ("" =
+	// not written).
+	RootCertOut string
+
+	snapshot *trust.TrustSnapshot
+}
+
+// RootRotateSteps is the root rotation, in order.
+var RootRotateSteps = []Step[*RootRotate]{
+	{ID: StepReadConsumer, Phase: PhasePublish,
+		Title: "Read the repository as a consumer who trusted it before",
+		Run: func(ctx context.Context, eng Engine, r *RootRotate, rep *Report) (string, error) {
+			return readConsumer(ctx, eng, r.GUN, &r.snapshot)
+		}},
+	{ID: StepRotateRoot, Phase: PhasePublish,
+		Title: "Publish root.json naming the new root keys, signed by the current and the new ones",
+		Run:   runRotateRoot},
+	{ID: StepVerifyConsumer, Phase: PhaseVerify,
+		Title: "Verify as a new consumer pinned to the new root certificate and as one that trusted the old root",
+		Run: func(ctx context.Context, eng Engine, r *RootRotate, rep *Report) (string, error) {
+			return verifyConsumers(ctx, eng, r.GUN, r.snapshot, rep)
+		}},
+	{ID: StepRootCert, Phase: PhaseVerify,
+		Title: "Export the new root certificate",
+		Skip:  func(r *RootRotate) string { return unless(r.RootCertOut != "", "no file given") },
+		Run: func(ctx context.Context, eng Engine, r *RootRotate, rep *Report) (string, error) {
+			return exportRootCerts(ctx, eng, r.GUN, r.RootCertOut, rep)
+		}},
+}
+
+// Plan lists the root rotation's steps, with the skipped ones.
+func (r *RootRotate) Plan() []PlannedStep { return plan(RootRotateSteps, r) }
+
+// RootRotateCeremony is a root rotation of one repository.
+type RootRotateCeremony = Ceremony[*RootRotate]
+
+// NewRootRotate checks r and returns its ceremony, with nothing run yet.
+func NewRootRotate(eng Engine, r *RootRotate, events func(Event)) (*RootRotateCeremony, error) {
+	c := newCeremony(eng, RootRotateSteps, r, nil, events)
+	if r == nil || r.Root == nil || len(r.NewRoots) == 0 || r.GUN.IsZero() {
+		return c, &trust.Error{Kind: trust.ErrBadInput, Msg: "the root rotation has no repository, no root key or no new root key",
+			Fix: "choose the repository, its root key and the new root keys"}
+	}
+	c.rep.GUN, c.rep.Root = r.GUN.String(), r.Root.String()
+	return c, nil
+}
+
+func runRotateRoot(ctx context.Context, eng Engine, r *RootRotate, rep *Report) (string, error) {
+	res, err := eng.RotateRoot(ctx, r.GUN, r.Root, r.NewRoots)
+	if res != nil {
+		rep.RootRotation = res
+	}
+	if err != nil {
+		return "", err
+	}
+	if res.AlreadyDone {
+		return "the root role names these keys already: nothing to publish", nil
+	}
+	return fmt.Sprintf("root role: %s replaced by %s (root.json version %d)", shortIDs(res.OldKeyIDs), shortIDs(res.NewKeyIDs), res.Version), nil
+}
+
+// exportRootCerts writes gun's root certificates, as published now, to path.
+func exportRootCerts(ctx context.Context, eng Engine, gun trust.GUN, path string, rep *Report) (string, error) {
+	certs, err := eng.RootCertificates(ctx, gun)
+	if err != nil {
+		return "", err
+	}
+	if err := trust.WriteRootCertificates(path, certs); err != nil {
+		return "", err
+	}
+	rep.RootCerts, rep.RootCertFile = certs, path
+	ids := make([]string, len(certs))
+	for i, c := range certs {
+		ids[i] = c.KeyID
+	}
+	return fmt.Sprintf("%s: root key IDs to pin %s", path, strings.Join(ids, ", ")), nil
+}
