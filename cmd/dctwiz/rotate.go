@@ -14,7 +14,7 @@ import (
 
 func (a *app) rotateCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "rotate", Short: "Rotate a repository's keys (a key ceremony)"}
-	cmd.AddCommand(a.rotateTargetsCmd(), a.rotateServerKeyCmd(flows.RoleSnapshot), a.rotateServerKeyCmd(flows.RoleTimestamp))
+	cmd.AddCommand(a.rotateTargetsCmd(), a.rotateServerKeyCmd(flows.RoleSnapshot), a.rotateServerKeyCmd(flows.RoleTimestamp), a.rotateRootCmd())
 	return cmd
 }
 

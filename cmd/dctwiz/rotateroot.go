@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dctwiz/dctwiz/flows"
+	"github.com/dctwiz/dctwiz/trust"
+)
+
+// rotateRootOptions are what `dctwiz rotate root` runs with.
+type rotateRootOptions struct {
+	GUNs        []string
+	RootKey     rootKeyFlags
+	NewRootKey  string // a root key spec
+	BackupKey   string // a root key spec, "" for none
+	RootCertOut string
+	RecordDir   string
+}
+
+func (a *app) rotateRootCmd() *cobra.Command {
+	var opts rotateRootOptions
+	cmd := &cobra.Command{
+		Use:   "root GUN...",
+		Short: "Move the repositories' root to a new key (a new YubiKey), or add a backup root key",
+		Long: `rotate root gives each repository a root role that names new keys:
+--new-root-key, and --backup-root-key if given (the root role then holds both,
+threshold 1: either token alone can sign later). root.json is signed by the
+current root key (--root-key; either token of a two-key root is enough) and
+by every new key, in one publish, so consumers who trust the old root follow
+without being told. A key the root role names already keeps its published
+certificate: giving the current key as --new-root-key with a --backup-root-key
+adds a backup, and giving the remaining key alone drops a lost one.
+
+Which consumers notice: docker and notary clients that trusted the repository
+before follow (trust on first use, then the cross-signed root.json). A client
+pinned to the old root certificate's key ID, starting from an empty cache,
+fails until it is given the new key ID: the command prints the IDs to pin and
+--root-cert-out writes the new root certificates (PEM). Publishing needs --yes,
+or typing the GUN on a terminal.
+
+New YubiKey keys are made on the token (its PIN once; the same --slot,
+--curve and policies as for --root-key); file:PATH makes a new
+passphrase-protected key file at PATH (for rehearsals), with the root
+passphrase.`,
+		Example: `  # Move the root onto a new YubiKey, keeping a backup token:
+  dctwiz rotate root docker.io/acme/app --root-key yubikey:11111111 \
+      --new-root-key yubikey:22222222 --backup-root-key yubikey:33333333 \
+      --root-cert-out acme-app-root.crt --yes
+
+  # Add a backup to a single-key root:
+  dctwiz rotate root docker.io/acme/app --root-key yubikey:11111111 \
+      --new-root-key yubikey:11111111 --backup-root-key yubikey:22222222 --yes`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+			opts.GUNs = args
+			return a.runRotateRoot(cmd.Context(), opts)
+		}),
+	}
+	opts.RootKey.register(cmd.Flags())
+	cmd.Flags().StringVar(&opts.NewRootKey, "new-root-key", "", "the new root key: yubikey[:SERIAL] (made on the token) or file:PATH (required)")
+	cmd.Flags().StringVar(&opts.BackupKey, "backup-root-key", "", "a second new root key the root role names too (threshold 1): yubikey[:SERIAL] or file:PATH")
+	cmd.Flags().StringVar(&opts.RootCertOut, "root-cert-out", "", "write the new root certificates (PEM) to this file; with several GUNs, into this directory, one file per repository")
+	cmd.Flags().StringVar(&opts.RecordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
+	return cmd
+}
+
+// runRotateRoot moves each repository's root, with one current root key
+// and one set of new keys (one PIN per token), and stops at the first failure.
+func (a *app) runRotateRoot(ctx context.Context, opts rotateRootOptions) (err error) {
+	guns, err := parseGUNArgs(opts.GUNs)
+	if err != nil {
+		return err
+	}
+	if opts.NewRootKey == "" {
+		return usagef("--new-root-key is required: the key the root moves to (yubikey[:SERIAL] or file:PATH)")
+	}
+	if err := opts.RootKey.check(); err != nil {
+		return err
+	}
+	specs := []string{opts.NewRootKey}
+	if opts.BackupKey != "" {
+		if opts.BackupKey == opts.NewRootKey {
+			return usagef("--backup-root-key is --new-root-key: give another token")
+		}
+		specs = append(specs, opts.BackupKey)
+	}
+	newFlags := make([]rootKeyFlags, len(specs))
+	for i, s := range specs {
+		newFlags[i] = opts.RootKey
+		newFlags[i].source = s
+		if spec, err := newFlags[i].parse(); err != nil {
+			return err
+		} else if spec.file && spec.path == "" {
+			return usagef("%q: a new root key file needs its path: file:PATH", s)
+		}
+	}
+	for _, d := range []string{opts.RecordDir} {
+		if d != "" {
+			if err := checkDir(d); err != nil {
+				return err
+			}
+		}
+	}
+	certOut := func(gun trust.GUN) string {
+		if opts.RootCertOut == "" || len(guns) == 1 {
+			return opts.RootCertOut
+		}
+		return filepath.Join(opts.RootCertOut, strings.NewReplacer("/", "-", ":", "-").Replace(gun.String())+"-root.crt")
+	}
+	if opts.RootCertOut != "" && len(guns) > 1 {
+		if err := checkDir(opts.RootCertOut); err != nil {
+			return err
+		}
+	}
+	needs := rootNeeds(opts.RootKey) + "; the new keys: " + strings.Join(specs, " and ")
+	a.showPlan(guns, (&flows.RootRotate{RootCertOut: opts.RootCertOut}).Plan(), needs,
+		"docker and notary clients that trusted the repository before follow; a client pinned to the old root key ID from an empty cache must be given the new one (printed at the end)")
+	if err := a.confirm("Moving the root of "+joinGUNs(guns)+" to "+strings.Join(specs, " and "), guns[0].String()); err != nil {
+		return err
+	}
+	root, err := a.rootKey(opts.RootKey)
+	if err != nil {
+		return err
+	}
+	var next []trust.RootKey
+	for i, f := range newFlags {
+		if specs[i] == opts.RootKey.source {
+			next = append(next, root) // the current key stays: the same token, opened once
+			continue
+		}
+		k, err := a.newRootKey(f)
+		if err != nil {
+			return err
+		}
+		next = append(next, k)
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	var reports []*flows.Report
+	began := time.Now()
+	defer func() {
+		if werr := a.recordReports("rotate root", opts.RecordDir, began, c, root, reports); werr != nil && err == nil {
+			err = werr
+		}
+	}()
+	err = a.runEach(ctx, guns, &reports, true, func(gun trust.GUN) (ceremony, error) {
+		r := &flows.RootRotate{GUN: gun, Root: root, NewRoots: next, RootCertOut: certOut(gun)}
+		return flows.NewRootRotate(c, r, a.progress(r.Plan()))
+	})
+	if err != nil {
+		return err
+	}
+	return a.output(reports, func() {
+		for _, rep := range reports {
+			rot := rep.RootRotation
+			if rot == nil {
+				continue
+			}
+			if rot.AlreadyDone {
+				fmt.Fprintf(a.stdout, "The root role of %s names these keys already: nothing to do.\n", rep.GUN)
+			} else {
+				fmt.Fprintf(a.stdout, "Moved the root of %s (root.json version %d).\n", rep.GUN, rot.Version)
+			}
+			fmt.Fprintf(a.stdout, "  root key IDs to pin now: %s\n", strings.Join(rot.NewKeyIDs, ", "))
+			if rep.RootCertFile != "" {
+				fmt.Fprintf(a.stdout, "  new root certificates: %s\n", rep.RootCertFile)
+			}
+		}
+		fmt.Fprintln(a.stdout, "  consumers: those that trusted the repository before follow; give clients pinned to the old root key ID the new one")
+	})
+}
+
+// newRootKey is a root key the rotation moves to: made on its YubiKey
+// (the PIN asked once, naming the token), or a new key file.
+func (a *app) newRootKey(f rootKeyFlags) (trust.RootKey, error) {
+	spec, err := f.parse()
+	if err != nil {
+		return nil, err
+	}
+	if spec.file {
+		return trust.NewFileRootKey(spec.path), nil
+	}
+	return a.rootKey(f)
+}

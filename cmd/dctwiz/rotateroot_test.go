@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/dctwiz/dctwiz/flows"
+	"github.com/dctwiz/dctwiz/internal/testbed"
+)
+
+// TestRotateRootInterop moves a repository's root to a new key with a
+// backup, headless, and reads it afterwards as its consumers do: the
+// notary CLI and docker with the caches they filled before follow, and
+// so do fresh ones; the notary CLI pinned to the old root key ID from a
+// fresh cache fails, pinned to the new one it reads the tag; the tag
+// signed before still verifies; the backup alone later drops the primary.
+func TestRotateRootInterop(t *testing.T) {
+	needBed(t)
+	ctx := context.Background()
+	gun := newGUN()
+	img, err := reg.PushRandomImage(ctx, strings.TrimPrefix(gun, reg.Host+"/"), "1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hexDigest := strings.TrimPrefix(img.Digest.String(), "sha256:")
+	e := newEnv(t)
+	r := mustOK(t, dctwiz(e, append([]string{"setup", gun, "--delegation", "signpath=" + writeCert(t, testbed.CertSpec{CommonName: "signpath"}),
+		"--test-tag", "1.0", "--keep", "--json"}, serverArgs()...)...))
+	var setup flows.Report
+	if err := json.Unmarshal([]byte(r.stdout), &setup); err != nil {
+		t.Fatal(err)
+	}
+	oldRoot := setup.Init.Root.ID
+
+	// Consumers read it before: their caches trust the old root.
+	notaryCache := t.TempDir()
+	notaryCLI := func(cache string, extra []string, args ...string) (string, error) {
+		base := append([]string{"-s", notary.URL, "--tlscacert", notary.CACert, "-d", cache}, extra...)
+		out, err := exec.Command(bins.CLI, append(base, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := notaryCLI(notaryCache, nil, "list", gun); err != nil || !strings.Contains(out, hexDigest) {
+		t.Fatalf("notary list before: %v\n%s", err, out)
+	}
+	dockerCfg := t.TempDir()
+	ca, _ := os.ReadFile(notary.CACert)
+	newDockerCfg := func(dir string) string {
+		os.MkdirAll(filepath.Join(dir, "tls", notary.Host()), 0o700)
+		os.WriteFile(filepath.Join(dir, "tls", notary.Host(), "ca.crt"), ca, 0o600)
+		return dir
+	}
+	newDockerCfg(dockerCfg)
+	docker, err := exec.LookPath("docker")
+	if err != nil {
+		t.Fatal("the docker client is required for the interop check (.ci/run installs docker.io): ", err)
+	}
+	dockerTrustInspect(t, docker, dockerCfg, gun)
+
+	keys := t.TempDir()
+	primary, backup := filepath.Join(keys, "primary.key"), filepath.Join(keys, "backup.key")
+	rootCrt := filepath.Join(t.TempDir(), "root.crt")
+	r = mustOK(t, dctwiz(e, append([]string{"rotate", "root", gun, "--root-key", "file", "--new-root-key", "file:" + primary,
+		"--backup-root-key", "file:" + backup, "--root-cert-out", rootCrt, "--yes", "--json"}, serverArgs()...)...))
+	var reps []flows.Report
+	if err := json.Unmarshal([]byte(r.stdout), &reps); err != nil || len(reps) != 1 || reps[0].RootRotation == nil {
+		t.Fatalf("rotate root --json: %v\n%s", err, r)
+	}
+	rot := reps[0].RootRotation
+	if len(rot.NewKeyIDs) != 2 || slices.Contains(rot.NewKeyIDs, oldRoot) {
+		t.Fatalf("new root keys %v (old %s)", rot.NewKeyIDs, oldRoot)
+	}
+	if pem, err := os.ReadFile(rootCrt); err != nil || strings.Count(string(pem), "BEGIN CERTIFICATE") != 2 {
+		t.Errorf("the new root certificates file: %v\n%s", err, pem)
+	}
+
+	for name, cache := range map[string]string{"the cache from before": notaryCache, "an empty cache": t.TempDir()} {
+		if out, err := notaryCLI(cache, nil, "list", gun); err != nil || !strings.Contains(out, hexDigest) {
+			t.Errorf("notary list after the root rotation, %s: %v\n%s", name, err, out)
+		}
+	}
+	for name, cfg := range map[string]string{"the cache from before": dockerCfg, "an empty cache": newDockerCfg(t.TempDir())} {
+		in := dockerTrustInspect(t, docker, cfg, gun)
+		if root := adminKeys(in)["Root"]; len(root) != 2 || slices.Contains(root, oldRoot) || len(in.SignedTags) != 1 || in.SignedTags[0].Digest != hexDigest {
+			t.Errorf("docker after the root rotation, %s: root keys %v, tags %+v", name, root, in.SignedTags)
+		}
+	}
+	// Pinned: to the old root key ID from a fresh cache it fails, as the
+	// command says; to a new one it reads the tag.
+	pinned := func(id string) (string, error) {
+		cfg := filepath.Join(t.TempDir(), "config.json")
+		doc, _ := json.Marshal(map[string]any{"trust_pinning": map[string]any{"certs": map[string][]string{gun: {id}}, "disable_tofu": true}})
+		os.WriteFile(cfg, doc, 0o600)
+		return notaryCLI(t.TempDir(), []string{"-c", cfg}, "list", gun)
+	}
+	if out, err := pinned(oldRoot); err == nil {
+		t.Errorf("the notary CLI pinned to the old root key ID read the rotated repository:\n%s", out)
+	}
+	if out, err := pinned(rot.NewKeyIDs[0]); err != nil || !strings.Contains(out, hexDigest) {
+		t.Errorf("the notary CLI pinned to the new root key ID: %v\n%s", err, out)
+	}
+
+	// The primary is lost: the backup alone drops it; consumers follow again.
+	r = mustOK(t, dctwiz(e, append([]string{"rotate", "root", gun, "--root-key", "file:" + backup, "--new-root-key", "file:" + backup,
+		"--yes"}, serverArgs()...)...))
+	if !strings.Contains(r.stdout, "Moved the root of "+gun) || !strings.Contains(r.stdout, "root key IDs to pin now") {
+		t.Errorf("rotate root with the backup alone:\n%s", r)
+	}
+	if out, err := notaryCLI(notaryCache, nil, "list", gun); err != nil || !strings.Contains(out, hexDigest) {
+		t.Errorf("notary list after the backup dropped the primary, the first cache: %v\n%s", err, out)
+	}
+	if root := adminKeys(dockerTrustInspect(t, docker, dockerCfg, gun))["Root"]; len(root) != 1 || !slices.Contains(rot.NewKeyIDs, root[0]) {
+		t.Errorf("docker after the backup dropped the primary: root keys %v, want the backup's of %v", root, rot.NewKeyIDs)
+	}
+	// Bad usage: no new key, the backup the same as the new key.
+	if r := dctwiz(e, append([]string{"rotate", "root", gun, "--yes"}, serverArgs()...)...); r.code != 2 || !strings.Contains(r.stderr, "--new-root-key is required") {
+		t.Errorf("rotate root without --new-root-key:\n%s", r)
+	}
+	if r := dctwiz(e, append([]string{"rotate", "root", gun, "--new-root-key", "file:x", "--backup-root-key", "file:x", "--yes"}, serverArgs()...)...); r.code != 2 {
+		t.Errorf("rotate root with the backup the new key:\n%s", r)
+	}
+}
