@@ -19,7 +19,7 @@ import (
 type Engine interface {
 	Rotator
 	Signers
-	Init(ctx context.Context, gun trust.GUN, root trust.RootKey) (*trust.InitResult, error)
+	Init(ctx context.Context, gun trust.GUN, root trust.RootKey, backup ...trust.RootKey) (*trust.InitResult, error)
 	AddDelegation(ctx context.Context, gun trust.GUN, name string, cert *trust.Certificate) (*trust.DelegationResult, error)
 	RootCertificates(ctx context.Context, gun trust.GUN) ([]trust.RootCertificate, error)
 	TestSign(ctx context.Context, gun trust.GUN, tag string, opts trust.TestSignOptions) (*trust.TestSignResult, error)
@@ -48,8 +48,11 @@ type Signer struct {
 
 // Setup is what the admin chose for the setup ceremony.
 type Setup struct {
-	GUN              trust.GUN
-	Root             trust.RootKey
+	GUN  trust.GUN
+	Root trust.RootKey
+	// BackupRoot, when set, is a second root key the root role names too
+	// (threshold 1): a backup token that can sign alone if Root is lost.
+	BackupRoot       trust.RootKey
 	Signers          []Signer
 	RootCertOut      string // where to write the root certificate; "" = do not write
 	TestTag          string // "" = skip test signing
@@ -258,7 +261,11 @@ func (r *Report) clone() *Report {
 // runInit creates the root and targets keys and publishes them with a
 // server-managed snapshot key.
 func runInit(ctx context.Context, eng Engine, s Setup, rep *Report) (string, error) {
-	res, err := eng.Init(ctx, s.GUN, s.Root)
+	var backup []trust.RootKey
+	if s.BackupRoot != nil {
+		backup = append(backup, s.BackupRoot)
+	}
+	res, err := eng.Init(ctx, s.GUN, s.Root, backup...)
 	if err != nil {
 		return "", err
 	}
@@ -266,7 +273,11 @@ func runInit(ctx context.Context, eng Engine, s Setup, rep *Report) (string, err
 	if res.AlreadyDone {
 		return "already published with these keys", nil
 	}
-	return fmt.Sprintf("root %s, targets %s", trust.ShortID(res.Root.ID), trust.ShortID(res.Targets.ID)), nil
+	note := fmt.Sprintf("root %s, targets %s", trust.ShortID(res.Root.ID), trust.ShortID(res.Targets.ID))
+	if res.BackupRoot != nil {
+		note = fmt.Sprintf("root %s and backup root %s, targets %s", trust.ShortID(res.Root.ID), trust.ShortID(res.BackupRoot.ID), trust.ShortID(res.Targets.ID))
+	}
+	return note, nil
 }
 
 // runDelegations adds every signer as targets/releases and targets/<name>.

@@ -41,7 +41,7 @@ func (f *fakeEngine) call(name string) error {
 	return nil
 }
 
-func (f *fakeEngine) Init(_ context.Context, gun trust.GUN, _ trust.RootKey) (*trust.InitResult, error) {
+func (f *fakeEngine) Init(_ context.Context, gun trust.GUN, _ trust.RootKey, _ ...trust.RootKey) (*trust.InitResult, error) {
 	if err := f.call("init"); err != nil {
 		return nil, err
 	}

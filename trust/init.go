@@ -18,6 +18,9 @@ type InitResult struct {
 	Targets   KeyInfo `json:"targets"`   // the repository key, in the trust dir
 	Snapshot  KeyInfo `json:"snapshot"`  // server-managed
 	Timestamp KeyInfo `json:"timestamp"` // server-managed
+	// BackupRoot is the second root key, when setup made a backup: the
+	// root role names both, threshold 1.
+	BackupRoot *KeyInfo `json:"backup_root,omitempty"`
 	// AlreadyDone is true when the server already held this repository,
 	// published with this root key and targets key: a rerun converged.
 	AlreadyDone bool `json:"already_done"`
@@ -30,11 +33,16 @@ type KeyInfo struct {
 }
 
 // Init creates the trust data of a new repository and publishes it: the
-// root key from root, a new targets key in the trust dir, snapshot and
-// timestamp keys managed by the server. A GUN that already has trust data
-// is refused, unless its root key is this ceremony's root key (a rerun, or
-// a publish whose answer was lost), which is reported as AlreadyDone.
-func (c *Client) Init(ctx context.Context, gun GUN, root RootKey) (*InitResult, error) {
+// root key from root (and a backup root key, when given: the root role
+// names both, threshold 1, so that either signs alone), a new targets key
+// in the trust dir, snapshot and timestamp keys managed by the server. A
+// GUN that already has trust data is refused, unless its root key is this
+// ceremony's root key (a rerun, or a publish whose answer was lost),
+// which is reported as AlreadyDone.
+func (c *Client) Init(ctx context.Context, gun GUN, root RootKey, backup ...RootKey) (*InitResult, error) {
+	if len(backup) > 1 {
+		return nil, newError(ErrBadInput, gun.String(), "give one backup root key", "%d backup root keys given", len(backup))
+	}
 	if root == nil || gun.IsZero() {
 		return nil, newError(ErrBadInput, gun.String(), "choose the repository and where its root key comes from", "no repository or no root key given")
 	}
@@ -59,6 +67,12 @@ func (c *Client) Init(ctx context.Context, gun GUN, root RootKey) (*InitResult, 
 		if err != nil {
 			return nil, err
 		}
+		if len(backup) > 0 {
+			done.BackupRoot, err = s.backupInRoot(ctx, backup[0])
+			if err != nil {
+				return nil, err
+			}
+		}
 		return done, c.pinExisting(ctx, gun, done.Root.ID)
 	}
 	// Check the targets passphrase before any key is made.
@@ -77,25 +91,64 @@ func (c *Client) Init(ctx context.Context, gun GUN, root RootKey) (*InitResult, 
 	if err != nil {
 		return nil, err
 	}
-	// A fresh session whose crypto service signs with the root key.
-	s, err = c.open(ctx, gun, sessionOptions{memCache: true, rootKey: rootKey})
+	ids := []string{rootKey.ID()}
+	var more []data.PrivateKey
+	if len(backup) > 0 {
+		b, err := backup[0].open(ctx, s.keys, s.pass, true)
+		if err != nil {
+			return nil, err
+		}
+		if b.ID() == rootKey.ID() {
+			return nil, newError(ErrBadInput, backup[0].String(), "give a backup root key on another token", "the backup root key is the root key itself")
+		}
+		more, ids = append(more, b), append(ids, b.ID())
+	}
+	// A fresh session whose crypto service signs with the root key(s).
+	s, err = c.open(ctx, gun, sessionOptions{memCache: true, rootKey: rootKey, moreRootKeys: more})
 	if err != nil {
 		return nil, err
 	}
 	// Initialize explicitly: a publish of an uninitialised repository would
 	// silently make a software root key.
-	if err := s.repo.Initialize([]string{rootKey.ID()}, data.CanonicalSnapshotRole); err != nil {
+	if err := s.repo.Initialize(ids, data.CanonicalSnapshotRole); err != nil {
 		return nil, s.explain(err, ErrPublish)
 	}
+	var res *InitResult
 	if err := s.repo.Publish(); err != nil {
 		// The answer may be lost after the server committed: look.
 		done, checkErr := s.publishedWith(rootKey, root)
-		if checkErr == nil && done != nil {
-			return c.pinPublished(ctx, gun, s, root)
+		if checkErr != nil || done == nil {
+			return nil, publishFailed(gun, s.explain(err, ErrPublish), checkErr == nil)
 		}
-		return nil, publishFailed(gun, s.explain(err, ErrPublish), checkErr == nil)
 	}
-	return c.pinPublished(ctx, gun, s, root)
+	res, err = c.pinPublished(ctx, gun, s, root, rootKey)
+	if err == nil && len(more) > 0 {
+		res.BackupRoot, err = s.backupInRoot(ctx, backup[0])
+	}
+	return res, err
+}
+
+// backupInRoot finds the backup root key in the server's root role; an
+// error when it is not there (the repository was set up without it).
+func (s *session) backupInRoot(ctx context.Context, backup RootKey) (*KeyInfo, error) {
+	key, err := backup.open(ctx, s.keys, s.pass, false)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := s.remote.GetSized(data.CanonicalRootRole.String(), store.NoSizeLimit)
+	if err != nil {
+		return nil, s.explain(err, ErrServerUnreachable)
+	}
+	signedRoot, err := parseRoot(raw)
+	if err != nil {
+		return nil, wrapError(ErrVerification, err, s.gun.String(), "", "the server's root.json does not parse")
+	}
+	pub := publishedRootCert(signedRoot, key.ID())
+	if pub == nil {
+		return nil, newError(ErrNoRootKey, backup.String(), "add it with dctwiz rotate root and a backup root key",
+			"the repository is set up, and its root role does not name this backup key")
+	}
+	return &KeyInfo{ID: pub.ID(), Location: backup.String()}, nil
 }
 
 // hasTrustData says whether the server has a root.json for the GUN.
@@ -171,7 +224,7 @@ func (c *Client) pinExisting(ctx context.Context, gun GUN, rootID string) error 
 // pinPublished starts the trust dir's cache from the root we just
 // published, then loads the server's view through it: this both verifies
 // the publish and pins the repository's root for later operations.
-func (c *Client) pinPublished(ctx context.Context, gun GUN, mem *session, root RootKey) (*InitResult, error) {
+func (c *Client) pinPublished(ctx context.Context, gun GUN, mem *session, root RootKey, rootKey data.PrivateKey) (*InitResult, error) {
 	rootJSON, err := mem.cache.GetSized(data.CanonicalRootRole.String(), store.NoSizeLimit)
 	if err != nil {
 		return nil, wrapError(ErrPublish, err, gun.String(), "", "the published root is missing from memory")
@@ -191,7 +244,11 @@ func (c *Client) pinPublished(ctx context.Context, gun GUN, mem *session, root R
 	if err != nil {
 		return nil, err
 	}
-	return resultFromRoot(s, repo.Root, root), nil
+	res := resultFromRoot(s, repo.Root, root)
+	if pub := publishedRootCert(repo.Root, rootKey.ID()); pub != nil {
+		res.Root.ID = pub.ID() // the primary's, where the root role names two
+	}
+	return res, nil
 }
 
 func parseRoot(raw []byte) (*data.SignedRoot, error) {

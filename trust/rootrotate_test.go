@@ -94,3 +94,38 @@ func TestRotateRootRefusesBadInput(t *testing.T) {
 		t.Errorf("no new key: %v", err)
 	}
 }
+
+// Setup with a backup root key: the root role names both (threshold 1),
+// the primary's certificate is the reported root, a rerun converges, and
+// the backup alone can sign a later ceremony.
+func TestInitWithABackupRootKey(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t)
+	gun := newGUN(t)
+	dir := t.TempDir()
+	primary, backup := trust.NewFileRootKey(filepath.Join(dir, "primary.key")), trust.NewFileRootKey(filepath.Join(dir, "backup.key"))
+	res, err := c.Init(ctx, gun, primary, backup)
+	if err != nil {
+		t.Fatalf("Init with a backup: %v", err)
+	}
+	if res.BackupRoot == nil || res.BackupRoot.ID == res.Root.ID || res.Root.ID == "" {
+		t.Fatalf("result %+v", res)
+	}
+	certs, err := c.RootCertificates(ctx, gun)
+	if err != nil || len(certs) != 2 {
+		t.Fatalf("root certificates %+v, %v", certs, err)
+	}
+	again, err := c.Init(ctx, gun, primary, backup)
+	if err != nil || !again.AlreadyDone || again.Root.ID != res.Root.ID || again.BackupRoot == nil || again.BackupRoot.ID != res.BackupRoot.ID {
+		t.Errorf("a rerun: %+v, %v", again, err)
+	}
+	if _, err := c.Init(ctx, gun, primary, trust.NewFileRootKey(filepath.Join(dir, "other.key"))); !errors.Is(err, trust.ErrNoRootKey) {
+		t.Errorf("a rerun naming another backup: %v", err)
+	}
+	if _, err := c.RotateTargetsKey(ctx, gun, backup); err != nil {
+		t.Errorf("the backup alone cannot sign a targets rotation: %v", err)
+	}
+	if _, err := c.Init(ctx, newGUN(t), primary, primary); !errors.Is(err, trust.ErrBadInput) {
+		t.Errorf("the primary as its own backup: %v", err)
+	}
+}

@@ -208,7 +208,7 @@ const (
 
 var fakeDate = time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
 
-func (e *fakeEngine) Init(ctx context.Context, gun trust.GUN, root trust.RootKey) (*trust.InitResult, error) {
+func (e *fakeEngine) Init(ctx context.Context, gun trust.GUN, root trust.RootKey, _ ...trust.RootKey) (*trust.InitResult, error) {
 	if err := e.call(ctx, "init"); err != nil {
 		return nil, err
 	}

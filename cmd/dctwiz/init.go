@@ -64,10 +64,13 @@ func (a *app) runInit(ctx context.Context, opts initOptions) error {
 }
 
 func printKeys(a *app, res *trust.InitResult) {
-	table(a.stdout, [][]string{
-		{"  root", res.Root.ID, res.Root.Location},
-		{"  targets", res.Targets.ID, res.Targets.Location},
-		{"  snapshot", res.Snapshot.ID, res.Snapshot.Location},
-		{"  timestamp", res.Timestamp.ID, res.Timestamp.Location},
-	})
+	rows := [][]string{{"  root", res.Root.ID, res.Root.Location}}
+	if b := res.BackupRoot; b != nil {
+		rows = append(rows, []string{"  backup root", b.ID, b.Location})
+	}
+	table(a.stdout, append(rows,
+		[]string{"  targets", res.Targets.ID, res.Targets.Location},
+		[]string{"  snapshot", res.Snapshot.ID, res.Snapshot.Location},
+		[]string{"  timestamp", res.Timestamp.ID, res.Timestamp.Location},
+	))
 }

@@ -125,3 +125,41 @@ func TestRotateRootInterop(t *testing.T) {
 		t.Errorf("rotate root with the backup the new key:\n%s", r)
 	}
 }
+
+// setup --backup-root-key: the root role names both keys, the root
+// certificate file holds both, docker shows both root keys, and the
+// backup alone later moves the root onto a new key.
+func TestSetupWithABackupRootKey(t *testing.T) {
+	needBed(t)
+	gun := newGUN()
+	e := newEnv(t)
+	keys := t.TempDir()
+	rootCrt := filepath.Join(t.TempDir(), "root.crt")
+	r := mustOK(t, dctwiz(e, append([]string{"setup", gun, "--root-key", "file",
+		"--backup-root-key", "file:" + filepath.Join(keys, "backup.key"), "--root-cert-out", rootCrt,
+		"--delegation", "signpath=" + writeCert(t, testbed.CertSpec{CommonName: "signpath"}), "--json"}, serverArgs()...)...))
+	var rep flows.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Init == nil || rep.Init.BackupRoot == nil {
+		t.Fatalf("setup with a backup root key: %v\n%s", err, r)
+	}
+	if pem, _ := os.ReadFile(rootCrt); strings.Count(string(pem), "BEGIN CERTIFICATE") != 2 {
+		t.Errorf("the root certificate file holds %d certificates, want 2", strings.Count(string(pem), "BEGIN CERTIFICATE"))
+	}
+	out, err := exec.Command(bins.CLI, "-s", notary.URL, "--tlscacert", notary.CACert, "-d", t.TempDir(), "delegation", "list", gun).CombinedOutput()
+	if err != nil {
+		t.Errorf("notary reads the repository with two root keys: %v\n%s", err, out)
+	}
+	r = mustOK(t, dctwiz(e, append([]string{"rotate", "root", gun, "--root-key", "file:" + filepath.Join(keys, "backup.key"),
+		"--new-root-key", "file:" + filepath.Join(keys, "third.key"), "--yes", "--json"}, serverArgs()...)...))
+	var reps []flows.Report
+	if err := json.Unmarshal([]byte(r.stdout), &reps); err != nil || len(reps) != 1 || reps[0].RootRotation == nil ||
+		slices.Contains(reps[0].RootRotation.NewKeyIDs, rep.Init.Root.ID) || slices.Contains(reps[0].RootRotation.NewKeyIDs, rep.Init.BackupRoot.ID) {
+		t.Errorf("the backup alone moving the root: %v\n%s", err, r)
+	}
+	// Bad usage: the backup is the root key itself, or a file without a path.
+	for _, b := range []string{"file", "file:"} {
+		if r := dctwiz(e, append([]string{"setup", newGUN(), "--root-key", "file", "--backup-root-key", b}, serverArgs()...)...); r.code != 2 || !strings.Contains(r.stderr, "--backup-root-key") {
+			t.Errorf("--backup-root-key %q:\n%s", b, r)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 type setupOptions struct {
 	GUN         string
 	RootKey     rootKeyFlags
+	BackupKey   string   // a second root key spec, "" for none
 	Signers     []string // NAME=CERT
 	RootCertOut string
 	TestTag     string
@@ -40,14 +41,24 @@ would; delete the local targets private key (--delete-targets-key, which needs
 published, and every step converges: after a failure, fix the cause and run
 the same command again. With --record DIR, the ceremony record (Markdown for the
 people who sign it off, JSON for tools; no secret) is written to DIR as the
-wizard writes it, also when a step fails.`,
+wizard writes it, also when a step fails.
+
+--backup-root-key yubikey:SERIAL makes a second root key on another YubiKey
+(file:PATH, a key file, for rehearsals): the root role names both, threshold
+1, so that either token alone can maintain the repository if the other is lost
+(keep it in another safe). The root certificate file then holds both
+certificates.`,
 		Example: `  export NOTARY_ROOT_PASSPHRASE=... NOTARY_TARGETS_PASSPHRASE=...
   dctwiz setup docker.io/acme/app \
       --delegation signpath=signpath.cer \
       --root-cert-out acme-app-root.crt \
       --test-tag latest \
       --delete-targets-key --yes \
-      --record ceremonies/`,
+      --record ceremonies/
+
+  # The root key on a YubiKey, with a backup on a second one:
+  dctwiz setup docker.io/acme/app --root-key yubikey:11111111 --backup-root-key yubikey:22222222 \
+      --delegation signpath=signpath.cer --root-cert-out acme-app-root.crt --delete-targets-key --yes`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
 			opts.GUN = args[0]
@@ -56,6 +67,7 @@ wizard writes it, also when a step fails.`,
 	}
 	f := cmd.Flags()
 	opts.RootKey.register(f)
+	f.StringVar(&opts.BackupKey, "backup-root-key", "", "a backup root key the root role names too (threshold 1): yubikey[:SERIAL] (made on that token) or file:PATH")
 	f.StringArrayVar(&opts.Signers, "delegation", nil, "add a signer: NAME=CERTFILE (PEM or DER X.509 certificate); repeatable")
 	f.StringVar(&opts.RootCertOut, "root-cert-out", "", "write the root certificate (PEM) to this file")
 	f.StringVar(&opts.TestTag, "test-tag", "", "test-sign this existing tag and verify it as a consumer would")
@@ -78,6 +90,13 @@ func (a *app) runSetup(ctx context.Context, opts setupOptions) error {
 	}
 	if plan.Root, err = a.rootKey(opts.RootKey); err != nil {
 		return err
+	}
+	if opts.BackupKey != "" {
+		bf := opts.RootKey
+		bf.source = opts.BackupKey
+		if plan.BackupRoot, err = a.newRootKey(bf); err != nil {
+			return err
+		}
 	}
 	began := time.Now()
 	rep, err := flows.RunSetup(ctx, c, plan, a.progress(plan.Plan()))
@@ -131,6 +150,17 @@ func (a *app) setupPlan(opts setupOptions) (flows.Setup, error) {
 	if opts.RecordDir != "" {
 		if err := checkDir(opts.RecordDir); err != nil {
 			return plan, err
+		}
+	}
+	if b := opts.BackupKey; b != "" {
+		bf := opts.RootKey
+		bf.source = b
+		spec, err := bf.parse()
+		if err != nil {
+			return plan, err
+		}
+		if b == opts.RootKey.source || (spec.file && spec.path == "") {
+			return plan, usagef("--backup-root-key %q: give another YubiKey (yubikey:SERIAL) or a new key file (file:PATH) than --root-key", b)
 		}
 	}
 	if opts.DeleteKey {
