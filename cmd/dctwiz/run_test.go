@@ -206,7 +206,7 @@ func TestReleasesNotice(t *testing.T) {
 
 // A typo in a subcommand fails (exit 2); a group alone shows its help.
 func TestUnknownSubcommands(t *testing.T) {
-	for _, args := range [][]string{{"rotate", "root", "registry.example.com/acme/app"}, {"delegation", "frob"}, {"yubikey", "lst"}, {"targets-key", "remove", "x"}} {
+	for _, args := range [][]string{{"rotate", "roots", "registry.example.com/acme/app"}, {"delegation", "frob"}, {"yubikey", "lst"}, {"targets-key", "remove", "x"}} {
 		if r := dctwiz(env{}, args...); r.code != 2 || !strings.Contains(r.stderr, "unknown command") {
 			t.Errorf("dctwiz %v:\n%s", args, r)
 		}
