@@ -154,10 +154,17 @@ func rootNeeds(f rootKeyFlags) string {
 	return "no root key"
 }
 
-// yubiKeyPIN gets the PIN once per ceremony: DCTWIZ_YUBIKEY_PIN, else a
-// no-echo prompt that first says how many tries are left (and, with one
-// left, asks twice before anything is tried).
+// yubiKeyPIN gets the PIN once per token and ceremony:
+// DCTWIZ_YUBIKEY_PIN_<SERIAL> (two tokens in one ceremony, each its own
+// PIN), else DCTWIZ_YUBIKEY_PIN, else a no-echo prompt that first names
+// the token and says how many tries are left (and, with one left, asks
+// twice before anything is tried).
 func (a *app) yubiKeyPIN(serial uint32) (pin string, askedTwice bool, err error) {
+	if serial != 0 {
+		if pin := a.getenv(fmt.Sprintf("DCTWIZ_YUBIKEY_PIN_%d", serial)); pin != "" {
+			return pin, false, nil
+		}
+	}
 	if pin := a.getenv("DCTWIZ_YUBIKEY_PIN"); pin != "" {
 		return pin, false, nil
 	}
@@ -192,4 +199,14 @@ func (a *app) yubiKeyPIN(serial uint32) (pin string, askedTwice bool, err error)
 		return "", false, usagef("the two PINs differ: nothing was tried")
 	}
 	return pin, true, nil
+}
+
+// sameToken says whether two root-key specs name the same YubiKey (a
+// YubiKey without a serial is the only one connected, so the same one).
+func sameToken(f rootKeyFlags, a, b string) bool {
+	fa, fb := f, f
+	fa.source, fb.source = a, b
+	sa, errA := fa.parse()
+	sb, errB := fb.parse()
+	return errA == nil && errB == nil && !sa.file && !sb.file && sa.serial == sb.serial
 }

@@ -85,8 +85,8 @@ func (a *app) runRotateRoot(ctx context.Context, opts rotateRootOptions) (err er
 	}
 	specs := []string{opts.NewRootKey}
 	if opts.BackupKey != "" {
-		if opts.BackupKey == opts.NewRootKey {
-			return usagef("--backup-root-key is --new-root-key: give another token")
+		if opts.BackupKey == opts.NewRootKey || sameToken(opts.RootKey, opts.NewRootKey, opts.BackupKey) {
+			return usagef("--backup-root-key names the same YubiKey as --new-root-key: a backup is another token")
 		}
 		specs = append(specs, opts.BackupKey)
 	}
@@ -98,6 +98,10 @@ func (a *app) runRotateRoot(ctx context.Context, opts rotateRootOptions) (err er
 			return err
 		} else if spec.file && spec.path == "" {
 			return usagef("%q: a new root key file needs its path: file:PATH", s)
+		}
+		if s != opts.RootKey.source && sameToken(opts.RootKey, s, opts.RootKey.source) {
+			// Another slot of the current token is no new token.
+			return usagef("%q is the YubiKey of --root-key: to keep its key give --new-root-key %s; else give another token", s, opts.RootKey.source)
 		}
 	}
 	for _, d := range []string{opts.RecordDir} {

@@ -159,7 +159,7 @@ func (a *app) setupPlan(opts setupOptions) (flows.Setup, error) {
 		if err != nil {
 			return plan, err
 		}
-		if b == opts.RootKey.source || (spec.file && spec.path == "") {
+		if b == opts.RootKey.source || (spec.file && spec.path == "") || sameToken(opts.RootKey, opts.RootKey.source, b) {
 			return plan, usagef("--backup-root-key %q: give another YubiKey (yubikey:SERIAL) or a new key file (file:PATH) than --root-key", b)
 		}
 	}

@@ -25,10 +25,17 @@ const ykPIN, ykPUK = "314159", "27182818"
 // (the yubikey package's tests use the other one) and prepares it.
 func insertYubiKey(t *testing.T, serial uint32, prepare bool) *testbed.VirtualToken {
 	t.Helper()
+	return insertYubiKeyAt(t, testbed.VPCDPortB, serial, prepare)
+}
+
+// insertYubiKeyAt inserts a virtual YubiKey into one of vpcd's two
+// readers: two tokens at once for a ceremony with a backup.
+func insertYubiKeyAt(t *testing.T, port string, serial uint32, prepare bool) *testbed.VirtualToken {
+	t.Helper()
 	if err := testbed.EnsurePCSCD(); err != nil {
 		t.Fatal("pcscd with vsmartcard's vpcd is required: ", err)
 	}
-	vt, err := testbed.InsertVirtualYubiKey(testbed.VPCDPortB, virtual.Options{Serial: serial})
+	vt, err := testbed.InsertVirtualYubiKey(port, virtual.Options{Serial: serial})
 	if err != nil {
 		t.Fatal(err)
 	}
