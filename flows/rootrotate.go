@@ -15,9 +15,9 @@ const StepRotateRoot StepID = "rotate-root"
 // primary and its backup, a backup added to the current key, or a lost
 // key dropped (the remaining one signs).
 type RootRotate struct {
-	GUN      trust.GUN
-	Root     trust.RootKey   // a root key the repository names now
-	NewRoots []trust.RootKey // the keys the root role names afterwards
+	GUN    trust.GUN
+	Root   trust.RootKey    // a root key the repository names now
+	Change trust.RootChange // the keys the root role keeps and gains
 	// RootCertOut is where the new root certificates are written ("" =
 	// not written).
 	RootCertOut string
@@ -57,7 +57,7 @@ type RootRotateCeremony = Ceremony[*RootRotate]
 // NewRootRotate checks r and returns its ceremony, with nothing run yet.
 func NewRootRotate(eng Engine, r *RootRotate, events func(Event)) (*RootRotateCeremony, error) {
 	c := newCeremony(eng, RootRotateSteps, r, nil, events)
-	if r == nil || r.Root == nil || len(r.NewRoots) == 0 || r.GUN.IsZero() {
+	if r == nil || r.Root == nil || len(r.Change.Add)+len(r.Change.Keep)+len(r.Change.Remove) == 0 || r.GUN.IsZero() {
 		return c, &trust.Error{Kind: trust.ErrBadInput, Msg: "the root rotation has no repository, no root key or no new root key",
 			Fix: "choose the repository, its root key and the new root keys"}
 	}
@@ -66,7 +66,7 @@ func NewRootRotate(eng Engine, r *RootRotate, events func(Event)) (*RootRotateCe
 }
 
 func runRotateRoot(ctx context.Context, eng Engine, r *RootRotate, rep *Report) (string, error) {
-	res, err := eng.RotateRoot(ctx, r.GUN, r.Root, r.NewRoots)
+	res, err := eng.RotateRoot(ctx, r.GUN, r.Root, r.Change)
 	if res != nil {
 		rep.RootRotation = res
 	}

@@ -17,7 +17,7 @@ type Rotator interface {
 	RootCertificates(ctx context.Context, gun trust.GUN) ([]trust.RootCertificate, error)
 	VerifyPublished(ctx context.Context, gun trust.GUN, pinnedRootIDs []string) error
 	VerifyFromSnapshot(ctx context.Context, gun trust.GUN, snap *trust.TrustSnapshot) error
-	RotateRoot(ctx context.Context, gun trust.GUN, current trust.RootKey, next []trust.RootKey) (*trust.RootRotation, error)
+	RotateRoot(ctx context.Context, gun trust.GUN, current trust.RootKey, change trust.RootChange) (*trust.RootRotation, error)
 }
 
 // The key rotations' steps.

@@ -158,12 +158,12 @@ func (f *fakeEngine) VerifyFromSnapshot(_ context.Context, _ trust.GUN, snap *tr
 	return f.call("verify-from-cache")
 }
 
-func (f *fakeEngine) RotateRoot(_ context.Context, gun trust.GUN, _ trust.RootKey, next []trust.RootKey) (*trust.RootRotation, error) {
+func (f *fakeEngine) RotateRoot(_ context.Context, gun trust.GUN, _ trust.RootKey, change trust.RootChange) (*trust.RootRotation, error) {
 	if err := f.call("rotate-root"); err != nil {
 		return nil, err
 	}
 	res := &trust.RootRotation{GUN: gun.String(), OldKeyIDs: []string{strings.Repeat("a", 64)}, Version: 2}
-	for i := range next {
+	for i := range change.Add {
 		res.NewKeyIDs = append(res.NewKeyIDs, strings.Repeat(string(rune('c'+i)), 64))
 	}
 	return res, nil
@@ -586,7 +586,7 @@ func TestRootRotationRunsInOrder(t *testing.T) {
 	gun := fakeSetup(t).GUN
 	eng := newFake(t)
 	out := filepath.Join(t.TempDir(), "root.crt")
-	r := &flows.RootRotate{GUN: gun, Root: trust.FileRootKey(""), NewRoots: []trust.RootKey{trust.FileRootKey("new.key")}, RootCertOut: out}
+	r := &flows.RootRotate{GUN: gun, Root: trust.FileRootKey(""), Change: trust.RootChange{Add: []trust.RootKey{trust.FileRootKey("new.key")}}, RootCertOut: out}
 	c, err := flows.NewRootRotate(eng, r, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -26,19 +26,35 @@ type RootRotation struct {
 	AlreadyDone bool `json:"already_done,omitempty"`
 }
 
-// RotateRoot gives the repository a root role that names the keys of
-// next (a new token, a primary and its backup, or the current key with a
-// backup added), threshold 1, and publishes root.json signed by current
-// (which must be one of its root keys now) and by every key of next:
-// consumers who trust the old root follow, since the new root.json meets
-// the old root role's threshold. A key of next that the root role names
-// already keeps its published certificate, so that clients pinned to it
-// keep working; a new key gets a certificate for the GUN, valid 10 years.
-// Every key is on its token or in its file before and after: nothing is
-// removed, so a failed upload loses nothing, and a rerun converges.
-func (c *Client) RotateRoot(ctx context.Context, gun GUN, current RootKey, next []RootKey) (*RootRotation, error) {
-	if current == nil || len(next) == 0 || gun.IsZero() {
-		return nil, newError(ErrBadInput, gun.String(), "choose the repository, its root key and the new root keys", "no repository, no root key or no new root key")
+// RootChange is what a root rotation makes of the root role: the
+// published keys that stay, and the keys that come in.
+type RootChange struct {
+	// Add are the keys that come in (made on their token, or opened); a
+	// key the root role names already keeps its published certificate.
+	Add []RootKey
+	// Keep are published root keys that stay, by certificate or canonical
+	// key ID; KeepAll keeps every one.
+	Keep []string
+	// Remove drops these published root keys (by certificate or canonical
+	// key ID: a lost token's key) and keeps every other one.
+	Remove []string
+}
+
+// KeepAll keeps every key the root role names now (a backup added).
+const KeepAll = "all"
+
+// RotateRoot gives the repository a root role of the kept and added keys,
+// threshold 1 (a new token; a primary and its backup; a backup added; a
+// lost key dropped by the other), and publishes root.json signed by
+// current (which must be one of its root keys now) and by every added
+// key: consumers who trust the old root follow, since the new root.json
+// meets the old root role's threshold. A new key gets a certificate for
+// the GUN, valid 10 years; a kept one keeps its published certificate, so
+// that clients pinned to it keep working. Nothing is removed from a token
+// or the trust dir, so a failed upload loses nothing, and a rerun converges.
+func (c *Client) RotateRoot(ctx context.Context, gun GUN, current RootKey, change RootChange) (*RootRotation, error) {
+	if current == nil || len(change.Add)+len(change.Keep)+len(change.Remove) == 0 || gun.IsZero() {
+		return nil, newError(ErrBadInput, gun.String(), "choose the repository, its root key and the root keys it will have", "no repository, no root key or no new root key")
 	}
 	s, repo, err := c.openLoaded(ctx, gun)
 	if err != nil {
@@ -53,8 +69,12 @@ func (c *Client) RotateRoot(ctx context.Context, gun GUN, current RootKey, next 
 		return nil, newError(ErrNoRootKey, current.String(), "give this repository's root key",
 			"this root key is not the root key of %s", gun)
 	}
+	kept, err := keptRootCerts(repo.Root, change.Keep, change.Remove)
+	if err != nil {
+		return nil, err
+	}
 	var keys []data.PrivateKey
-	for _, n := range next {
+	for _, n := range change.Add {
 		k, err := n.open(ctx, s.keys, s.pass, true)
 		if err != nil {
 			return nil, err
@@ -63,7 +83,32 @@ func (c *Client) RotateRoot(ctx context.Context, gun GUN, current RootKey, next 
 			return nil, newError(ErrBadInput, n.String(), "give each new root key once", "the same root key is given twice")
 		}
 		keys = append(keys, k)
-		res.NewCanonical = append(res.NewCanonical, k.ID())
+	}
+	added, err := rootCertKeys(gun, repo.Root, keys)
+	if err != nil {
+		return nil, err
+	}
+	certs := kept
+	for _, k := range added {
+		if !slices.ContainsFunc(certs, func(o data.PublicKey) bool { return o.ID() == k.ID() }) {
+			certs = append(certs, k)
+		}
+	}
+	// The new root role must be able to sign its own root.json now: a key
+	// of this ceremony must be in it.
+	signers := append([]data.PrivateKey{curKey}, keys...)
+	if !slices.ContainsFunc(certs, func(pub data.PublicKey) bool {
+		cid, err := utils.CanonicalKeyID(pub)
+		return err == nil && slices.ContainsFunc(signers, func(k data.PrivateKey) bool { return k.ID() == cid })
+	}) {
+		return nil, newError(ErrBadInput, gun.String(), "keep the root key that signs now, or add a new one",
+			"none of the root keys it would have can sign in this ceremony")
+	}
+	for _, k := range certs {
+		if cid, err := utils.CanonicalKeyID(k); err == nil {
+			res.NewCanonical = append(res.NewCanonical, cid)
+		}
+		res.NewKeyIDs = append(res.NewKeyIDs, k.ID())
 	}
 	if slices.Equal(sortedCopy(canonicalRootIDs(repo.Root)), sortedCopy(res.NewCanonical)) {
 		// The root role names these keys already: an earlier run published.
@@ -71,16 +116,12 @@ func (c *Client) RotateRoot(ctx context.Context, gun GUN, current RootKey, next 
 		return res, nil
 	}
 	// A session whose crypto service signs with the current root key and
-	// the new ones, and never removes a key.
+	// the added ones, and never removes a key.
 	rs, err := c.open(ctx, gun, sessionOptions{rootKey: curKey, moreRootKeys: keys, keep: true})
 	if err != nil {
 		return nil, err
 	}
 	if _, err := rs.load(); err != nil {
-		return nil, err
-	}
-	certs, err := rootCertKeys(gun, repo.Root, keys)
-	if err != nil {
 		return nil, err
 	}
 	meta, err := json.Marshal(changelist.TUFRootData{RoleName: data.CanonicalRootRole, Keys: certs})
@@ -94,12 +135,8 @@ func (c *Client) RotateRoot(ctx context.Context, gun GUN, current RootKey, next 
 	pubErr := rs.repo.Publish()
 	// Whatever the answer, the server's root.json says what landed.
 	published, err := rs.roleKeys(data.CanonicalRootRole)
-	wantIDs := make([]string, len(certs))
-	for i, k := range certs {
-		wantIDs[i] = k.ID()
-	}
 	switch {
-	case err == nil && slices.Equal(sortedCopy(published), sortedCopy(wantIDs)):
+	case err == nil && slices.Equal(sortedCopy(published), sortedCopy(res.NewKeyIDs)):
 	case pubErr != nil:
 		return nil, publishFailed(gun, rs.explain(pubErr, ErrPublish), err == nil)
 	case err != nil:
@@ -107,9 +144,8 @@ func (c *Client) RotateRoot(ctx context.Context, gun GUN, current RootKey, next 
 	default:
 		return nil, newError(ErrVerification, gun.String(), "", "the server's root.json does not name the new root keys")
 	}
-	res.NewKeyIDs = wantIDs
 	// A consumer who knows only the new root certificates reads it.
-	if err := c.VerifyPublished(ctx, gun, wantIDs); err != nil {
+	if err := c.VerifyPublished(ctx, gun, res.NewKeyIDs); err != nil {
 		return res, err
 	}
 	// The trust dir's cache follows to the new root (verified through the old).
@@ -119,6 +155,36 @@ func (c *Client) RotateRoot(ctx context.Context, gun GUN, current RootKey, next 
 	}
 	res.Version = loaded.Root.Signed.Version
 	return res, nil
+}
+
+// keptRootCerts are the published root certificate keys that stay: those
+// named by keep (by certificate or canonical ID, or KeepAll), or all but
+// those named by remove. An ID the root role does not name is an error.
+func keptRootCerts(root *data.SignedRoot, keep, remove []string) (data.KeyList, error) {
+	var out, all data.KeyList
+	for _, id := range root.Signed.Roles[data.CanonicalRootRole].KeyIDs {
+		if k, ok := root.Signed.Keys[id]; ok {
+			all = append(all, k)
+		}
+	}
+	named := func(k data.PublicKey, ids []string) bool {
+		cid, _ := utils.CanonicalKeyID(k)
+		return slices.Contains(ids, k.ID()) || slices.Contains(ids, cid)
+	}
+	for _, id := range append(slices.Clone(keep), remove...) {
+		if id != KeepAll && !slices.ContainsFunc(all, func(k data.PublicKey) bool { return named(k, []string{id}) }) {
+			return nil, newError(ErrBadInput, id, "give one of the repository's root key IDs", "not a root key of this repository").with(ActionInspect)
+		}
+	}
+	for _, k := range all {
+		switch {
+		case len(remove) > 0 && !named(k, remove):
+			out = append(out, k)
+		case slices.Contains(keep, KeepAll), named(k, keep):
+			out = append(out, k)
+		}
+	}
+	return out, nil
 }
 
 // rootCertKeys are the certificate keys of the new root role: the

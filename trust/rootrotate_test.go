@@ -27,7 +27,7 @@ func TestRotateRootMovesTheRootAndConsumersFollow(t *testing.T) {
 	dir := t.TempDir()
 	primary, backup := filepath.Join(dir, "primary.key"), filepath.Join(dir, "backup.key")
 
-	rot, err := c.RotateRoot(ctx, gun, trust.FileRootKey(""), []trust.RootKey{trust.NewFileRootKey(primary)})
+	rot, err := c.RotateRoot(ctx, gun, trust.FileRootKey(""), trust.RootChange{Add: []trust.RootKey{trust.NewFileRootKey(primary)}})
 	if err != nil {
 		t.Fatalf("RotateRoot: %v", err)
 	}
@@ -46,7 +46,7 @@ func TestRotateRootMovesTheRootAndConsumersFollow(t *testing.T) {
 	if err := c.VerifyPublished(ctx, gun, rot.OldKeyIDs); err == nil {
 		t.Error("a consumer pinned to the old root certificate from a fresh cache verified the new root")
 	}
-	again, err := c.RotateRoot(ctx, gun, trust.NewFileRootKey(primary), []trust.RootKey{trust.NewFileRootKey(primary)})
+	again, err := c.RotateRoot(ctx, gun, trust.NewFileRootKey(primary), trust.RootChange{Add: []trust.RootKey{trust.NewFileRootKey(primary)}})
 	if err != nil || !again.AlreadyDone || !slices.Equal(again.NewKeyIDs, rot.NewKeyIDs) {
 		t.Errorf("a rerun: %+v, %v", again, err)
 	}
@@ -57,18 +57,30 @@ func TestRotateRootMovesTheRootAndConsumersFollow(t *testing.T) {
 		t.Errorf("the new root key cannot sign a targets rotation: %v", err)
 	}
 
-	// A backup: both keys, the primary's certificate kept.
-	both, err := c.RotateRoot(ctx, gun, trust.NewFileRootKey(primary), []trust.RootKey{trust.NewFileRootKey(primary), trust.NewFileRootKey(backup)})
+	// A backup added: both keys, the primary's certificate kept.
+	both, err := c.RotateRoot(ctx, gun, trust.NewFileRootKey(primary), trust.RootChange{Keep: []string{trust.KeepAll}, Add: []trust.RootKey{trust.NewFileRootKey(backup)}})
 	if err != nil || len(both.NewKeyIDs) != 2 || !slices.Contains(both.NewKeyIDs, rot.NewKeyIDs[0]) {
 		t.Fatalf("adding a backup: %+v, %v", both, err)
 	}
 	if err := c.VerifyPublished(ctx, gun, rot.NewKeyIDs); err != nil {
 		t.Errorf("a consumer pinned to the primary's certificate after the backup was added: %v", err)
 	}
-	// The primary is lost: the backup alone takes it out.
-	alone, err := c.RotateRoot(ctx, gun, trust.NewFileRootKey(backup), []trust.RootKey{trust.NewFileRootKey(backup)})
-	if err != nil || len(alone.NewKeyIDs) != 1 || slices.Contains(alone.NewKeyIDs, rot.NewKeyIDs[0]) {
-		t.Fatalf("the backup alone rotating the primary out: %+v, %v", alone, err)
+	// Removing a key that is not the repository's, or every key that
+	// could sign, is refused.
+	if _, err := c.RotateRoot(ctx, gun, trust.NewFileRootKey(backup), trust.RootChange{Remove: []string{"0123"}}); !errors.Is(err, trust.ErrBadInput) {
+		t.Errorf("removing a key the root role does not name: %v", err)
+	}
+	backupCert := both.NewKeyIDs[0]
+	if backupCert == rot.NewKeyIDs[0] {
+		backupCert = both.NewKeyIDs[1]
+	}
+	if _, err := c.RotateRoot(ctx, gun, trust.NewFileRootKey(backup), trust.RootChange{Remove: []string{backupCert}}); !errors.Is(err, trust.ErrBadInput) {
+		t.Errorf("removing the only key that signs now: %v", err)
+	}
+	// The primary is lost: the backup alone drops it.
+	alone, err := c.RotateRoot(ctx, gun, trust.NewFileRootKey(backup), trust.RootChange{Remove: []string{rot.NewKeyIDs[0]}})
+	if err != nil || !slices.Equal(alone.NewKeyIDs, []string{backupCert}) {
+		t.Fatalf("the backup alone dropping the primary: %+v, %v (backup %s)", alone, err, backupCert)
 	}
 	if err := c.VerifyFromSnapshot(ctx, gun, before); err != nil {
 		t.Errorf("a consumer that trusted the first root does not follow three rotations: %v", err)
@@ -83,14 +95,14 @@ func TestRotateRootRefusesBadInput(t *testing.T) {
 	ctx := context.Background()
 	c, gun, _ := rotatable(t, true)
 	other := filepath.Join(t.TempDir(), "other.key")
-	if _, err := c.RotateRoot(ctx, gun, trust.NewFileRootKey(other), []trust.RootKey{trust.NewFileRootKey(other)}); err == nil {
+	if _, err := c.RotateRoot(ctx, gun, trust.NewFileRootKey(other), trust.RootChange{Add: []trust.RootKey{trust.NewFileRootKey(other)}}); err == nil {
 		t.Error("a root key that is not the repository's rotated the root")
 	}
 	dup := filepath.Join(t.TempDir(), "dup.key")
-	if _, err := c.RotateRoot(ctx, gun, trust.FileRootKey(""), []trust.RootKey{trust.NewFileRootKey(dup), trust.NewFileRootKey(dup)}); !errors.Is(err, trust.ErrBadInput) {
+	if _, err := c.RotateRoot(ctx, gun, trust.FileRootKey(""), trust.RootChange{Add: []trust.RootKey{trust.NewFileRootKey(dup), trust.NewFileRootKey(dup)}}); !errors.Is(err, trust.ErrBadInput) {
 		t.Errorf("the same new key twice: %v", err)
 	}
-	if _, err := c.RotateRoot(ctx, gun, trust.FileRootKey(""), nil); !errors.Is(err, trust.ErrBadInput) {
+	if _, err := c.RotateRoot(ctx, gun, trust.FileRootKey(""), trust.RootChange{}); !errors.Is(err, trust.ErrBadInput) {
 		t.Errorf("no new key: %v", err)
 	}
 }

@@ -353,7 +353,7 @@ func (e *fakeEngine) VerifyFromSnapshot(ctx context.Context, _ trust.GUN, _ *tru
 	return e.call(ctx, "verify-as-consumers")
 }
 
-func (e *fakeEngine) RotateRoot(ctx context.Context, gun trust.GUN, _ trust.RootKey, _ []trust.RootKey) (*trust.RootRotation, error) {
+func (e *fakeEngine) RotateRoot(ctx context.Context, gun trust.GUN, _ trust.RootKey, _ trust.RootChange) (*trust.RootRotation, error) {
 	if err := e.call(ctx, "rotate root"); err != nil {
 		return nil, err
 	}

@@ -19,6 +19,8 @@ type rotateRootOptions struct {
 	RootKey     rootKeyFlags
 	NewRootKey  string // a root key spec
 	BackupKey   string // a root key spec, "" for none
+	AddBackup   string // a root key spec: a backup added, the current keys kept
+	RemoveKeys  []string
 	RootCertOut string
 	RecordDir   string
 }
@@ -34,8 +36,11 @@ threshold 1: either token alone can sign later). root.json is signed by the
 current root key (--root-key; either token of a two-key root is enough) and
 by every new key, in one publish, so consumers who trust the old root follow
 without being told. A key the root role names already keeps its published
-certificate: giving the current key as --new-root-key with a --backup-root-key
-adds a backup, and giving the remaining key alone drops a lost one.
+certificate. The same ceremony with other key lists:
+  --add-backup-root-key SPEC  keeps every current root key and adds a backup;
+  --remove-root-key KEYID     drops a key (a lost token) and keeps the others:
+                              the remaining token alone signs it.
+Exactly one of --new-root-key, --add-backup-root-key and --remove-root-key.
 
 Which consumers notice: docker and notary clients that trusted the repository
 before follow (trust on first use, then the cross-signed root.json). A client
@@ -55,7 +60,11 @@ passphrase.`,
 
   # Add a backup to a single-key root:
   dctwiz rotate root docker.io/acme/app --root-key yubikey:11111111 \
-      --new-root-key yubikey:11111111 --backup-root-key yubikey:22222222 --yes`,
+      --add-backup-root-key yubikey:22222222 --yes
+
+  # The primary token is lost: the backup drops its key (then add a new backup):
+  dctwiz rotate root docker.io/acme/app --root-key yubikey:22222222 \
+      --remove-root-key ROOT-KEY-ID --yes`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
 			opts.GUNs = args
@@ -64,7 +73,9 @@ passphrase.`,
 	}
 	opts.RootKey.register(cmd.Flags())
 	cmd.Flags().StringVar(&opts.NewRootKey, "new-root-key", "", "the new root key: yubikey[:SERIAL] (made on the token) or file:PATH (required)")
-	cmd.Flags().StringVar(&opts.BackupKey, "backup-root-key", "", "a second new root key the root role names too (threshold 1): yubikey[:SERIAL] or file:PATH")
+	cmd.Flags().StringVar(&opts.BackupKey, "backup-root-key", "", "with --new-root-key: a second new root key the root role names too (threshold 1): yubikey[:SERIAL] or file:PATH")
+	cmd.Flags().StringVar(&opts.AddBackup, "add-backup-root-key", "", "keep the current root keys and add this backup: yubikey[:SERIAL] or file:PATH")
+	cmd.Flags().StringArrayVar(&opts.RemoveKeys, "remove-root-key", nil, "drop this root key (its certificate or canonical key ID: a lost token), keeping the others; repeatable")
 	cmd.Flags().StringVar(&opts.RootCertOut, "root-cert-out", "", "write the new root certificates (PEM) to this file; with several GUNs, into this directory, one file per repository")
 	cmd.Flags().StringVar(&opts.RecordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
 	return cmd
@@ -77,13 +88,34 @@ func (a *app) runRotateRoot(ctx context.Context, opts rotateRootOptions) (err er
 	if err != nil {
 		return err
 	}
-	if opts.NewRootKey == "" {
-		return usagef("--new-root-key is required: the key the root moves to (yubikey[:SERIAL] or file:PATH)")
+	modes := 0
+	for _, set := range []bool{opts.NewRootKey != "", opts.AddBackup != "", len(opts.RemoveKeys) > 0} {
+		if set {
+			modes++
+		}
+	}
+	switch {
+	case modes == 0:
+		return usagef("--new-root-key is required (the key the root moves to), or --add-backup-root-key or --remove-root-key")
+	case modes > 1:
+		return usagef("give one of --new-root-key, --add-backup-root-key and --remove-root-key")
+	case opts.BackupKey != "" && opts.NewRootKey == "":
+		return usagef("--backup-root-key goes with --new-root-key; to add a backup to the current root, give --add-backup-root-key")
 	}
 	if err := opts.RootKey.check(); err != nil {
 		return err
 	}
-	specs := []string{opts.NewRootKey}
+	var specs []string
+	change := trust.RootChange{Remove: opts.RemoveKeys}
+	switch {
+	case opts.NewRootKey != "":
+		specs = []string{opts.NewRootKey}
+	case opts.AddBackup != "":
+		if opts.AddBackup == opts.RootKey.source {
+			return usagef("--add-backup-root-key is --root-key: a backup is another token")
+		}
+		specs, change.Keep = []string{opts.AddBackup}, []string{trust.KeepAll}
+	}
 	if opts.BackupKey != "" {
 		if opts.BackupKey == opts.NewRootKey || sameToken(opts.RootKey, opts.NewRootKey, opts.BackupKey) {
 			return usagef("--backup-root-key names the same YubiKey as --new-root-key: a backup is another token")
@@ -122,27 +154,36 @@ func (a *app) runRotateRoot(ctx context.Context, opts rotateRootOptions) (err er
 			return err
 		}
 	}
-	needs := rootNeeds(opts.RootKey) + "; the new keys: " + strings.Join(specs, " and ")
+	needs := rootNeeds(opts.RootKey)
+	what := "Moving the root of " + joinGUNs(guns) + " to " + strings.Join(specs, " and ")
+	switch {
+	case opts.AddBackup != "":
+		needs += "; the backup: " + opts.AddBackup
+		what = "Adding the backup root key " + opts.AddBackup + " to " + joinGUNs(guns)
+	case len(opts.RemoveKeys) > 0:
+		what = "Dropping the root key(s) " + strings.Join(opts.RemoveKeys, ", ") + " from " + joinGUNs(guns)
+	default:
+		needs += "; the new keys: " + strings.Join(specs, " and ")
+	}
 	a.showPlan(guns, (&flows.RootRotate{RootCertOut: opts.RootCertOut}).Plan(), needs,
 		"docker and notary clients that trusted the repository before follow; a client pinned to the old root key ID from an empty cache must be given the new one (printed at the end)")
-	if err := a.confirm("Moving the root of "+joinGUNs(guns)+" to "+strings.Join(specs, " and "), guns[0].String()); err != nil {
+	if err := a.confirm(what, guns[0].String()); err != nil {
 		return err
 	}
 	root, err := a.rootKey(opts.RootKey)
 	if err != nil {
 		return err
 	}
-	var next []trust.RootKey
 	for i, f := range newFlags {
 		if specs[i] == opts.RootKey.source {
-			next = append(next, root) // the current key stays: the same token, opened once
+			change.Add = append(change.Add, root) // the current key stays: the same token, opened once
 			continue
 		}
 		k, err := a.newRootKey(f)
 		if err != nil {
 			return err
 		}
-		next = append(next, k)
+		change.Add = append(change.Add, k)
 	}
 	c, err := a.client()
 	if err != nil {
@@ -156,7 +197,7 @@ func (a *app) runRotateRoot(ctx context.Context, opts rotateRootOptions) (err er
 		}
 	}()
 	err = a.runEach(ctx, guns, &reports, true, func(gun trust.GUN) (ceremony, error) {
-		r := &flows.RootRotate{GUN: gun, Root: root, NewRoots: next, RootCertOut: certOut(gun)}
+		r := &flows.RootRotate{GUN: gun, Root: root, Change: change, RootCertOut: certOut(gun)}
 		return flows.NewRootRotate(c, r, a.progress(r.Plan()))
 	})
 	if err != nil {

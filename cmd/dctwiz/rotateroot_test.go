@@ -117,7 +117,38 @@ func TestRotateRootInterop(t *testing.T) {
 	if root := adminKeys(dockerTrustInspect(t, docker, dockerCfg, gun))["Root"]; len(root) != 1 || !slices.Contains(rot.NewKeyIDs, root[0]) {
 		t.Errorf("docker after the backup dropped the primary: root keys %v, want the backup's of %v", root, rot.NewKeyIDs)
 	}
-	// Bad usage: no new key, the backup the same as the new key.
+	// A backup added to the single key, then the first key dropped by the
+	// backup: the same ceremony with other key lists.
+	third := filepath.Join(keys, "third.key")
+	rootKeysNow := func(r result) []string {
+		t.Helper()
+		var reps []flows.Report
+		if err := json.Unmarshal([]byte(r.stdout), &reps); err != nil || len(reps) != 1 || reps[0].RootRotation == nil {
+			t.Fatalf("rotate root --json: %v\n%s", err, r)
+		}
+		return reps[0].RootRotation.NewKeyIDs
+	}
+	withBackup := rootKeysNow(mustOK(t, dctwiz(e, append([]string{"rotate", "root", gun, "--root-key", "file:" + backup,
+		"--add-backup-root-key", "file:" + third, "--yes", "--json"}, serverArgs()...)...)))
+	if len(withBackup) != 2 {
+		t.Fatalf("--add-backup-root-key: root keys %v", withBackup)
+	}
+	backupOnly := adminKeys(dockerTrustInspect(t, docker, dockerCfg, gun))["Root"][0]
+	if !slices.Contains(withBackup, backupOnly) {
+		t.Errorf("--add-backup-root-key changed the kept key's certificate: %v, was %s", withBackup, backupOnly)
+	}
+	left := rootKeysNow(mustOK(t, dctwiz(e, append([]string{"rotate", "root", gun, "--root-key", "file:" + third,
+		"--remove-root-key", backupOnly, "--yes", "--json"}, serverArgs()...)...)))
+	if len(left) != 1 || left[0] == backupOnly || !slices.Contains(withBackup, left[0]) {
+		t.Errorf("--remove-root-key %s: root keys %v", backupOnly, left)
+	}
+	if out, err := notaryCLI(notaryCache, nil, "list", gun); err != nil || !strings.Contains(out, hexDigest) {
+		t.Errorf("notary list from the first cache after five root changes: %v\n%s", err, out)
+	}
+	// Bad usage: no new key, the backup the same as the new key, two modes.
+	if r := dctwiz(e, append([]string{"rotate", "root", gun, "--new-root-key", "file:y", "--remove-root-key", "x", "--yes"}, serverArgs()...)...); r.code != 2 || !strings.Contains(r.stderr, "give one of") {
+		t.Errorf("rotate root with two modes:\n%s", r)
+	}
 	if r := dctwiz(e, append([]string{"rotate", "root", gun, "--yes"}, serverArgs()...)...); r.code != 2 || !strings.Contains(r.stderr, "--new-root-key is required") {
 		t.Errorf("rotate root without --new-root-key:\n%s", r)
 	}
