@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dctwiz/dctwiz/trust"
@@ -140,4 +141,47 @@ func TestInitWithABackupRootKey(t *testing.T) {
 	if _, err := c.Init(ctx, newGUN(t), primary, primary); !errors.Is(err, trust.ErrBadInput) {
 		t.Errorf("the primary as its own backup: %v", err)
 	}
+}
+
+// A root rotation whose upload is cut loses nothing: cut before the
+// server sees it, nothing is published and a rerun publishes, with the
+// key the first run made (no second one); cut after the server committed,
+// the rotation is recognised as done.
+func TestRootRotationWhenTheUploadIsCut(t *testing.T) {
+	ctx := context.Background()
+	t.Run("before the server sees it", func(t *testing.T) {
+		c, gun, _ := rotatable(t, true)
+		newKey := filepath.Join(t.TempDir(), "new.key")
+		faulty := newClient(t, trust.WithTrustDir(c.TrustDir()), trust.WithTransport(&dropNthPublish{inner: tlsTo(t), n: 1}))
+		_, err := faulty.RotateRoot(ctx, gun, trust.FileRootKey(""), trust.RootChange{Add: []trust.RootKey{trust.NewFileRootKey(newKey)}})
+		if !errors.Is(err, trust.ErrPublish) || !strings.Contains(err.Error(), "nothing was published") {
+			t.Fatalf("a cut upload: %v", err)
+		}
+		made, err := os.ReadFile(newKey)
+		if err != nil {
+			t.Fatal("the new key the cut run made is gone: ", err)
+		}
+		if _, err := c.RotateTargetsKey(ctx, gun, trust.FileRootKey("")); err != nil {
+			t.Errorf("the old root key no longer signs after a cut rotation: %v", err)
+		}
+		rot, err := c.RotateRoot(ctx, gun, trust.FileRootKey(""), trust.RootChange{Add: []trust.RootKey{trust.NewFileRootKey(newKey)}})
+		if err != nil || rot.AlreadyDone {
+			t.Fatalf("the rerun: %+v, %v", rot, err)
+		}
+		if again, _ := os.ReadFile(newKey); string(again) != string(made) {
+			t.Error("the rerun made a second new key")
+		}
+	})
+	t.Run("after the server committed", func(t *testing.T) {
+		c, gun, _ := rotatable(t, true)
+		newKey := filepath.Join(t.TempDir(), "new.key")
+		faulty := newClient(t, trust.WithTrustDir(c.TrustDir()), trust.WithTransport(&loseAnswer{inner: tlsTo(t)}))
+		rot, err := faulty.RotateRoot(ctx, gun, trust.FileRootKey(""), trust.RootChange{Add: []trust.RootKey{trust.NewFileRootKey(newKey)}})
+		if err != nil || len(rot.NewKeyIDs) != 1 {
+			t.Fatalf("a rotation whose answer was lost: %+v, %v", rot, err)
+		}
+		if err := c.VerifyPublished(ctx, gun, rot.NewKeyIDs); err != nil {
+			t.Errorf("the new root does not verify: %v", err)
+		}
+	})
 }
