@@ -135,7 +135,7 @@ func (n newFileRootKey) String() string { return "file key " + n.path }
 
 func (n newFileRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore, pass *passRecorder, create bool) (data.PrivateKey, error) {
 	if _, err := os.Lstat(n.path); err == nil || !create {
-		return fileRootKey{path: n.path}.openFile(pass)
+		return fileRootKey(n).openFile(pass)
 	}
 	p, err := pass.get("root", true)
 	if err != nil {

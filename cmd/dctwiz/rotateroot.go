@@ -136,11 +136,9 @@ func (a *app) runRotateRoot(ctx context.Context, opts rotateRootOptions) (err er
 			return usagef("%q is the YubiKey of --root-key: to keep its key give --new-root-key %s; else give another token", s, opts.RootKey.source)
 		}
 	}
-	for _, d := range []string{opts.RecordDir} {
-		if d != "" {
-			if err := checkDir(d); err != nil {
-				return err
-			}
+	if opts.RecordDir != "" {
+		if err := checkDir(opts.RecordDir); err != nil {
+			return err
 		}
 	}
 	certOut := func(gun trust.GUN) string {
