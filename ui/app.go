@@ -297,8 +297,10 @@ func (m *Model) Settle() bool {
 		}
 	}
 	m.st.cancel()
-	if c := m.st.root.closer; c != nil && settled {
-		c.Close()
+	if settled {
+		for _, c := range m.st.tokenClosers() {
+			c()
+		}
 	}
 	return settled
 }
@@ -480,9 +482,11 @@ func (m *Model) quit() tea.Cmd {
 	m.quitting = true
 	m.finished = m.active == m.route().summary && m.st.recordMD != ""
 	m.outcome = outcome(m.st, m.finished)
-	if c := m.st.root.closer; c != nil && !m.anyBusy() {
+	if !m.anyBusy() {
 		// A step given up on may still hold the token: Settle releases it.
-		c.Close()
+		for _, c := range m.st.tokenClosers() {
+			c()
+		}
 	}
 	m.st.cancel()
 	return tea.Quit

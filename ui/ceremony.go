@@ -32,6 +32,10 @@ type ceremonyPicker struct {
 	// once complete (a signer backed out of is never kept).
 	kind   maintKind
 	signer string
+	// the root key a lost token held (Remove a lost YubiKey)
+	rootIDs   []string
+	rCur      int
+	removeKey string
 }
 
 type pickStage int
@@ -41,6 +45,7 @@ const (
 	pickSigner
 	pickCert
 	pickConfirmCert
+	pickRootKey
 )
 
 func newCeremonyPicker(st *state) *ceremonyPicker { return &ceremonyPicker{st: st} }
@@ -58,13 +63,18 @@ has none (it was deleted after setup), the root key signs in a new one for
 the change, and it is deleted again at the end. Rotating the targets key
 also renews targets.json; renewing expiring metadata does that where
 root.json or targets.json expire within 180 days. Snapshot and timestamp
-keys stay with the notary server.`
+keys stay with the notary server. The root ceremonies move the root to a
+new YubiKey, add a backup YubiKey (either token then signs alone), or
+remove a lost one; the new token is inserted beside the current one, and
+the new root.json is signed by both, so consumers follow.`
 }
 
 func (c *ceremonyPicker) keys() keyMap {
 	switch {
 	case c.stage == pickConfirmCert:
 		return bindings(false, keyTakeCert, keyBack)
+	case c.stage == pickRootKey:
+		return bindings(false, keyNext, keyUpDown, keyBack)
 	case c.stage == pickSigner && c.name != nil:
 		return bindings(true, keyNext, keyBack)
 	case c.stage == pickCert && c.picker != nil && c.picker.typed != nil:
@@ -146,6 +156,19 @@ func (c *ceremonyPicker) key(msg tea.KeyMsg) tea.Cmd {
 			return c.choose(c.kind)
 		}
 		return c.picker.update(msg)
+	case pickRootKey:
+		if cur, moved := moveCursor(msg, c.rCur, len(c.rootIDs)); moved {
+			c.rCur = cur
+			return nil
+		}
+		switch {
+		case key.Matches(msg, keyBack):
+			c.stage = pickCeremony
+			return nil
+		case key.Matches(msg, keyNext):
+			c.removeKey = c.rootIDs[c.rCur]
+			return c.commit(nil)
+		}
 	case pickConfirmCert:
 		switch {
 		case key.Matches(msg, keyBack):
@@ -162,6 +185,9 @@ func (c *ceremonyPicker) key(msg tea.KeyMsg) tea.Cmd {
 func (c *ceremonyPicker) choose(kind maintKind) tea.Cmd {
 	m := &c.st.mnt
 	c.kind = kind
+	if kind == mRemoveRoot {
+		return c.chooseRootKey()
+	}
 	if !kind.signerKind() {
 		return c.commit(nil)
 	}
@@ -185,9 +211,41 @@ func (c *ceremonyPicker) choose(kind maintKind) tea.Cmd {
 	return nil
 }
 
+// chooseRootKey lists the root keys of the repository, to pick the one
+// a lost token held. Root key IDs differ between repositories (each has
+// its own certificate), so this is one repository at a time.
+func (c *ceremonyPicker) chooseRootKey() tea.Cmd {
+	m := &c.st.mnt
+	if len(m.inspections) != 1 || m.inspections[0] == nil {
+		return showError(errors.New("remove a lost YubiKey from one repository at a time (each has its own root certificates): press esc twice and choose one repository"))
+	}
+	c.rootIDs = nil
+	for _, a := range m.inspections[0].AdministrativeKeys {
+		if a.Name == "Root" {
+			c.rootIDs = a.KeyIDs
+		}
+	}
+	if len(c.rootIDs) < 2 {
+		return showError(errors.New("the root has one key: it cannot be removed; choose Move the root to a new YubiKey, or Add a backup YubiKey first"))
+	}
+	c.rCur, c.stage = max(slices.Index(c.rootIDs, m.removeKey), 0), pickRootKey
+	return nil
+}
+
 // commit makes the complete choice the ceremony's, and goes on.
 func (c *ceremonyPicker) commit(cert *trust.Certificate) tea.Cmd {
 	m := &c.st.mnt
+	if !c.kind.needsNewToken() && m.newRoot != nil {
+		// A new token's key made for another ceremony: let the token go.
+		if m.newRoot.Close != nil {
+			m.newRoot.Close()
+		}
+		m.newRoot = nil
+	}
+	m.removeKey = ""
+	if c.kind == mRemoveRoot {
+		m.removeKey = c.removeKey
+	}
 	m.kind, m.signer, m.cert, m.certPath = c.kind, "", nil, ""
 	if c.kind.signerKind() {
 		m.signer = c.signer
@@ -273,7 +331,10 @@ func (c *ceremonyPicker) view(width int) string {
 				line += "  " + styleWarn.Render("("+p+")")
 			}
 			b.WriteString(gutter(i == c.cursor) + line + "\n")
-			b.WriteString("    " + styleDim.Render(ch.what) + "\n")
+			if i == c.cursor {
+				// Only the highlighted one says what it does: the list fits the screen.
+				b.WriteString("    " + styleDim.Render(ch.what) + "\n")
+			}
 		}
 	case pickSigner:
 		b.WriteString(styleTitle.Render(c.kind.choice().title) + "\n\n")
@@ -292,6 +353,11 @@ func (c *ceremonyPicker) view(width int) string {
 		}
 		fmt.Fprintf(&b, "%s: %s, %s\n\n", styleTitle.Render(c.kind.choice().title), c.signer, what)
 		b.WriteString(c.picker.view(width))
+	case pickRootKey:
+		b.WriteString(styleTitle.Render(c.kind.choice().title) + "\n\nWhich root key did the lost YubiKey hold? The other one signs its removal.\n\n")
+		for i, id := range c.rootIDs {
+			b.WriteString(gutter(i == c.rCur) + id + "\n")
+		}
 	case pickConfirmCert:
 		fmt.Fprintf(&b, "%s: %s\n\n", styleTitle.Render(c.kind.choice().title), c.signer)
 		b.WriteString(styleTitle.Render(c.cert.Path) + "\n" + certPreview(c.cert, "  "))

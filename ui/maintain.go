@@ -9,6 +9,7 @@ import (
 
 	"github.com/dctwiz/dctwiz/flows"
 	"github.com/dctwiz/dctwiz/trust"
+	"github.com/dctwiz/dctwiz/yubikey"
 )
 
 // The maintenance path: repositories already set up get one of the
@@ -27,6 +28,9 @@ const (
 	mRenew           maintKind = "renew"
 	mRotateSnapshot  maintKind = "rotate-snapshot"
 	mRotateTimestamp maintKind = "rotate-timestamp"
+	mRotateRoot      maintKind = "rotate-root"
+	mAddBackup       maintKind = "add-backup"
+	mRemoveRoot      maintKind = "remove-root"
 )
 
 // maintChoice is one line of the ceremony picker.
@@ -46,6 +50,9 @@ var maintChoices = []maintChoice{
 	{mRenew, "Renew expiring metadata", "re-signs root.json and targets.json where they expire within 180 days (a targets key rotation)"},
 	{mRotateSnapshot, "Rotate the snapshot key", "the notary server makes a new snapshot key and keeps it"},
 	{mRotateTimestamp, "Rotate the timestamp key", "the notary server makes a new timestamp key and keeps it"},
+	{mRotateRoot, "Move the root to a new YubiKey", "a new root key on another token, cross-signed by the current one; clients follow"},
+	{mAddBackup, "Add a backup YubiKey", "a second root key on another token: either one alone can sign"},
+	{mRemoveRoot, "Remove a lost YubiKey", "its root key out of the root role, signed by the token that remains"},
 }
 
 func (k maintKind) choice() maintChoice {
@@ -61,6 +68,12 @@ func (k maintKind) choice() maintChoice {
 func (k maintKind) signerKind() bool {
 	return k == mReplaceSigner || k == mAddSigner || k == mRemoveSigner
 }
+
+// needsNewToken says whether the ceremony makes a root key on a new YubiKey.
+func (k maintKind) needsNewToken() bool { return k == mRotateRoot || k == mAddBackup }
+
+// rootKind says whether the ceremony changes the root role.
+func (k maintKind) rootKind() bool { return k.needsNewToken() || k == mRemoveRoot }
 
 // needsCert says whether the ceremony takes a signer certificate.
 func (k maintKind) needsCert() bool { return k == mReplaceSigner || k == mAddSigner }
@@ -89,6 +102,12 @@ type maintenance struct {
 	signer   string             // the signer to add, remove or renew
 	cert     *trust.Certificate // add, replace
 	certPath string
+
+	// The root ceremonies: the new token's root key (made, attested), and
+	// the root key ID a lost token held.
+	newRoot   *RootKeyResult
+	newToken  yubikey.Info
+	removeKey string
 
 	ceremonies []ceremony // one per repository the ceremony changes
 	skipped    []string   // repositories it leaves alone, with why
@@ -181,6 +200,15 @@ func (m *maintenance) newCeremonies(st *state, eng Engine, root trust.RootKey) (
 		case mReplaceSigner, mAddSigner, mRemoveSigner:
 			change := map[maintKind]string{mReplaceSigner: flows.SignerReplace, mAddSigner: flows.SignerAdd, mRemoveSigner: flows.SignerRemove}[m.kind]
 			c, err = flows.NewSignerChange(eng, &flows.SignerChange{GUN: g, Root: root, Change: change, Name: m.signer, Cert: m.cert}, events)
+		case mRotateRoot, mAddBackup, mRemoveRoot:
+			change := trust.RootChange{Remove: []string{m.removeKey}}
+			switch m.kind {
+			case mRotateRoot:
+				change = trust.RootChange{Add: []trust.RootKey{m.newRoot.Key}}
+			case mAddBackup:
+				change = trust.RootChange{Keep: []string{trust.KeepAll}, Add: []trust.RootKey{m.newRoot.Key}}
+			}
+			c, err = flows.NewRootRotate(eng, &flows.RootRotate{GUN: g, Root: root, Change: change, RootCertOut: rootCertPath(st, g.String())}, events)
 		case mRenew:
 			if !m.renewDue(g.String(), st.now()) {
 				skipped = append(skipped, g.String()+": nothing due within 180 days")
@@ -206,7 +234,8 @@ func (m *maintenance) newCeremonies(st *state, eng Engine, root trust.RootKey) (
 // as the headless command is named.
 func (m *maintenance) ceremonyName() string {
 	return map[maintKind]string{mReplaceSigner: "delegation replace", mAddSigner: "delegation add", mRemoveSigner: "delegation remove",
-		mRotateTargets: "rotate targets", mRenew: "renew", mRotateSnapshot: "rotate snapshot", mRotateTimestamp: "rotate timestamp"}[m.kind]
+		mRotateTargets: "rotate targets", mRenew: "renew", mRotateSnapshot: "rotate snapshot", mRotateTimestamp: "rotate timestamp",
+		mRotateRoot: "rotate root", mAddBackup: "rotate root", mRemoveRoot: "rotate root"}[m.kind]
 }
 
 // describe is the chosen ceremony in a line, with its signer.
@@ -217,6 +246,12 @@ func (m *maintenance) describe() string {
 		return t + ": " + m.signer
 	case mAddSigner:
 		return t + ": " + m.signer
+	case mRotateRoot, mAddBackup:
+		if m.newRoot != nil {
+			return fmt.Sprintf("%s: YubiKey %d", t, m.newToken.Serial)
+		}
+	case mRemoveRoot:
+		return t + ": root key " + trust.ShortID(m.removeKey)
 	}
 	return t
 }
@@ -232,6 +267,10 @@ func (m *maintenance) consumerNotice() string {
 		return "Tags signed only by this signer stop verifying: they must be signed again by another signer."
 	case mRotateTargets, mRenew:
 		return "Nothing: clients follow the new targets key through root.json, which the root key signs; signed tags stay valid."
+	case mRotateRoot, mRemoveRoot:
+		return "Docker and notary clients that trusted the repository follow (the new root.json is signed by the current root key). A client pinned to the old root key ID, starting from an empty cache, fails until given the new ID: the summary shows it, and the new root certificate is written to the output dir."
+	case mAddBackup:
+		return "Nothing: the current root key and its certificate stay, so pins to it keep working; the new root certificate file holds both."
 	}
 	return "Nothing: clients follow the new key through root.json, which the root key signs."
 }
@@ -282,7 +321,20 @@ func (m *maintenance) hierarchyAfter(in *trust.Inspection) string {
 	if m.kind == mAddSigner && !found {
 		signers = append(signers, fmt.Sprintf("%-9s NEW %s", m.signer, certID))
 	}
-	out := keyLines(adminKeys(in, "Root")+" (signs the change on the YubiKey)", targets, signers)
+	rootLine := adminKeys(in, "Root") + " (signs the change on the YubiKey)"
+	newKey := "(the new YubiKey's key)"
+	if m.newRoot != nil {
+		newKey = fmt.Sprintf("YubiKey %d's key %s", m.newToken.Serial, trust.ShortID(m.newRoot.Info.KeyID))
+	}
+	switch m.kind {
+	case mRotateRoot:
+		rootLine = "NEW " + newKey + " (replaces " + adminKeys(in, "Root") + ", which signs the change too)"
+	case mAddBackup:
+		rootLine = adminKeys(in, "Root") + " and the backup, NEW " + newKey
+	case mRemoveRoot:
+		rootLine = adminKeys(in, "Root") + " without " + trust.ShortID(m.removeKey) + " (REMOVED)"
+	}
+	out := keyLines(rootLine, targets, signers)
 	switch m.kind {
 	case mRotateSnapshot:
 		out += "snapshot   NEW key, made and kept by the notary server\n"

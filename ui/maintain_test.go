@@ -395,3 +395,59 @@ func TestEscOnTheReviewAfterARevisit(t *testing.T) {
 		t.Errorf("esc on the review went to screen %d", m.active)
 	}
 }
+
+// Adding a backup YubiKey: the current root key opened, then the new
+// token (factory-fresh, so prepared first), its root key made and
+// attested; the root rotation published and verified; the record says so.
+func TestMaintenanceAddsABackupYubiKey(t *testing.T) {
+	h := newHarness(t, maintained(renewedCert()), func(_ *Config, b *fakeBackend) {
+		b.tokens = append(b.tokens, yubikey.Info{Serial: 5000002, Firmware: "5.7.1", PINTriesLeft: 3, PUKTriesLeft: 3,
+			DefaultPIN: true, DefaultPUK: true, DefaultMgmt: true})
+	})
+	h.toMaintCeremony()
+	h.chooseCeremony(8) // Add a backup YubiKey
+	h.enter()
+	h.wait("its PIN is checked once")
+	h.fillRootForm("135790", false)
+	h.wait("Press enter to insert the new YubiKey")
+	h.enter()
+	h.wait("YubiKey 5000002, firmware 5.7.1, PIN tries left 3, factory-fresh")
+	h.enter()
+	h.prepareToken()
+	h.wait("New root key made on YubiKey 5000002")
+	h.enter()
+	h.wait("Keys of ")
+	h.runes("p")
+	h.wait("Press enter to verify it as consumers")
+	h.enter()
+	h.wait("Verified: new consumers")
+	h.enter()
+	h.wait("Press enter for the summary")
+	h.enter()
+	h.wait("Ceremony record")
+	h.enter()
+	out := h.outcome()
+	if !strings.Contains(out, "the rotate root ceremony is complete") {
+		t.Errorf("outcome:\n%s", out)
+	}
+	if h.b.prepared[5000002] != "24681357" || h.b.opts.Serial != 5000002 {
+		t.Errorf("the new token: prepared %v, the key made on %d", h.b.prepared, h.b.opts.Serial)
+	}
+	if !slices.Contains(h.b.engine.callsMade(), "rotate root") {
+		t.Errorf("calls %v", h.b.engine.callsMade())
+	}
+}
+
+// A root with one key has none to remove: said before anything is asked.
+func TestMaintenanceRemoveALostYubiKeyNeedsTwoKeys(t *testing.T) {
+	h := newHarness(t, maintained(renewedCert()))
+	h.toMaintCeremony()
+	for range 9 {
+		h.press(tea.KeyDown)
+	}
+	h.enter()
+	h.wait("the root has one key")
+	if m := h.end(); m.active != mntCeremony {
+		t.Errorf("screen %d", m.active)
+	}
+}

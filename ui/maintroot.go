@@ -40,6 +40,8 @@ type maintRoot struct {
 	// passOnly: the root key is open; the ceremony chosen since needs a
 	// targets key passphrase, which the form asks for alone.
 	passOnly bool
+	// nt is the new token of a root ceremony, once the current key is open.
+	nt *newToken
 }
 
 type mrPhase int
@@ -50,6 +52,7 @@ const (
 	mrForm
 	mrOpening
 	mrDone
+	mrNew // the new YubiKey of a root ceremony
 )
 
 type (
@@ -67,7 +70,9 @@ type (
 func newMaintRoot(st *state) *maintRoot { return &maintRoot{st: st} }
 
 func (r *maintRoot) title() string { return "Root key" }
-func (r *maintRoot) typing() bool  { return r.phase == mrForm }
+func (r *maintRoot) typing() bool {
+	return r.phase == mrForm || (r.phase == mrNew && r.nt.typing())
+}
 func (r *maintRoot) explain() string {
 	return `Every maintenance ceremony is signed by the repositories' root key: it
 signs the new root.json that names a new key. Insert the YubiKey that holds
@@ -87,6 +92,8 @@ func (r *maintRoot) keys() keyMap {
 		return bindings(true, keyOpenRoot, keyDownText, keyBack)
 	case mrDone:
 		return bindings(false, keyNext, keyChooseAgain, keyBack)
+	case mrNew:
+		return r.nt.keys()
 	}
 	return bindings(false)
 }
@@ -174,6 +181,25 @@ func validateSlot(s string) (string, error) {
 }
 
 func (r *maintRoot) update(msg tea.Msg) tea.Cmd {
+	switch msg.(type) {
+	case newTokensMsg, newPreparedMsg, newMadeMsg:
+		// The new token's work answers, whatever shows now.
+		if r.nt != nil {
+			cmd, _ := r.nt.update(msg)
+			if r.st.mnt.newRoot != nil && r.phase == mrNew {
+				r.phase = mrDone
+			}
+			return cmd
+		}
+		return nil
+	}
+	if r.phase == mrNew {
+		cmd, leave := r.nt.update(msg)
+		if leave {
+			r.phase = mrDone
+		}
+		return cmd
+	}
 	switch msg := msg.(type) {
 	case maintTokensMsg:
 		r.tokens, r.scanErr, r.phase = msg.list, msg.err, mrList
@@ -264,6 +290,12 @@ func (r *maintRoot) key(msg tea.KeyMsg) tea.Cmd {
 		case key.Matches(msg, keyChooseAgain):
 			r.release()
 			return r.scan()
+		case key.Matches(msg, keyNext) && r.st.mnt.kind.needsNewToken() && r.st.mnt.newRoot == nil:
+			if r.st.root.fileKey {
+				return showError(errors.New("a new YubiKey takes over from a root key on a YubiKey: open the current root key on its token (c)"))
+			}
+			r.nt, r.phase = newNewToken(r.st), mrNew
+			return r.nt.scan()
 		case key.Matches(msg, keyNext):
 			return next
 		}
@@ -409,6 +441,8 @@ func (r *maintRoot) view(width int) string {
 				b.WriteString(styleBox.Render("Touch your YubiKey now.") + "\n")
 			}
 		}
+	case mrNew:
+		b.WriteString(r.nt.view(width))
 	case mrDone:
 		if r.st.root.fileKey {
 			b.WriteString(warn("The trust dir's root key file signs the ceremony (its passphrase is checked\n  when it is first used).") + "\n")
@@ -419,7 +453,23 @@ func (r *maintRoot) view(width int) string {
 		if r.st.targetsPass != "" {
 			b.WriteString(ok("Targets key passphrase set") + "\n")
 		}
-		b.WriteString("\nPress enter to review the ceremony; c chooses another key.\n")
+		m := r.st.mnt
+		switch {
+		case m.newRoot != nil:
+			made := "made"
+			if !m.newRoot.Info.Made {
+				made = "found (made on it earlier)"
+			}
+			fmt.Fprintf(&b, "%s\n  public key ID %s\n", ok(fmt.Sprintf("New root key %s on YubiKey %d, slot %s (%s)", made, m.newToken.Serial, m.newRoot.Info.Slot, m.newRoot.Info.Curve)), m.newRoot.Info.KeyID)
+			if m.newRoot.Attestation != nil {
+				b.WriteString(ok("Attestation verified: made on that token, cannot be exported") + "\n")
+			}
+			b.WriteString("\nPress enter to review the ceremony; c chooses the keys again.\n")
+		case m.kind.needsNewToken():
+			b.WriteString("\nPress enter to insert the new YubiKey and make its root key.\n")
+		default:
+			b.WriteString("\nPress enter to review the ceremony; c chooses another key.\n")
+		}
 	}
 	return b.String()
 }

@@ -88,6 +88,10 @@ func (r *maintReview) start() tea.Cmd {
 		return showError(errors.New("the root key is not open yet: press 3"))
 	case m.kind.makesTargetsKey() && st.targetsPass == "":
 		return showError(errors.New("this ceremony may make a targets key and has no passphrase for it yet: press 3"))
+	case m.kind.needsNewToken() && m.newRoot == nil:
+		return showError(errors.New("the new YubiKey's root key is not made yet: press 3"))
+	case m.kind == mRemoveRoot && m.removeKey == "":
+		return showError(errors.New("the lost YubiKey's root key is not chosen yet: press 2"))
 	}
 	if m.kind == mRemoveSigner {
 		if gun := m.lastReleaseSigner(); gun != "" {
@@ -169,6 +173,8 @@ func maintPlan(kind maintKind) []string {
 		plan = (&flows.Rotate{Role: flows.RoleSnapshot}).Plan()
 	case kind == mRotateTimestamp:
 		plan = (&flows.Rotate{Role: flows.RoleTimestamp}).Plan()
+	case kind.rootKind():
+		plan = (&flows.RootRotate{RootCertOut: "the output dir"}).Plan()
 	default:
 		plan = (&flows.Rotate{Role: flows.RoleTargets, DeleteTargetsKey: true}).Plan()
 	}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 
@@ -41,6 +42,9 @@ type MaintenancePoint struct {
 	Verify bool
 	// DeleteTargetsKey: the targets key the ceremony signed in is to go.
 	DeleteTargetsKey bool
+	// A root ceremony's keys: the new token ("yubikey:SERIAL"), a backup
+	// token added, or the root key ID a lost token held.
+	NewRootKey, AddBackup, RemoveRootKey string
 }
 
 // RootKeyPoint is the root key as chosen so far.
@@ -200,7 +204,15 @@ func maintResumePoints(st *state) []ResumePoint {
 			p.Root.Serial, p.Root.Slot = st.root.token.Serial, st.root.slot
 			p.AttestationCA = absPath(st.cfg.AttestationCA)
 		}
-		mp := &MaintenancePoint{Ceremony: m.ceremonyName(), Signer: m.signer, Cert: absPath(m.certPath)}
+		mp := &MaintenancePoint{Ceremony: m.ceremonyName(), Signer: m.signer, Cert: absPath(m.certPath), RemoveRootKey: m.removeKey}
+		if m.newRoot != nil {
+			spec := fmt.Sprintf("yubikey:%d", m.newToken.Serial)
+			if m.kind == mAddBackup {
+				mp.AddBackup = spec
+			} else {
+				mp.NewRootKey = spec
+			}
+		}
 		p.Maintenance = mp
 		// A targets key is left to delete: a targets rotation's new one
 		// (deleting it is recommended), or one a signer change signed in.

@@ -142,10 +142,24 @@ func newState(cfg Config, b Backend) *state {
 // of the targets passphrase that went with it: what is chosen next is
 // checked anew.
 func (s *state) releaseRoot() {
-	if c := s.root.closer; c != nil {
-		c.Close()
+	for _, c := range s.tokenClosers() {
+		c()
 	}
 	s.root, s.chosen, s.targetsPass = rootChoice{}, tokenChoice{}, ""
+	s.mnt.newRoot = nil
+}
+
+// tokenClosers release the tokens the ceremony holds open: the root key's,
+// and a new root key's (a root ceremony).
+func (s *state) tokenClosers() []func() error {
+	var out []func() error
+	if c := s.root.closer; c != nil {
+		out = append(out, c.Close)
+	}
+	if n := s.mnt.newRoot; n != nil && n.Close != nil {
+		out = append(out, n.Close)
+	}
+	return out
 }
 
 // published says whether any repository reached the server.

@@ -107,6 +107,9 @@ func maintenanceArgs(p ui.ResumePoint, m *ui.MaintenancePoint) (args []string, n
 	c.global(p)
 	c.rootKey(p.Root)
 	c.flag("--attestation-ca", p.AttestationCA)
+	c.flag("--new-root-key", m.NewRootKey)
+	c.flag("--add-backup-root-key", m.AddBackup)
+	c.flag("--remove-root-key", m.RemoveRootKey)
 	if m.DeleteTargetsKey {
 		c = append(c, "--delete-targets-key")
 	}
