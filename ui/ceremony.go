@@ -90,6 +90,9 @@ func (c *ceremonyPicker) enter() tea.Cmd {
 	if m.kind == "" {
 		// First visit: the proposed ceremony is highlighted.
 		kind, _, _ := m.proposal()
+		if kind == "" && c.st.cfg.Rehearse == "root-rotation" {
+			kind = mRotateRoot
+		}
 		c.cursor = max(slices.IndexFunc(maintChoices, func(ch maintChoice) bool { return ch.kind == kind }), 0)
 	}
 	c.stage = pickCeremony

@@ -324,7 +324,7 @@ func (m *maintenance) hierarchyAfter(in *trust.Inspection) string {
 	rootLine := adminKeys(in, "Root") + " (signs the change on the YubiKey)"
 	newKey := "(the new YubiKey's key)"
 	if m.newRoot != nil {
-		newKey = fmt.Sprintf("YubiKey %d's key %s", m.newToken.Serial, trust.ShortID(m.newRoot.Info.KeyID))
+		newKey = fmt.Sprintf("YubiKey %d (public key %s)", m.newToken.Serial, trust.ShortID(m.newRoot.Info.KeyID))
 	}
 	switch m.kind {
 	case mRotateRoot:

@@ -212,7 +212,7 @@ func (n *newToken) view(width int) string {
 	case ntScanning:
 		b.WriteString("{spinner} looking for the new YubiKey ...\n")
 	case ntList:
-		fmt.Fprintf(&b, "Now insert the new YubiKey, the one %s (keep the current one in), and\nchoose it:\n\n", what)
+		fmt.Fprintf(&b, "Now insert the new YubiKey, the one %s, beside the current one, and choose it:\n\n", what)
 		if len(n.tokens) == 0 {
 			msg := "no other YubiKey found"
 			if n.scanErr != nil && !errors.Is(n.scanErr, yubikey.ErrNoToken) {
@@ -223,7 +223,7 @@ func (n *newToken) view(width int) string {
 		for i, t := range n.tokens {
 			state := fmt.Sprintf("PIN tries left %d", t.PINTriesLeft)
 			if t.FactoryDefaults() {
-				state += ", factory-fresh: it is prepared first"
+				state += ", factory-fresh"
 			}
 			fmt.Fprintf(&b, "%sYubiKey %d, firmware %s, %s\n", gutter(i == n.cursor), t.Serial, t.Firmware, state)
 		}

@@ -106,7 +106,7 @@ func outcome(st *state, finished bool) string {
 			}
 		}
 		if !st.root.fileKey {
-			b.WriteString("Lock the YubiKey in the safe.\n")
+			b.WriteString(strings.ReplaceAll(lastWord(st), "\n", " ") + "\n")
 		}
 	} else {
 		b.WriteString("dctwiz: the ceremony was stopped.\n" + status(st, MinWidth) + "\n")

@@ -101,12 +101,25 @@ func (r *recorder) status(st *state) string {
 			b.WriteString(styleDim.Render("  (SANDBOX: removed with the sandbox when you leave)") + "\n")
 		}
 	}
-	if st.root.fileKey {
-		b.WriteString("\n" + styleBox.Render("Move the root key file and its passphrase offline now.") + "\n")
-	} else {
-		b.WriteString("\n" + styleBox.Render("Lock the YubiKey in the safe.") + "\n")
-	}
+	b.WriteString("\n" + styleBox.Render(lastWord(st)) + "\n")
 	return b.String()
+}
+
+// lastWord is what the admin does with the keys once the ceremony is done.
+func lastWord(st *state) string {
+	last := "Lock the YubiKey in the safe."
+	m := st.mnt
+	switch {
+	case st.root.fileKey:
+		last = "Move the root key file and its passphrase offline now."
+	case st.maintaining && m.kind == mRotateRoot && m.newRoot != nil:
+		last = fmt.Sprintf("Lock YubiKey %d in the safe. YubiKey %d no longer signs for these\nrepositories: keep it retired, or reset it.", m.newToken.Serial, st.root.token.Serial)
+	case st.maintaining && m.kind == mAddBackup && m.newRoot != nil:
+		last = fmt.Sprintf("Keep YubiKey %d and the backup YubiKey %d in different safes.", st.root.token.Serial, m.newToken.Serial)
+	case st.maintaining && m.kind == mRemoveRoot:
+		last = "Lock the YubiKey in the safe, and add a new backup YubiKey soon."
+	}
+	return last
 }
 
 // recordRoot is the record's root key: where it lives, with the token's

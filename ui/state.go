@@ -38,8 +38,11 @@ type Config struct {
 	// command that continues it (cmd's command line); nil: none is shown.
 	ContinueCommand func(ResumePoint) ContinueCommand
 	// Maintain starts with maintenance chosen on the welcome screen (the
-	// sandbox's rotation rehearsal).
+	// sandbox's rotation rehearsals).
 	Maintain bool
+	// Rehearse names the sandbox's rehearsal ("root-rotation": its
+	// ceremony is the one highlighted when nothing else is due).
+	Rehearse string
 }
 
 // SignerFile is a signer certificate to prefill.

@@ -69,8 +69,14 @@ func (a *app) setUpRehearsal(ctx context.Context, cfg *ui.Config, env map[string
 	if _, err := flows.RunSetup(ctx, eng, s, nil); err != nil {
 		return fmt.Errorf("the rehearsal's repository could not be set up: %w", err)
 	}
-	renewed := env["RENEWED_SIGNER_CERT"]
 	cfg.Maintain = true
+	if env["REHEARSAL"] == "root-rotation" {
+		cfg.Rehearse = "root-rotation"
+		cfg.SandboxNote = fmt.Sprintf("The root ceremony: %s is set up (%s). A second, factory-fresh virtual YubiKey %s is in the other reader: move the root onto it, or add it as a backup.",
+			gun, rootNote, env["YUBIKEY_SERIAL_2"])
+		return nil
+	}
+	renewed := env["RENEWED_SIGNER_CERT"]
 	cfg.Signers = []ui.SignerFile{{Name: signer.Name, Path: renewed}}
 	cfg.SandboxNote = fmt.Sprintf("The yearly ceremony: %s is set up (%s); signpath's certificate ends in 20 days, its renewed one is %s.",
 		gun, rootNote, filepath.Base(renewed))

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -196,3 +197,86 @@ func TestSandboxRotationRehearsalQuitAfterPublish(t *testing.T) {
 }
 
 func gun(env map[string]string) string { return env["REGISTRY_HOST"] + "/acme/app" }
+
+// TestSandboxRootRotationRehearsal runs `dctwiz sandbox --rehearse
+// root-rotation` in a real 80x24 terminal and moves the root onto the
+// second, factory-fresh virtual YubiKey through the maintenance path:
+// the current root key opened on the first token, the new token prepared
+// and its root key made and attested, the rotation published and
+// verified. Before leaving, the published root role is read: it names the
+// new token's key alone; the notary CLI reads the repository; nothing is
+// left behind.
+func TestSandboxRootRotationRehearsal(t *testing.T) {
+	needBed(t)
+	dir := filepath.Join(t.TempDir(), "sandbox")
+	term := startTerminalSized(t, sandboxEnv(t), 80, 24, "sandbox", "--dir", dir, "--rehearse", "root-rotation")
+	term.waitWithin("Trust dir writable", 1, 3*time.Minute)
+	env, err := readEnvFile(filepath.Join(dir, "sandbox.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env["YUBIKEY_SERIAL_2"] == "" {
+		t.Skip("no virtual YubiKeys (pcscd needs root): the root ceremonies need two tokens")
+	}
+	gun := env["REGISTRY_HOST"] + "/acme/app"
+	term.keys("Enter")
+	term.waitFor("step 2 of 10")
+	term.keys("Enter")
+	term.waitFor("Nothing needs a ceremony within 90 days")
+	term.keys("Enter")
+	term.waitFor("› Move the root to a new YubiKey")
+	term.keys("Enter")
+	term.waitFor("YubiKey 5000002, firmware")
+	term.keys("Enter") // the current token, 5000001, is the first
+	term.waitFor("its PIN is checked once")
+	term.text(env["YUBIKEY_PIN"])
+	term.keys("Enter")
+	term.waitFor("Press enter to insert the new YubiKey")
+	term.keys("Enter")
+	term.waitFor("YubiKey 5000002, firmware 5.4.3, PIN tries left 3, factory-fresh")
+	term.keys("Enter")
+	term.waitFor("New PIN")
+	for _, s := range []string{"24681357", "24681357", "11223344", "11223344"} {
+		term.text(s)
+		term.keys("Tab")
+	}
+	term.keys("Enter")
+	screen := term.waitWithin("New root key made on YubiKey 5000002", 1, time.Minute)
+	// The key the wizard made on the new token, as the token's attestation proved it.
+	ids := regexp.MustCompile(`public key ID ([0-9a-f]{64})`).FindAllStringSubmatch(screen, -1)
+	if len(ids) != 2 {
+		t.Fatalf("the Root key screen does not show both tokens' public key IDs:\n%s", screen)
+	}
+	oldKey, newKey := ids[0][1], ids[1][1]
+	term.keys("Enter")
+	term.waitFor("Keys of ")
+	term.keys("p")
+	term.waitFor("Press enter to verify it as consumers")
+	term.keys("Enter")
+	term.waitFor("Verified: new consumers")
+	term.keys("Enter")
+	term.waitFor("Press enter for the summary")
+	term.keys("Enter")
+	term.waitFor("Ceremony record (and its .json")
+	term.keys("NPage")
+	term.waitFor("Lock YubiKey 5000002 in the safe")
+	if now := rootCanonicalIDs(t, env["NOTARY_URL"], env["NOTARY_CA"], gun); len(now) != 1 || now[0] != newKey || newKey == oldKey {
+		t.Errorf("the published root role names %v, want the new token's key %s (the old one was %s)", now, newKey, oldKey)
+	}
+	out, err := exec.Command(env["NOTARY_CLI"], "-s", env["NOTARY_URL"], "--tlscacert", env["NOTARY_CA"], "-d", t.TempDir(),
+		"delegation", "list", gun).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "targets/signpath") {
+		t.Errorf("notary delegation list after the root moved: %v\n%s", err, out)
+	}
+	term.keys("Enter")
+	screen = term.waitWithin("EXIT=", 1, time.Minute)
+	if !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, "the rotate root ceremony is complete") {
+		t.Fatalf("leaving the wizard:\n%s", screen)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the sandbox left %s behind", dir)
+	}
+	if out, _ := exec.Command("pgrep", "-f", "--", "--dir "+dir).Output(); len(out) > 0 {
+		t.Errorf("the sandbox left processes running: %s", out)
+	}
+}

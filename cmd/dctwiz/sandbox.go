@@ -41,25 +41,29 @@ is removed.
 already set up as a ceremony a year ago left it (root key on the virtual
 YubiKey, PIN 135790; signer signpath; targets key deleted), signpath's
 certificate ends in 20 days, and its renewed certificate is ready to pick.
+--rehearse root-rotation starts on the same repository (its signer's
+certificate not due), with a second, factory-fresh virtual YubiKey in vpcd's
+second reader: move the root onto it, or add it as a backup.
 
 The servers run in ` + testbedName + `, found beside dctwiz or on PATH ('make run'
 builds both).`,
 		Example: `  make run          # builds dctwiz and ` + testbedName + `, then runs: bin/dctwiz sandbox
   dctwiz sandbox --dir /tmp/rehearsal
-  dctwiz sandbox --rehearse rotation   # renew a signer's certificate, rotate keys`,
+  dctwiz sandbox --rehearse rotation        # renew a signer's certificate, rotate keys
+  dctwiz sandbox --rehearse root-rotation   # move the root onto a new YubiKey`,
 		Args: cobra.NoArgs,
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
 			// Until the wizard runs (and while cleaning up after it), an
 			// interrupt, a kill or a closed terminal ends the sandbox cleanly.
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()
-			if rehearse != "setup" && rehearse != "rotation" {
-				return usagef("--rehearse takes setup or rotation, not %q", rehearse)
+			if rehearse != "setup" && rehearse != "rotation" && rehearse != "root-rotation" {
+				return usagef("--rehearse takes setup, rotation or root-rotation, not %q", rehearse)
 			}
 			return a.runSandbox(ctx, dir, testbedPath, rehearse)
 		}),
 	}
-	cmd.Flags().StringVar(&rehearse, "rehearse", "setup", "the ceremony to rehearse: setup (a new repository) or rotation (a repository set up before, whose signer's certificate is due)")
+	cmd.Flags().StringVar(&rehearse, "rehearse", "setup", "the ceremony to rehearse: setup (a new repository), rotation (a repository set up before, whose signer's certificate is due) or root-rotation (the root moved onto a second, new YubiKey)")
 	cmd.Flags().StringVar(&dir, "dir", "", "directory for the sandbox's state, new or empty (default: a new temporary one); removed at the end either way")
 	cmd.Flags().StringVar(&testbedPath, "testbed", "", "path of "+testbedName+" (default: beside dctwiz, else on PATH)")
 	return cmd
@@ -101,7 +105,7 @@ func (a *app) runSandbox(ctx context.Context, dir, testbedPath, rehearse string)
 			return err
 		}
 	}
-	if rehearse == "rotation" {
+	if rehearse != "setup" {
 		if err := a.setUpRehearsal(ctx, &cfg, env); err != nil {
 			if ctx.Err() != nil {
 				fmt.Fprintln(a.stderr, "SANDBOX: stopped while it was setting up the rehearsal.")
@@ -192,8 +196,8 @@ func startTestbed(ctx context.Context, bin, dir, rehearse string) (*testbedProc,
 	defer logFile.Close()
 	args := []string{"--dir", filepath.Join(dir, "bed"), "--env-file", envFile, "--push", "acme/app",
 		"--signer-cert", filepath.Join(dir, "signpath.crt"), "--yubikey", "--lifeline", "--remove-on-exit", dir}
-	if rehearse == "rotation" {
-		args = append(args, "--rehearse", "rotation") // a prepared token: dctwiz sets the repository up on it
+	if rehearse != "setup" {
+		args = append(args, "--rehearse", rehearse) // a prepared token: dctwiz sets the repository up on it
 	} else {
 		args = append(args, "--factory-yubikey") // the wizard prepares it
 	}

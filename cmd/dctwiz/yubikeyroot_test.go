@@ -51,7 +51,7 @@ func TestYubiKeyBackupAndRootRotation(t *testing.T) {
 		t.Fatalf("setup with a backup YubiKey: %v\n%s", err, r)
 	}
 	// The root role's keys are the two slot keys.
-	rootCanon := rootCanonicalIDs(t, gun)
+	rootCanon := rootCanonicalIDs(t, notary.URL, notary.CACert, gun)
 	want := []string{slotKeyID(t, primary), slotKeyID(t, backup)}
 	slices.Sort(rootCanon)
 	slices.Sort(want)
@@ -80,7 +80,7 @@ func TestYubiKeyBackupAndRootRotation(t *testing.T) {
 	if r := rotate(e.with("DCTWIZ_YUBIKEY_PIN_8103", "000000")); r.code != 1 || !strings.Contains(r.stderr, "wrong PIN") {
 		t.Errorf("a wrong PIN for the new token:\n%s", r)
 	}
-	if now := rootCanonicalIDs(t, gun); !slices.Equal(sortedIDs(now), want) {
+	if now := rootCanonicalIDs(t, notary.URL, notary.CACert, gun); !slices.Equal(sortedIDs(now), want) {
 		t.Errorf("after a wrong PIN the root role changed: %v", now)
 	}
 	r = mustOK(t, rotate(e.with("DCTWIZ_YUBIKEY_PIN_8103", ykPIN)))
@@ -88,7 +88,7 @@ func TestYubiKeyBackupAndRootRotation(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &reps); err != nil || len(reps) != 1 || reps[0].RootRotation == nil {
 		t.Fatalf("the backup moving the root onto the new token: %v\n%s", err, r)
 	}
-	if now := rootCanonicalIDs(t, gun); len(now) != 1 || now[0] != slotKeyID(t, third) {
+	if now := rootCanonicalIDs(t, notary.URL, notary.CACert, gun); len(now) != 1 || now[0] != slotKeyID(t, third) {
 		t.Errorf("the root role after the rotation %v, want the new token's key %s", now, slotKeyID(t, third))
 	}
 	if out, err := notaryList(notaryCache); err != nil {
@@ -109,16 +109,16 @@ func TestYubiKeyBackupAndRootRotation(t *testing.T) {
 
 // rootCanonicalIDs are the canonical IDs of gun's root keys, as a fresh
 // consumer reads them.
-func rootCanonicalIDs(t *testing.T, gun string) []string {
+func rootCanonicalIDs(t *testing.T, server, caFile, gun string) []string {
 	t.Helper()
-	ca, err := os.ReadFile(notary.CACert)
+	ca, err := os.ReadFile(caFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := hc.Get(notary.URL + "/v2/" + gun + "/_trust/tuf/root.json")
+	resp, err := hc.Get(server + "/v2/" + gun + "/_trust/tuf/root.json")
 	if err != nil {
 		t.Fatalf("reading root.json: %v", err)
 	}

@@ -33,7 +33,7 @@ func main() {
 	factory := flag.Bool("factory-yubikey", false, "with --yubikey: leave the virtual YubiKey as it leaves the factory (the wizard prepares it), and stop a pcscd started for it on exit")
 	lifeline := flag.Bool("lifeline", false, "stop when standard input reaches its end: the parent closed it, or died")
 	removeDir := flag.String("remove-on-exit", "", "with --lifeline: when the parent is gone, remove this directory once everything has stopped")
-	rehearse := flag.String("rehearse", "", `"rotation": the signer certificate ends in 20 days, its renewed one is written beside it (NAME-renewed.crt), and the virtual YubiKey is prepared (its PIN in the env file) for dctwiz to set the repository up on`)
+	rehearse := flag.String("rehearse", "", `"rotation": the signer certificate ends in 20 days, its renewed one is written beside it (NAME-renewed.crt), and the virtual YubiKey is prepared (its PIN in the env file) for dctwiz to set the repository up on; "root-rotation": the virtual YubiKey is prepared, and a second, factory-fresh one is inserted into vpcd's second reader, to move the root onto`)
 	flag.Parse()
 	// The signals stay caught until the process exits: a stop must never
 	// unregister them (NotifyContext's stop does), or the SIGTERM that
@@ -63,11 +63,11 @@ func main() {
 		}
 		os.Exit(1)
 	}()
-	if *rehearse != "" && *rehearse != "rotation" {
-		fmt.Fprintln(os.Stderr, "dctwiz-testbed: --rehearse takes rotation")
+	if *rehearse != "" && *rehearse != "rotation" && *rehearse != "root-rotation" {
+		fmt.Fprintln(os.Stderr, "dctwiz-testbed: --rehearse takes rotation or root-rotation")
 		os.Exit(2)
 	}
-	err := run(ctx, *dir, *envFile, *push, *signer, *withYubiKey, *factory, *rehearse == "rotation")
+	err := run(ctx, *dir, *envFile, *push, *signer, *withYubiKey, *factory, *rehearse)
 	stop()
 	// Only once the parent is gone (its lifeline closed, or this process
 	// was handed to another parent): a helper that failed to start leaves
@@ -84,12 +84,14 @@ func main() {
 // The sandbox token's credentials: published here on purpose, it is a
 // rehearsal token with a CA of its own.
 const (
-	sandboxSerial = 5000001
-	sandboxPIN    = "135790"
-	sandboxPUK    = "24681357"
+	sandboxSerial  = 5000001
+	sandboxSerial2 = 5000002 // the root-rotation rehearsal's new token
+	sandboxPIN     = "135790"
+	sandboxPUK     = "24681357"
 )
 
-func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, factory, rotation bool) error {
+func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, factory bool, rehearse string) error {
+	rotation := rehearse == "rotation"
 	if dir == "" {
 		d, err := os.MkdirTemp("", "dctwiz-testbed-")
 		if err != nil {
@@ -163,12 +165,12 @@ func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, fa
 		}
 	}
 	if withYubiKey {
-		yk, err := insertYubiKey(dir, !factory)
+		yk, err := insertYubiKey(dir, testbed.VPCDPortA, sandboxSerial, !factory, "")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "dctwiz-testbed: no virtual YubiKey (the root key will be a file key):", err)
 			vars = append(vars, "YUBIKEY_PROBLEM="+strconv.Quote(err.Error()))
 		} else {
-			if factory || rotation {
+			if factory || rehearse != "" {
 				defer testbed.StopStartedPCSCD()
 			}
 			// Pulled, not removed: waiting for pcscd to see the card go can
@@ -182,6 +184,16 @@ func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, fa
 				"YUBIKEY_CA="+filepath.Join(dir, "yubikey-attestation-ca.pem"))
 			if !factory {
 				vars = append(vars, "YUBIKEY_PIN="+sandboxPIN)
+			}
+			if rehearse == "root-rotation" {
+				// The token the root moves to, factory-fresh, in the second
+				// reader; its CA joins the first one's in the bundle.
+				second, err := insertYubiKey(dir, testbed.VPCDPortB, sandboxSerial2, false, "yubikey-attestation-ca.pem")
+				if err != nil {
+					return err
+				}
+				defer second.Pull()
+				vars = append(vars, fmt.Sprintf("YUBIKEY_SERIAL_2=%d", sandboxSerial2), "REHEARSAL=root-rotation")
 			}
 		}
 	}
@@ -201,18 +213,19 @@ func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, fa
 	return nil
 }
 
-// insertYubiKey starts pcscd if needed and inserts a virtual YubiKey,
-// prepared or factory-fresh, writing its attestation CA to dir.
-func insertYubiKey(dir string, prepare bool) (*testbed.VirtualToken, error) {
+// insertYubiKey starts pcscd if needed and inserts a virtual YubiKey into
+// the reader at port, prepared or factory-fresh, writing its attestation
+// CA to dir (appended to appendTo, a CA bundle, when given).
+func insertYubiKey(dir, port string, serial uint32, prepare bool, appendTo string) (*testbed.VirtualToken, error) {
 	if err := testbed.EnsurePCSCD(); err != nil {
 		return nil, err
 	}
-	vt, err := testbed.InsertVirtualYubiKey(testbed.VPCDPortA, virtual.Options{Serial: sandboxSerial})
+	vt, err := testbed.InsertVirtualYubiKey(port, virtual.Options{Serial: serial})
 	if err != nil {
 		return nil, err
 	}
 	if prepare {
-		tok, err := yubikey.Open(sandboxSerial)
+		tok, err := yubikey.Open(serial)
 		if err != nil {
 			vt.Remove()
 			return nil, err
@@ -225,6 +238,14 @@ func insertYubiKey(dir string, prepare bool) (*testbed.VirtualToken, error) {
 		}
 	}
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: vt.Card.AttestationCA()})
+	if appendTo != "" {
+		old, err := os.ReadFile(filepath.Join(dir, appendTo))
+		if err != nil {
+			vt.Remove()
+			return nil, err
+		}
+		ca = append(old, ca...)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "yubikey-attestation-ca.pem"), ca, 0o644); err != nil {
 		vt.Remove()
 		return nil, err
