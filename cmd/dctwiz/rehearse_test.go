@@ -137,30 +137,13 @@ func TestSandboxRotationRehearsalEndToEnd(t *testing.T) {
 		t.Errorf("ceremony record:\n%s", rec)
 	}
 
-	term.keys("Enter")
-	screen = term.waitWithin("EXIT=", 1, time.Minute)
-	if !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, "the delegation replace ceremony is complete") {
-		t.Fatalf("leaving the wizard:\n%s", screen)
-	}
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Errorf("the sandbox left %s behind", dir)
-	}
-	if out, _ := exec.Command("pgrep", "-f", "--", "--dir "+dir).Output(); len(out) > 0 {
-		t.Errorf("the sandbox left processes running: %s", out)
-	}
+	term.finishSandbox(dir, "delegation replace")
 }
 
 // Quitting the rehearsal after the publish stops with exit 3, says that
 // the repository is published, and prints the command that verifies it.
 func TestSandboxRotationRehearsalQuitAfterPublish(t *testing.T) {
-	needBed(t)
-	dir := filepath.Join(t.TempDir(), "sandbox")
-	term := startTerminalSized(t, sandboxEnv(t), 80, 24, "sandbox", "--dir", dir, "--rehearse", "rotation")
-	term.waitWithin("Trust dir writable", 1, 3*time.Minute)
-	env, err := readEnvFile(filepath.Join(dir, "sandbox.env"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	term, _, env := startSandbox(t, "--rehearse", "rotation")
 	if env["YUBIKEY_SERIAL"] == "" {
 		t.Skip("no virtual YubiKey: the end-to-end test covers the file root key")
 	}
@@ -207,14 +190,7 @@ func gun(env map[string]string) string { return env["REGISTRY_HOST"] + "/acme/ap
 // new token's key alone; the notary CLI reads the repository; nothing is
 // left behind.
 func TestSandboxRootRotationRehearsal(t *testing.T) {
-	needBed(t)
-	dir := filepath.Join(t.TempDir(), "sandbox")
-	term := startTerminalSized(t, sandboxEnv(t), 80, 24, "sandbox", "--dir", dir, "--rehearse", "root-rotation")
-	term.waitWithin("Trust dir writable", 1, 3*time.Minute)
-	env, err := readEnvFile(filepath.Join(dir, "sandbox.env"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	term, dir, env := startSandbox(t, "--rehearse", "root-rotation")
 	if env["YUBIKEY_SERIAL_2"] == "" {
 		t.Skip("no virtual YubiKeys (pcscd needs root): the root ceremonies need two tokens")
 	}
@@ -268,15 +244,38 @@ func TestSandboxRootRotationRehearsal(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "targets/signpath") {
 		t.Errorf("notary delegation list after the root moved: %v\n%s", err, out)
 	}
-	term.keys("Enter")
-	screen = term.waitWithin("EXIT=", 1, time.Minute)
-	if !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, "the rotate root ceremony is complete") {
-		t.Fatalf("leaving the wizard:\n%s", screen)
+	term.finishSandbox(dir, "rotate root")
+}
+
+// startSandbox runs `dctwiz sandbox` with args in an 80x24 terminal, waits
+// for the welcome screen's checklist, and returns the terminal, the
+// sandbox's directory and its settings.
+func startSandbox(t *testing.T, args ...string) (*tmuxTerm, string, map[string]string) {
+	t.Helper()
+	needBed(t)
+	dir := filepath.Join(t.TempDir(), "sandbox")
+	term := startTerminalSized(t, sandboxEnv(t), 80, 24, append([]string{"sandbox", "--dir", dir}, args...)...)
+	term.waitWithin("Trust dir writable", 1, 3*time.Minute)
+	env, err := readEnvFile(filepath.Join(dir, "sandbox.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return term, dir, env
+}
+
+// finishSandbox leaves the summary with enter: the ceremony named complete,
+// exit 0, and nothing of the sandbox left.
+func (m *tmuxTerm) finishSandbox(dir, ceremony string) {
+	m.t.Helper()
+	m.keys("Enter")
+	screen := m.waitWithin("EXIT=", 1, time.Minute)
+	if !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, "the "+ceremony+" ceremony is complete") {
+		m.t.Fatalf("leaving the wizard:\n%s", screen)
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Errorf("the sandbox left %s behind", dir)
+		m.t.Errorf("the sandbox left %s behind", dir)
 	}
 	if out, _ := exec.Command("pgrep", "-f", "--", "--dir "+dir).Output(); len(out) > 0 {
-		t.Errorf("the sandbox left processes running: %s", out)
+		m.t.Errorf("the sandbox left processes running: %s", out)
 	}
 }

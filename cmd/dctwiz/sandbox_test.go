@@ -98,17 +98,7 @@ func TestSandboxWizardEndToEnd(t *testing.T) {
 
 	checkSandboxTrustData(t, dir, env, gun, onYubiKey)
 
-	term.keys("Enter")
-	screen = term.waitWithin("EXIT=", 1, time.Minute)
-	if !strings.Contains(screen, "EXIT=0") || !strings.Contains(screen, "the setup ceremony is complete") {
-		t.Fatalf("leaving the wizard:\n%s", screen)
-	}
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Errorf("the sandbox left %s behind", dir)
-	}
-	if out, _ := exec.Command("pgrep", "-f", "--", "--dir "+dir).Output(); len(out) > 0 {
-		t.Errorf("the sandbox left processes running: %s", out)
-	}
+	term.finishSandbox(dir, "setup")
 }
 
 // walkToTestSigning goes from the targets-key screen to the test-signing
