@@ -139,6 +139,8 @@ type fakeEngine struct {
 	holdsTargets bool
 	// rootCanonical: the root key the repositories name, if not the fake token's.
 	rootCanonical string
+	// backups counts the backup root keys Init was given.
+	backups int
 }
 
 const (
@@ -208,10 +210,13 @@ const (
 
 var fakeDate = time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
 
-func (e *fakeEngine) Init(ctx context.Context, gun trust.GUN, root trust.RootKey, _ ...trust.RootKey) (*trust.InitResult, error) {
+func (e *fakeEngine) Init(ctx context.Context, gun trust.GUN, root trust.RootKey, backup ...trust.RootKey) (*trust.InitResult, error) {
 	if err := e.call(ctx, "init"); err != nil {
 		return nil, err
 	}
+	e.mu.Lock()
+	e.backups += len(backup)
+	e.mu.Unlock()
 	e.mu.Lock()
 	failHere := e.failInitOf == gun.String()
 	if failHere {

@@ -35,6 +35,7 @@ type harness struct {
 	b     *fakeBackend
 	out   string
 	ended bool
+	steps map[screenID]func() // the happy path, once to has been called
 }
 
 func newHarness(t *testing.T, tweak ...func(*Config, *fakeBackend)) *harness {
@@ -134,8 +135,14 @@ func (h *harness) to(id screenID) {
 			h.enter()
 		},
 	}
-	for s := scrWelcome; s < id; s++ {
-		steps[s]()
+	h.steps = steps
+	h.walk(scrWelcome, id)
+}
+
+// walk runs the happy path's steps of the screens from up to (not including) to.
+func (h *harness) walk(from, to screenID) {
+	for s := from; s < to; s++ {
+		h.steps[s]()
 	}
 }
 

@@ -37,6 +37,9 @@ func keyTree(st *state, rep *flows.Report) string {
 	for _, s := range st.signers {
 		releases.Child(fmt.Sprintf("%-9s %s  %s certificate", s.Name, trust.ShortID(s.Cert.KeyID), s.Cert.KeyType))
 	}
+	if bk := st.backup; bk != nil {
+		rootWhere += fmt.Sprintf(", and backup YubiKey %d slot %s", st.backupToken.Serial, bk.Info.Slot)
+	}
 	t := tree.Root("root       "+id(root)+rootWhere).Child(
 		tree.Root("targets    "+id(targets)+targetsWhere).Child(releases),
 		"snapshot   "+id(snapshot)+"Notary server (server-managed)",

@@ -62,6 +62,7 @@ var (
 	keySetPIN    = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "set PIN, PUK and management key"))
 	keyMakeRoot  = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "make the root key"))
 	keyDeleteKey = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "delete the targets key"))
+	keyAddBackup = key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "add a backup YubiKey"))
 	keyTakeCert  = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "take this certificate"))
 	keyTestSign  = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "test-sign this tag"))
 )

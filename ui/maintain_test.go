@@ -451,3 +451,38 @@ func TestMaintenanceRemoveALostYubiKeyNeedsTwoKeys(t *testing.T) {
 		t.Errorf("screen %d", m.active)
 	}
 }
+
+// Setup with a backup YubiKey: after the root key is made, b brings a
+// second token in (prepared, its key made and attested); the review and
+// the key hierarchy name it, and the ceremony is published with both.
+func TestSetupAddsABackupYubiKey(t *testing.T) {
+	h := newHarness(t, func(_ *Config, b *fakeBackend) {
+		b.tokens = append(b.tokens, yubikey.Info{Serial: 12345679, Firmware: "5.7.1", PINTriesLeft: 3, PUKTriesLeft: 3,
+			DefaultPIN: true, DefaultPUK: true, DefaultMgmt: true})
+	})
+	h.to(scrYubiKey)
+	h.wait("YubiKey 12345678, firmware")
+	h.enter()
+	h.prepareToken()
+	h.wait("Touch policy")
+	h.enter()
+	h.wait("b adds a backup root key")
+	h.runes("b")
+	h.wait("YubiKey 12345679, firmware 5.7.1, PIN tries left 3, factory-fresh")
+	h.enter()
+	h.prepareToken()
+	h.wait("Backup root key made on YubiKey 12345679")
+	h.enter()
+	h.walk(scrTargetsKey, scrReview) // the targets key and the signers, as on the happy path
+	h.wait("Backup        YubiKey 12345679")
+	h.runes("p")
+	h.wait("Published.")
+	m := h.end()
+	if m.st.backup == nil || h.b.engine.backups != 1 || h.b.prepared[12345679] == "" {
+		t.Errorf("backup %v, Init given %d backups, prepared %v", m.st.backup != nil, h.b.engine.backups, h.b.prepared)
+	}
+	pts := resumePoints(m.st)
+	if len(pts) != 1 || pts[0].BackupRoot != "yubikey:12345679" {
+		t.Errorf("resume points %+v", pts)
+	}
+}

@@ -15,8 +15,9 @@ import (
 	"github.com/dctwiz/dctwiz/yubikey"
 )
 
-// newToken is the second half of the Root key screen for the ceremonies
-// that bring a new YubiKey in (the root moved to it, or a backup added):
+// newToken brings a second YubiKey in: on the maintenance Root key screen
+// (the root moved to it, or a backup added), and on setup's YubiKey screen
+// (a backup made at setup):
 // insert the new token, prepare it if it is factory-fresh, make the root
 // key on it (or find the one made on it before) and verify its
 // attestation. The current root key has been opened first.
@@ -32,6 +33,10 @@ type newToken struct {
 	// then made without asking it again.
 	preparedPIN string
 	touching    bool
+	// what the new token becomes, for its screen ("the root moves to",
+	// "becomes the backup"), and where its key goes once made.
+	role string
+	made func(RootKeyResult, yubikey.Info)
 }
 
 type ntPhase int
@@ -56,7 +61,16 @@ type (
 	}
 )
 
-func newNewToken(st *state) *newToken { return &newToken{st: st} }
+// newNewToken is the maintenance path's new token.
+func newNewToken(st *state) *newToken {
+	role := "the root moves to"
+	if st.mnt.kind == mAddBackup {
+		role = "becomes the backup"
+	}
+	return &newToken{st: st, role: role, made: func(res RootKeyResult, t yubikey.Info) {
+		st.mnt.newRoot, st.mnt.newToken = &res, t
+	}}
+}
 
 func (n *newToken) scan() tea.Cmd {
 	n.phase, n.scanErr = ntScanning, nil
@@ -112,8 +126,7 @@ func (n *newToken) update(msg tea.Msg) (cmd tea.Cmd, leave bool) {
 			n.phase = ntList
 			return tea.Batch(showError(msg.err), n.scan()), false
 		}
-		m := &n.st.mnt
-		m.newRoot, m.newToken = &msg.res, n.tokens[n.cursor]
+		n.made(msg.res, n.tokens[n.cursor])
 		return nil, false
 	case tea.KeyMsg:
 		return n.key(msg)
@@ -204,10 +217,7 @@ func (n *newToken) make(pin string, lastTry bool) tea.Cmd {
 
 func (n *newToken) view(width int) string {
 	var b strings.Builder
-	what := "the root moves to"
-	if n.st.mnt.kind == mAddBackup {
-		what = "becomes the backup"
-	}
+	what := n.role
 	switch n.phase {
 	case ntScanning:
 		b.WriteString("{spinner} looking for the new YubiKey ...\n")

@@ -25,6 +25,8 @@ type ResumePoint struct {
 	Signers                  []SignerFile
 	RootCertOut              string
 	TestTag                  string // "" = no tag chosen yet
+	// BackupRoot is setup's backup root key ("yubikey:SERIAL"; "" = none).
+	BackupRoot string
 	// Maintenance is set when the ceremony is a maintenance one: the
 	// command is that ceremony's, not setup's.
 	Maintenance *MaintenancePoint
@@ -106,6 +108,9 @@ func resumePoint(st *state, gun string) ResumePoint {
 	}
 	if !p.Root.File {
 		p.AttestationCA = absPath(st.cfg.AttestationCA)
+	}
+	if st.backup != nil {
+		p.BackupRoot = fmt.Sprintf("yubikey:%d", st.backupToken.Serial)
 	}
 	for _, s := range chosenSigners(st) {
 		p.Signers = append(p.Signers, SignerFile{Name: s.Name, Path: absPath(s.Path)})

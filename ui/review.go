@@ -86,6 +86,10 @@ func (r *review) start() tea.Cmd {
 	r.starting = true
 	server, ca, pass := st.server, st.caCert, trust.Passphrases{Root: st.root.filePass, Targets: st.targetsPass}
 	guns, signers, root, roots := st.guns, st.signers, st.root.key, st.cfg.AttestationRoots
+	var backup trust.RootKey
+	if st.backup != nil {
+		backup = st.backup.Key
+	}
 	certPaths := make([]string, len(guns))
 	for i, g := range guns {
 		certPaths[i] = rootCertPath(st, g.String())
@@ -97,7 +101,7 @@ func (r *review) start() tea.Cmd {
 		}
 		var cers []*flows.SetupCeremony
 		for i, g := range guns {
-			s := flows.Setup{GUN: g, Root: root, Signers: signers, RootCertOut: certPaths[i], AttestationRoots: roots}
+			s := flows.Setup{GUN: g, Root: root, BackupRoot: backup, Signers: signers, RootCertOut: certPaths[i], AttestationRoots: roots}
 			c, err := flows.NewSetup(eng, s, func(flows.Event) { st.send(stepMsg{}) })
 			if err != nil {
 				return startedMsg{err: err}
@@ -113,6 +117,9 @@ func (r *review) view(width int) string {
 	var b strings.Builder
 	b.WriteString(reviewHead(st, 4))
 	fmt.Fprintf(&b, "[2] Root key      %s\n", st.root.where())
+	if st.backup != nil {
+		fmt.Fprintf(&b, "    Backup        YubiKey %d, slot %s: the root role names both\n", st.backupToken.Serial, st.backup.Info.Slot)
+	}
 	passState := "passphrase set"
 	if st.targetsPass == "" {
 		passState = "no passphrase yet"

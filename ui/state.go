@@ -95,7 +95,10 @@ type state struct {
 	caCert string
 	outDir string
 
-	root        rootChoice
+	root rootChoice
+	// backup is setup's backup root key on a second YubiKey (nil: none).
+	backup      *RootKeyResult
+	backupToken yubikey.Info
 	chosen      tokenChoice // the YubiKey screen's choices, for the continue commands
 	targetsPass string
 	signers     []flows.Signer
@@ -149,7 +152,7 @@ func (s *state) releaseRoot() {
 		c()
 	}
 	s.root, s.chosen, s.targetsPass = rootChoice{}, tokenChoice{}, ""
-	s.mnt.newRoot = nil
+	s.mnt.newRoot, s.backup = nil, nil
 }
 
 // tokenClosers release the tokens the ceremony holds open: the root key's,
@@ -161,6 +164,9 @@ func (s *state) tokenClosers() []func() error {
 	}
 	if n := s.mnt.newRoot; n != nil && n.Close != nil {
 		out = append(out, n.Close)
+	}
+	if b := s.backup; b != nil && b.Close != nil {
+		out = append(out, b.Close)
 	}
 	return out
 }

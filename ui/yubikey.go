@@ -32,6 +32,8 @@ type yubikeyScreen struct {
 	touching bool
 	// resume: after a rescan (a wrong PIN), back to this token's settings.
 	resume uint32
+	// backup brings a second token in for a backup root key (b).
+	backup *newToken
 }
 
 type ykPhase int
@@ -45,6 +47,7 @@ const (
 	ykSettings
 	ykCreating
 	ykDone
+	ykBackup // a second token for a backup root key
 	ykFileWarning
 )
 
@@ -83,6 +86,9 @@ from Yubico's CA proving the key was generated on this token and cannot be
 exported. A file root key (f) is only for rehearsals.`
 }
 func (y *yubikeyScreen) typing() bool {
+	if y.phase == ykBackup {
+		return y.backup.typing()
+	}
 	return y.phase == ykPrepareForm || y.phase == ykFileWarning || (y.phase == ykSettings && y.settings.onPIN())
 }
 
@@ -97,7 +103,12 @@ func (y *yubikeyScreen) keys() keyMap {
 	case ykSettings:
 		return bindings(y.typing(), keyMakeRoot, keyLeft, keyUpText, keyDownText, keyBack)
 	case ykDone:
+		if !y.st.root.fileKey && y.st.backup == nil {
+			return bindings(false, keyNext, keyAddBackup, keyChooseAgain, keyBack)
+		}
 		return bindings(false, keyNext, keyChooseAgain, keyBack)
+	case ykBackup:
+		return y.backup.keys()
 	}
 	return bindings(false)
 }
@@ -125,6 +136,25 @@ func (y *yubikeyScreen) scan() tea.Cmd {
 func (y *yubikeyScreen) chosen() yubikey.Info { return y.tokens[y.cursor] }
 
 func (y *yubikeyScreen) update(msg tea.Msg) tea.Cmd {
+	switch msg.(type) {
+	case newTokensMsg, newPreparedMsg, newMadeMsg:
+		// The backup token's work answers, whatever shows now.
+		if y.backup != nil {
+			cmd, _ := y.backup.update(msg)
+			if y.st.backup != nil && y.phase == ykBackup {
+				y.phase = ykDone
+			}
+			return cmd
+		}
+		return nil
+	}
+	if y.phase == ykBackup {
+		cmd, leave := y.backup.update(msg)
+		if leave {
+			y.phase = ykDone
+		}
+		return cmd
+	}
 	switch msg := msg.(type) {
 	case tokensMsg:
 		y.tokens, y.err, y.phase = msg.list, msg.err, ykList
@@ -226,6 +256,13 @@ func (y *yubikeyScreen) key(msg tea.KeyMsg) tea.Cmd {
 		return y.settingsKey(msg)
 	case ykDone:
 		switch {
+		case key.Matches(msg, keyAddBackup) && !y.st.root.fileKey && y.st.backup == nil:
+			st := y.st
+			y.backup = &newToken{st: st, role: "becomes the backup (keep it in another safe)", made: func(res RootKeyResult, t yubikey.Info) {
+				st.backup, st.backupToken = &res, t
+			}}
+			y.phase = ykBackup
+			return y.backup.scan()
 		case key.Matches(msg, keyNext):
 			return next
 		case key.Matches(msg, keyBack):
@@ -235,7 +272,10 @@ func (y *yubikeyScreen) key(msg tea.KeyMsg) tea.Cmd {
 			if c := y.st.root.closer; c != nil {
 				c.Close()
 			}
-			y.st.root = rootChoice{}
+			if b := y.st.backup; b != nil && b.Close != nil {
+				b.Close()
+			}
+			y.st.root, y.st.backup = rootChoice{}, nil
 			y.newPIN, y.newPINOf = "", 0
 			return y.scan()
 		}
@@ -395,8 +435,16 @@ func (y *yubikeyScreen) view(width int) string {
 				b.WriteString(styleBox.Render("Touch your YubiKey now: its light is blinking.") + "\n")
 			}
 		}
+	case ykBackup:
+		b.WriteString(y.backup.view(width))
 	case ykDone:
 		b.WriteString(rootKeyReport(y.st))
+		if bk := y.st.backup; bk != nil {
+			fmt.Fprintf(&b, "%s\n  public key ID %s\n", ok(fmt.Sprintf("Backup root key made on YubiKey %d, slot %s (%s), attested", y.st.backupToken.Serial, bk.Info.Slot, bk.Info.Curve)), bk.Info.KeyID)
+			b.WriteString("  the root role names both keys: either token alone can sign later\n")
+		} else if !y.st.root.fileKey {
+			b.WriteString(styleDim.Render("\nb adds a backup root key on a second YubiKey (recommended: one lost token\nthen does not lock the repository; keep the two in different safes).") + "\n")
+		}
 	case ykFileWarning:
 		b.WriteString(styleBox.Width(min(width-2, 76)).Render(styleFail.Render("WARNING: a file root key is not what this ceremony is for.")+`
 The root key controls the repository for years. In a file it can be

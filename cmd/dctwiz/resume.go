@@ -70,6 +70,7 @@ func continueArgs(p ui.ResumePoint) (args []string, note string) {
 	c := commandLine{"dctwiz", "setup", p.GUN}
 	c.global(p)
 	c.rootKey(p.Root)
+	c.flag("--backup-root-key", p.BackupRoot)
 	c.flag("--attestation-ca", p.AttestationCA)
 	for _, s := range p.Signers {
 		c.flag("--delegation", s.Name+"="+s.Path)

@@ -36,6 +36,9 @@ func TestContinueCommandsParse(t *testing.T) {
 			p.Root = ui.RootKeyPoint{Serial: 7, Slot: "9c", Curve: "P-384", PINPolicy: "always", TouchPolicy: "cached"}
 		}, "setup", map[string]string{"root-key": "yubikey:7", "curve": "p384", "pin-policy": "always", "touch-policy": "cached"}, "", nil},
 		{"no YubiKey chosen yet", func(p *ui.ResumePoint) {}, "setup", map[string]string{"root-key": "yubikey"}, "", nil},
+		{"a backup YubiKey", func(p *ui.ResumePoint) {
+			p.Root, p.BackupRoot = ui.RootKeyPoint{Serial: 12345678, Slot: "9c"}, "yubikey:12345679"
+		}, "setup", map[string]string{"root-key": "yubikey:12345678", "backup-root-key": "yubikey:12345679"}, "", nil},
 		{"no test tag yet", func(p *ui.ResumePoint) { p.TestTag = "" }, "setup", map[string]string{}, "--test-tag TAG", []string{"test-tag"}},
 		{"no signer yet", func(p *ui.ResumePoint) { p.Signers = nil }, "setup", map[string]string{}, "--delegation NAME=CERT", []string{"delete-targets-key", "delegation"}},
 		{"only the deletion left", func(p *ui.ResumePoint) { p.OnlyDeletion = true }, "delete",
