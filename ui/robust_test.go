@@ -42,6 +42,16 @@ var subStates = []subState{
 		h.prepareToken()
 		h.wait("Touch policy")
 	}, false},
+	{"yubikey backup token", scrYubiKey, func(h *harness) {
+		h.wait("YubiKey 12345678, firmware")
+		h.enter()
+		h.prepareToken()
+		h.wait("Touch policy")
+		h.enter()
+		h.wait("b adds a backup root key")
+		h.runes("b")
+		h.wait("no other YubiKey found")
+	}, false},
 	{"yubikey file key warning", scrYubiKey, func(h *harness) { h.wait("YubiKey 12345678, firmware"); h.runes("f"); h.wait("WARNING") }, true},
 	{"targets key", scrTargetsKey, func(h *harness) { h.wait("step 4 of 11") }, true},
 	{"delegations", scrDelegations, func(h *harness) { h.wait("SignPath Signer") }, false},
