@@ -21,6 +21,10 @@ type RootRotation struct {
 	OldKeyIDs    []string `json:"old_key_ids"`
 	NewKeyIDs    []string `json:"new_key_ids"`
 	NewCanonical []string `json:"new_canonical_key_ids"`
+	// NewLocations say where each new key lives, in NewKeyIDs' order: the
+	// token or file of a key this ceremony added, or "kept" for a key the
+	// root role named before.
+	NewLocations []string `json:"new_locations"`
 	Version      int      `json:"root_version"`
 	// AlreadyDone: the root role named these keys already (a rerun).
 	AlreadyDone bool `json:"already_done,omitempty"`
@@ -89,10 +93,16 @@ func (c *Client) RotateRoot(ctx context.Context, gun GUN, current RootKey, chang
 		return nil, err
 	}
 	certs := kept
-	for _, k := range added {
-		if !slices.ContainsFunc(certs, func(o data.PublicKey) bool { return o.ID() == k.ID() }) {
-			certs = append(certs, k)
+	where := make([]string, len(kept))
+	for i := range where {
+		where[i] = "kept"
+	}
+	for i, k := range added {
+		if j := slices.IndexFunc(certs, func(o data.PublicKey) bool { return o.ID() == k.ID() }); j >= 0 {
+			where[j] = change.Add[i].String()
+			continue
 		}
+		certs, where = append(certs, k), append(where, change.Add[i].String())
 	}
 	// The new root role must be able to sign its own root.json now: a key
 	// of this ceremony must be in it.
@@ -104,15 +114,17 @@ func (c *Client) RotateRoot(ctx context.Context, gun GUN, current RootKey, chang
 		return nil, newError(ErrBadInput, gun.String(), "keep the root key that signs now, or add a new one",
 			"none of the root keys it would have can sign in this ceremony")
 	}
-	for _, k := range certs {
+	for i, k := range certs {
 		if cid, err := utils.CanonicalKeyID(k); err == nil {
 			res.NewCanonical = append(res.NewCanonical, cid)
 		}
 		res.NewKeyIDs = append(res.NewKeyIDs, k.ID())
+		res.NewLocations = append(res.NewLocations, where[i])
 	}
 	if slices.Equal(sortedCopy(canonicalRootIDs(repo.Root)), sortedCopy(res.NewCanonical)) {
 		// The root role names these keys already: an earlier run published.
 		res.NewKeyIDs, res.Version, res.AlreadyDone = res.OldKeyIDs, repo.Root.Signed.Version, true
+		res.NewLocations = nil
 		return res, nil
 	}
 	// A session whose crypto service signs with the current root key and

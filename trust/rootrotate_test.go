@@ -32,7 +32,8 @@ func TestRotateRootMovesTheRootAndConsumersFollow(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RotateRoot: %v", err)
 	}
-	if len(rot.NewKeyIDs) != 1 || slices.Equal(rot.NewKeyIDs, rot.OldKeyIDs) || rot.Version != 2 || rot.AlreadyDone {
+	if len(rot.NewKeyIDs) != 1 || slices.Equal(rot.NewKeyIDs, rot.OldKeyIDs) || rot.Version != 2 || rot.AlreadyDone ||
+		!slices.Equal(rot.NewLocations, []string{"file key " + primary}) {
 		t.Fatalf("rotation %+v", rot)
 	}
 	if st, err := os.Stat(primary); err != nil || st.Mode().Perm() != 0o600 {
@@ -62,6 +63,9 @@ func TestRotateRootMovesTheRootAndConsumersFollow(t *testing.T) {
 	both, err := c.RotateRoot(ctx, gun, trust.NewFileRootKey(primary), trust.RootChange{Keep: []string{trust.KeepAll}, Add: []trust.RootKey{trust.NewFileRootKey(backup)}})
 	if err != nil || len(both.NewKeyIDs) != 2 || !slices.Contains(both.NewKeyIDs, rot.NewKeyIDs[0]) {
 		t.Fatalf("adding a backup: %+v, %v", both, err)
+	}
+	if i := slices.Index(both.NewKeyIDs, rot.NewKeyIDs[0]); both.NewLocations[i] != "kept" || both.NewLocations[1-i] != "file key "+backup {
+		t.Errorf("where the keys live: %v for %v", both.NewLocations, both.NewKeyIDs)
 	}
 	if err := c.VerifyPublished(ctx, gun, rot.NewKeyIDs); err != nil {
 		t.Errorf("a consumer pinned to the primary's certificate after the backup was added: %v", err)

@@ -171,6 +171,8 @@ func (m *maintenance) proposal() (kind maintKind, signer, why string) {
 				return mReplaceSigner, f.Signer, fmt.Sprintf("%s: %s %s", c.GUN, f.What, f.Problem)
 			case flows.RemedyRotateTargets:
 				return mRenew, "", fmt.Sprintf("%s: %s %s", c.GUN, f.What, f.Problem)
+			case flows.RemedyRotateRoot:
+				return mRotateRoot, "", fmt.Sprintf("%s: %s %s", c.GUN, f.What, f.Problem)
 			}
 		}
 	}

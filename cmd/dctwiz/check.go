@@ -151,7 +151,7 @@ func remedyCommand(gun string, f flows.Finding) string {
 	case flows.RemedySignerSigns:
 		return "the signer " + signer + " signs a tag again (its own metadata, with its own key)"
 	case flows.RemedyRotateRoot:
-		return "a root key rotation, which dctwiz does not do yet: plan it with the root key's holders"
+		return "dctwiz rotate root " + gun + " --root-key SPEC --new-root-key yubikey:SERIAL --yes (a new root key and certificate; give clients that pin the old root key ID the new one)"
 	}
 	return "the notary server renews it: if it has not, its operator must look at it"
 }

@@ -212,7 +212,14 @@ func (a *app) runRotateRoot(ctx context.Context, opts rotateRootOptions) (err er
 			} else {
 				fmt.Fprintf(a.stdout, "Moved the root of %s (root.json version %d).\n", rep.GUN, rot.Version)
 			}
-			fmt.Fprintf(a.stdout, "  root key IDs to pin now: %s\n", strings.Join(rot.NewKeyIDs, ", "))
+			fmt.Fprintln(a.stdout, "  root key IDs to pin now:")
+			for i, id := range rot.NewKeyIDs {
+				where := ""
+				if i < len(rot.NewLocations) {
+					where = "  " + rot.NewLocations[i]
+				}
+				fmt.Fprintf(a.stdout, "    %s%s\n", id, where)
+			}
 			if rep.RootCertFile != "" {
 				fmt.Fprintf(a.stdout, "  new root certificates: %s\n", rep.RootCertFile)
 			}
