@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dctwiz/dctwiz/trust"
 )
@@ -188,4 +190,30 @@ func TestRootRotationWhenTheUploadIsCut(t *testing.T) {
 			t.Errorf("the new root does not verify: %v", err)
 		}
 	})
+}
+
+// An expired targets.json is recovered after a root rotation too, from a
+// trust dir whose cache still holds the root from before the rotation:
+// the recovery's check of the cached root must not refuse a root that
+// the cached one legitimately rotated to.
+func TestRecoveryAfterARootRotationWithAStaleCache(t *testing.T) {
+	ctx := context.Background()
+	c, gun, _ := rotatable(t, false)
+	stale := t.TempDir()
+	if out, err := exec.Command("cp", "-a", c.TrustDir()+"/.", stale).CombinedOutput(); err != nil {
+		t.Fatalf("copying the trust dir: %v\n%s", err, out)
+	}
+	backup := trust.NewFileRootKey(filepath.Join(t.TempDir(), "backup.key"))
+	if _, err := c.RotateRoot(ctx, gun, trust.FileRootKey(""), trust.RootChange{Keep: []string{trust.KeepAll}, Add: []trust.RootKey{backup}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := trust.ExpireTargetsSoon(ctx, c, gun, 1500*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	old := newClient(t, trust.WithTrustDir(stale))
+	rot, err := old.RotateTargetsKey(ctx, gun, trust.FileRootKey(""))
+	if err != nil || !rot.Recovered {
+		t.Fatalf("recovering from a trust dir that knew only the root before the rotation: %+v, %v", rot, err)
+	}
 }
