@@ -181,21 +181,8 @@ func validateSlot(s string) (string, error) {
 }
 
 func (r *maintRoot) update(msg tea.Msg) tea.Cmd {
-	switch msg.(type) {
-	case newTokensMsg, newPreparedMsg, newMadeMsg:
-		// The new token's work answers, whatever shows now.
-		if r.nt != nil {
-			cmd, _ := r.nt.update(msg)
-			if r.st.mnt.newRoot != nil && r.phase == mrNew {
-				r.phase = mrDone
-			}
-			return cmd
-		}
-		return nil
-	}
-	if r.phase == mrNew {
-		cmd, leave := r.nt.update(msg)
-		if leave {
+	if cmd, handled, finished := r.nt.route(msg, r.phase == mrNew); handled {
+		if finished && r.phase == mrNew {
 			r.phase = mrDone
 		}
 		return cmd

@@ -95,9 +95,9 @@ func (n *newToken) keys() keyMap {
 	return bindings(false)
 }
 
-// update handles the new token's messages and keys; done says the new
-// root key is made (or found) and verified.
-func (n *newToken) update(msg tea.Msg) (cmd tea.Cmd, leave bool) {
+// update handles the new token's messages and keys; finished says the
+// step ended: the new root key made (or found) and verified, or esc.
+func (n *newToken) update(msg tea.Msg) (cmd tea.Cmd, finished bool) {
 	switch msg := msg.(type) {
 	case newTokensMsg:
 		cur := n.st.root.token.Serial
@@ -127,7 +127,7 @@ func (n *newToken) update(msg tea.Msg) (cmd tea.Cmd, leave bool) {
 			return tea.Batch(showError(msg.err), n.scan()), false
 		}
 		n.made(msg.res, n.tokens[n.cursor])
-		return nil, false
+		return nil, true
 	case tea.KeyMsg:
 		return n.key(msg)
 	}
@@ -213,6 +213,25 @@ func (n *newToken) make(pin string, lastTry bool) tea.Cmd {
 		res, err := st.backend.YubiKeyRoot(ctx, opts)
 		return newMadeMsg{res, err}
 	})
+}
+
+// route hands msg to the step when it is the step's: its commands'
+// answers whatever shows (n may be nil: then they are dropped), and every
+// other message while it shows. handled says the screen is done with msg;
+// finished says the step ended (its key made, or left with esc).
+func (n *newToken) route(msg tea.Msg, showing bool) (cmd tea.Cmd, handled, finished bool) {
+	switch msg.(type) {
+	case newTokensMsg, newPreparedMsg, newMadeMsg:
+		if n == nil {
+			return nil, true, false
+		}
+	default:
+		if !showing {
+			return nil, false, false
+		}
+	}
+	cmd, finished = n.update(msg)
+	return cmd, true, finished
 }
 
 func (n *newToken) view(width int) string {

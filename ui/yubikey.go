@@ -136,21 +136,8 @@ func (y *yubikeyScreen) scan() tea.Cmd {
 func (y *yubikeyScreen) chosen() yubikey.Info { return y.tokens[y.cursor] }
 
 func (y *yubikeyScreen) update(msg tea.Msg) tea.Cmd {
-	switch msg.(type) {
-	case newTokensMsg, newPreparedMsg, newMadeMsg:
-		// The backup token's work answers, whatever shows now.
-		if y.backup != nil {
-			cmd, _ := y.backup.update(msg)
-			if y.st.backup != nil && y.phase == ykBackup {
-				y.phase = ykDone
-			}
-			return cmd
-		}
-		return nil
-	}
-	if y.phase == ykBackup {
-		cmd, leave := y.backup.update(msg)
-		if leave {
+	if cmd, handled, finished := y.backup.route(msg, y.phase == ykBackup); handled {
+		if finished && y.phase == ykBackup {
 			y.phase = ykDone
 		}
 		return cmd
