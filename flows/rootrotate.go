@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/dctwiz/dctwiz/trust"
@@ -56,13 +57,42 @@ type RootRotateCeremony = Ceremony[*RootRotate]
 
 // NewRootRotate checks r and returns its ceremony, with nothing run yet.
 func NewRootRotate(eng Engine, r *RootRotate, events func(Event)) (*RootRotateCeremony, error) {
-	c := newCeremony(eng, RootRotateSteps, r, nil, events)
+	c := newCeremony(eng, RootRotateSteps, r, checkRootRotate, events)
 	if r == nil || r.Root == nil || len(r.Change.Add)+len(r.Change.Keep)+len(r.Change.Remove) == 0 || r.GUN.IsZero() {
 		return c, &trust.Error{Kind: trust.ErrBadInput, Msg: "the root rotation has no repository, no root key or no new root key",
 			Fix: "choose the repository, its root key and the new root keys"}
 	}
 	c.rep.GUN, c.rep.Root = r.GUN.String(), r.Root.String()
 	return c, nil
+}
+
+// checkRootRotate refuses, before anything runs (for several repositories,
+// before any of them changes), a root key ID to keep or remove that this
+// repository's root role does not name, and a removal that leaves no key.
+func checkRootRotate(ctx context.Context, eng Engine, r *RootRotate) error {
+	ids := append(slices.Clone(r.Change.Keep), r.Change.Remove...)
+	if len(ids) == 0 || (len(ids) == 1 && ids[0] == trust.KeepAll) {
+		return nil
+	}
+	certs, err := eng.RootCertificates(ctx, r.GUN)
+	if err != nil {
+		return err
+	}
+	names := func(c trust.RootCertificate, id string) bool { return c.KeyID == id || c.CanonicalID == id }
+	for _, id := range ids {
+		if id != trust.KeepAll && !slices.ContainsFunc(certs, func(c trust.RootCertificate) bool { return names(c, id) }) {
+			return &trust.Error{Kind: trust.ErrBadInput, Input: id, Msg: "not a root key of " + r.GUN.String(),
+				Fix: "give one of the repository's root key IDs", Action: trust.ActionInspect}
+		}
+	}
+	left := slices.DeleteFunc(slices.Clone(certs), func(c trust.RootCertificate) bool {
+		return slices.ContainsFunc(r.Change.Remove, func(id string) bool { return names(c, id) })
+	})
+	if len(r.Change.Remove) > 0 && len(left)+len(r.Change.Add) == 0 {
+		return &trust.Error{Kind: trust.ErrBadInput, Input: r.GUN.String(), Msg: "removing these keys leaves the root with none",
+			Fix: "keep a root key, or add a new one"}
+	}
+	return nil
 }
 
 func runRotateRoot(ctx context.Context, eng Engine, r *RootRotate, rep *Report) (string, error) {

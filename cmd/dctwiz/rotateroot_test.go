@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/dctwiz/dctwiz/flows"
 	"github.com/dctwiz/dctwiz/internal/testbed"
+	"github.com/dctwiz/dctwiz/trust"
 )
 
 // TestRotateRootInterop moves a repository's root to a new key with a
@@ -193,4 +195,48 @@ func TestSetupWithABackupRootKey(t *testing.T) {
 			t.Errorf("--backup-root-key %q:\n%s", b, r)
 		}
 	}
+}
+
+// A root key ID that one of several repositories does not name stops the
+// command before any repository changes (it was checked only inside each
+// publish, after the earlier repositories had changed).
+func TestRotateRootChecksEveryRepositoryFirst(t *testing.T) {
+	needBed(t)
+	e := newEnv(t)
+	keys := t.TempDir()
+	guns := []string{newGUN(), newGUN()}
+	var backups []string
+	for i, g := range guns {
+		r := mustOK(t, dctwiz(e, append([]string{"setup", g, "--root-key", "file",
+			"--backup-root-key", "file:" + filepath.Join(keys, fmt.Sprintf("backup%d.key", i)), "--json"}, serverArgs()...)...))
+		var rep flows.Report
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Init == nil || rep.Init.BackupRoot == nil {
+			t.Fatalf("setup %s: %v\n%s", g, err, r)
+		}
+		backups = append(backups, rep.Init.BackupRoot.ID)
+	}
+	// The first repository's backup certificate: the second does not name it.
+	args := append(append([]string{"rotate", "root"}, guns...), "--root-key", "file", "--remove-root-key", backups[0], "--yes")
+	r := dctwiz(e, append(args, serverArgs()...)...)
+	if r.code != 1 || !strings.Contains(r.stderr, "not a root key of "+guns[1]) || !strings.Contains(r.stderr, "nothing was published to any of the repositories") {
+		t.Errorf("removing a key the second repository does not name:\n%s", r)
+	}
+	if in := inspectAsConsumer(t, notary.URL, notary.CACert, guns[0]); len(adminIDs(in, "Root")) != 2 {
+		t.Errorf("the first repository changed although the second refused: root keys %v", adminIDs(in, "Root"))
+	}
+	// One unknown ID among known ones is refused for one repository too.
+	if r := dctwiz(e, append([]string{"rotate", "root", guns[1], "--root-key", "file", "--remove-root-key", backups[1],
+		"--remove-root-key", "x", "--yes"}, serverArgs()...)...); r.code != 1 || !strings.Contains(r.stderr, "x: not a root key") {
+		t.Errorf("removing an unknown key:\n%s", r)
+	}
+}
+
+// adminIDs are the key IDs of one of an inspection's administrative keys.
+func adminIDs(in *trust.Inspection, name string) []string {
+	for _, k := range in.AdministrativeKeys {
+		if k.Name == name {
+			return k.KeyIDs
+		}
+	}
+	return nil
 }
