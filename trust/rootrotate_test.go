@@ -101,9 +101,9 @@ func TestRotateRootMovesTheRootAndConsumersFollow(t *testing.T) {
 func TestRotateRootRefusesBadInput(t *testing.T) {
 	ctx := context.Background()
 	c, gun, _ := rotatable(t, true)
-	other := filepath.Join(t.TempDir(), "other.key")
-	if _, err := c.RotateRoot(ctx, gun, trust.NewFileRootKey(other), trust.RootChange{Add: []trust.RootKey{trust.NewFileRootKey(other)}}); err == nil {
-		t.Error("a root key that is not the repository's rotated the root")
+	other := otherRootKeyFile(t)
+	if _, err := c.RotateRoot(ctx, gun, trust.NewFileRootKey(other), trust.RootChange{Add: []trust.RootKey{trust.NewFileRootKey(other)}}); !errors.Is(err, trust.ErrNoRootKey) || !strings.Contains(err.Error(), "not the root key of") {
+		t.Errorf("a root key that is not the repository's: %v", err)
 	}
 	dup := filepath.Join(t.TempDir(), "dup.key")
 	if _, err := c.RotateRoot(ctx, gun, trust.FileRootKey(""), trust.RootChange{Add: []trust.RootKey{trust.NewFileRootKey(dup), trust.NewFileRootKey(dup)}}); !errors.Is(err, trust.ErrBadInput) {
@@ -138,7 +138,7 @@ func TestInitWithABackupRootKey(t *testing.T) {
 	if err != nil || !again.AlreadyDone || again.Root.ID != res.Root.ID || again.BackupRoot == nil || again.BackupRoot.ID != res.BackupRoot.ID {
 		t.Errorf("a rerun: %+v, %v", again, err)
 	}
-	if _, err := c.Init(ctx, gun, primary, trust.NewFileRootKey(filepath.Join(dir, "other.key"))); !errors.Is(err, trust.ErrNoRootKey) {
+	if _, err := c.Init(ctx, gun, primary, trust.NewFileRootKey(otherRootKeyFile(t))); !errors.Is(err, trust.ErrNoRootKey) || !strings.Contains(err.Error(), "does not name this backup key") {
 		t.Errorf("a rerun naming another backup: %v", err)
 	}
 	if _, err := c.RotateTargetsKey(ctx, gun, backup); err != nil {
@@ -216,4 +216,16 @@ func TestRecoveryAfterARootRotationWithAStaleCache(t *testing.T) {
 	if err != nil || !rot.Recovered {
 		t.Fatalf("recovering from a trust dir that knew only the root before the rotation: %+v, %v", rot, err)
 	}
+}
+
+// otherRootKeyFile is a root key file that exists and is another
+// repository's root key: made by that repository's root rotation.
+func otherRootKeyFile(t *testing.T) string {
+	t.Helper()
+	c, gun, _ := rotatable(t, true)
+	path := filepath.Join(t.TempDir(), "other.key")
+	if _, err := c.RotateRoot(context.Background(), gun, trust.FileRootKey(""), trust.RootChange{Add: []trust.RootKey{trust.NewFileRootKey(path)}}); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
