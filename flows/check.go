@@ -159,15 +159,18 @@ func Days(d time.Duration) string {
 	return fmt.Sprintf("%d days", days)
 }
 
-// Renewal is what renew does for one repository, from its check: a
-// targets-key rotation re-signs targets.json and root.json (notary gives
-// no way to re-sign either without a key change), which needs the root
-// key; what needs someone else's key (a signer's renewed certificate) is
-// left, with its finding.
+// Renewal is what renew does for one repository, from its check. When
+// only root.json is due, the root key re-signs it with the same keys (the
+// root rotation's path: no targets key needed). When targets.json is due,
+// a targets-key rotation re-signs targets.json and root.json: notary
+// re-signs targets.json only with its key, which setup deleted. What
+// needs someone else's key (a signer's renewed certificate) is left, with
+// its finding.
 type Renewal struct {
-	Resign bool      `json:"resign"` // root.json or targets.json is due
-	Due    []Finding `json:"due"`    // what the re-signing renews
-	Left   []Finding `json:"left"`   // what renew cannot do
+	Resign   bool      `json:"resign"`              // root.json or targets.json is due
+	RootOnly bool      `json:"root_only,omitempty"` // only root.json: re-signed by the root key alone
+	Due      []Finding `json:"due"`                 // what the re-signing renews
+	Left     []Finding `json:"left"`                // what renew cannot do
 }
 
 // PlanRenewal splits a check's findings into what renew re-signs and what
@@ -182,5 +185,6 @@ func PlanRenewal(res CheckResult) Renewal {
 		}
 		r.Left = append(r.Left, f)
 	}
+	r.RootOnly = r.Resign && !slices.ContainsFunc(r.Due, func(f Finding) bool { return f.Role != "root" })
 	return r
 }

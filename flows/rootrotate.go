@@ -125,3 +125,62 @@ func exportRootCerts(ctx context.Context, eng Engine, gun trust.GUN, path string
 	}
 	return fmt.Sprintf("%s: root key IDs to pin %s", path, strings.Join(ids, ", ")), nil
 }
+
+// StepRenewRoot re-signs root.json with the keys it names.
+const StepRenewRoot StepID = "renew-root"
+
+// RootRenew re-signs a repository's root.json with the root keys it
+// names, as the root rotation publishes (a root change naming the same
+// keys): the next version, ten years ahead. It needs only the root key:
+// no targets key is made, and pins to the root certificate keep working.
+type RootRenew struct {
+	GUN  trust.GUN
+	Root trust.RootKey // a root key the repository names
+
+	snapshot *trust.TrustSnapshot
+}
+
+// RootRenewSteps is the root renewal, in order.
+var RootRenewSteps = []Step[*RootRenew]{
+	{ID: StepReadConsumer, Phase: PhasePublish,
+		Title: "Read the repository as a consumer who trusted it before",
+		Run: func(ctx context.Context, eng Engine, r *RootRenew, rep *Report) (string, error) {
+			return readConsumer(ctx, eng, r.GUN, &r.snapshot)
+		}},
+	{ID: StepRenewRoot, Phase: PhasePublish,
+		Title: "Publish root.json re-signed by the root key: the same keys, a new expiry",
+		Run:   runRenewRoot},
+	{ID: StepVerifyConsumer, Phase: PhaseVerify,
+		Title: "Verify as a new consumer pinned to the root certificate and as one that trusted the repository before",
+		Run: func(ctx context.Context, eng Engine, r *RootRenew, rep *Report) (string, error) {
+			return verifyConsumers(ctx, eng, r.GUN, r.snapshot, rep)
+		}},
+}
+
+// Plan lists the root renewal's steps.
+func (r *RootRenew) Plan() []PlannedStep { return plan(RootRenewSteps, r) }
+
+// RootRenewCeremony is the root renewal of one repository.
+type RootRenewCeremony = Ceremony[*RootRenew]
+
+// NewRootRenew checks r and returns its ceremony, with nothing run yet.
+func NewRootRenew(eng Engine, r *RootRenew, events func(Event)) (*RootRenewCeremony, error) {
+	c := newCeremony(eng, RootRenewSteps, r, nil, events)
+	if r == nil || r.Root == nil || r.GUN.IsZero() {
+		return c, &trust.Error{Kind: trust.ErrBadInput, Msg: "the root renewal has no repository or no root key",
+			Fix: "choose the repository and its root key"}
+	}
+	c.rep.GUN, c.rep.Root = r.GUN.String(), r.Root.String()
+	return c, nil
+}
+
+func runRenewRoot(ctx context.Context, eng Engine, r *RootRenew, rep *Report) (string, error) {
+	res, err := eng.RotateRoot(ctx, r.GUN, r.Root, trust.RootChange{Keep: []string{trust.KeepAll}, Renew: true})
+	if res != nil {
+		rep.RootRotation = res
+	}
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("root.json version %d, signed by %s, expires %s", res.Version, shortIDs(res.NewKeyIDs), res.Expires.Format("2006-01-02")), nil
+}

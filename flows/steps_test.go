@@ -30,6 +30,8 @@ type fakeEngine struct {
 	noTargets bool // the targets key was deleted earlier
 	expired   bool // no consumer can read the repository: targets.json expired
 	alreadySo bool // the signer change would publish nothing
+
+	rootChanges []trust.RootChange // what RotateRoot was asked
 }
 
 func (f *fakeEngine) call(name string) error {
@@ -163,6 +165,10 @@ func (f *fakeEngine) RotateRoot(_ context.Context, gun trust.GUN, _ trust.RootKe
 		return nil, err
 	}
 	res := &trust.RootRotation{GUN: gun.String(), OldKeyIDs: []string{strings.Repeat("a", 64)}, Version: 2}
+	f.rootChanges = append(f.rootChanges, change)
+	if change.Renew {
+		res.NewKeyIDs, res.Renewed = res.OldKeyIDs, true
+	}
 	for i := range change.Add {
 		res.NewKeyIDs = append(res.NewKeyIDs, strings.Repeat(string(rune('c'+i)), 64))
 	}
@@ -604,5 +610,59 @@ func TestRootRotationRunsInOrder(t *testing.T) {
 	}
 	if _, err := flows.NewRootRotate(eng, &flows.RootRotate{GUN: gun, Root: trust.FileRootKey("")}, nil); !errors.Is(err, trust.ErrBadInput) {
 		t.Errorf("no new root key: %v", err)
+	}
+}
+
+// A root renewal runs the root rotation's publish with the same keys
+// (Renew, every key kept) and makes no targets key.
+func TestRootRenewalRunsInOrder(t *testing.T) {
+	gun := fakeSetup(t).GUN
+	eng := newFake(t)
+	c, err := flows.NewRootRenew(eng, &flows.RootRenew{GUN: gun, Root: trust.FileRootKey("")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RunAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"snapshot", "rotate-root", "root-cert", "verify-fresh", "verify-from-cache"}
+	if !slices.Equal(eng.calls, want) {
+		t.Errorf("calls %v, want %v", eng.calls, want)
+	}
+	if len(eng.rootChanges) != 1 || !eng.rootChanges[0].Renew || !slices.Equal(eng.rootChanges[0].Keep, []string{trust.KeepAll}) || len(eng.rootChanges[0].Add) != 0 {
+		t.Errorf("the root change asked %+v, want a renewal keeping every key", eng.rootChanges)
+	}
+	if rep := c.Report(); rep.RootRotation == nil || !rep.RootRotation.Renewed || !rep.Published() {
+		t.Errorf("report %+v", rep)
+	}
+	if _, err := flows.NewRootRenew(eng, &flows.RootRenew{GUN: gun}, nil); !errors.Is(err, trust.ErrBadInput) {
+		t.Errorf("no root key: %v", err)
+	}
+}
+
+// renew re-signs root.json alone when only it is due, and rotates the
+// targets key when targets.json is due too; a signer's certificate is
+// left, with its finding.
+func TestPlanRenewal(t *testing.T) {
+	f := func(role string, remedy flows.Remedy) flows.Finding {
+		return flows.Finding{Expiry: flows.Expiry{What: role + " metadata", Role: role, Remedy: remedy}}
+	}
+	for _, tc := range []struct {
+		name         string
+		findings     []flows.Finding
+		resign, root bool
+		due, left    int
+	}{
+		{"nothing due", nil, false, false, 0, 0},
+		{"root.json alone", []flows.Finding{f("root", flows.RemedyRotateTargets)}, true, true, 1, 0},
+		{"targets.json alone", []flows.Finding{f("targets", flows.RemedyRotateTargets)}, true, false, 1, 0},
+		{"both", []flows.Finding{f("targets", flows.RemedyRotateTargets), f("root", flows.RemedyRotateTargets)}, true, false, 2, 0},
+		{"root.json and a signer", []flows.Finding{f("root", flows.RemedyRotateTargets), f("targets/releases", flows.RemedyReplaceSigner)}, true, true, 1, 1},
+		{"a signer alone", []flows.Finding{f("targets/releases", flows.RemedyReplaceSigner)}, false, false, 0, 1},
+	} {
+		r := flows.PlanRenewal(flows.CheckResult{Findings: tc.findings})
+		if r.Resign != tc.resign || r.RootOnly != tc.root || len(r.Due) != tc.due || len(r.Left) != tc.left {
+			t.Errorf("%s: %+v", tc.name, r)
+		}
 	}
 }

@@ -26,6 +26,10 @@ type RootRotation struct {
 	// root role named before.
 	NewLocations []string `json:"new_locations"`
 	Version      int      `json:"root_version"`
+	// Expires is when the published root.json expires.
+	Expires time.Time `json:"root_expires"`
+	// Renewed: root.json was signed anew with the same keys (a renewal).
+	Renewed bool `json:"renewed,omitempty"`
 	// AlreadyDone: the root role named these keys already (a rerun).
 	AlreadyDone bool `json:"already_done,omitempty"`
 }
@@ -42,6 +46,12 @@ type RootChange struct {
 	// Remove drops these published root keys (by certificate or canonical
 	// key ID: a lost token's key) and keeps every other one.
 	Remove []string
+	// Renew publishes root.json anew even when its keys stay the same:
+	// a new version with a new expiry (10 years), signed by the current
+	// root key. notary re-signs root.json only when it changes (or within
+	// six months of its expiry, on any publish), so the renewal is a root
+	// change that names the same keys.
+	Renew bool
 }
 
 // KeepAll keeps every key the root role names now (a backup added).
@@ -121,9 +131,9 @@ func (c *Client) RotateRoot(ctx context.Context, gun GUN, current RootKey, chang
 		res.NewKeyIDs = append(res.NewKeyIDs, k.ID())
 		res.NewLocations = append(res.NewLocations, where[i])
 	}
-	if slices.Equal(sortedCopy(canonicalRootIDs(repo.Root)), sortedCopy(res.NewCanonical)) {
+	if !change.Renew && slices.Equal(sortedCopy(canonicalRootIDs(repo.Root)), sortedCopy(res.NewCanonical)) {
 		// The root role names these keys already: an earlier run published.
-		res.NewKeyIDs, res.Version, res.AlreadyDone = res.OldKeyIDs, repo.Root.Signed.Version, true
+		res.NewKeyIDs, res.Version, res.Expires, res.AlreadyDone = res.OldKeyIDs, repo.Root.Signed.Version, repo.Root.Signed.Expires, true
 		res.NewLocations = nil
 		return res, nil
 	}
@@ -145,16 +155,18 @@ func (c *Client) RotateRoot(ctx context.Context, gun GUN, current RootKey, chang
 		return nil, err
 	}
 	pubErr := rs.repo.Publish()
-	// Whatever the answer, the server's root.json says what landed.
-	published, err := rs.roleKeys(data.CanonicalRootRole)
+	// Whatever the answer, the server's root.json says what landed: the
+	// new keys, and for a renewal (the same keys) a newer version.
+	published, err := rs.publishedRoot()
 	switch {
-	case err == nil && slices.Equal(sortedCopy(published), sortedCopy(res.NewKeyIDs)):
+	case err == nil && slices.Equal(sortedCopy(published.Signed.Roles[data.CanonicalRootRole].KeyIDs), sortedCopy(res.NewKeyIDs)) &&
+		(!change.Renew || published.Signed.Version > repo.Root.Signed.Version):
 	case pubErr != nil:
 		return nil, publishFailed(gun, rs.explain(pubErr, ErrPublish), err == nil)
 	case err != nil:
 		return nil, err
 	default:
-		return nil, newError(ErrVerification, gun.String(), "", "the server's root.json does not name the new root keys")
+		return nil, newError(ErrVerification, gun.String(), "", "the server's root.json is not the one this ceremony published")
 	}
 	// A consumer who knows only the new root certificates reads it.
 	if err := c.VerifyPublished(ctx, gun, res.NewKeyIDs); err != nil {
@@ -165,7 +177,7 @@ func (c *Client) RotateRoot(ctx context.Context, gun GUN, current RootKey, chang
 	if err != nil {
 		return res, err
 	}
-	res.Version = loaded.Root.Signed.Version
+	res.Version, res.Expires, res.Renewed = loaded.Root.Signed.Version, loaded.Root.Signed.Expires, change.Renew
 	return res, nil
 }
 

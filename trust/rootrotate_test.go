@@ -229,3 +229,51 @@ func otherRootKeyFile(t *testing.T) string {
 	}
 	return path
 }
+
+// A root.json near its expiry is renewed with the same keys: the next
+// version, ten years ahead, signed by the root key alone (no targets key
+// needed, none made); a consumer that trusted it follows and the pinned
+// certificate still verifies. A renewal whose upload is cut is reported
+// as not published, although the keys are the same before and after.
+func TestRenewRootWithTheSameKeys(t *testing.T) {
+	ctx := context.Background()
+	c, gun, init := rotatable(t, true)
+	if err := trust.ExpireRootSoon(ctx, c, gun, 30*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	before, err := newClient(t).Snapshot(ctx, gun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renew := trust.RootChange{Keep: []string{trust.KeepAll}, Renew: true}
+	faulty := newClient(t, trust.WithTrustDir(c.TrustDir()), trust.WithTransport(&dropNthPublish{inner: tlsTo(t), n: 1}))
+	if _, err := faulty.RotateRoot(ctx, gun, trust.FileRootKey(""), renew); !errors.Is(err, trust.ErrPublish) || !strings.Contains(err.Error(), "nothing was published") {
+		t.Fatalf("a renewal whose upload was cut: %v", err)
+	}
+	rot, err := c.RotateRoot(ctx, gun, trust.FileRootKey(""), renew)
+	if err != nil {
+		t.Fatalf("renewing root.json: %v", err)
+	}
+	if !rot.Renewed || rot.AlreadyDone || rot.Version != 3 || !slices.Equal(rot.NewKeyIDs, rot.OldKeyIDs) ||
+		!slices.Equal(rot.NewKeyIDs, []string{init.Root.ID}) || rot.Expires.Before(time.Now().AddDate(9, 11, 0)) {
+		t.Errorf("renewal %+v", rot)
+	}
+	if n := targetsKeyFiles(t, c.TrustDir()); n != 0 {
+		t.Errorf("%d targets key files after a root renewal, want none (the targets key was deleted and is not needed)", n)
+	}
+	if err := c.VerifyFromSnapshot(ctx, gun, before); err != nil {
+		t.Errorf("a consumer that trusted the root before: %v", err)
+	}
+	if err := c.VerifyPublished(ctx, gun, []string{init.Root.ID}); err != nil {
+		t.Errorf("a consumer pinned to the root certificate: %v", err)
+	}
+	in, err := newClient(t).Inspect(ctx, gun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range in.Roles {
+		if r.Role == "root" && (r.Version != 3 || r.Expires.Before(time.Now().AddDate(9, 11, 0))) {
+			t.Errorf("root.json as a consumer reads it: version %d, expires %v", r.Version, r.Expires)
+		}
+	}
+}

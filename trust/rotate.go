@@ -207,6 +207,15 @@ func (s *session) newKey(role data.RoleName) (string, error) {
 
 // roleKeys asks the server which keys its root.json names for role.
 func (s *session) roleKeys(role data.RoleName) ([]string, error) {
+	root, err := s.publishedRoot()
+	if err != nil {
+		return nil, err
+	}
+	return root.Signed.Roles[role].KeyIDs, nil
+}
+
+// publishedRoot is the server's root.json as it is now.
+func (s *session) publishedRoot() (*data.SignedRoot, error) {
 	raw, err := s.remote.GetSized(data.CanonicalRootRole.String(), store.NoSizeLimit)
 	if err != nil {
 		return nil, s.explain(err, ErrServerUnreachable)
@@ -215,7 +224,7 @@ func (s *session) roleKeys(role data.RoleName) ([]string, error) {
 	if err != nil {
 		return nil, wrapError(ErrVerification, err, s.gun.String(), "", "the server's root.json does not parse")
 	}
-	return root.Signed.Roles[role].KeyIDs, nil
+	return root, nil
 }
 
 // keepingCryptoService removes no key: notary removes a rotated-out key

@@ -141,6 +141,11 @@ type fakeEngine struct {
 	rootCanonical string
 	// backups counts the backup root keys Init was given.
 	backups int
+	// rootEndsSoon: the maintained repositories' root.json ends within
+	// renew's window (targets.json has years left).
+	rootEndsSoon bool
+	// rootChanges are the root changes RotateRoot was asked for.
+	rootChanges []trust.RootChange
 }
 
 const (
@@ -358,9 +363,16 @@ func (e *fakeEngine) VerifyFromSnapshot(ctx context.Context, _ trust.GUN, _ *tru
 	return e.call(ctx, "verify-as-consumers")
 }
 
-func (e *fakeEngine) RotateRoot(ctx context.Context, gun trust.GUN, _ trust.RootKey, _ trust.RootChange) (*trust.RootRotation, error) {
+func (e *fakeEngine) RotateRoot(ctx context.Context, gun trust.GUN, _ trust.RootKey, change trust.RootChange) (*trust.RootRotation, error) {
 	if err := e.call(ctx, "rotate root"); err != nil {
 		return nil, err
+	}
+	e.mu.Lock()
+	e.rootChanges = append(e.rootChanges, change)
+	e.mu.Unlock()
+	if change.Renew {
+		return &trust.RootRotation{GUN: gun.String(), OldKeyIDs: []string{fakeRootID}, NewKeyIDs: []string{fakeRootID}, Version: 3,
+			Expires: fakeDate.AddDate(10, 0, 0), Renewed: true}, nil
 	}
 	return &trust.RootRotation{GUN: gun.String(), OldKeyIDs: []string{fakeRootID}, NewKeyIDs: []string{fakeNewTargetsID}, Version: 2}, nil
 }
@@ -396,7 +408,11 @@ func (e *fakeEngine) Inspect(ctx context.Context, gun trust.GUN) (*trust.Inspect
 	maintained := e.maintained
 	e.mu.Unlock()
 	if maintained {
-		return maintainedInspection(gun.String()), nil
+		in := maintainedInspection(gun.String())
+		if e.rootEndsSoon {
+			in.Roles[0].Expires = fakeDate.AddDate(0, 0, 100)
+		}
+		return in, nil
 	}
 	return &trust.Inspection{GUN: gun.String(),
 		Roles: []trust.RoleExpiry{{Role: "root", Version: 1, Expires: time.Date(2036, 11, 19, 0, 0, 0, 0, time.UTC)},

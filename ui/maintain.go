@@ -47,7 +47,7 @@ var maintChoices = []maintChoice{
 	{mAddSigner, "Add a signer", "a new signer in targets/releases and targets/<name>"},
 	{mRemoveSigner, "Remove a signer", "the signer's keys out of targets/releases and targets/<name>, e.g. after a compromise"},
 	{mRotateTargets, "Rotate the targets key", "a new targets key, signed in by the root key; signers and signed tags stay"},
-	{mRenew, "Renew expiring metadata", "re-signs root.json and targets.json where they expire within 180 days (a targets key rotation)"},
+	{mRenew, "Renew expiring metadata", "re-signs what expires within 180 days: root.json alone with the root key; targets.json (and root.json) by a targets key rotation"},
 	{mRotateSnapshot, "Rotate the snapshot key", "the notary server makes a new snapshot key and keeps it"},
 	{mRotateTimestamp, "Rotate the timestamp key", "the notary server makes a new timestamp key and keeps it"},
 	{mRotateRoot, "Move the root to a new YubiKey", "a new root key on another token, cross-signed by the current one; clients follow"},
@@ -179,14 +179,40 @@ func (m *maintenance) proposal() (kind maintKind, signer, why string) {
 	return "", "", ""
 }
 
+// renewal is what renew does to gun, as the status screen read it
+// (nothing, for a repository it could not read).
+func (m *maintenance) renewal(gun string, now time.Time) flows.Renewal {
+	in := m.inspection(gun)
+	if in == nil {
+		return flows.Renewal{}
+	}
+	return flows.PlanRenewal(flows.Check(in, now, renewWithin))
+}
+
 // renewDue says whether gun's root.json or targets.json is due within
 // renew's window (what `dctwiz renew` re-signs).
 func (m *maintenance) renewDue(gun string, now time.Time) bool {
-	in := m.inspection(gun)
-	if in == nil {
+	return m.renewal(gun, now).Resign
+}
+
+// renewsRootOnly says whether a renewal re-signs root.json alone in
+// every repository it changes: the root key alone, no targets key made.
+func (m *maintenance) renewsRootOnly(st *state) bool {
+	if m.kind != mRenew {
 		return false
 	}
-	return flows.PlanRenewal(flows.Check(in, now, renewWithin)).Resign
+	for _, g := range st.guns {
+		if r := m.renewal(g.String(), st.now()); r.Resign && !r.RootOnly {
+			return false
+		}
+	}
+	return true
+}
+
+// makesTargetsKey says whether the chosen ceremony may make a targets key
+// (so a passphrase for it is needed); a renewal of root.json alone makes none.
+func (m *maintenance) makesTargetsKey(st *state) bool {
+	return m.kind.makesTargetsKey() && !m.renewsRootOnly(st)
 }
 
 // newCeremonies makes the chosen ceremony for each repository it
@@ -212,11 +238,15 @@ func (m *maintenance) newCeremonies(st *state, eng Engine, root trust.RootKey) (
 			}
 			c, err = flows.NewRootRotate(eng, &flows.RootRotate{GUN: g, Root: root, Change: change, RootCertOut: rootCertPath(st, g.String())}, events)
 		case mRenew:
-			if !m.renewDue(g.String(), st.now()) {
+			switch r := m.renewal(g.String(), st.now()); {
+			case !r.Resign:
 				skipped = append(skipped, g.String()+": nothing due within 180 days")
 				continue
+			case r.RootOnly:
+				c, err = flows.NewRootRenew(eng, &flows.RootRenew{GUN: g, Root: root}, events)
+			default:
+				c, err = flows.NewRotate(eng, &flows.Rotate{GUN: g, Root: root, Role: flows.RoleTargets}, events)
 			}
-			c, err = flows.NewRotate(eng, &flows.Rotate{GUN: g, Root: root, Role: flows.RoleTargets}, events)
 		default:
 			role := map[maintKind]string{mRotateTargets: flows.RoleTargets, mRotateSnapshot: flows.RoleSnapshot, mRotateTimestamp: flows.RoleTimestamp}[m.kind]
 			c, err = flows.NewRotate(eng, &flows.Rotate{GUN: g, Root: root, Role: role}, events)
@@ -267,8 +297,10 @@ func (m *maintenance) consumerNotice() string {
 		return "Nothing until the new signer signs a tag; tags signed so far stay valid."
 	case mRemoveSigner:
 		return "Tags signed only by this signer stop verifying: they must be signed again by another signer."
-	case mRotateTargets, mRenew:
+	case mRotateTargets:
 		return "Nothing: clients follow the new targets key through root.json, which the root key signs; signed tags stay valid."
+	case mRenew:
+		return "Nothing: clients follow the re-signed root.json (and, where targets.json is due, the new targets key it names); signed tags stay valid and pins to the root certificate keep working."
 	case mRotateRoot, mRemoveRoot:
 		return "Docker and notary clients that trusted the repository follow (the new root.json is signed by the current root key). A client pinned to the old root key ID, starting from an empty cache, fails until given the new ID: the summary shows it, and the new root certificate is written to the output dir."
 	case mAddBackup:
@@ -301,6 +333,10 @@ func (m *maintenance) hierarchyAfter(in *trust.Inspection) string {
 	targets := adminKeys(in, "Repository")
 	switch m.kind {
 	case mRotateTargets, mRenew:
+		if m.kind == mRenew && m.renewal(in.GUN, m.readAt).RootOnly {
+			targets += " (unchanged: root.json alone is re-signed, same root keys)"
+			break
+		}
 		targets = "NEW key (replaces " + targets + "), deleted at the end if you confirm"
 	case mReplaceSigner, mAddSigner, mRemoveSigner:
 		targets += " (or one signed in for the change, then deleted)"

@@ -486,3 +486,42 @@ func TestSetupAddsABackupYubiKey(t *testing.T) {
 		t.Errorf("resume points %+v", pts)
 	}
 }
+
+// A renewal where root.json alone is due: the root key re-signs it with
+// the same keys (no targets passphrase asked, no targets key made or
+// deleted), and the review says so.
+func TestMaintenanceRenewsRootJSONAlone(t *testing.T) {
+	h := newHarness(t, maintained(renewedCert()), func(_ *Config, b *fakeBackend) { b.engine.rootEndsSoon = true })
+	h.toMaintCeremony()
+	h.chooseCeremony(4)
+	h.enter()
+	h.wait("its PIN is checked once")
+	// No targets passphrase field: the PIN and the slot alone submit.
+	h.fillRootForm("135790", false)
+	h.wait("It is the root key of")
+	h.enter()
+	h.wait("root.json alone is due: the root key re-signs it")
+	h.press(tea.KeyPgDown)
+	h.wait("(unchanged: root.json alone is")
+	h.publishAndVerify()
+	h.wait("Press enter for the summary")
+	h.enter()
+	h.wait("Ceremony record")
+	h.enter()
+	out := h.outcome()
+	if !strings.Contains(out, "the renew ceremony is complete") {
+		t.Errorf("outcome:\n%s", out)
+	}
+	calls := h.b.engine.callsMade()
+	for _, c := range []string{"rotate targets", "delete-targets-key"} {
+		if slices.Contains(calls, c) {
+			t.Errorf("a root renewal made the call %q: %v", c, calls)
+		}
+	}
+	if ch := h.b.engine.rootChanges; len(ch) != 1 || !ch[0].Renew || len(ch[0].Add) != 0 {
+		t.Errorf("root changes %+v, want one renewal", ch)
+	}
+	if h.b.engine.pass.Targets != "" {
+		t.Errorf("the engine got a targets passphrase %q for a root renewal", h.b.engine.pass.Targets)
+	}
+}

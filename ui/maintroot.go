@@ -105,7 +105,7 @@ var (
 
 func (r *maintRoot) enter() tea.Cmd {
 	switch {
-	case r.st.root.ready() && r.st.mnt.kind.makesTargetsKey() && r.st.targetsPass == "":
+	case r.st.root.ready() && r.st.mnt.makesTargetsKey(r.st) && r.st.targetsPass == "":
 		r.passOnly = true
 		r.pass = newField("Targets passphrase", "for the new targets key (or the trust dir's, if it holds one)", "", true, validatePassphrase)
 		r.pass2 = newField("Again", "the same passphrase", "", true, nil)
@@ -153,7 +153,7 @@ func (r *maintRoot) startForm() tea.Cmd {
 		kept = [2]string{r.pass.input.Value(), r.pass2.input.Value()}
 	}
 	r.pass, r.pass2 = nil, nil
-	if r.st.mnt.kind.makesTargetsKey() {
+	if r.st.mnt.makesTargetsKey(r.st) {
 		r.pass = newField("Targets passphrase", "for the new targets key (or the trust dir's, if it holds one)", kept[0], true, validatePassphrase)
 		r.pass2 = newField("Again", "the same passphrase", kept[1], true, nil)
 		fields = append(fields, r.pass, r.pass2)

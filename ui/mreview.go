@@ -86,7 +86,7 @@ func (r *maintReview) start() tea.Cmd {
 		return showError(errors.New("the signer or its certificate is not chosen yet: press 2"))
 	case !st.root.ready():
 		return showError(errors.New("the root key is not open yet: press 3"))
-	case m.kind.makesTargetsKey() && st.targetsPass == "":
+	case m.makesTargetsKey(st) && st.targetsPass == "":
 		return showError(errors.New("this ceremony may make a targets key and has no passphrase for it yet: press 3"))
 	case m.kind.needsNewToken() && m.newRoot == nil:
 		return showError(errors.New("the new YubiKey's root key is not made yet: press 3"))
@@ -142,8 +142,11 @@ func (r *maintReview) view(width int) string {
 	b.WriteString("\n" + styleTitle.Render("What consumers notice") + "\n" + m.consumerNotice() + "\n")
 	if m.kind == mRenew {
 		for _, g := range st.guns {
-			if !m.renewDue(g.String(), st.now()) {
+			switch r := m.renewal(g.String(), st.now()); {
+			case !r.Resign:
 				b.WriteString(styleDim.Render(g.String()+": nothing due within 180 days: left as it is") + "\n")
+			case r.RootOnly:
+				b.WriteString(g.String() + ": root.json alone is due: the root key re-signs it with the same keys (no targets key)\n")
 			}
 		}
 	}
@@ -157,16 +160,18 @@ func (r *maintReview) view(width int) string {
 		b.WriteString("after:\n" + indent(m.hierarchyAfter(in), "  "))
 	}
 	b.WriteString("\n" + styleTitle.Render("Steps, for each repository") + "\n")
-	for i, s := range maintPlan(m.kind) {
+	for i, s := range maintPlan(m.kind, m.renewsRootOnly(st)) {
 		fmt.Fprintf(&b, " %d. %s\n", i+1, s)
 	}
 	return b.String()
 }
 
 // maintPlan lists the ceremony's steps, as the step tables name them.
-func maintPlan(kind maintKind) []string {
+func maintPlan(kind maintKind, rootOnly bool) []string {
 	var plan []flows.PlannedStep
 	switch {
+	case rootOnly:
+		plan = (&flows.RootRenew{}).Plan()
 	case kind.signerKind():
 		plan = (&flows.SignerChange{}).Plan()
 	case kind == mRotateSnapshot:

@@ -221,7 +221,7 @@ func maintResumePoints(st *state) []ResumePoint {
 		p.Maintenance = mp
 		// A targets key is left to delete: a targets rotation's new one
 		// (deleting it is recommended), or one a signer change signed in.
-		targetsKeyToGo := m.kind == mRotateTargets || m.kind == mRenew || (m.kind.signerKind() && rep.Rotation != nil)
+		targetsKeyToGo := m.kind == mRotateTargets || (m.kind == mRenew && !m.renewal(rep.GUN, m.readAt).RootOnly) || (m.kind.signerKind() && rep.Rotation != nil)
 		switch next.Phase {
 		case flows.PhasePublish:
 			// The same command converges: rerun whole.

@@ -1,11 +1,26 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/theupdateframework/notary/client"
+	"github.com/theupdateframework/notary/cryptoservice"
+	"github.com/theupdateframework/notary/passphrase"
+	store "github.com/theupdateframework/notary/storage"
+	"github.com/theupdateframework/notary/trustmanager"
+	"github.com/theupdateframework/notary/tuf/data"
 
 	"github.com/dctwiz/dctwiz/flows"
+	"github.com/dctwiz/dctwiz/trust"
 )
 
 func TestCheckForCron(t *testing.T) {
@@ -76,5 +91,114 @@ func TestCheckForCron(t *testing.T) {
 	// Bad usage is exit 2.
 	if r := dctwiz(newEnv(t), "check", gun, "--within", "soon"); r.code != 2 {
 		t.Errorf("check --within soon:\n%s", r)
+	}
+}
+
+// TestRenewRootAlone: a repository whose root.json ends within renew's
+// window while targets.json has years left is renewed by the root key
+// alone: root.json's next version, ten years ahead, the same root key ID,
+// targets.json untouched and no targets key asked for or made (the env
+// has no targets passphrase); the notary CLI with the cache it filled
+// before follows.
+func TestRenewRootAlone(t *testing.T) {
+	needBed(t)
+	e := newEnv(t)
+	gun := newGUN()
+	r := mustOK(t, dctwiz(e, append([]string{"setup", gun, "--delegation", "signpath=" + writeCert(t, certSpecAlice), "--delete-targets-key", "--yes", "--json"}, serverArgs()...)...))
+	var setup flows.Report
+	if err := json.Unmarshal([]byte(r.stdout), &setup); err != nil {
+		t.Fatal(err)
+	}
+	expireRootSoon(t, e, gun, 60*24*time.Hour)
+	cache := t.TempDir()
+	notaryList := func() (string, error) {
+		out, err := exec.Command(bins.CLI, "-s", notary.URL, "--tlscacert", notary.CACert, "-d", cache, "delegation", "list", gun).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := notaryList(); err != nil {
+		t.Fatalf("notary before: %v\n%s", err, out)
+	}
+	r = dctwiz(newEnv(t), append([]string{"check", gun}, serverArgs()...)...)
+	if r.code != 1 || !strings.Contains(r.stdout, "root metadata") || strings.Contains(r.stdout, "targets metadata:") {
+		t.Errorf("check of a root.json near its end:\n%s", r)
+	}
+	var before trust.Inspection
+	json.Unmarshal([]byte(mustOK(t, dctwiz(newEnv(t), append([]string{"inspect", gun, "--json"}, serverArgs()...)...)).stdout), &before)
+	targetsVersion := 0
+	for _, role := range before.Roles {
+		if role.Role == "targets" {
+			targetsVersion = role.Version
+		}
+	}
+	noTargets := e.without("NOTARY_TARGETS_PASSPHRASE")
+	r = mustOK(t, dctwiz(noTargets, append([]string{"renew", gun, "--yes"}, serverArgs()...)...))
+	if !strings.Contains(r.stdout, gun+": root.json re-signed with the same root keys (version 3, expires ") ||
+		!strings.Contains(r.stderr, "Publish root.json re-signed by the root key") || strings.Contains(r.stderr, "targets key") {
+		t.Errorf("renew of root.json alone:\n%s", r)
+	}
+	var in trust.Inspection
+	json.Unmarshal([]byte(mustOK(t, dctwiz(newEnv(t), append([]string{"inspect", gun, "--json"}, serverArgs()...)...)).stdout), &in)
+	for _, role := range in.Roles {
+		switch {
+		case role.Role == "root" && (role.Version != 3 || role.Expires.Before(time.Now().AddDate(9, 11, 0))):
+			t.Errorf("root.json after the renewal: version %d, expires %v", role.Version, role.Expires)
+		case role.Role == "targets" && role.Version != targetsVersion:
+			t.Errorf("targets.json changed: version %d, was %d", role.Version, targetsVersion)
+		}
+	}
+	var rootIDs []string
+	for _, k := range in.AdministrativeKeys {
+		if k.Name == "Root" {
+			rootIDs = k.KeyIDs
+		}
+	}
+	if len(rootIDs) != 1 || rootIDs[0] != setup.Init.Root.ID {
+		t.Errorf("root keys %v, want the same %s", rootIDs, setup.Init.Root.ID)
+	}
+	if n := keyFileCount(t, filepath.Join(e["DOCKER_CONFIG"], "trust", "private")); n != 1 {
+		t.Errorf("%d key files in the trust dir, want the root key alone", n)
+	}
+	if out, err := notaryList(); err != nil {
+		t.Errorf("notary with the cache from before the renewal: %v\n%s", err, out)
+	}
+	// Renewed: nothing is due any more.
+	if r := mustOK(t, dctwiz(e, append([]string{"renew", gun}, serverArgs()...)...)); !strings.Contains(r.stdout, "nothing to renew within 180d") {
+		t.Errorf("renew after the renewal:\n%s", r)
+	}
+}
+
+// expireRootSoon re-signs gun's root.json with the root key in e's trust
+// dir so that it expires after d (same keys, next version), through
+// notary's library as a tool would: ten years gone by, made quick.
+func expireRootSoon(t *testing.T, e env, gun string, d time.Duration) {
+	t.Helper()
+	ks, err := trustmanager.NewKeyFileStore(filepath.Join(e["DOCKER_CONFIG"], "trust"), passphrase.ConstantRetriever(e["NOTARY_ROOT_PASSPHRASE"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(notary.CACert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	remote, err := store.NewNotaryServerStore(notary.URL, data.GUN(gun), &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, _, err := client.LoadTUFRepo(client.TUFLoadOptions{GUN: data.GUN(gun), CryptoService: cryptoservice.NewCryptoService(ks), RemoteStore: remote, AlwaysCheckInitialized: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := repo.SignRoot(time.Now().Add(d), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.SetMulti(map[string][]byte{data.CanonicalRootRole.String(): b}); err != nil {
+		t.Fatal(err)
 	}
 }

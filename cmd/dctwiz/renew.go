@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,12 +29,16 @@ func (a *app) renewCmd() *cobra.Command {
 		Long: `renew checks each repository (as dctwiz check does) and re-signs what the root
 key can renew that expires within --within (default 180d) or has expired:
 targets.json and root.json, the latter also inside notary's 6-month re-sign
-window. notary offers no way to re-sign them without a key change, so renew
-rotates the targets key (see rotate targets): both are re-signed with fresh
-expiries, the signers and the tags signed before kept. If the trust dir did not
-hold the targets key before, the new one is deleted again at the end. What
-needs someone else's key (a signer's renewed certificate) is listed with the
-command for it. Publishing needs --yes, or confirming on a terminal.`,
+window. When only root.json is due, the root key re-signs it with the same
+keys (as rotate root publishes, with nothing rotated): the next version, ten
+years ahead, and pins to the root certificate keep working. When targets.json
+is due, notary can re-sign it only with the targets key, which setup deleted:
+renew rotates the targets key (see rotate targets), which re-signs both with
+fresh expiries, the signers and the tags signed before kept. If the trust dir
+did not hold the targets key before, the new one is deleted again at the end.
+What needs someone else's key (a signer's renewed certificate) is listed with
+the command for it. Every repository is checked before any changes.
+Publishing needs --yes, or confirming on a terminal.`,
 		Example: `  dctwiz renew docker.io/acme/app docker.io/acme/api --root-key yubikey --yes`,
 		Args:    cobra.MinimumNArgs(1),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
@@ -95,56 +100,90 @@ func (a *app) runRenew(ctx context.Context, opts renewOptions) (err error) {
 			due = append(due, gun)
 		}
 	}
-	var reports []*flows.Report
-	var root trust.RootKey
-	if len(due) > 0 {
-		if err := opts.RootKey.check(); err != nil {
-			return err
-		}
-		a.showPlan(due, (&flows.Rotate{Role: flows.RoleTargets}).Plan(), rootNeeds(opts.RootKey)+", and a passphrase for the new targets key",
-			"nothing to do: clients follow the re-signed root.json; tags signed before stay valid")
-		if err := a.confirm("Re-signing root.json and targets.json of "+joinGUNs(due)+" (a targets-key rotation)", due[0].String()); err != nil {
-			return err
-		}
-		if root, err = a.rootKey(opts.RootKey); err != nil {
-			return err
-		}
-		began := time.Now()
-		defer func() {
-			if werr := a.recordReports("renew", opts.RecordDir, began, c, root, reports); werr != nil && err == nil {
-				err = werr
-			}
-		}()
+	if len(due) == 0 {
+		return a.printRenewals(results, opts.Within)
 	}
+	if err := opts.RootKey.check(); err != nil {
+		return err
+	}
+	// Two ways to re-sign: the root key alone re-signs root.json when only
+	// it is due; a targets-key rotation when targets.json is due too.
+	var rootOnly, rotated []trust.GUN
+	byGUN := map[string]*renewResult{}
 	for i := range results {
-		if !results[i].Renewal.Resign {
-			continue
+		byGUN[results[i].GUN] = &results[i]
+	}
+	for _, gun := range due {
+		if byGUN[gun.String()].Renewal.RootOnly {
+			rootOnly = append(rootOnly, gun)
+		} else {
+			rotated = append(rotated, gun)
 		}
-		gun, _ := trust.ParseGUN(results[i].GUN)
-		held, err := c.HoldsTargetsKey(ctx, gun)
-		if err != nil {
-			return err
+	}
+	consumers := "nothing to do: clients follow the re-signed root.json; tags signed before stay valid"
+	var what []string
+	if len(rootOnly) > 0 {
+		a.showPlan(rootOnly, (&flows.RootRenew{}).Plan(), rootNeeds(opts.RootKey), consumers+"; pins to the root certificate keep working")
+		what = append(what, "re-signing root.json of "+joinGUNs(rootOnly)+" with the same root keys")
+	}
+	if len(rotated) > 0 {
+		a.showPlan(rotated, (&flows.Rotate{Role: flows.RoleTargets}).Plan(), rootNeeds(opts.RootKey)+", and a passphrase for the new targets key", consumers)
+		what = append(what, "re-signing root.json and targets.json of "+joinGUNs(rotated)+" (a targets-key rotation)")
+	}
+	text := strings.Join(what, "; ")
+	if err := a.confirm(strings.ToUpper(text[:1])+text[1:], due[0].String()); err != nil {
+		return err
+	}
+	root, err := a.rootKey(opts.RootKey)
+	if err != nil {
+		return err
+	}
+	var reports []*flows.Report
+	began := time.Now()
+	defer func() {
+		if werr := a.recordReports("renew", opts.RecordDir, began, c, root, reports); werr != nil && err == nil {
+			err = werr
 		}
-		r := &flows.Rotate{GUN: gun, Root: root, Role: flows.RoleTargets, DeleteTargetsKey: opts.DeleteKey || !held}
-		if !a.json {
-			fmt.Fprintf(a.stderr, "%s\n", gun)
-		}
-		rep, err := flows.RunRotate(ctx, c, r, a.progress(r.Plan()))
-		results[i].Report = rep
-		reports = append(reports, rep)
-		if err != nil {
-			a.explainStop(rep)
-			a.failureReport = results
+	}()
+	// A targets key the trust dir did not hold before is deleted again.
+	held := map[string]bool{}
+	for _, gun := range rotated {
+		if held[gun.String()], err = c.HoldsTargetsKey(ctx, gun); err != nil {
 			return err
 		}
 	}
+	err = a.runEach(ctx, due, &reports, false, func(gun trust.GUN) (ceremony, error) {
+		if byGUN[gun.String()].Renewal.RootOnly {
+			r := &flows.RootRenew{GUN: gun, Root: root}
+			return flows.NewRootRenew(c, r, a.progress(r.Plan()))
+		}
+		r := &flows.Rotate{GUN: gun, Root: root, Role: flows.RoleTargets, DeleteTargetsKey: opts.DeleteKey || !held[gun.String()]}
+		return flows.NewRotate(c, r, a.progress(r.Plan()))
+	})
+	for _, rep := range reports {
+		if rep != nil && byGUN[rep.GUN] != nil {
+			byGUN[rep.GUN].Report = rep
+		}
+	}
+	if err != nil {
+		a.failureReport = results
+		return err
+	}
+	return a.printRenewals(results, opts.Within)
+}
+
+// printRenewals prints what renew did and left, or its --json document.
+func (a *app) printRenewals(results []renewResult, within string) error {
 	return a.output(results, func() {
 		for _, r := range results {
 			switch {
-			case r.Report != nil:
+			case r.Report != nil && r.Report.RootRotation != nil:
+				rot := r.Report.RootRotation
+				fmt.Fprintf(a.stdout, "%s: root.json re-signed with the same root keys (version %d, expires %s).\n", r.GUN, rot.Version, rot.Expires.Format("2006-01-02"))
+			case r.Report != nil && r.Report.Rotation != nil:
 				fmt.Fprintf(a.stdout, "%s: root.json and targets.json re-signed (a new targets key %s).\n", r.GUN, trust.ShortID(r.Report.Rotation.NewKeyID))
 			case len(r.Renewal.Left) == 0:
-				fmt.Fprintf(a.stdout, "%s: nothing to renew within %s.\n", r.GUN, opts.Within)
+				fmt.Fprintf(a.stdout, "%s: nothing to renew within %s.\n", r.GUN, within)
 			default:
 				fmt.Fprintf(a.stdout, "%s: nothing the root key renews is due.\n", r.GUN)
 			}
