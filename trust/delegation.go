@@ -243,9 +243,13 @@ func publishFailed(gun GUN, cause error, checked bool) error {
 	if !checked {
 		state = "the server could not be asked whether it was published"
 	}
+	fix := "run the same step again: it converges on what the server has"
+	if ye := (*Error)(nil); errors.As(cause, &ye) && ye.Kind == ErrYubiKey && ye.Fix != "" {
+		// A token pulled out or locked: what to do with it comes first.
+		fix = ye.Fix
+	}
 	return &Error{Kind: ErrPublish, Input: gun.String(), Cause: cause,
-		Msg: "publishing failed: " + cause.Error() + "; " + state,
-		Fix: "run the same step again: it converges on what the server has", Action: ActionRerun}
+		Msg: "publishing failed: " + cause.Error() + "; " + state, Fix: fix, Action: ActionRerun}
 }
 
 // ReplaceDelegation renews signer name's certificate, the yearly ceremony

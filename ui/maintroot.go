@@ -333,8 +333,9 @@ func (r *maintRoot) open() tea.Cmd {
 		return nil
 	}
 	slot, _ := yubikey.ParseSlot(strings.TrimSpace(r.slot.value()))
-	opts := trust.YubiKeyRootOptions{Serial: r.tokens[r.cursor].Serial, Slot: slot, PIN: secret, AllowLastTry: lastTry,
-		AttestationRoots: st.cfg.AttestationRoots, OnTouch: func() { st.send(touchMsg{}) }}
+	serial := r.tokens[r.cursor].Serial
+	opts := trust.YubiKeyRootOptions{Serial: serial, Slot: slot, PIN: secret, AllowLastTry: lastTry,
+		AttestationRoots: st.cfg.AttestationRoots, OnTouch: func() { st.send(touchMsg{serial}) }}
 	guns, server, ca := st.guns, st.server, st.caCert
 	r.phase = mrOpening
 	return st.work(func() tea.Msg {
@@ -425,7 +426,7 @@ func (r *maintRoot) view(width int) string {
 		if r.phase == mrOpening {
 			b.WriteString("\n{spinner} opening the root key and checking it against the repositories ...\n")
 			if r.touching {
-				b.WriteString(styleBox.Render("Touch your YubiKey now.") + "\n")
+				b.WriteString(styleBox.Render(touchPrompt(r.tokens[r.cursor].Serial, "it checks its root key")) + "\n")
 			}
 		}
 	case mrNew:

@@ -203,9 +203,10 @@ func (n *newToken) key(msg tea.KeyMsg) (tea.Cmd, bool) {
 // defaults), or finds the one made on it before, and verifies its attestation.
 func (n *newToken) make(pin string, lastTry bool) tea.Cmd {
 	st := n.st
-	opts := trust.YubiKeyRootOptions{Serial: n.tokens[n.cursor].Serial, Slot: yubikey.SlotSignature, PIN: pin, AllowLastTry: lastTry,
+	serial := n.tokens[n.cursor].Serial
+	opts := trust.YubiKeyRootOptions{Serial: serial, Slot: yubikey.SlotSignature, PIN: pin, AllowLastTry: lastTry,
 		Curve: elliptic.P256(), PINPolicy: trust.DefaultYubiKeyPINPolicy, TouchPolicy: trust.DefaultYubiKeyTouchPolicy,
-		AttestationRoots: st.cfg.AttestationRoots, OnTouch: func() { st.send(touchMsg{}) }}
+		AttestationRoots: st.cfg.AttestationRoots, OnTouch: func() { st.send(touchMsg{serial}) }}
 	n.phase = ntWorking
 	return st.work(func() tea.Msg {
 		ctx, cancel := context.WithTimeout(st.ctx, 60*time.Second)
@@ -265,7 +266,7 @@ func (n *newToken) view(width int) string {
 	case ntWorking:
 		b.WriteString("{spinner} preparing the YubiKey and making the root key on it ...\n")
 		if n.touching {
-			b.WriteString(styleBox.Render("Touch the new YubiKey now.") + "\n")
+			b.WriteString(styleBox.Render(touchPrompt(n.tokens[n.cursor].Serial, "the new root key is being made on it")) + "\n")
 		}
 	}
 	return b.String()

@@ -15,15 +15,16 @@ import (
 // each step's live status. Each step converges, so a rerun after a
 // failure continues where it stopped.
 type phaseScreen struct {
-	st       *state
-	phase    flows.Phase
-	name     string // the screen's title
-	help     string // its help page's text
-	doneText string // what it says once the phase has run
-	running  bool
-	err      error
-	done     bool
-	touching bool
+	st          *state
+	phase       flows.Phase
+	name        string // the screen's title
+	help        string // its help page's text
+	doneText    string // what it says once the phase has run
+	running     bool
+	err         error
+	done        bool
+	touching    bool
+	touchSerial uint32 // the token that waits: a root rotation signs with two
 }
 
 // newSetupPublish publishes each repository's setup through the root certificate.
@@ -104,7 +105,7 @@ func (p *phaseScreen) update(msg tea.Msg) tea.Cmd {
 	case stepMsg:
 		p.touching = false
 	case touchMsg:
-		p.touching = true
+		p.touching, p.touchSerial = true, msg.serial
 	case ranMsg:
 		p.running, p.touching, p.err = false, false, msg.err
 		if msg.err != nil {
@@ -136,7 +137,7 @@ func (p *phaseScreen) view(width int) string {
 	}
 	switch {
 	case p.touching:
-		b.WriteString("\n" + styleBox.Render("Touch your YubiKey now: the root key is signing.") + "\n")
+		b.WriteString("\n" + styleBox.Render(touchPrompt(p.touchSerial, "its root key is signing")) + "\n")
 	case p.running && p.phase == flows.PhaseVerify:
 		b.WriteString("\n{spinner} reading as consumers ...\n")
 	case p.running:

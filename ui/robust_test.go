@@ -163,7 +163,7 @@ func stopWhileTheTokenWaits(t *testing.T, cutOff, giveUp time.Duration) *harness
 	h.prepareToken()
 	h.wait("Touch policy")
 	h.enter()
-	h.wait("Touch your YubiKey now")
+	h.wait("Touch YubiKey 12345678 now")
 	h.send(Stop{})
 	return h
 }

@@ -134,7 +134,7 @@ func TestYubiKeyAsksForTheTouchAndShowsTheAttestation(t *testing.T) {
 	h.wait("type the YubiKey's PIN")
 	h.typ("24681357")
 	h.enter()
-	h.wait("Touch your YubiKey now")
+	h.wait("Touch YubiKey 12345678 now")
 	close(touched)
 	h.wait("Attestation verified")
 	m := h.end()

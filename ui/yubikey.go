@@ -23,13 +23,14 @@ type yubikeyScreen struct {
 	err    error
 	cursor int
 
-	prepare  *prepareForm // a factory-fresh token's new PIN and PUK
-	settings *keySettings // the slot, curve, policies and PIN
-	fileKey  *fileKeyForm // a file root key's passphrase, behind a warning
-	weak     weakGuard
-	newPIN   string // the PIN just set by preparing the token ...
-	newPINOf uint32 // ... with this serial
-	touching bool
+	prepare     *prepareForm // a factory-fresh token's new PIN and PUK
+	settings    *keySettings // the slot, curve, policies and PIN
+	fileKey     *fileKeyForm // a file root key's passphrase, behind a warning
+	weak        weakGuard
+	newPIN      string // the PIN just set by preparing the token ...
+	newPINOf    uint32 // ... with this serial
+	touching    bool
+	touchSerial uint32 // the token that waits
 	// resume: after a rescan (a wrong PIN), back to this token's settings.
 	resume uint32
 	// backup brings a second token in for a backup root key (b).
@@ -61,7 +62,8 @@ type (
 		res RootKeyResult
 		err error
 	}
-	touchMsg struct{}
+	// touchMsg: a token waits to be touched before it signs.
+	touchMsg struct{ serial uint32 }
 )
 
 func newYubiKey(st *state) *yubikeyScreen {
@@ -167,7 +169,7 @@ func (y *yubikeyScreen) update(msg tea.Msg) tea.Cmd {
 		y.startSettings()
 		return nil
 	case touchMsg:
-		y.touching = true
+		y.touching, y.touchSerial = true, msg.serial
 		return nil
 	case createdMsg:
 		y.touching = false
@@ -362,9 +364,10 @@ func (y *yubikeyScreen) create() tea.Cmd {
 	st := y.st
 	r := &st.root
 	r.fileKey, r.token, r.slot = false, y.chosen(), set.slot.value()
+	serial := r.token.Serial
 	opts := trust.YubiKeyRootOptions{Serial: r.token.Serial, Slot: slot, PIN: pin, Curve: curve, PINPolicy: pinPolicy,
 		TouchPolicy: touch, AllowLastTry: lastTry, AttestationRoots: st.cfg.AttestationRoots,
-		OnTouch: func() { st.send(touchMsg{}) }}
+		OnTouch: func() { st.send(touchMsg{serial}) }}
 	y.phase = ykCreating
 	return st.work(func() tea.Msg {
 		res, err := st.backend.YubiKeyRoot(st.ctx, opts)
@@ -419,7 +422,7 @@ func (y *yubikeyScreen) view(width int) string {
 		if y.phase == ykCreating {
 			b.WriteString("\n{spinner} making the root key on the YubiKey ...\n")
 			if y.touching {
-				b.WriteString(styleBox.Render("Touch your YubiKey now: its light is blinking.") + "\n")
+				b.WriteString(styleBox.Render(touchPrompt(y.touchSerial, "its light is blinking")) + "\n")
 			}
 		}
 	case ykBackup:
@@ -504,3 +507,12 @@ func rootKeyReport(st *state) string {
 type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
+
+// touchPrompt asks for a touch, naming the token that waits: a root
+// ceremony can have two tokens inserted.
+func touchPrompt(serial uint32, why string) string {
+	if serial == 0 {
+		return "Touch your YubiKey now: " + why + "."
+	}
+	return fmt.Sprintf("Touch YubiKey %d now: %s.", serial, why)
+}

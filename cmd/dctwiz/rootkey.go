@@ -128,10 +128,16 @@ func (a *app) rootKey(f rootKeyFlags) (trust.RootKey, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Two tokens can take part in one ceremony (a root rotation): the
+	// prompt names the one that waits.
+	touch := "Touch your YubiKey now: it waits to sign with the root key."
+	if spec.serial != 0 {
+		touch = fmt.Sprintf("Touch YubiKey %d now: it waits to sign with its root key.", spec.serial)
+	}
 	root := trust.YubiKeyRoot(trust.YubiKeyRootOptions{
 		Serial: spec.serial, Slot: spec.slot, PIN: pin, PINPolicy: spec.pinPolicy, TouchPolicy: spec.touchPolicy, Overwrite: f.overwrite,
 		Curve: spec.curve, AttestationRoots: roots, AllowLastTry: askedTwice || f.lastTry,
-		OnTouch: func() { fmt.Fprintln(a.stderr, "Touch your YubiKey now: it waits to sign with the root key.") },
+		OnTouch: func() { fmt.Fprintln(a.stderr, touch) },
 	})
 	a.closers = append(a.closers, root.Close)
 	return root, nil

@@ -32,16 +32,23 @@ func insertYubiKey(t *testing.T, serial uint32, prepare bool) *testbed.VirtualTo
 // readers: two tokens at once for a ceremony with a backup.
 func insertYubiKeyAt(t *testing.T, port string, serial uint32, prepare bool) *testbed.VirtualToken {
 	t.Helper()
+	return insertCardAt(t, port, virtual.Options{Serial: serial}, prepare)
+}
+
+// insertCardAt is insertYubiKeyAt for a token with options (a touch
+// delay, a hook on the touch).
+func insertCardAt(t *testing.T, port string, opts virtual.Options, prepare bool) *testbed.VirtualToken {
+	t.Helper()
 	if err := testbed.EnsurePCSCD(); err != nil {
 		t.Fatal("pcscd with vsmartcard's vpcd is required: ", err)
 	}
-	vt, err := testbed.InsertVirtualYubiKey(port, virtual.Options{Serial: serial})
+	vt, err := testbed.InsertVirtualYubiKey(port, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(vt.Remove)
+	t.Cleanup(func() { vt.Remove() })
 	if prepare {
-		tok, err := yubikey.Open(serial)
+		tok, err := yubikey.Open(opts.Serial)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +101,7 @@ func TestYubiKeySetupCeremony(t *testing.T) {
 	if !strings.Contains(rep.Root, "YubiKey 8001 slot 9c") || rep.TestSign == nil || rep.TestSign.Verified.Digest != img.Digest.String() || rep.TargetsKey == nil || !rep.TargetsKey.Gone {
 		t.Fatalf("report %+v", rep)
 	}
-	if !strings.Contains(r.stderr, "Touch your YubiKey") {
+	if !strings.Contains(r.stderr, "Touch YubiKey 8001 now") {
 		t.Errorf("no touch prompt on stderr:\n%s", r.stderr)
 	}
 	if _, err := os.Stat(rootCrt + ".attestation.pem"); err != nil {
@@ -153,7 +160,7 @@ func TestYubiKeySetupCeremony(t *testing.T) {
 	// deleted again; docker, with the cache it filled above, follows.
 	r = mustOK(t, dctwizBinary(t, e, append([]string{"rotate", "targets", gun, "--root-key", "yubikey:8001", "--attestation-ca", caFile,
 		"--delete-targets-key", "--yes"}, serverArgs()...)...))
-	if !strings.Contains(r.stdout, "Rotated the targets key of "+gun) || !strings.Contains(r.stderr, "Touch your YubiKey") ||
+	if !strings.Contains(r.stdout, "Rotated the targets key of "+gun) || !strings.Contains(r.stderr, "Touch YubiKey 8001 now") ||
 		!strings.Contains(r.stderr, "Plan for "+gun+":\n  1. Read the repository as a consumer") || !strings.Contains(r.stderr, "needs: the root key on YubiKey 8001") {
 		t.Errorf("rotate targets with the YubiKey root:\n%s", r)
 	}
@@ -364,7 +371,7 @@ func TestYubiKeyRemovedMidCeremony(t *testing.T) {
 	vt.Remove()
 	r := <-done
 	// The touch prompt, then one error line and its fix.
-	errLines := strings.TrimPrefix(r.stderr, "Touch your YubiKey now: it waits to sign with the root key.\n")
+	errLines := strings.TrimPrefix(r.stderr, "Touch YubiKey 8003 now: it waits to sign with its root key.\n")
 	if r.code != 1 || !strings.Contains(r.stderr, "the YubiKey was removed") || !strings.Contains(r.stderr, "reconnect the YubiKey") || strings.Count(errLines, "\n") > 2 {
 		t.Fatalf("init with the token pulled out:\n%s", r)
 	}

@@ -12,7 +12,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/theupdateframework/notary/tuf/data"
 	"github.com/theupdateframework/notary/tuf/utils"
@@ -20,20 +22,36 @@ import (
 	"github.com/dctwiz/dctwiz/flows"
 	"github.com/dctwiz/dctwiz/internal/testbed"
 	"github.com/dctwiz/dctwiz/yubikey"
+	"github.com/dctwiz/dctwiz/yubikey/virtual"
 )
 
 // TestYubiKeyBackupAndRootRotation: setup with the root key on one
 // virtual YubiKey and a backup on a second, both through pcscd, each with
 // its own PIN and attestation CA; the root role names exactly the two
-// slot keys. The primary is then pulled out and a third token inserted:
-// the backup alone moves the root onto it, the notary CLI with the cache
-// it filled before follows, and the new token alone signs a later
-// targets rotation. A wrong PIN for the new token publishes nothing.
+// slot keys, as Yubico's tool reads them. The primary is then pulled out
+// and a third token inserted: the backup alone moves the root onto it.
+// On the way: a wrong PIN for the new token publishes nothing; the backup
+// pulled out while it waits to sign (after its PIN was checked) publishes
+// nothing, and the rerun converges with the key the first run made on the
+// new token. After it, root.json carries the old and the new signatures;
+// the notary CLI and docker with the caches they filled before follow, and
+// so do fresh ones; the notary CLI pinned to the old root certificate from
+// a fresh cache fails, as documented; the new token alone signs a later
+// targets rotation.
 func TestYubiKeyBackupAndRootRotation(t *testing.T) {
 	needBed(t)
 	const primary, backup, third = 8101, 8102, 8103
 	vtA := insertYubiKeyAt(t, testbed.VPCDPortA, primary, true)
-	vtB := insertYubiKeyAt(t, testbed.VPCDPortB, backup, true)
+	// The backup says when it waits for a touch: the test pulls it out
+	// right then, once armed.
+	var pullAtTouch atomic.Bool
+	waiting := make(chan struct{}, 8)
+	backupOpts := virtual.Options{Serial: backup, TouchDelay: 100 * time.Millisecond, OnTouchWait: func() {
+		if pullAtTouch.CompareAndSwap(true, false) {
+			waiting <- struct{}{}
+		}
+	}}
+	vtB := insertCardAt(t, testbed.VPCDPortB, backupOpts, true)
 	bundle := filepath.Join(t.TempDir(), "attestation-cas.pem")
 	var cas []byte
 	for _, vt := range []*testbed.VirtualToken{vtA, vtB} {
@@ -45,12 +63,13 @@ func TestYubiKeyBackupAndRootRotation(t *testing.T) {
 
 	r := mustOK(t, dctwizBinary(t, e, append([]string{"setup", gun, "--root-key", "yubikey:8101", "--backup-root-key", "yubikey:8102",
 		"--attestation-ca", bundle, "--delegation", "signpath=" + writeCert(t, testbed.CertSpec{CommonName: "signpath"}),
-		"--touch-policy", "never", "--delete-targets-key", "--yes", "--json"}, serverArgs()...)...))
+		"--touch-policy", "always", "--delete-targets-key", "--yes", "--json"}, serverArgs()...)...))
 	var rep flows.Report
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Init == nil || rep.Init.BackupRoot == nil {
 		t.Fatalf("setup with a backup YubiKey: %v\n%s", err, r)
 	}
-	// The root role's keys are the two slot keys.
+	// The root role's keys are the two slot keys, as piv-go and Yubico's
+	// tool read them.
 	rootCanon := rootCanonicalIDs(t, notary.URL, notary.CACert, gun)
 	want := []string{slotKeyID(t, primary), slotKeyID(t, backup)}
 	slices.Sort(rootCanon)
@@ -58,13 +77,27 @@ func TestYubiKeyBackupAndRootRotation(t *testing.T) {
 	if !slices.Equal(rootCanon, want) {
 		t.Errorf("the root role's keys %v, the tokens' slot keys %v", rootCanon, want)
 	}
+	if byTool := sortedIDs([]string{pivToolKeyID(t, "Virtual PCD 00 00"), pivToolKeyID(t, "Virtual PCD 00 01")}); !slices.Equal(byTool, want) {
+		t.Errorf("yubico-piv-tool reads the slot keys %v, the root role names %v", byTool, want)
+	}
+
+	// Consumers read it before: their caches trust the two-key root.
 	notaryCache := t.TempDir()
-	notaryList := func(cache string) (string, error) {
-		out, err := exec.Command(bins.CLI, "-s", notary.URL, "--tlscacert", notary.CACert, "-d", cache, "delegation", "list", gun).CombinedOutput()
+	notaryCLI := func(cache string, extra []string, args ...string) (string, error) {
+		base := append([]string{"-s", notary.URL, "--tlscacert", notary.CACert, "-d", cache}, extra...)
+		out, err := exec.Command(bins.CLI, append(base, args...)...).CombinedOutput()
 		return string(out), err
 	}
-	if out, err := notaryList(notaryCache); err != nil {
+	if out, err := notaryCLI(notaryCache, nil, "delegation", "list", gun); err != nil {
 		t.Fatalf("notary before: %v\n%s", err, out)
+	}
+	docker, err := exec.LookPath("docker")
+	if err != nil {
+		t.Fatal("the docker client is required for the interop check (.ci/run installs docker.io): ", err)
+	}
+	dockerCfg := newDockerConfig(t)
+	if root := adminKeys(dockerTrustInspect(t, docker, dockerCfg, gun))["Root"]; len(root) != 2 {
+		t.Fatalf("docker before: root keys %v, want the primary's and the backup's", root)
 	}
 
 	// The primary is lost; a new token arrives in its reader.
@@ -76,23 +109,76 @@ func TestYubiKeyBackupAndRootRotation(t *testing.T) {
 		return dctwizBinary(t, env, append([]string{"rotate", "root", gun, "--root-key", "yubikey:8102", "--new-root-key", "yubikey:8103",
 			"--attestation-ca", bundle, "--touch-policy", "never", "--yes", "--json"}, serverArgs()...)...)
 	}
+	unchanged := func(when string) {
+		t.Helper()
+		if now := rootCanonicalIDs(t, notary.URL, notary.CACert, gun); !slices.Equal(sortedIDs(now), want) {
+			t.Errorf("%s the root role changed: %v", when, now)
+		}
+	}
 	// A wrong PIN for the new token: refused, one try spent, nothing published.
 	if r := rotate(e.with("DCTWIZ_YUBIKEY_PIN_8103", "000000")); r.code != 1 || !strings.Contains(r.stderr, "wrong PIN") {
 		t.Errorf("a wrong PIN for the new token:\n%s", r)
 	}
-	if now := rootCanonicalIDs(t, notary.URL, notary.CACert, gun); !slices.Equal(sortedIDs(now), want) {
-		t.Errorf("after a wrong PIN the root role changed: %v", now)
+	unchanged("after a wrong PIN")
+	// The backup pulled out after its PIN was checked, while it waits to
+	// sign: nothing published, the error says what happened.
+	pullAtTouch.Store(true)
+	done := make(chan result)
+	go func() { done <- rotate(e.with("DCTWIZ_YUBIKEY_PIN_8103", ykPIN)) }()
+	select {
+	case <-waiting:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the backup never waited for a touch")
 	}
+	vtB.Remove()
+	if r := <-done; r.code != 1 || !strings.Contains(r.stderr, "the YubiKey was removed") || !strings.Contains(r.stderr, "reconnect the YubiKey") {
+		t.Errorf("the backup pulled out while it waits to sign:\n%s", r)
+	}
+	unchanged("after the backup was pulled out")
+	madeOnNew := slotKeyID(t, third)
+	vtB, err = testbed.InsertCard(testbed.VPCDPortB, vtB.Card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(vtB.Remove)
+
 	r = mustOK(t, rotate(e.with("DCTWIZ_YUBIKEY_PIN_8103", ykPIN)))
 	var reps []flows.Report
 	if err := json.Unmarshal([]byte(r.stdout), &reps); err != nil || len(reps) != 1 || reps[0].RootRotation == nil {
 		t.Fatalf("the backup moving the root onto the new token: %v\n%s", err, r)
 	}
-	if now := rootCanonicalIDs(t, notary.URL, notary.CACert, gun); len(now) != 1 || now[0] != slotKeyID(t, third) {
-		t.Errorf("the root role after the rotation %v, want the new token's key %s", now, slotKeyID(t, third))
+	rot := reps[0].RootRotation
+	if !strings.Contains(r.stderr, "Touch YubiKey 8102 now") {
+		t.Errorf("the touch prompt does not name the backup, which waits:\n%s", r.stderr)
 	}
-	if out, err := notaryList(notaryCache); err != nil {
-		t.Errorf("notary with the cache from before the rotation: %v\n%s", err, out)
+	if now := rootCanonicalIDs(t, notary.URL, notary.CACert, gun); len(now) != 1 || now[0] != madeOnNew || slotKeyID(t, third) != madeOnNew {
+		t.Errorf("the root role after the rotation %v, want the key the first try made on the new token %s (now %s)", now, madeOnNew, slotKeyID(t, third))
+	}
+	// root.json is signed by the backup (the old root role) and the new key.
+	if sigs := rootSignatureKeyIDs(t, gun); !slices.Contains(sigs, rep.Init.BackupRoot.ID) || !slices.Contains(sigs, rot.NewKeyIDs[0]) {
+		t.Errorf("root.json is signed by %v, want the backup's %s and the new key's %s", sigs, rep.Init.BackupRoot.ID, rot.NewKeyIDs[0])
+	}
+	for name, cache := range map[string]string{"the cache from before": notaryCache, "an empty cache": t.TempDir()} {
+		if out, err := notaryCLI(cache, nil, "delegation", "list", gun); err != nil {
+			t.Errorf("notary after the root rotation, %s: %v\n%s", name, err, out)
+		}
+	}
+	for name, cfg := range map[string]string{"the cache from before": dockerCfg, "an empty cache": newDockerConfig(t)} {
+		if root := adminKeys(dockerTrustInspect(t, docker, cfg, gun))["Root"]; !slices.Equal(root, rot.NewKeyIDs) {
+			t.Errorf("docker after the root rotation, %s: root keys %v, want %v", name, root, rot.NewKeyIDs)
+		}
+	}
+	pinned := func(id string) (string, error) {
+		cfg := filepath.Join(t.TempDir(), "config.json")
+		doc, _ := json.Marshal(map[string]any{"trust_pinning": map[string]any{"certs": map[string][]string{gun: {id}}, "disable_tofu": true}})
+		os.WriteFile(cfg, doc, 0o600)
+		return notaryCLI(t.TempDir(), []string{"-c", cfg}, "delegation", "list", gun)
+	}
+	if out, err := pinned(rep.Init.Root.ID); err == nil {
+		t.Errorf("the notary CLI pinned to the lost primary's certificate read the rotated repository:\n%s", out)
+	}
+	if out, err := pinned(rot.NewKeyIDs[0]); err != nil {
+		t.Errorf("the notary CLI pinned to the new certificate: %v\n%s", err, out)
 	}
 	// The new token alone signs a later ceremony; the backup no longer can.
 	mustOK(t, dctwizBinary(t, e, append([]string{"rotate", "targets", gun, "--root-key", "yubikey:8103", "--attestation-ca", bundle,
@@ -111,6 +197,28 @@ func TestYubiKeyBackupAndRootRotation(t *testing.T) {
 // consumer reads them.
 func rootCanonicalIDs(t *testing.T, server, caFile, gun string) []string {
 	t.Helper()
+	var signed data.Signed
+	if err := json.Unmarshal(rootJSON(t, server, caFile, gun), &signed); err != nil {
+		t.Fatal(err)
+	}
+	root, err := data.RootFromSigned(&signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, id := range root.Signed.Roles[data.CanonicalRootRole].KeyIDs {
+		cid, err := utils.CanonicalKeyID(root.Signed.Keys[id])
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, cid)
+	}
+	return ids
+}
+
+// rootJSON is gun's root.json as the server serves it now.
+func rootJSON(t *testing.T, server, caFile, gun string) []byte {
+	t.Helper()
 	ca, err := os.ReadFile(caFile)
 	if err != nil {
 		t.Fatal(err)
@@ -127,23 +235,7 @@ func rootCanonicalIDs(t *testing.T, server, caFile, gun string) []string {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("reading root.json: %v, %s", err, resp.Status)
 	}
-	var signed data.Signed
-	if err := json.Unmarshal(out, &signed); err != nil {
-		t.Fatal(err)
-	}
-	root, err := data.RootFromSigned(&signed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, id := range root.Signed.Roles[data.CanonicalRootRole].KeyIDs {
-		cid, err := utils.CanonicalKeyID(root.Signed.Keys[id])
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, cid)
-	}
-	return ids
+	return out
 }
 
 // slotKeyID is the canonical ID of the key in slot 9c of token serial.
@@ -169,4 +261,57 @@ func sortedIDs(ids []string) []string {
 	out := slices.Clone(ids)
 	slices.Sort(out)
 	return out
+}
+
+// pivToolKeyID is the canonical ID of the key in slot 9c of the token in
+// reader, as Yubico's yubico-piv-tool reads its certificate.
+func pivToolKeyID(t *testing.T, reader string) string {
+	t.Helper()
+	out, err := exec.Command("yubico-piv-tool", "-r", reader, "-a", "read-certificate", "-s", "9c").CombinedOutput()
+	if err != nil {
+		t.Fatalf("yubico-piv-tool -r %q -a read-certificate -s 9c: %v\n%s", reader, err, out)
+	}
+	block, _ := pem.Decode(out)
+	if block == nil {
+		t.Fatalf("yubico-piv-tool printed no certificate:\n%s", out)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(cert.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data.NewECDSAPublicKey(der).ID()
+}
+
+// rootSignatureKeyIDs are the key IDs that signed gun's published root.json.
+func rootSignatureKeyIDs(t *testing.T, gun string) []string {
+	t.Helper()
+	var signed data.Signed
+	if err := json.Unmarshal(rootJSON(t, notary.URL, notary.CACert, gun), &signed); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range signed.Signatures {
+		ids = append(ids, s.KeyID)
+	}
+	return ids
+}
+
+// newDockerConfig is a docker client config that trusts the test
+// server's CA, with an empty trust cache.
+func newDockerConfig(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	ca, err := os.ReadFile(notary.CACert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "tls", notary.Host()), 0o700)
+	if err := os.WriteFile(filepath.Join(dir, "tls", notary.Host(), "ca.crt"), ca, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
