@@ -70,8 +70,18 @@ func Check(in *trust.Inspection, now time.Time, within time.Duration) CheckResul
 		res.Expiries = append(res.Expiries, e)
 	}
 	seen := map[string]bool{} // a signer's certificate is in targets/releases and targets/<name>: once
+	rootCerts := 0
+	for _, c := range in.Certificates {
+		if c.Role == "root" {
+			rootCerts++
+		}
+	}
 	for _, c := range in.Certificates {
 		e := Expiry{What: c.Role + " certificate " + c.Subject, Role: c.Role, Expires: c.NotAfter, Remedy: RemedyRotateRoot}
+		if c.Role == "root" && rootCerts > 1 {
+			// A primary and its backup have the same subject: the key tells them apart.
+			e.What += " (key " + trust.ShortID(c.KeyID) + ")"
+		}
 		if c.Role != "root" {
 			e.Remedy = RemedyReplaceSigner
 			e.Signer = signerOfKey(in, c.KeyID, c.Role)

@@ -113,7 +113,9 @@ type Report struct {
 	Rotation     *trust.KeyRotation        `json:"rotation,omitempty"`
 	RootRotation *trust.RootRotation       `json:"root_rotation,omitempty"`
 	Attestation  *trust.AttestationReport  `json:"attestation,omitempty"`
-	Warnings     []string                  `json:"warnings,omitempty"`
+	// BackupAttestation is the backup root key's, when setup made it on a YubiKey.
+	BackupAttestation *trust.AttestationReport `json:"backup_attestation,omitempty"`
+	Warnings          []string                 `json:"warnings,omitempty"`
 }
 
 // Published says whether anything reached the server.
@@ -313,15 +315,24 @@ func runRootCert(ctx context.Context, eng Engine, s Setup, rep *Report) (string,
 		rep.RootCertFile = s.RootCertOut
 		note = "written to " + s.RootCertOut
 	}
-	if y, ok := s.Root.(interface {
-		Attestation() *trust.YubiKeyAttestation
-	}); ok && y.Attestation() != nil {
-		if err := attest(s, y.Attestation(), &certs[0], rep); err != nil {
+	if y, ok := s.Root.(attested); ok && y.Attestation() != nil {
+		if rep.Attestation, err = attest(s, y.Attestation(), certs, ".attestation.pem"); err != nil {
 			return "", err
 		}
 		note += "; " + attestationNote(rep.Attestation)
 	}
+	if y, ok := s.BackupRoot.(attested); ok && y.Attestation() != nil {
+		if rep.BackupAttestation, err = attest(s, y.Attestation(), certs, ".backup-attestation.pem"); err != nil {
+			return "", err
+		}
+		note += "; backup: " + attestationNote(rep.BackupAttestation)
+	}
 	return note, nil
+}
+
+// attested is a root key that proves it was made on its token.
+type attested interface {
+	Attestation() *trust.YubiKeyAttestation
 }
 
 // runTestSign signs the test tag and verifies it as a consumer who knows
@@ -356,26 +367,33 @@ func runDeleteTargetsKey(ctx context.Context, eng Engine, s Setup, rep *Report) 
 }
 
 // attest checks that the YubiKey attestation (already verified when the
-// key was opened, before anything was published) is for the published
-// root key, and keeps it beside the exported root certificate.
-func attest(s Setup, att *trust.YubiKeyAttestation, rootCert *trust.RootCertificate, rep *Report) error {
+// key was opened, before anything was published) is for one of the
+// published root keys (a primary and its backup: each has its own), and
+// keeps it beside the exported root certificate, its file name ending in
+// suffix.
+func attest(s Setup, att *trust.YubiKeyAttestation, rootCerts []trust.RootCertificate, suffix string) (*trust.AttestationReport, error) {
 	ar := &trust.AttestationReport{Serial: att.Serial, Slot: att.Slot, Roots: "Yubico PIV root CA"}
 	if s.AttestationRoots != nil {
 		ar.Roots = "the given attestation CA"
 	}
-	if err := trust.VerifyAttestation(att, s.AttestationRoots, rootCert); err != nil {
-		return &trust.Error{Kind: trust.ErrYubiKey, Input: fmt.Sprintf("YubiKey %d", att.Serial), Cause: err,
-			Msg: "the attestation does not prove the published root key: " + err.Error()}
+	var err error
+	for i := range rootCerts {
+		if err = trust.VerifyAttestation(att, s.AttestationRoots, &rootCerts[i]); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, &trust.Error{Kind: trust.ErrYubiKey, Input: fmt.Sprintf("YubiKey %d", att.Serial), Cause: err,
+			Msg: "the attestation does not prove a published root key: " + err.Error()}
 	}
 	ar.Verified = true
 	if s.RootCertOut != "" {
-		ar.File = s.RootCertOut + ".attestation.pem"
+		ar.File = s.RootCertOut + suffix
 		if err := os.WriteFile(ar.File, trust.AttestationPEM(att), 0o644); err != nil {
-			return &trust.Error{Kind: trust.ErrBadInput, Input: ar.File, Cause: err, Msg: "cannot write the attestation"}
+			return nil, &trust.Error{Kind: trust.ErrBadInput, Input: ar.File, Cause: err, Msg: "cannot write the attestation"}
 		}
 	}
-	rep.Attestation = ar
-	return nil
+	return ar, nil
 }
 
 func attestationNote(ar *trust.AttestationReport) string {

@@ -28,6 +28,9 @@ type Backend interface {
 	// repository screen, with the passphrases collected so far.
 	Engine(server, caCert string, pass trust.Passphrases) (Engine, error)
 	Tokens() ([]yubikey.Info, error)
+	// FreeTokens lists the tokens no program holds now, without waiting:
+	// the ceremony's own root token, held open, is left out at once.
+	FreeTokens() ([]yubikey.Info, error)
 	PrepareToken(serial uint32, pin, puk string) error
 	// YubiKeyRoot makes (or finds) the root key on a token and verifies
 	// its attestation; the returned RootKey is used by the ceremony.
@@ -64,6 +67,8 @@ func (b realBackend) Engine(server, caCert string, pass trust.Passphrases) (Engi
 }
 
 func (realBackend) Tokens() ([]yubikey.Info, error) { return yubikey.List() }
+
+func (realBackend) FreeTokens() ([]yubikey.Info, error) { return yubikey.ListFree() }
 
 func (realBackend) PrepareToken(serial uint32, pin, puk string) error {
 	tok, err := yubikey.Open(serial)

@@ -57,6 +57,10 @@ func (f *fakeBackend) Tokens() ([]yubikey.Info, error) {
 	return append([]yubikey.Info(nil), f.tokens...), f.tokensErr
 }
 
+// FreeTokens: the fake holds no token open; the screens leave out the
+// current one themselves.
+func (f *fakeBackend) FreeTokens() ([]yubikey.Info, error) { return f.Tokens() }
+
 func (f *fakeBackend) PrepareToken(serial uint32, pin, puk string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

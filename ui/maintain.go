@@ -322,7 +322,8 @@ func hierarchyNow(in *trust.Inspection) string {
 }
 
 // hierarchyAfter pictures what the ceremony changes in gun's keys.
-func (m *maintenance) hierarchyAfter(in *trust.Inspection) string {
+// signer says where the root key that signs the change is.
+func (m *maintenance) hierarchyAfter(in *trust.Inspection, signer string) string {
 	if in == nil {
 		return ""
 	}
@@ -359,18 +360,18 @@ func (m *maintenance) hierarchyAfter(in *trust.Inspection) string {
 	if m.kind == mAddSigner && !found {
 		signers = append(signers, fmt.Sprintf("%-9s NEW %s", m.signer, certID))
 	}
-	rootLine := adminKeys(in, "Root") + " (signs the change on the YubiKey)"
+	rootLine := adminKeys(in, "Root") + " (signs the change: " + signer + ")"
 	newKey := "(the new YubiKey's key)"
 	if m.newRoot != nil {
 		newKey = fmt.Sprintf("YubiKey %d (public key %s)", m.newToken.Serial, trust.ShortID(m.newRoot.Info.KeyID))
 	}
 	switch m.kind {
 	case mRotateRoot:
-		rootLine = "NEW " + newKey + " (replaces " + adminKeys(in, "Root") + ", which signs the change too)"
+		rootLine = "NEW " + newKey + " (replaces " + adminKeys(in, "Root") + "; " + signer + " signs the change too)"
 	case mAddBackup:
-		rootLine = adminKeys(in, "Root") + " and the backup, NEW " + newKey
+		rootLine = adminKeys(in, "Root") + " and the backup, NEW " + newKey + " (" + signer + " signs the change too)"
 	case mRemoveRoot:
-		rootLine = adminKeys(in, "Root") + " without " + trust.ShortID(m.removeKey) + " (REMOVED)"
+		rootLine = adminKeys(in, "Root") + " without " + trust.ShortID(m.removeKey) + " (REMOVED; " + signer + " signs the change)"
 	}
 	out := keyLines(rootLine, targets, signers)
 	switch m.kind {

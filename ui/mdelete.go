@@ -133,7 +133,12 @@ Press enter to delete it, or k to keep it (passphrase-protected).
 	for _, c := range d.st.active() {
 		rep := c.Report()
 		b.WriteString(styleTitle.Render(rep.GUN) + "\n")
-		b.WriteString(stepLines(c, flows.PhaseFinish, true))
+		lines := stepLines(c, flows.PhaseFinish, true)
+		if lines == "" {
+			// A root or server-key ceremony makes no targets key.
+			lines = "  " + styleDim.Render("nothing to delete: this ceremony made no targets key") + "\n"
+		}
+		b.WriteString(lines)
 		if tk := rep.TargetsKey; tk != nil {
 			for _, f := range tk.Files {
 				fmt.Fprintf(&b, "  removed private/%s from the trust dir\n", ansi.Truncate(filepath.Base(f), 24, "…"))

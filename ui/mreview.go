@@ -157,7 +157,7 @@ func (r *maintReview) view(width int) string {
 		}
 		b.WriteString("\n" + styleTitle.Render("Keys of "+g.String()) + "\n")
 		b.WriteString("now:\n" + indent(hierarchyNow(in), "  "))
-		b.WriteString("after:\n" + indent(m.hierarchyAfter(in), "  "))
+		b.WriteString("after:\n" + indent(m.hierarchyAfter(in, st.root.where()), "  "))
 	}
 	b.WriteString("\n" + styleTitle.Render("Steps, for each repository") + "\n")
 	for i, s := range maintPlan(m.kind, m.renewsRootOnly(st)) {

@@ -65,7 +65,7 @@ type (
 func newNewToken(st *state) *newToken {
 	role := "the root moves to"
 	if st.mnt.kind == mAddBackup {
-		role = "becomes the backup"
+		role = "that becomes the backup"
 	}
 	return &newToken{st: st, role: role, made: func(res RootKeyResult, t yubikey.Info) {
 		st.mnt.newRoot, st.mnt.newToken = &res, t
@@ -76,7 +76,7 @@ func (n *newToken) scan() tea.Cmd {
 	n.phase, n.scanErr = ntScanning, nil
 	b := n.st.backend
 	return n.st.look(func() tea.Msg {
-		list, err := b.Tokens()
+		list, err := b.FreeTokens()
 		return newTokensMsg{list, err}
 	})
 }

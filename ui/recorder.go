@@ -112,8 +112,10 @@ func lastWord(st *state) string {
 	switch {
 	case st.root.fileKey:
 		last = "Move the root key file and its passphrase offline now."
+	case !st.maintaining && st.backup != nil:
+		last = fmt.Sprintf("Keep YubiKey %d and the backup YubiKey %d in different safes.", st.root.token.Serial, st.backup.Info.Serial)
 	case st.maintaining && m.kind == mRotateRoot && m.newRoot != nil:
-		last = fmt.Sprintf("Lock YubiKey %d in the safe. YubiKey %d no longer signs for these\nrepositories: keep it retired, or reset it.", m.newToken.Serial, st.root.token.Serial)
+		last = fmt.Sprintf("Lock YubiKey %d in the safe. YubiKey %d (and any other old root token) no longer\nsigns for these repositories: keep it retired, or reset it. The root has one key\nnow: add a backup YubiKey soon (Maintain: Add a backup YubiKey).", m.newToken.Serial, st.root.token.Serial)
 	case st.maintaining && m.kind == mAddBackup && m.newRoot != nil:
 		last = fmt.Sprintf("Keep YubiKey %d and the backup YubiKey %d in different safes.", st.root.token.Serial, m.newToken.Serial)
 	case st.maintaining && m.kind == mRemoveRoot:

@@ -247,7 +247,7 @@ func (y *yubikeyScreen) key(msg tea.KeyMsg) tea.Cmd {
 		switch {
 		case key.Matches(msg, keyAddBackup) && !y.st.root.fileKey && y.st.backup == nil:
 			st := y.st
-			y.backup = &newToken{st: st, role: "becomes the backup (keep it in another safe)", made: func(res RootKeyResult, t yubikey.Info) {
+			y.backup = &newToken{st: st, role: "that becomes the backup (keep it in another safe)", made: func(res RootKeyResult, t yubikey.Info) {
 				st.backup, st.backupToken = &res, t
 			}}
 			y.phase = ykBackup

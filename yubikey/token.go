@@ -72,8 +72,16 @@ type Token struct {
 
 // List returns the YubiKeys connected, by serial. A reader whose card
 // does not answer as a YubiKey PIV application is skipped.
-func List() ([]Info, error) {
-	tokens, err := openAll(0)
+func List() ([]Info, error) { return list(true) }
+
+// ListFree lists the YubiKeys that no program holds now, without waiting
+// for one that is held: while a ceremony holds its root key's token open,
+// it looks for the second token (a backup, the token the root moves to),
+// and waiting for its own token would only cost seconds.
+func ListFree() ([]Info, error) { return list(false) }
+
+func list(wait bool) ([]Info, error) {
+	tokens, err := openAll(0, wait)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +100,7 @@ func List() ([]Info, error) {
 
 // Open opens the YubiKey with serial, or the only one when serial is 0.
 func Open(serial uint32) (*Token, error) {
-	tokens, err := openAll(serial)
+	tokens, err := openAll(serial, true)
 	if err != nil {
 		return nil, err
 	}
@@ -125,9 +133,14 @@ func listOrNone(s []string) string {
 	return strings.Join(s, ", ")
 }
 
-// openAll opens the YubiKeys, or only the one with serial when it is not 0
-// (a token held open by another program is skipped).
-func openAll(serial uint32) ([]*Token, error) {
+// openAll opens the YubiKeys, or only the one with serial when it is not 0.
+// A token held open by another program is skipped: at once, or, with
+// wait, once it is still held after 3 s.
+func openAll(serial uint32, wait bool) ([]*Token, error) {
+	retry := busy
+	if !wait {
+		retry = func(op func() error) error { return op() }
+	}
 	readers, err := piv.Cards()
 	if err != nil {
 		return nil, fmt.Errorf("listing smart card readers (is pcscd running?): %w", err)
@@ -136,7 +149,7 @@ func openAll(serial uint32) ([]*Token, error) {
 	for _, r := range readers {
 		var creds credentialMetadata
 		var credsErr error
-		busy(func() error { creds, credsErr = readCredentialMetadata(r); return credsErr })
+		retry(func() error { creds, credsErr = readCredentialMetadata(r); return credsErr })
 		if errors.Is(credsErr, errNoPIV) {
 			// Not for piv-go: its Open keeps the card locked when the PIV
 			// application cannot be selected.
@@ -146,7 +159,7 @@ func openAll(serial uint32) ([]*Token, error) {
 			continue
 		}
 		var yk *piv.YubiKey
-		err := busy(func() (err error) { yk, err = piv.Open(r); return err })
+		err := retry(func() (err error) { yk, err = piv.Open(r); return err })
 		if err != nil {
 			continue // an empty reader, or a card without PIV
 		}

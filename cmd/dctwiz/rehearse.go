@@ -23,8 +23,10 @@ const sandboxRootPassphrase = "rehearsal root passphrase"
 // year ago would have left it, headless, with the same ceremony as
 // `dctwiz setup`: the root key on the virtual YubiKey (or a file key),
 // signer signpath, targets key deleted. The wizard then starts on the
-// maintenance path, with signpath's renewed certificate to pick.
-func (a *app) setUpRehearsal(ctx context.Context, cfg *ui.Config, env map[string]string) error {
+// maintenance path, with signpath's renewed certificate to pick. For the
+// root-rotation rehearsal the root has a backup on the second token, and
+// newToken then puts a factory-fresh third token in the primary's place.
+func (a *app) setUpRehearsal(ctx context.Context, cfg *ui.Config, env map[string]string, newToken func(context.Context) error) error {
 	gun, err := trust.ParseGUN(cfg.GUNs[0])
 	if err != nil {
 		return err
@@ -36,18 +38,34 @@ func (a *app) setUpRehearsal(ctx context.Context, cfg *ui.Config, env map[string
 	}
 	// The targets key is deleted at the end: its passphrase is never needed again.
 	pass := trust.Passphrases{Targets: hex.EncodeToString(buf)}
-	var root trust.RootKey
+	var root, backup trust.RootKey
 	var rootNote string
-	if s := env["YUBIKEY_SERIAL"]; s != "" {
+	token := func(s string) (*trust.YubiKeyRootKey, error) {
 		serial, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			return nil, err
+		}
+		return trust.YubiKeyRoot(trust.YubiKeyRootOptions{Serial: uint32(serial), PIN: env["YUBIKEY_PIN"], AttestationRoots: cfg.AttestationRoots}), nil
+	}
+	rootRotation := env["REHEARSAL"] == "root-rotation" && env["YUBIKEY_SERIAL_3"] != ""
+	if s := env["YUBIKEY_SERIAL"]; s != "" {
+		yk, err := token(s)
 		if err != nil {
 			return err
 		}
-		yk := trust.YubiKeyRoot(trust.YubiKeyRootOptions{Serial: uint32(serial), PIN: env["YUBIKEY_PIN"], AttestationRoots: cfg.AttestationRoots})
 		// Released before the wizard opens the token again.
 		defer yk.Close()
 		root = yk
 		rootNote = fmt.Sprintf("root key on the virtual YubiKey %s, PIN %s", s, env["YUBIKEY_PIN"])
+		if rootRotation {
+			yk2, err := token(env["YUBIKEY_SERIAL_2"])
+			if err != nil {
+				return err
+			}
+			defer yk2.Close()
+			backup = yk2
+			rootNote = fmt.Sprintf("root key on the virtual YubiKey %s, its backup on %s, both PIN %s", s, env["YUBIKEY_SERIAL_2"], env["YUBIKEY_PIN"])
+		}
 	} else {
 		pass.Root = sandboxRootPassphrase
 		root = trust.FileRootKey("")
@@ -64,7 +82,7 @@ func (a *app) setUpRehearsal(ctx context.Context, cfg *ui.Config, env map[string
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	s := flows.Setup{GUN: gun, Root: root, Signers: []flows.Signer{{Name: signer.Name, Cert: cert}}, DeleteTargetsKey: true,
+	s := flows.Setup{GUN: gun, Root: root, BackupRoot: backup, Signers: []flows.Signer{{Name: signer.Name, Cert: cert}}, DeleteTargetsKey: true,
 		AttestationRoots: cfg.AttestationRoots}
 	if _, err := flows.RunSetup(ctx, eng, s, nil); err != nil {
 		return fmt.Errorf("the rehearsal's repository could not be set up: %w", err)
@@ -72,8 +90,18 @@ func (a *app) setUpRehearsal(ctx context.Context, cfg *ui.Config, env map[string
 	cfg.Maintain = true
 	if env["REHEARSAL"] == "root-rotation" {
 		cfg.Rehearse = "root-rotation"
-		cfg.SandboxNote = fmt.Sprintf("The root ceremony: %s is set up (%s). A second, factory-fresh virtual YubiKey %s is in the other reader: move the root onto it, or add it as a backup.",
-			gun, rootNote, env["YUBIKEY_SERIAL_2"])
+		if !rootRotation {
+			cfg.SandboxNote = fmt.Sprintf("The root ceremony: %s is set up (%s); without virtual YubiKeys there is no token to move the root onto.", gun, rootNote)
+			return nil
+		}
+		// Both tokens are released before the primary leaves its reader.
+		root.(*trust.YubiKeyRootKey).Close()
+		backup.(*trust.YubiKeyRootKey).Close()
+		if err := newToken(ctx); err != nil {
+			return err
+		}
+		cfg.SandboxNote = fmt.Sprintf("The root ceremony: %s's root keys are on YubiKeys %s (now in the safe) and %s (its backup, inserted; PIN %s). A new, factory-fresh YubiKey %s is inserted beside it.",
+			gun, env["YUBIKEY_SERIAL"], env["YUBIKEY_SERIAL_2"], env["YUBIKEY_PIN"], env["YUBIKEY_SERIAL_3"])
 		return nil
 	}
 	renewed := env["RENEWED_SIGNER_CERT"]

@@ -182,19 +182,24 @@ func TestSandboxRotationRehearsalQuitAfterPublish(t *testing.T) {
 func gun(env map[string]string) string { return env["REGISTRY_HOST"] + "/acme/app" }
 
 // TestSandboxRootRotationRehearsal runs `dctwiz sandbox --rehearse
-// root-rotation` in a real 80x24 terminal and moves the root onto the
-// second, factory-fresh virtual YubiKey through the maintenance path:
-// the current root key opened on the first token, the new token prepared
-// and its root key made and attested, the rotation published and
-// verified. Before leaving, the published root role is read: it names the
-// new token's key alone; the notary CLI reads the repository; nothing is
-// left behind.
+// root-rotation` in a real 80x24 terminal. The repository's root has a
+// backup; the primary is in the safe. The backup moves the root onto the
+// third, factory-fresh virtual YubiKey through the maintenance path: the
+// root key opened on the backup, the new token prepared and its root key
+// made and attested, the rotation published and verified. Before leaving,
+// the published root role is read: it names the new token's key alone;
+// the notary CLI reads the repository; nothing is left behind.
 func TestSandboxRootRotationRehearsal(t *testing.T) {
 	term, dir, env := startSandbox(t, "--rehearse", "root-rotation")
-	if env["YUBIKEY_SERIAL_2"] == "" {
+	if env["YUBIKEY_SERIAL_3"] == "" {
 		t.Skip("no virtual YubiKeys (pcscd needs root): the root ceremonies need two tokens")
 	}
 	gun := env["REGISTRY_HOST"] + "/acme/app"
+	// The rehearsal starts on a root with a backup: the primary 5000001 (in
+	// the safe now) and the backup 5000002.
+	if before := rootCanonicalIDs(t, env["NOTARY_URL"], env["NOTARY_CA"], gun); len(before) != 2 {
+		t.Fatalf("the rehearsal's root role names %v, want the primary's and the backup's keys", before)
+	}
 	term.keys("Enter")
 	term.waitFor("step 2 of 10")
 	term.keys("Enter")
@@ -203,13 +208,13 @@ func TestSandboxRootRotationRehearsal(t *testing.T) {
 	term.waitFor("› Move the root to a new YubiKey")
 	term.keys("Enter")
 	term.waitFor("YubiKey 5000002, firmware")
-	term.keys("Enter") // the current token, 5000001, is the first
+	term.keys("Enter") // the backup, 5000002, is the first: the primary is in the safe
 	term.waitFor("its PIN is checked once")
 	term.text(env["YUBIKEY_PIN"])
 	term.keys("Enter")
 	term.waitFor("Press enter to insert the new YubiKey")
 	term.keys("Enter")
-	term.waitFor("YubiKey 5000002, firmware 5.4.3, PIN tries left 3, factory-fresh")
+	term.waitFor("YubiKey 5000003, firmware 5.4.3, PIN tries left 3, factory-fresh")
 	term.keys("Enter")
 	term.waitFor("New PIN")
 	for _, s := range []string{"24681357", "24681357", "11223344", "11223344"} {
@@ -217,7 +222,7 @@ func TestSandboxRootRotationRehearsal(t *testing.T) {
 		term.keys("Tab")
 	}
 	term.keys("Enter")
-	screen := term.waitWithin("New root key made on YubiKey 5000002", 1, time.Minute)
+	screen := term.waitWithin("New root key made on YubiKey 5000003", 1, time.Minute)
 	// The key the wizard made on the new token, as the token's attestation proved it.
 	ids := regexp.MustCompile(`public key ID ([0-9a-f]{64})`).FindAllStringSubmatch(screen, -1)
 	if len(ids) != 2 {
@@ -235,7 +240,7 @@ func TestSandboxRootRotationRehearsal(t *testing.T) {
 	term.keys("Enter")
 	term.waitFor("Ceremony record (and its .json")
 	term.keys("NPage")
-	term.waitFor("Lock YubiKey 5000002 in the safe")
+	term.waitFor("Lock YubiKey 5000003 in the safe")
 	if now := rootCanonicalIDs(t, env["NOTARY_URL"], env["NOTARY_CA"], gun); len(now) != 1 || now[0] != newKey || newKey == oldKey {
 		t.Errorf("the published root role names %v, want the new token's key %s (the old one was %s)", now, newKey, oldKey)
 	}

@@ -30,9 +30,9 @@ func (a *app) sandboxCmd() *cobra.Command {
 		Use:   "sandbox",
 		Short: "Rehearse the ceremony in the wizard on a local sandbox: no hardware, no accounts",
 		Long: `sandbox starts, on this machine only, a Notary server (over TLS on loopback), a
-registry with a sample image (acme/app:1.0), and a virtual YubiKey as it comes
-from the factory (through pcscd, which needs root; without it the wizard offers
-a file root key). It then runs the wizard against them, with the server URL, its
+registry with a sample image (acme/app:1.0), and two virtual YubiKeys as they
+come from the factory, the second for a backup root key (through pcscd, which
+needs root; without it the wizard offers a file root key). It then runs the wizard against them, with the server URL, its
 TLS CA and a sample signer certificate filled in. Every screen says SANDBOX.
 When the wizard ends, however it ends, everything the sandbox started or wrote
 is removed.
@@ -42,8 +42,10 @@ already set up as a ceremony a year ago left it (root key on the virtual
 YubiKey, PIN 135790; signer signpath; targets key deleted), signpath's
 certificate ends in 20 days, and its renewed certificate is ready to pick.
 --rehearse root-rotation starts on the same repository (its signer's
-certificate not due), with a second, factory-fresh virtual YubiKey in vpcd's
-second reader: move the root onto it, or add it as a backup.
+certificate not due) whose root has a backup: the primary (5000001) is in the
+safe, the backup (5000002) and a third, factory-fresh token (5000003) are
+inserted. Move the root onto the new token with the backup, add it as another
+backup, or remove the primary as lost.
 
 The servers run in ` + testbedName + `, found beside dctwiz or on PATH ('make run'
 builds both).`,
@@ -63,7 +65,7 @@ builds both).`,
 			return a.runSandbox(ctx, dir, testbedPath, rehearse)
 		}),
 	}
-	cmd.Flags().StringVar(&rehearse, "rehearse", "setup", "the ceremony to rehearse: setup (a new repository), rotation (a repository set up before, whose signer's certificate is due) or root-rotation (the root moved onto a second, new YubiKey)")
+	cmd.Flags().StringVar(&rehearse, "rehearse", "setup", "the ceremony to rehearse: setup (a new repository), rotation (a repository set up before, whose signer's certificate is due) or root-rotation (a root with a backup, moved onto a third, new YubiKey)")
 	cmd.Flags().StringVar(&dir, "dir", "", "directory for the sandbox's state, new or empty (default: a new temporary one); removed at the end either way")
 	cmd.Flags().StringVar(&testbedPath, "testbed", "", "path of "+testbedName+" (default: beside dctwiz, else on PATH)")
 	return cmd
@@ -106,7 +108,8 @@ func (a *app) runSandbox(ctx context.Context, dir, testbedPath, rehearse string)
 		}
 	}
 	if rehearse != "setup" {
-		if err := a.setUpRehearsal(ctx, &cfg, env); err != nil {
+		newToken := func(ctx context.Context) error { return bed.insertNewToken(ctx, filepath.Join(dir, "sandbox.env")) }
+		if err := a.setUpRehearsal(ctx, &cfg, env, newToken); err != nil {
 			if ctx.Err() != nil {
 				fmt.Fprintln(a.stderr, "SANDBOX: stopped while it was setting up the rehearsal.")
 				return errStopped
@@ -149,7 +152,11 @@ func sandboxConfig(dir string, env map[string]string) ui.Config {
 	note := fmt.Sprintf("Notary server %s, registry %s with acme/app:1.0", env["NOTARY_URL"], env["REGISTRY_HOST"])
 	if s := env["YUBIKEY_SERIAL"]; s != "" {
 		cfg.AttestationCA = env["YUBIKEY_CA"]
-		note += ", and a factory-fresh virtual YubiKey " + s + " (factory PIN 123456, PUK 12345678)."
+		note += ", and a factory-fresh virtual YubiKey " + s + " (factory PIN 123456, PUK 12345678)"
+		if s2 := env["YUBIKEY_SERIAL_2"]; s2 != "" {
+			note += "; a second one, " + s2 + ", for a backup root key (b on the YubiKey screen)"
+		}
+		note += "."
 	} else {
 		note += "; no virtual YubiKey (" + env["YUBIKEY_PROBLEM"] + "): rehearse with a file root key."
 	}
@@ -178,9 +185,10 @@ func findTestbed(given string) (string, error) {
 type testbedProc struct {
 	cmd    *exec.Cmd
 	exited chan error // receives once the helper has exited
-	// lifeline is the write end of the helper's stdin. dctwiz never
-	// writes to it: when dctwiz ends, however it ends (even SIGKILL), the
-	// kernel closes it, and the helper, reading EOF, tears the sandbox down.
+	// lifeline is the write end of the helper's stdin: when dctwiz ends,
+	// however it ends (even SIGKILL), the kernel closes it, and the helper,
+	// reading EOF, tears the sandbox down. dctwiz writes to it only to ask
+	// for the root-rotation rehearsal's new token.
 	lifeline *os.File
 }
 
@@ -298,4 +306,34 @@ func lastLines(s string, n int) string {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// insertNewToken asks the helper to put the root-rotation rehearsal's
+// new, factory-fresh token in the primary's place (the primary goes to the
+// safe), and waits for its answer beside the env file.
+func (p *testbedProc) insertNewToken(ctx context.Context, envFile string) error {
+	answerFile := envFile + ".new-token"
+	if _, err := fmt.Fprintln(p.lifeline, "insert-new-token"); err != nil {
+		return err
+	}
+	deadline := time.After(30 * time.Second)
+	for {
+		if env, err := readEnvFile(answerFile); err == nil {
+			if msg := env["NEW_TOKEN_ERROR"]; msg != "" {
+				return &trust.Error{Kind: trust.ErrBadInput, Input: testbedName, Msg: "the new virtual YubiKey could not be inserted: " + msg}
+			}
+			return nil
+		}
+		select {
+		case <-p.exited:
+			p.cmd = nil // reaped: nothing left to stop
+			p.lifeline.Close()
+			return &trust.Error{Kind: trust.ErrBadInput, Input: testbedName, Msg: "the sandbox helper ended while inserting the new virtual YubiKey"}
+		case <-deadline:
+			return &trust.Error{Kind: trust.ErrBadInput, Input: testbedName, Msg: "the new virtual YubiKey was not inserted within 30 s"}
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,7 @@ func TestSandboxWizardEndToEnd(t *testing.T) {
 	// 3 YubiKey: prepare the factory-fresh token, make the root key.
 	term.waitFor("step 3 of 11")
 	onYubiKey := env["YUBIKEY_SERIAL"] != ""
+	var rootKeys []string // the primary's and the backup's, as their attestations showed them
 	if onYubiKey {
 		term.waitFor("factory PIN/PUK/management key: to prepare")
 		term.keys("Enter")
@@ -60,6 +62,25 @@ func TestSandboxWizardEndToEnd(t *testing.T) {
 		term.waitFor("Touch policy")
 		term.keys("Enter")
 		term.waitFor("Attestation verified")
+		if env["YUBIKEY_SERIAL_2"] != "" {
+			// b: a backup root key on the second token, prepared here.
+			term.keys("b")
+			term.waitFor("YubiKey 5000002, firmware 5.4.3, PIN tries left 3, factory-fresh")
+			term.keys("Enter")
+			term.waitFor("New PIN")
+			for _, s := range []string{"13572468", "13572468", "86427531", "86427531"} {
+				term.text(s)
+				term.keys("Tab")
+			}
+			term.keys("Enter")
+			screen := term.waitWithin("the root role names both keys", 1, time.Minute)
+			for _, m := range regexp.MustCompile(`public key ID ([0-9a-f]{64})`).FindAllStringSubmatch(screen, -1) {
+				rootKeys = append(rootKeys, m[1])
+			}
+			if len(rootKeys) != 2 {
+				t.Fatalf("the YubiKey screen does not show both tokens' public key IDs:\n%s", screen)
+			}
+		}
 		term.keys("Enter")
 	} else {
 		t.Logf("no virtual YubiKey in the sandbox (%s): rehearsing with a file root key", env["YUBIKEY_PROBLEM"])
@@ -89,14 +110,27 @@ func TestSandboxWizardEndToEnd(t *testing.T) {
 	// 11 Summary.
 	// The record is written once the summary shows: wait for it.
 	screen = term.waitFor("Ceremony record (and its .json")
-	if onYubiKey && !strings.Contains(screen, "Lock the YubiKey in the safe.") || !onYubiKey && !strings.Contains(screen, "Move the root key file") {
-		t.Errorf("summary without its last word:\n%s", screen)
+	term.keys("NPage")
+	last := "Lock the YubiKey in the safe."
+	switch {
+	case rootKeys != nil:
+		last = "Keep YubiKey 5000001 and the backup YubiKey 5000002 in different safes."
+	case !onYubiKey:
+		last = "Move the root key file"
+	}
+	if bottom := term.waitFor(last[:20]); !strings.Contains(strings.Join(strings.Fields(bottom), " "), last) {
+		t.Errorf("summary without its last word %q:\n%s", last, bottom)
 	}
 	if !strings.Contains(screen, "5 of 5 steps done") || !strings.Contains(screen, "DELETED") {
 		t.Errorf("summary:\n%s", screen)
 	}
 
 	checkSandboxTrustData(t, dir, env, gun, onYubiKey)
+	if rootKeys != nil {
+		if published := sortedIDs(rootCanonicalIDs(t, env["NOTARY_URL"], env["NOTARY_CA"], gun)); !slices.Equal(published, sortedIDs(rootKeys)) {
+			t.Errorf("the published root role names %v, want the two tokens' keys %v", published, rootKeys)
+		}
+	}
 
 	term.finishSandbox(dir, "setup")
 }
@@ -112,7 +146,7 @@ func (m *tmuxTerm) walkToTestSigning(signerSubject string) {
 	}
 	m.waitFor(signerSubject)
 	m.keys("Enter")
-	m.waitFor("└── timestamp")
+	m.waitFor("Nothing is published yet")
 	m.keys("p")
 	m.waitFor("Published.")
 	m.keys("Enter")
@@ -140,7 +174,8 @@ func checkSandboxTrustData(t *testing.T, dir string, env map[string]string, gun 
 		} `json:"root_key"`
 		Repositories []struct {
 			Init struct {
-				Root trust.KeyInfo `json:"root"`
+				Root       trust.KeyInfo `json:"root"`
+				BackupRoot trust.KeyInfo `json:"backup_root"`
 			} `json:"init"`
 		} `json:"repositories"`
 	}
@@ -150,7 +185,7 @@ func checkSandboxTrustData(t *testing.T, dir string, env map[string]string, gun 
 	if onYubiKey && (rec.RootKey.Serial != 5000001 || !rec.RootKey.Attested) {
 		t.Errorf("the record's root key: %+v", rec.RootKey)
 	}
-	rootID := rec.Repositories[0].Init.Root.ID
+	rootID, backupID := rec.Repositories[0].Init.Root.ID, rec.Repositories[0].Init.BackupRoot.ID
 
 	in := inspectAsConsumer(t, env["NOTARY_URL"], env["NOTARY_CA"], gun)
 	if len(in.SignedTags) != 0 {
@@ -169,8 +204,12 @@ func checkSandboxTrustData(t *testing.T, dir string, env map[string]string, gun 
 			rootKeys = k.KeyIDs
 		}
 	}
-	if len(rootKeys) != 1 || rootKeys[0] != rootID {
-		t.Errorf("published root keys %v, the record says %s", rootKeys, rootID)
+	want := []string{rootID}
+	if backupID != "" {
+		want = append(want, backupID)
+	}
+	if !slices.Equal(sortedIDs(rootKeys), sortedIDs(want)) {
+		t.Errorf("published root keys %v, the record says %v", rootKeys, want)
 	}
 
 	notaryCLI := func(args ...string) string {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/dctwiz/dctwiz/flows"
 	"github.com/dctwiz/dctwiz/internal/testbed"
+	"github.com/dctwiz/dctwiz/trust"
 	"github.com/dctwiz/dctwiz/yubikey"
 	"github.com/dctwiz/dctwiz/yubikey/virtual"
 )
@@ -61,12 +62,27 @@ func TestYubiKeyBackupAndRootRotation(t *testing.T) {
 	gun := newGUN()
 	e := newEnv(t).without("NOTARY_ROOT_PASSPHRASE").with("DCTWIZ_YUBIKEY_PIN", ykPIN)
 
+	rootCrt := filepath.Join(t.TempDir(), "root.crt")
 	r := mustOK(t, dctwizBinary(t, e, append([]string{"setup", gun, "--root-key", "yubikey:8101", "--backup-root-key", "yubikey:8102",
 		"--attestation-ca", bundle, "--delegation", "signpath=" + writeCert(t, testbed.CertSpec{CommonName: "signpath"}),
-		"--touch-policy", "always", "--delete-targets-key", "--yes", "--json"}, serverArgs()...)...))
+		"--touch-policy", "always", "--root-cert-out", rootCrt, "--delete-targets-key", "--yes", "--json"}, serverArgs()...)...))
 	var rep flows.Report
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Init == nil || rep.Init.BackupRoot == nil {
 		t.Fatalf("setup with a backup YubiKey: %v\n%s", err, r)
+	}
+	// Each token's attestation proves one of the two published root keys,
+	// and is written beside the certificates.
+	for name, ar := range map[string]*trust.AttestationReport{"primary": rep.Attestation, "backup": rep.BackupAttestation} {
+		if ar == nil || !ar.Verified {
+			t.Errorf("the %s's attestation: %+v", name, ar)
+			continue
+		}
+		if _, err := os.Stat(ar.File); err != nil {
+			t.Errorf("the %s's attestation file: %v", name, err)
+		}
+	}
+	if rep.Attestation != nil && rep.BackupAttestation != nil && (rep.Attestation.Serial != primary || rep.BackupAttestation.Serial != backup) {
+		t.Errorf("attestations of %d and %d, want %d and %d", rep.Attestation.Serial, rep.BackupAttestation.Serial, primary, backup)
 	}
 	// The root role's keys are the two slot keys, as piv-go and Yubico's
 	// tool read them.

@@ -5,11 +5,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/pem"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -33,7 +33,7 @@ func main() {
 	factory := flag.Bool("factory-yubikey", false, "with --yubikey: leave the virtual YubiKey as it leaves the factory (the wizard prepares it), and stop a pcscd started for it on exit")
 	lifeline := flag.Bool("lifeline", false, "stop when standard input reaches its end: the parent closed it, or died")
 	removeDir := flag.String("remove-on-exit", "", "with --lifeline: when the parent is gone, remove this directory once everything has stopped")
-	rehearse := flag.String("rehearse", "", `"rotation": the signer certificate ends in 20 days, its renewed one is written beside it (NAME-renewed.crt), and the virtual YubiKey is prepared (its PIN in the env file) for dctwiz to set the repository up on; "root-rotation": the virtual YubiKey is prepared, and a second, factory-fresh one is inserted into vpcd's second reader, to move the root onto`)
+	rehearse := flag.String("rehearse", "", `"rotation": the signer certificate ends in 20 days, its renewed one is written beside it (NAME-renewed.crt), and the virtual YubiKey is prepared (its PIN in the env file) for dctwiz to set the repository up on; "root-rotation": two prepared virtual YubiKeys, one in each of vpcd's readers (the primary and its backup, for dctwiz to set the repository up on), and a third, factory-fresh one that the line "insert-new-token" on standard input puts into the primary's reader (the primary goes to the safe)`)
 	flag.Parse()
 	// The signals stay caught until the process exits: a stop must never
 	// unregister them (NotifyContext's stop does), or the SIGTERM that
@@ -44,10 +44,18 @@ func main() {
 	ctx, stop := context.WithCancel(sigCtx)
 	var parentGone atomic.Bool
 	parent := os.Getppid()
+	requests := make(chan string, 4)
 	if *lifeline {
-		// The parent never writes: EOF means it closed the pipe or died.
+		// EOF means the parent closed the pipe or died. Before that it may
+		// ask for a token to be changed, a line at a time.
 		go func() {
-			io.Copy(io.Discard, os.Stdin)
+			sc := bufio.NewScanner(os.Stdin)
+			for sc.Scan() {
+				select {
+				case requests <- sc.Text():
+				default:
+				}
+			}
 			parentGone.Store(true)
 			fmt.Fprintln(os.Stderr, "dctwiz-testbed: the parent is gone: stopping")
 			stop()
@@ -67,7 +75,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "dctwiz-testbed: --rehearse takes rotation or root-rotation")
 		os.Exit(2)
 	}
-	err := run(ctx, *dir, *envFile, *push, *signer, *withYubiKey, *factory, *rehearse)
+	err := run(ctx, *dir, *envFile, *push, *signer, *withYubiKey, *factory, *rehearse, requests)
 	stop()
 	// Only once the parent is gone (its lifeline closed, or this process
 	// was handed to another parent): a helper that failed to start leaves
@@ -85,12 +93,13 @@ func main() {
 // rehearsal token with a CA of its own.
 const (
 	sandboxSerial  = 5000001
-	sandboxSerial2 = 5000002 // the root-rotation rehearsal's new token
+	sandboxSerial2 = 5000002 // the second token: a backup (factory-fresh for setup, prepared for root-rotation)
+	sandboxSerial3 = 5000003 // the root-rotation rehearsal's new token
 	sandboxPIN     = "135790"
 	sandboxPUK     = "24681357"
 )
 
-func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, factory bool, rehearse string) error {
+func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, factory bool, rehearse string, requests <-chan string) error {
 	rotation := rehearse == "rotation"
 	if dir == "" {
 		d, err := os.MkdirTemp("", "dctwiz-testbed-")
@@ -164,6 +173,15 @@ func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, fa
 			vars = append(vars, "REHEARSAL=rotation", "RENEWED_SIGNER_CERT="+renewed)
 		}
 	}
+	// newToken inserts the root-rotation rehearsal's new token, once asked;
+	// what it inserts is pulled out last.
+	var newToken func() error
+	var cleanups []func()
+	defer func() {
+		for _, c := range cleanups {
+			c()
+		}
+	}()
 	if withYubiKey {
 		yk, err := insertYubiKey(dir, testbed.VPCDPortA, sandboxSerial, !factory, "")
 		if err != nil {
@@ -185,32 +203,89 @@ func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, fa
 			if !factory {
 				vars = append(vars, "YUBIKEY_PIN="+sandboxPIN)
 			}
-			if rehearse == "root-rotation" {
-				// The token the root moves to, factory-fresh, in the second
-				// reader; its CA joins the first one's in the bundle.
-				second, err := insertYubiKey(dir, testbed.VPCDPortB, sandboxSerial2, false, "yubikey-attestation-ca.pem")
+			// A second token in the other reader: factory-fresh for setup's
+			// backup, prepared for the root-rotation rehearsal (the backup
+			// dctwiz sets the repository up with). Its CA joins the bundle.
+			if factory || rehearse == "root-rotation" {
+				second, err := insertYubiKey(dir, testbed.VPCDPortB, sandboxSerial2, !factory, "yubikey-attestation-ca.pem")
 				if err != nil {
 					return err
 				}
 				defer second.Pull()
-				vars = append(vars, fmt.Sprintf("YUBIKEY_SERIAL_2=%d", sandboxSerial2), "REHEARSAL=root-rotation")
+				vars = append(vars, fmt.Sprintf("YUBIKEY_SERIAL_2=%d", sandboxSerial2))
+			}
+			if rehearse == "root-rotation" {
+				// The token the root moves to, factory-fresh: made now (its CA
+				// in the bundle), inserted when dctwiz asks, in the primary's place.
+				third, err := virtual.New(virtual.Options{Serial: sandboxSerial3})
+				if err != nil {
+					return err
+				}
+				if err := appendCA(dir, third); err != nil {
+					return err
+				}
+				newToken = func() error {
+					yk.Remove() // the primary goes to the safe
+					vt, err := testbed.InsertCard(testbed.VPCDPortA, third)
+					if err != nil {
+						return err
+					}
+					cleanups = append(cleanups, vt.Pull)
+					return nil
+				}
+				vars = append(vars, fmt.Sprintf("YUBIKEY_SERIAL_3=%d", sandboxSerial3), "REHEARSAL=root-rotation")
 			}
 		}
 	}
 	text := strings.Join(vars, "\n") + "\n"
 	if envFile != "" {
-		if err := os.WriteFile(envFile+".tmp", []byte(text), 0o600); err != nil {
-			return err
-		}
-		if err := os.Rename(envFile+".tmp", envFile); err != nil {
+		if err := writeWhole(envFile, text); err != nil {
 			return err
 		}
 	} else {
 		fmt.Print(text)
 	}
 	fmt.Fprintln(os.Stderr, "dctwiz-testbed: running; interrupt to stop")
-	<-ctx.Done()
-	return nil
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case req := <-requests:
+			// The answer goes to a file beside the env file, written whole.
+			answer := "NEW_TOKEN=inserted"
+			switch {
+			case req != "insert-new-token" || newToken == nil:
+				answer = "NEW_TOKEN_ERROR=" + strconv.Quote("no such request here: "+req)
+			default:
+				if err := newToken(); err != nil {
+					answer = "NEW_TOKEN_ERROR=" + strconv.Quote(err.Error())
+				}
+				newToken = nil
+			}
+			if err := writeWhole(envFile+".new-token", answer+"\n"); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// writeWhole writes path through a temporary file, so that a reader never
+// sees half of it.
+func writeWhole(path, text string) error {
+	if err := os.WriteFile(path+".tmp", []byte(text), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(path+".tmp", path)
+}
+
+// appendCA adds card's attestation CA to the bundle in dir.
+func appendCA(dir string, card *virtual.Card) error {
+	path := filepath.Join(dir, "yubikey-attestation-ca.pem")
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(old, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: card.AttestationCA()})...), 0o644)
 }
 
 // insertYubiKey starts pcscd if needed and inserts a virtual YubiKey into
