@@ -2,7 +2,10 @@ package trust
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
@@ -146,4 +149,18 @@ func pemBlock(text string) []byte {
 		return nil
 	}
 	return b.Bytes
+}
+
+// PublicKeyID is the canonical key ID of a public key as notary names it
+// (a root certificate's CanonicalID): which published root key a token's
+// slot holds. Only ECDSA keys, the kind dctwiz makes, have one here.
+func PublicKeyID(pub crypto.PublicKey) (string, bool) {
+	if _, ok := pub.(*ecdsa.PublicKey); !ok {
+		return "", false
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", false
+	}
+	return data.NewECDSAPublicKey(der).ID(), true
 }

@@ -1,12 +1,14 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -36,6 +38,13 @@ type ceremonyPicker struct {
 	rootIDs   []string
 	rCur      int
 	removeKey string
+	rootWhere map[string]uint32 // root key ID -> the inserted YubiKey that holds it
+	looked    bool              // the inserted tokens were read
+}
+
+// rootWhereMsg says which inserted YubiKey holds which root key.
+type rootWhereMsg struct {
+	where map[string]uint32
 }
 
 type pickStage int
@@ -103,6 +112,13 @@ func (c *ceremonyPicker) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case pickedMsg:
 		return c.load(msg.path)
+	case rootWhereMsg:
+		c.rootWhere, c.looked = msg.where, true
+		// The lost key is the one no inserted token holds: proposed.
+		if i := slices.IndexFunc(c.rootIDs, func(id string) bool { return msg.where[id] == 0 }); i >= 0 && c.st.mnt.removeKey == "" {
+			c.rCur = i
+		}
+		return nil
 	case tea.KeyMsg:
 		return c.key(msg)
 	}
@@ -232,7 +248,47 @@ func (c *ceremonyPicker) chooseRootKey() tea.Cmd {
 		return showError(errors.New("the root has one key: it cannot be removed; choose Move the root to a new YubiKey, or Add a backup YubiKey first"))
 	}
 	c.rCur, c.stage = max(slices.Index(c.rootIDs, m.removeKey), 0), pickRootKey
-	return nil
+	c.rootWhere, c.looked = nil, false
+	return c.locateRootKeys()
+}
+
+// locateRootKeys reads which inserted YubiKey holds which of the root
+// keys, so that the list can say it: the lost token's key is the one no
+// inserted token holds. It only reads; a failure leaves the list bare.
+func (c *ceremonyPicker) locateRootKeys() tea.Cmd {
+	st := c.st
+	gun, server, ca := st.guns[0], st.server, st.caCert
+	return st.look(func() tea.Msg {
+		ctx, cancel := context.WithTimeout(st.ctx, 30*time.Second)
+		defer cancel()
+		where := map[string]uint32{}
+		eng, err := st.backend.Engine(server, ca, trust.Passphrases{})
+		if err != nil {
+			return rootWhereMsg{}
+		}
+		certs, err := eng.RootCertificates(ctx, gun)
+		if err != nil {
+			return rootWhereMsg{}
+		}
+		tokens, err := st.backend.FreeTokens()
+		if err != nil {
+			return rootWhereMsg{}
+		}
+		for _, t := range tokens {
+			for _, s := range t.Slots {
+				id, ok := trust.PublicKeyID(s.PublicKey)
+				if !ok {
+					continue
+				}
+				for _, cert := range certs {
+					if cert.CanonicalID == id {
+						where[cert.KeyID] = t.Serial
+					}
+				}
+			}
+		}
+		return rootWhereMsg{where}
+	})
 }
 
 // commit makes the complete choice the ceremony's, and goes on.
@@ -360,6 +416,14 @@ func (c *ceremonyPicker) view(width int) string {
 		b.WriteString(styleTitle.Render(c.kind.choice().title) + "\n\nWhich root key did the lost YubiKey hold? The other one signs its removal.\n\n")
 		for i, id := range c.rootIDs {
 			b.WriteString(gutter(i == c.rCur) + id + "\n")
+			switch serial := c.rootWhere[id]; {
+			case !c.looked:
+				b.WriteString(styleDim.Render("     {spinner} looking at the inserted YubiKeys ...") + "\n")
+			case serial != 0:
+				b.WriteString(styleDim.Render(fmt.Sprintf("     on YubiKey %d, inserted: it can sign the removal", serial)) + "\n")
+			default:
+				b.WriteString(styleDim.Render("     on no YubiKey inserted now") + "\n")
+			}
 		}
 	case pickConfirmCert:
 		fmt.Fprintf(&b, "%s: %s\n\n", styleTitle.Render(c.kind.choice().title), c.signer)

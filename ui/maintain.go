@@ -301,7 +301,9 @@ func (m *maintenance) consumerNotice() string {
 		return "Nothing: clients follow the new targets key through root.json, which the root key signs; signed tags stay valid."
 	case mRenew:
 		return "Nothing: clients follow the re-signed root.json (and, where targets.json is due, the new targets key it names); signed tags stay valid and pins to the root certificate keep working."
-	case mRotateRoot, mRemoveRoot:
+	case mRemoveRoot:
+		return "Docker and notary clients that trusted the repository follow (the new root.json is signed by the remaining root key). The remaining key keeps its certificate, so pins to it keep working; a client pinned only to the removed key's ID, starting from an empty cache, fails until given the remaining ID (the summary shows it)."
+	case mRotateRoot:
 		return "Docker and notary clients that trusted the repository follow (the new root.json is signed by the current root key). A client pinned to the old root key ID, starting from an empty cache, fails until given the new ID: the summary shows it, and the new root certificate is written to the output dir."
 	case mAddBackup:
 		return "Nothing: the current root key and its certificate stay, so pins to it keep working; the new root certificate file holds both."

@@ -58,6 +58,9 @@ type SlotInfo struct {
 	TouchPolicy string `json:"touch_policy,omitempty"`
 	Generated   bool   `json:"generated_on_token"`
 	Certificate string `json:"certificate,omitempty"` // the certificate's subject
+	// PublicKey is the slot's public key (from the token's metadata, or
+	// its certificate): which published root key a token holds.
+	PublicKey crypto.PublicKey `json:"-"`
 }
 
 // Token is an open YubiKey. Close it when done: while open, no other
@@ -217,9 +220,13 @@ func (t *Token) Info() (Info, error) {
 			si.PINPolicy = PINPolicyName(ki.PINPolicy)
 			si.TouchPolicy = TouchPolicyName(ki.TouchPolicy)
 			si.Generated = ki.Origin == piv.OriginGenerated
+			si.PublicKey = ki.PublicKey
 		}
 		if cert, err := t.yk.Certificate(s); err == nil {
 			si.Certificate = cert.Subject.String()
+			if si.PublicKey == nil {
+				si.PublicKey = cert.PublicKey
+			}
 		}
 		if si.Key || si.Certificate != "" {
 			info.Slots = append(info.Slots, si)

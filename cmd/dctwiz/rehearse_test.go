@@ -252,6 +252,70 @@ func TestSandboxRootRotationRehearsal(t *testing.T) {
 	term.finishSandbox(dir, "rotate root")
 }
 
+// TestSandboxRootRehearsalRemovesTheLostPrimary: the same rehearsal,
+// choosing "Remove a lost YubiKey". The list of root keys says which one
+// an inserted token holds (the backup) and proposes the other (the
+// primary, in the safe); the backup signs its removal; afterwards the
+// published root role names the backup's key alone, which kept its
+// certificate, and the notary CLI reads the repository.
+func TestSandboxRootRehearsalRemovesTheLostPrimary(t *testing.T) {
+	term, dir, env := startSandbox(t, "--rehearse", "root-rotation")
+	if env["YUBIKEY_SERIAL_3"] == "" {
+		t.Skip("no virtual YubiKeys (pcscd needs root): the root ceremonies need two tokens")
+	}
+	gun := env["REGISTRY_HOST"] + "/acme/app"
+	term.keys("Enter")
+	term.waitFor("step 2 of 10")
+	term.keys("Enter")
+	term.waitFor("Nothing needs a ceremony within 90 days")
+	term.keys("Enter")
+	term.waitFor("› Move the root to a new YubiKey")
+	term.keys("Down", "Down", "Enter")
+	screen := term.waitFor("on YubiKey 5000002, inserted: it can sign the removal")
+	// The proposed key (the cursor) is the one no inserted token holds.
+	m := regexp.MustCompile(`› ([0-9a-f]{64})\n\s+on no YubiKey inserted now`).FindStringSubmatch(screen)
+	kept := regexp.MustCompile(`([0-9a-f]{64})\n\s+on YubiKey 5000002, inserted`).FindStringSubmatch(screen)
+	if m == nil || kept == nil {
+		t.Fatalf("the list of root keys does not propose the lost one, or does not say where the other is:\n%s", screen)
+	}
+	lost := m[1]
+	term.keys("Enter")
+	term.waitFor("YubiKey 5000002, firmware")
+	term.keys("Enter")
+	term.waitFor("its PIN is checked once")
+	term.text(env["YUBIKEY_PIN"])
+	term.keys("Enter")
+	term.waitFor("It is the root key of")
+	term.keys("Enter")
+	term.waitFor("Remove a lost YubiKey: root key " + lost[:12])
+	term.keys("p")
+	term.waitFor("Press enter to verify it as consumers")
+	term.keys("Enter")
+	term.waitFor("Verified: new consumers")
+	term.keys("Enter")
+	term.waitFor("Press enter for the summary")
+	term.keys("Enter")
+	term.waitFor("Ceremony record (and its .json")
+	term.keys("NPage")
+	term.waitFor("add a new backup YubiKey soon")
+	in := inspectAsConsumer(t, env["NOTARY_URL"], env["NOTARY_CA"], gun)
+	var roots []string
+	for _, k := range in.AdministrativeKeys {
+		if k.Name == "Root" {
+			roots = k.KeyIDs
+		}
+	}
+	if len(roots) != 1 || roots[0] != kept[1] {
+		t.Errorf("the published root keys %v, want the backup's %s alone, its certificate kept (the lost one was %s)", roots, kept[1], lost)
+	}
+	out, err := exec.Command(env["NOTARY_CLI"], "-s", env["NOTARY_URL"], "--tlscacert", env["NOTARY_CA"], "-d", t.TempDir(),
+		"delegation", "list", gun).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "targets/signpath") {
+		t.Errorf("notary delegation list after the lost key was removed: %v\n%s", err, out)
+	}
+	term.finishSandbox(dir, "rotate root")
+}
+
 // startSandbox runs `dctwiz sandbox` with args in an 80x24 terminal, waits
 // for the welcome screen's checklist, and returns the terminal, the
 // sandbox's directory and its settings.
