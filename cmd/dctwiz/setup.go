@@ -296,10 +296,14 @@ func (a *app) printSetup(rep *flows.Report) {
 	if rep.TestSign != nil {
 		fmt.Fprintf(w, "  test signature: %s verified as %s\n", rep.TestSign.Tag, rep.TestSign.Verified.Digest)
 	}
-	if rep.Attestation != nil {
-		fmt.Fprintf(w, "  root key attestation: YubiKey %d slot %s, verified %v against %s", rep.Attestation.Serial, rep.Attestation.Slot, rep.Attestation.Verified, rep.Attestation.Roots)
-		if rep.Attestation.File != "" {
-			fmt.Fprintf(w, ", written to %s", rep.Attestation.File)
+	for i, ar := range []*trust.AttestationReport{rep.Attestation, rep.BackupAttestation} {
+		if ar == nil {
+			continue
+		}
+		what := []string{"root key", "backup root key"}[i]
+		fmt.Fprintf(w, "  %s attestation: YubiKey %d slot %s, verified %v against %s", what, ar.Serial, ar.Slot, ar.Verified, ar.Roots)
+		if ar.File != "" {
+			fmt.Fprintf(w, ", written to %s", ar.File)
 		}
 		fmt.Fprintln(w)
 	}

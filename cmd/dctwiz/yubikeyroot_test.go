@@ -93,6 +93,13 @@ func TestYubiKeyBackupAndRootRotation(t *testing.T) {
 	if !slices.Equal(rootCanon, want) {
 		t.Errorf("the root role's keys %v, the tokens' slot keys %v", rootCanon, want)
 	}
+	var signedRoot data.Signed
+	if err := json.Unmarshal(rootJSON(t, notary.URL, notary.CACert, gun), &signedRoot); err != nil {
+		t.Fatal(err)
+	}
+	if root, err := data.RootFromSigned(&signedRoot); err != nil || root.Signed.Roles[data.CanonicalRootRole].Threshold != 1 {
+		t.Errorf("the root role's threshold is not 1 (either token alone signs): %v", err)
+	}
 	if byTool := sortedIDs([]string{pivToolKeyID(t, "Virtual PCD 00 00"), pivToolKeyID(t, "Virtual PCD 00 01")}); !slices.Equal(byTool, want) {
 		t.Errorf("yubico-piv-tool reads the slot keys %v, the root role names %v", byTool, want)
 	}
@@ -121,10 +128,11 @@ func TestYubiKeyBackupAndRootRotation(t *testing.T) {
 	vtC := insertYubiKeyAt(t, testbed.VPCDPortA, third, true)
 	cas = append(cas, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: vtC.Card.AttestationCA()})...)
 	os.WriteFile(bundle, cas, 0o644)
-	rotate := func(env env) result {
+	rotateVia := func(env env, server []string) result {
 		return dctwizBinary(t, env, append([]string{"rotate", "root", gun, "--root-key", "yubikey:8102", "--new-root-key", "yubikey:8103",
-			"--attestation-ca", bundle, "--touch-policy", "never", "--yes", "--json"}, serverArgs()...)...)
+			"--attestation-ca", bundle, "--touch-policy", "never", "--yes", "--json"}, server...)...)
 	}
+	rotate := func(env env) result { return rotateVia(env, serverArgs()) }
 	unchanged := func(when string) {
 		t.Helper()
 		if now := rootCanonicalIDs(t, notary.URL, notary.CACert, gun); !slices.Equal(sortedIDs(now), want) {
@@ -157,6 +165,23 @@ func TestYubiKeyBackupAndRootRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(vtB.Remove)
+
+	// The upload cut after both tokens signed: nothing published, no key
+	// lost (they are on the tokens), and no second key made on the new one.
+	proxy, err := testbed.StartProxy(notary.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	proxy.SetFault(testbed.CutBeforeUpload)
+	r = rotateVia(e.with("DCTWIZ_YUBIKEY_PIN_8103", ykPIN), []string{"--server", "https://" + proxy.Addr, "--tlscacert", notary.CACert})
+	if proxy.Cuts() == 0 || r.code != 1 || !strings.Contains(r.stderr, "nothing was published") {
+		t.Errorf("the rotation's upload cut (%d cuts):\n%s", proxy.Cuts(), r)
+	}
+	unchanged("after the upload was cut")
+	if now := slotKeyID(t, third); now != madeOnNew {
+		t.Errorf("the run with the upload cut made another key on the new token: %s, was %s", now, madeOnNew)
+	}
 
 	r = mustOK(t, rotate(e.with("DCTWIZ_YUBIKEY_PIN_8103", ykPIN)))
 	var reps []flows.Report
