@@ -82,7 +82,7 @@ func (a *app) runSandbox(ctx context.Context, dir, testbedPath, rehearse string)
 	if dir, err = sandboxDir(dir); err != nil {
 		return err
 	}
-	fmt.Fprintln(a.stderr, "SANDBOX: starting a local Notary server, a registry and a virtual YubiKey (the first run builds notary's server: about a minute) ...")
+	fmt.Fprintln(a.stderr, "SANDBOX: starting a local Notary server, a registry and virtual YubiKeys (the first run builds notary's server: about a minute) ...")
 	bed, env, err := startTestbed(ctx, bedBin, dir, rehearse)
 	defer func() {
 		if serr := bed.stop(); serr != nil {
@@ -91,7 +91,7 @@ func (a *app) runSandbox(ctx context.Context, dir, testbedPath, rehearse string)
 			fmt.Fprintf(a.stderr, "SANDBOX: the sandbox helper ended badly (%v):\n%s\n", serr, lastLines(string(log), 8))
 		}
 		os.RemoveAll(dir)
-		fmt.Fprintln(a.stderr, "SANDBOX: stopped the sandbox's servers and virtual YubiKey, and removed "+dir)
+		fmt.Fprintln(a.stderr, "SANDBOX: stopped the sandbox's servers and virtual YubiKeys, and removed "+dir)
 	}()
 	if err != nil && ctx.Err() != nil {
 		// Interrupted while starting: a stop like any other (exit 3).
