@@ -110,9 +110,12 @@ func serverArgs() []string {
 }
 
 // dctwiz runs the CLI in-process, as main would, without a terminal.
-func dctwiz(e env, args ...string) result {
+func dctwiz(e env, args ...string) result { return dctwizIn(e, "", args...) }
+
+// dctwizIn is dctwiz with stdin piped in (a repository list, --repos -).
+func dctwizIn(e env, stdin string, args ...string) result {
 	var stdout, stderr bytes.Buffer
-	a := &app{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return e[k] }}
+	a := &app{stdin: strings.NewReader(stdin), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return e[k] }}
 	code := a.run(args)
 	return result{stdout.String(), stderr.String(), code}
 }

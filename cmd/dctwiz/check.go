@@ -20,12 +20,13 @@ var errFindings = errors.New("something needs a ceremony")
 type checkOptions struct {
 	GUNs   []string
 	Within string
+	Repos  reposFlag
 }
 
 func (a *app) checkCmd() *cobra.Command {
 	var opts checkOptions
 	cmd := &cobra.Command{
-		Use:   "check GUN...",
+		Use:   "check [GUN...] [--repos FILE]",
 		Short: "List every expiry and what needs a ceremony soon (for cron and CI)",
 		Long: `check reads each repository's trust data, as a consumer would, and lists every
 dated item: root, targets, snapshot and timestamp metadata, signers' metadata,
@@ -41,15 +42,21 @@ repository could not be read); 2 bad usage.`,
 		Example: `  # Weekly, from cron:
   dctwiz check docker.io/acme/app docker.io/acme/api --within 90d || mail -s "DCT: a ceremony is due" admin@acme.example
 
+  # The whole fleet, one GUN per line:
+  dctwiz check --repos repos.txt
+
   # For a dashboard:
   dctwiz check docker.io/acme/app --json | jq '.repositories[].findings'`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			opts.GUNs = args
+		Args: cobra.ArbitraryArgs,
+		RunE: a.action(func(cmd *cobra.Command, args []string) (err error) {
+			if opts.GUNs, err = opts.Repos.guns(a, args); err != nil {
+				return err
+			}
 			return a.runCheck(cmd.Context(), opts)
 		}),
 	}
 	cmd.Flags().StringVar(&opts.Within, "within", "90d", "flag what expires within this window: 90d, 12w, 2160h")
+	opts.Repos.register(cmd.Flags())
 	return cmd
 }
 

@@ -40,8 +40,9 @@ func (a *app) delegationAddCmd() *cobra.Command {
 	var rootKey rootKeyFlags
 	var deleteKey bool
 	var recordDir string
+	var repos reposFlag
 	cmd := &cobra.Command{
-		Use:   "add GUN... NAME CERT",
+		Use:   "add GUN... NAME CERT  (or: add --repos FILE NAME CERT)",
 		Short: "Add a signer from its X.509 certificate (PEM or DER)",
 		Long: `delegation add adds a signer the way 'docker trust signer add' does: the
 certificate's key goes into targets/releases and targets/NAME for all paths,
@@ -63,9 +64,13 @@ confirmation, the root key's PIN once); --json then prints a list.`,
 
   # One signer for several repositories:
   dctwiz delegation add docker.io/acme/app docker.io/acme/api ci ci.crt --root-key yubikey --yes`,
-		Args: cobra.MinimumNArgs(3),
+		Args: cobra.MinimumNArgs(2),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			guns, name, cert := args[:len(args)-2], args[len(args)-2], args[len(args)-1]
+			name, cert := args[len(args)-2], args[len(args)-1]
+			guns, err := repos.guns(a, args[:len(args)-2])
+			if err != nil {
+				return err
+			}
 			if rootKey.source != "" || deleteKey || recordDir != "" || len(guns) > 1 {
 				return a.runSignerCeremony(cmd.Context(), flows.SignerAdd, guns, name, cert, rootKey, deleteKey, recordDir)
 			}
@@ -73,6 +78,7 @@ confirmation, the root key's PIN once); --json then prints a list.`,
 		}),
 	}
 	rootKey.registerOptional(cmd.Flags())
+	repos.register(cmd.Flags())
 	cmd.Flags().BoolVar(&deleteKey, "delete-targets-key", false, "with --root-key: delete the targets key at the end even if the trust dir held one (a rerun of an interrupted ceremony)")
 	cmd.Flags().StringVar(&recordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
 	return cmd
@@ -82,8 +88,9 @@ func (a *app) delegationReplaceCmd() *cobra.Command {
 	var rootKey rootKeyFlags
 	var deleteKey bool
 	var recordDir string
+	var repos reposFlag
 	cmd := &cobra.Command{
-		Use:   "replace GUN... NAME CERT",
+		Use:   "replace GUN... NAME CERT  (or: replace --repos FILE NAME CERT)",
 		Short: "Renew a signer's certificate: its new key in, its old keys out",
 		Long: `delegation replace is the yearly ceremony when a signing service renews its
 certificate: the new certificate's key goes into targets/releases and
@@ -103,13 +110,18 @@ one ceremony (one plan, one confirmation, the root key's PIN once); --json
 then prints a list.`,
 		Example: `  dctwiz delegation replace docker.io/acme/app signpath signpath-2027.cer --root-key yubikey --yes --record ceremonies/
   dctwiz delegation replace docker.io/acme/app docker.io/acme/api signpath signpath-2027.cer --root-key yubikey --yes`,
-		Args: cobra.MinimumNArgs(3),
+		Args: cobra.MinimumNArgs(2),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			guns, name, cert := args[:len(args)-2], args[len(args)-2], args[len(args)-1]
+			name, cert := args[len(args)-2], args[len(args)-1]
+			guns, err := repos.guns(a, args[:len(args)-2])
+			if err != nil {
+				return err
+			}
 			return a.runSignerCeremony(cmd.Context(), flows.SignerReplace, guns, name, cert, rootKey, deleteKey, recordDir)
 		}),
 	}
 	rootKey.registerOptional(cmd.Flags())
+	repos.register(cmd.Flags())
 	cmd.Flags().BoolVar(&deleteKey, "delete-targets-key", false, "with --root-key: delete the targets key at the end even if the trust dir held one (a rerun of an interrupted ceremony)")
 	cmd.Flags().StringVar(&recordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
 	return cmd
@@ -297,8 +309,9 @@ func (a *app) delegationRemoveCmd() *cobra.Command {
 	var rootKey rootKeyFlags
 	var deleteKey bool
 	var recordDir string
+	var repos reposFlag
 	cmd := &cobra.Command{
-		Use:   "remove GUN... NAME",
+		Use:   "remove GUN... NAME  (or: remove --repos FILE NAME)",
 		Short: "Remove a signer",
 		Long: `delegation remove removes targets/NAME and the signer's keys from
 targets/releases where no other signer shares them. Removing the last key of
@@ -312,9 +325,13 @@ several GUNs the signer is removed from each, as one ceremony.`,
   # A compromised signer, the targets key deleted after setup:
   dctwiz delegation remove docker.io/acme/app alice --root-key yubikey --yes
   dctwiz delegation remove docker.io/acme/app docker.io/acme/api alice --root-key yubikey --yes`,
-		Args: cobra.MinimumNArgs(2),
+		Args: cobra.MinimumNArgs(1),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			guns, name := args[:len(args)-1], args[len(args)-1]
+			name := args[len(args)-1]
+			guns, err := repos.guns(a, args[:len(args)-1])
+			if err != nil {
+				return err
+			}
 			if rootKey.source != "" || deleteKey || recordDir != "" || len(guns) > 1 {
 				return a.runSignerCeremony(cmd.Context(), flows.SignerRemove, guns, name, "", rootKey, deleteKey, recordDir)
 			}
@@ -322,6 +339,7 @@ several GUNs the signer is removed from each, as one ceremony.`,
 		}),
 	}
 	rootKey.registerOptional(cmd.Flags())
+	repos.register(cmd.Flags())
 	cmd.Flags().BoolVar(&deleteKey, "delete-targets-key", false, "with --root-key: delete the targets key at the end even if the trust dir held one (a rerun of an interrupted ceremony)")
 	cmd.Flags().StringVar(&recordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
 	return cmd

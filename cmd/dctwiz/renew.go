@@ -19,12 +19,13 @@ type renewOptions struct {
 	Within    string
 	RecordDir string
 	DeleteKey bool
+	Repos     reposFlag
 }
 
 func (a *app) renewCmd() *cobra.Command {
 	var opts renewOptions
 	cmd := &cobra.Command{
-		Use:   "renew GUN...",
+		Use:   "renew [GUN...] [--repos FILE]",
 		Short: "Re-sign the metadata that expires within a window (default 180d)",
 		Long: `renew checks each repository (as dctwiz check does) and re-signs what the root
 key can renew that expires within --within (default 180d) or has expired:
@@ -39,13 +40,19 @@ did not hold the targets key before, the new one is deleted again at the end.
 What needs someone else's key (a signer's renewed certificate) is listed with
 the command for it. Every repository is checked before any changes.
 Publishing needs --yes, or confirming on a terminal.`,
-		Example: `  dctwiz renew docker.io/acme/app docker.io/acme/api --root-key yubikey --yes`,
-		Args:    cobra.MinimumNArgs(1),
-		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			opts.GUNs = args
+		Example: `  dctwiz renew docker.io/acme/app docker.io/acme/api --root-key yubikey --yes
+
+  # What check flagged across the fleet:
+  dctwiz renew --repos repos.txt --root-key yubikey:12345678 --yes`,
+		Args:    cobra.ArbitraryArgs,
+		RunE: a.action(func(cmd *cobra.Command, args []string) (err error) {
+			if opts.GUNs, err = opts.Repos.guns(a, args); err != nil {
+				return err
+			}
 			return a.runRenew(cmd.Context(), opts)
 		}),
 	}
+	opts.Repos.register(cmd.Flags())
 	opts.RootKey.register(cmd.Flags())
 	cmd.Flags().StringVar(&opts.Within, "within", "180d", "renew what expires within this window: 180d, 26w, 4320h")
 	cmd.Flags().BoolVar(&opts.DeleteKey, "delete-targets-key", false, "delete the new targets key at the end even if the trust dir held one before (e.g. left by an interrupted renew)")

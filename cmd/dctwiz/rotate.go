@@ -22,7 +22,7 @@ func (a *app) rotateCmd() *cobra.Command {
 func (a *app) rotateServerKeyCmd(role string) *cobra.Command {
 	opts := rotateOptions{Role: role}
 	cmd := &cobra.Command{
-		Use:   role + " GUN...",
+		Use:   role + " [GUN...] [--repos FILE]",
 		Short: "Have the notary server make a new " + role + " key, signed in by the root key",
 		Long: "rotate " + role + ` asks the notary server for a new ` + role + ` key, which it makes and
 keeps (the key stays server-managed), and signs it into root.json with the root
@@ -32,13 +32,16 @@ repository is read first as a consumer, and afterwards verified as a new
 consumer and as that earlier one. Publishing needs --yes, or typing the GUN on a
 terminal.`,
 		Example: "  dctwiz rotate " + role + " docker.io/acme/app --root-key yubikey --yes",
-		Args:    cobra.MinimumNArgs(1),
-		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			opts.GUNs = args
+		Args:    cobra.ArbitraryArgs,
+		RunE: a.action(func(cmd *cobra.Command, args []string) (err error) {
+			if opts.GUNs, err = opts.Repos.guns(a, args); err != nil {
+				return err
+			}
 			return a.runRotate(cmd.Context(), opts)
 		}),
 	}
 	opts.RootKey.register(cmd.Flags())
+	opts.Repos.register(cmd.Flags())
 	cmd.Flags().StringVar(&opts.RecordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
 	if role == flows.RoleSnapshot {
 		cmd.Flags().BoolVar(&opts.Local, "local", false, "make the new snapshot key in the trust dir (its passphrase is the targets key's); every publish then needs it")
@@ -54,12 +57,13 @@ type rotateOptions struct {
 	DeleteKey bool
 	Local     bool // rotate snapshot: keep the new key in the trust dir
 	RecordDir string
+	Repos     reposFlag
 }
 
 func (a *app) rotateTargetsCmd() *cobra.Command {
 	opts := rotateOptions{Role: flows.RoleTargets}
 	cmd := &cobra.Command{
-		Use:   "targets GUN...",
+		Use:   "targets [GUN...] [--repos FILE]",
 		Short: "Give repositories a new targets key, signed in by the root key",
 		Long: `rotate targets makes a new targets (repository) key in the trust dir, signs it
 into root.json with the root key and re-signs targets.json with it: the
@@ -80,13 +84,16 @@ GUN on a terminal.`,
 
   # Several repositories, one PIN:
   dctwiz rotate targets docker.io/acme/app docker.io/acme/api --root-key yubikey:12345678 --yes --json`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			opts.GUNs = args
+		Args: cobra.ArbitraryArgs,
+		RunE: a.action(func(cmd *cobra.Command, args []string) (err error) {
+			if opts.GUNs, err = opts.Repos.guns(a, args); err != nil {
+				return err
+			}
 			return a.runRotate(cmd.Context(), opts)
 		}),
 	}
 	opts.RootKey.register(cmd.Flags())
+	opts.Repos.register(cmd.Flags())
 	cmd.Flags().BoolVar(&opts.DeleteKey, "delete-targets-key", false, "delete the new targets private key at the end (the repository keeps its signers)")
 	cmd.Flags().StringVar(&opts.RecordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
 	return cmd

@@ -23,12 +23,13 @@ type rotateRootOptions struct {
 	RemoveKeys  []string
 	RootCertOut string
 	RecordDir   string
+	Repos       reposFlag
 }
 
 func (a *app) rotateRootCmd() *cobra.Command {
 	var opts rotateRootOptions
 	cmd := &cobra.Command{
-		Use:   "root GUN...",
+		Use:   "root [GUN...] [--repos FILE]",
 		Short: "Move the repositories' root to a new key (a new YubiKey), or add a backup root key",
 		Long: `rotate root gives each repository a root role that names new keys:
 --new-root-key, and --backup-root-key if given (the root role then holds both,
@@ -65,13 +66,16 @@ passphrase.`,
   # The primary token is lost: the backup drops its key (then add a new backup):
   dctwiz rotate root docker.io/acme/app --root-key yubikey:22222222 \
       --remove-root-key ROOT-KEY-ID --yes`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			opts.GUNs = args
+		Args: cobra.ArbitraryArgs,
+		RunE: a.action(func(cmd *cobra.Command, args []string) (err error) {
+			if opts.GUNs, err = opts.Repos.guns(a, args); err != nil {
+				return err
+			}
 			return a.runRotateRoot(cmd.Context(), opts)
 		}),
 	}
 	opts.RootKey.register(cmd.Flags())
+	opts.Repos.register(cmd.Flags())
 	cmd.Flags().StringVar(&opts.NewRootKey, "new-root-key", "", "the new root key: yubikey[:SERIAL] (made on the token) or file:PATH (required)")
 	cmd.Flags().StringVar(&opts.BackupKey, "backup-root-key", "", "with --new-root-key: a second new root key the root role names too (threshold 1): yubikey[:SERIAL] or file:PATH")
 	cmd.Flags().StringVar(&opts.AddBackup, "add-backup-root-key", "", "keep the current root keys and add this backup: yubikey[:SERIAL] or file:PATH")
