@@ -44,7 +44,7 @@ Publishing needs --yes, or confirming on a terminal.`,
 
   # What check flagged across the fleet:
   dctwiz renew --repos repos.txt --root-key yubikey:12345678 --yes`,
-		Args:    cobra.ArbitraryArgs,
+		Args: cobra.ArbitraryArgs,
 		RunE: a.action(func(cmd *cobra.Command, args []string) (err error) {
 			if opts.GUNs, err = opts.Repos.guns(a, args); err != nil {
 				return err
