@@ -54,6 +54,11 @@ type app struct {
 
 	// closers release what a command opened (a YubiKey), however it ends.
 	closers []func() error
+
+	// args is the command line (for the command that reruns what failed);
+	// gunArgs are its GUN arguments, as typed.
+	args    []string
+	gunArgs []string
 }
 
 // usageError marks failures of the invocation itself (exit 2).
@@ -65,6 +70,7 @@ func (u usageError) Unwrap() error { return u.err }
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
 func (a *app) run(args []string) int {
+	a.args = args
 	root := a.rootCmd()
 	root.SetArgs(args)
 	root.SetIn(a.stdin)

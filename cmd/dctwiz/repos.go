@@ -21,6 +21,7 @@ func (r *reposFlag) register(fs *pflag.FlagSet) {
 // A bad line in the list is a usage error naming the line, before
 // anything is asked or published.
 func (r reposFlag) guns(a *app, args []string) ([]string, error) {
+	a.gunArgs = args
 	out := slices.Clone(args)
 	if r.path != "" {
 		list, err := trust.ReadRepoList(r.path, a.stdin)

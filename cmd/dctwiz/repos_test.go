@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -65,5 +66,66 @@ func TestReposFile(t *testing.T) {
 	}
 	if r := dctwiz(e, "check", "--repos", "/dev/zero"); r.code != 2 || !strings.Contains(r.stderr, "not a regular file") {
 		t.Errorf("check --repos /dev/zero:\n%s", r)
+	}
+}
+
+// TestBatchCarriesOnPastAFailedRepository: the server refuses every
+// publish for one repository of three. The other two are rotated; the
+// command names the failed one with why, writes its GUN to a file, exits 1
+// and prints the command that reruns only it, which then completes it.
+func TestBatchCarriesOnPastAFailedRepository(t *testing.T) {
+	needBed(t)
+	t.Chdir(t.TempDir()) // the failed list is written to the working directory
+	e := newEnv(t)
+	guns := []string{newGUN(), newGUN(), newGUN()}
+	for _, g := range guns {
+		mustOK(t, dctwiz(e, append([]string{"setup", g, "--delegation", "signpath=" + writeCert(t, certSpecAlice)}, serverArgs()...)...))
+	}
+	proxy, err := testbed.StartRefusingProxy(notary.URL, &notary.TLS, notary.CACert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	proxy.Refuse(guns[1])
+	through := []string{"--server", proxy.URL, "--tlscacert", notary.CACert}
+	targetsKeys := func() []string {
+		var ids []string
+		for _, g := range guns {
+			in := inspectAsConsumer(t, notary.URL, notary.CACert, g)
+			for _, k := range in.AdministrativeKeys {
+				if k.Name == "Repository" {
+					ids = append(ids, strings.Join(k.KeyIDs, ","))
+				}
+			}
+		}
+		return ids
+	}
+	before := targetsKeys()
+	r := dctwiz(e, append(append([]string{"rotate", "targets"}, guns...), append(through, "--yes")...)...)
+	after := targetsKeys()
+	if r.code != 1 || !strings.Contains(r.stderr, "1 of 3 repositories failed: "+guns[1]) || !strings.Contains(r.stderr, "carrying on with the others") {
+		t.Fatalf("a batch with one repository refused:\n%s", r)
+	}
+	if after[0] == before[0] || after[1] != before[1] || after[2] == before[2] {
+		t.Errorf("targets keys %v -> %v: want the first and third rotated, the refused one not", before, after)
+	}
+	// The failed list holds the refused GUN alone; the printed command reruns only it.
+	files, _ := filepath.Glob("dctwiz-failed-*.txt")
+	if len(files) != 1 {
+		t.Fatalf("failed lists %v", files)
+	}
+	if list, _ := os.ReadFile(files[0]); !strings.Contains(string(list), guns[1]+"\n") || strings.Contains(string(list), guns[0]) || strings.Contains(string(list), guns[2]) {
+		t.Errorf("the failed list:\n%s", list)
+	}
+	_, rerun, found := strings.Cut(r.stderr, "rerun only those (every step converges): ")
+	rerun, _, _ = strings.Cut(rerun, "\n")
+	words := strings.Fields(rerun)
+	if !found || len(words) < 2 || words[0] != "dctwiz" || slices.Contains(words, guns[0]) || !slices.Contains(words, "--repos") {
+		t.Fatalf("the rerun command %q\n%s", rerun, r)
+	}
+	proxy.Allow(guns[1])
+	mustOK(t, dctwiz(e, words[1:]...))
+	if again := targetsKeys(); again[0] != after[0] || again[1] == before[1] || again[2] != after[2] {
+		t.Errorf("after the rerun: targets keys %v, want only the second changed since %v", again, after)
 	}
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -168,9 +171,12 @@ type ceremony interface {
 // runEach makes one ceremony per repository and checks them all before
 // any runs, so that a repository that would be refused stops the command
 // before the others are changed. It then runs them in order, naming each
-// when there are several. The first failure stops it, with what that
-// repository's ceremony did said; for --json the reports so far go into
-// the error document, as a list when the command's document is one.
+// when there are several. With one repository a failure stops it, with
+// what the ceremony did said. With several, the others carry on (an
+// interrupt still stops everything); at the end the failed ones are named
+// with why, their GUNs written to a file, and the command that reruns
+// only those printed (every step converges). For --json the reports go
+// into the error document, as a list when the command's document is one.
 func (a *app) runEach(ctx context.Context, guns []trust.GUN, reports *[]*flows.Report, list bool, newCeremony func(trust.GUN) (ceremony, error)) error {
 	stop := func(rep *flows.Report, err error) error {
 		*reports = append(*reports, rep)
@@ -194,16 +200,93 @@ func (a *app) runEach(ctx context.Context, guns []trust.GUN, reports *[]*flows.R
 		}
 		cers[i] = c
 	}
+	var failed []failedRepo
 	for i, c := range cers {
 		if len(guns) > 1 && !a.json {
 			fmt.Fprintf(a.stderr, "%s\n", guns[i])
 		}
-		if err := c.RunAll(ctx); err != nil {
+		err := c.RunAll(ctx)
+		if err != nil && (len(guns) == 1 || ctx.Err() != nil) {
 			return stop(c.Report(), err)
 		}
 		*reports = append(*reports, c.Report())
+		if err != nil {
+			if !a.json {
+				a.explainStop(c.Report())
+				fmt.Fprintf(a.stderr, "%s failed: %v; carrying on with the others.\n", guns[i], err)
+			}
+			failed = append(failed, failedRepo{guns[i], err})
+		}
+	}
+	if len(failed) > 0 {
+		if a.json && list {
+			a.failureReport = *reports
+		}
+		return a.partialFailure(failed, len(guns))
 	}
 	return nil
+}
+
+// failedRepo is a repository whose ceremony failed while others ran.
+type failedRepo struct {
+	gun trust.GUN
+	err error
+}
+
+// partialFailure is the error of a batch in which some repositories
+// failed: which, and why; their GUNs go to a file, and the fix is the
+// same command over that file alone.
+func (a *app) partialFailure(failed []failedRepo, total int) error {
+	var why []string
+	var list strings.Builder
+	list.WriteString("# the repositories that failed; rerun the command with --repos on this file\n")
+	for _, f := range failed {
+		why = append(why, fmt.Sprintf("%s (%v)", f.gun, f.err))
+		list.WriteString(f.gun.String() + "\n")
+	}
+	msg := fmt.Sprintf("%d of %d repositories failed: %s", len(failed), total, strings.Join(why, "; "))
+	path, err := writeFailedList(list.String())
+	if err != nil {
+		return &trust.Error{Kind: trust.ErrPublish, Msg: msg + "; their list could not be written: " + err.Error(),
+			Fix: "rerun the same command for those repositories: every step converges"}
+	}
+	return &trust.Error{Kind: trust.ErrPublish, Msg: msg + "; the others are done. Their GUNs are in " + path,
+		Fix: "rerun only those (every step converges): " + a.rerunCommand(path)}
+}
+
+// writeFailedList writes the failed GUNs to a new file in the working
+// directory (or the temporary one if that is not writable).
+func writeFailedList(text string) (string, error) {
+	name := "dctwiz-failed-" + time.Now().Format("20060102-150405") + ".txt"
+	var err error
+	for _, dir := range []string{".", os.TempDir()} {
+		path := filepath.Join(dir, name)
+		if err = os.WriteFile(path, []byte(text), 0o644); err == nil {
+			if abs, aerr := filepath.Abs(path); aerr == nil {
+				path = abs
+			}
+			return path, nil
+		}
+	}
+	return "", err
+}
+
+// rerunCommand is this command line with its GUN arguments and any
+// --repos replaced by --repos path.
+func (a *app) rerunCommand(path string) string {
+	words := []string{"dctwiz"}
+	for i := 0; i < len(a.args); i++ {
+		arg := a.args[i]
+		switch {
+		case arg == "--repos":
+			i++ // and its value
+			continue
+		case strings.HasPrefix(arg, "--repos="), slices.Contains(a.gunArgs, arg):
+			continue
+		}
+		words = append(words, shellQuote(arg))
+	}
+	return strings.Join(append(words, "--repos", shellQuote(path)), " ")
 }
 
 func joinGUNs(guns []trust.GUN) string {
