@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/dctwiz/dctwiz/flows"
 	"github.com/dctwiz/dctwiz/internal/testbed"
 )
 
@@ -127,5 +129,57 @@ func TestBatchCarriesOnPastAFailedRepository(t *testing.T) {
 	mustOK(t, dctwiz(e, words[1:]...))
 	if again := targetsKeys(); again[0] != after[0] || again[1] == before[1] || again[2] != after[2] {
 		t.Errorf("after the rerun: targets keys %v, want only the second changed since %v", again, after)
+	}
+}
+
+// TestSetupSeveralRepositories: one setup ceremony over three
+// repositories (one argument, two from --repos -): one root key for all,
+// a certificate file each in the --root-cert-out directory, one record
+// listing all three, and every repository read by the notary CLI.
+func TestSetupSeveralRepositories(t *testing.T) {
+	needBed(t)
+	e := newEnv(t)
+	t.Chdir(t.TempDir()) // where a failed list would go
+	guns := []string{newGUN(), newGUN(), newGUN()}
+	certs, records := t.TempDir(), t.TempDir()
+	signer := "signpath=" + writeCert(t, certSpecAlice)
+	r := mustOK(t, dctwizIn(e, guns[1]+"\n"+guns[2]+"\n", append([]string{"setup", guns[0], "--repos", "-",
+		"--delegation", signer, "--root-cert-out", certs, "--delete-targets-key", "--yes",
+		"--record", records, "--json"}, serverArgs()...)...))
+	var reps []flows.Report
+	if err := json.Unmarshal([]byte(r.stdout), &reps); err != nil || len(reps) != 3 {
+		t.Fatalf("setup of three repositories --json: %v\n%s", err, r)
+	}
+	for i, rep := range reps {
+		if rep.GUN != guns[i] || rep.Init == nil || len(rep.RootCerts) != 1 || rep.TargetsKey == nil || !rep.TargetsKey.Gone {
+			t.Errorf("report %d: %+v", i, rep)
+			continue
+		}
+		if rep.RootCerts[0].CanonicalID != reps[0].RootCerts[0].CanonicalID {
+			t.Errorf("%s has another root key (%s) than %s (%s)", rep.GUN, rep.RootCerts[0].CanonicalID, reps[0].GUN, reps[0].RootCerts[0].CanonicalID)
+		}
+		if _, err := os.Stat(rep.RootCertFile); err != nil || filepath.Dir(rep.RootCertFile) != certs {
+			t.Errorf("%s's root certificate file %q: %v", rep.GUN, rep.RootCertFile, err)
+		}
+		out, err := exec.Command(bins.CLI, "-s", notary.URL, "--tlscacert", notary.CACert, "-d", t.TempDir(), "delegation", "list", rep.GUN).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "targets/releases") {
+			t.Errorf("notary delegation list %s: %v\n%s", rep.GUN, err, out)
+		}
+	}
+	if n := keyFileCount(t, filepath.Join(e["DOCKER_CONFIG"], "trust", "private")); n != 1 {
+		t.Errorf("%d key files in the trust dir, want the one root key", n)
+	}
+	jss, _ := filepath.Glob(filepath.Join(records, "dctwiz-ceremony-*.json"))
+	if len(jss) != 1 {
+		t.Fatalf("records %v, want one", jss)
+	}
+	if rec, _ := os.ReadFile(jss[0]); strings.Count(string(rec), `"gun": "`) < 3 {
+		t.Errorf("the record does not list the three repositories:\n%s", rec)
+	}
+	// A rerun converges: nothing to do in any of them.
+	r = mustOK(t, dctwizIn(e, guns[1]+"\n"+guns[2]+"\n", append([]string{"setup", guns[0], "--repos", "-",
+		"--delegation", signer, "--yes", "--json"}, serverArgs()...)...))
+	if strings.Count(r.stdout, `"already_done": true`) != 3 {
+		t.Errorf("the rerun of the three setups:\n%s", r)
 	}
 }

@@ -250,7 +250,10 @@ func (a *app) partialFailure(failed []failedRepo, total int) error {
 		return &trust.Error{Kind: trust.ErrPublish, Msg: msg + "; their list could not be written: " + err.Error(),
 			Fix: "rerun the same command for those repositories: every step converges"}
 	}
-	return &trust.Error{Kind: trust.ErrPublish, Msg: msg + "; the others are done. Their GUNs are in " + path,
+	if len(failed) < total {
+		msg += "; the others are done"
+	}
+	return &trust.Error{Kind: trust.ErrPublish, Msg: msg + ". Their GUNs are in " + path,
 		Fix: "rerun only those (every step converges): " + a.rerunCommand(path)}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dctwiz/dctwiz/flows"
 	"github.com/dctwiz/dctwiz/trust"
 )
 
@@ -127,13 +128,23 @@ func TestSetupPlanChecksItsOptions(t *testing.T) {
 	}
 	notDir := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(notDir, nil, 0o600)
-	base := setupOptions{GUN: "registry.example.com/acme/app", Signers: []string{"signpath=" + cert}, TestTag: "1.0"}
+	base := setupOptions{GUNs: []string{"registry.example.com/acme/app"}, Signers: []string{"signpath=" + cert}, TestTag: "1.0"}
+	setupPlan := func(a *app, o setupOptions) (flows.Setup, error) {
+		guns, err := parseGUNArgs(o.GUNs)
+		if err != nil {
+			return flows.Setup{}, err
+		}
+		return a.setupPlan(o, guns)
+	}
 	for _, tc := range []struct {
 		name   string
 		change func(*setupOptions)
 		want   string
 	}{
-		{"a bad GUN", func(o *setupOptions) { o.GUN = "Not A GUN" }, "GUN"},
+		{"a bad GUN", func(o *setupOptions) { o.GUNs = []string{"Not A GUN"} }, "GUN"},
+		{"several GUNs and a root certificate file, not a directory", func(o *setupOptions) {
+			o.GUNs, o.RootCertOut = append(o.GUNs, "registry.example.com/acme/api"), notDir
+		}, "not a directory"},
 		{"a malformed delegation", func(o *setupOptions) { o.Signers = []string{"signpath"} }, "give NAME=CERT"},
 		{"a signer named twice", func(o *setupOptions) { o.Signers = append(o.Signers, o.Signers[0]) }, "signpath"},
 		{"a missing certificate", func(o *setupOptions) { o.Signers = []string{"x=/nonexistent.crt"} }, "/nonexistent.crt"},
@@ -145,16 +156,16 @@ func TestSetupPlanChecksItsOptions(t *testing.T) {
 			a, _, _ := testApp(nil)
 			opts := base
 			tc.change(&opts)
-			_, err := a.setupPlan(opts)
+			_, err := setupPlan(a, opts)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("setupPlan: %v, want an error with %q", err, tc.want)
 			}
 		})
 	}
-	a, _, _ := testApp(nil, base.GUN)
+	a, _, _ := testApp(nil, base.GUNs[0])
 	opts := base
 	opts.DeleteKey = true
-	plan, err := a.setupPlan(opts)
+	plan, err := setupPlan(a, opts)
 	if err != nil || !plan.DeleteTargetsKey || len(plan.Signers) != 1 || plan.Signers[0].Name != "signpath" {
 		t.Fatalf("setupPlan with the GUN typed to confirm: %+v, %v", plan, err)
 	}

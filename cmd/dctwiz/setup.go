@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -17,7 +18,8 @@ import (
 
 // setupOptions are what `dctwiz setup` runs with.
 type setupOptions struct {
-	GUN         string
+	GUNs        []string
+	Repos       reposFlag
 	RootKey     rootKeyFlags
 	BackupKey   string   // a second root key spec, "" for none
 	Signers     []string // NAME=CERT
@@ -31,7 +33,7 @@ type setupOptions struct {
 func (a *app) setupCmd() *cobra.Command {
 	var opts setupOptions
 	cmd := &cobra.Command{
-		Use:   "setup GUN",
+		Use:   "setup GUN... [--repos FILE]",
 		Short: "Run the whole setup ceremony for a repository",
 		Long: `setup runs the ceremony in order: create the root and targets keys and
 publish with a server-managed snapshot key; add each --delegation signer;
@@ -47,7 +49,14 @@ wizard writes it, also when a step fails.
 (file:PATH, a key file, for rehearsals): the root role names both, threshold
 1, so that either token alone can maintain the repository if the other is lost
 (keep it in another safe). The root certificate file then holds both
-certificates.`,
+certificates.
+
+With several GUNs (or --repos FILE) each repository is set up with the same
+root key (its PIN once), signers and options, as one ceremony: every
+repository is checked before anything is published; --root-cert-out is then a
+directory, one certificate file per repository (named from the GUN); --json
+prints a list; a repository that fails does not stop the others (see the
+README's fleets).`,
 		Example: `  export NOTARY_ROOT_PASSPHRASE=... NOTARY_TARGETS_PASSPHRASE=...
   dctwiz setup docker.io/acme/app \
       --delegation signpath=signpath.cer \
@@ -58,18 +67,25 @@ certificates.`,
 
   # The root key on a YubiKey, with a backup on a second one:
   dctwiz setup docker.io/acme/app --root-key yubikey:11111111 --backup-root-key yubikey:22222222 \
-      --delegation signpath=signpath.cer --root-cert-out acme-app-root.crt --delete-targets-key --yes`,
-		Args: cobra.ExactArgs(1),
-		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			opts.GUN = args[0]
+      --delegation signpath=signpath.cer --root-cert-out acme-app-root.crt --delete-targets-key --yes
+
+  # A fleet, one root key for all, one certificate file each in certs/:
+  dctwiz setup --repos repos.txt --root-key yubikey:11111111 --delegation signpath=signpath.cer \
+      --root-cert-out certs/ --delete-targets-key --yes --record ceremonies/`,
+		Args: cobra.ArbitraryArgs,
+		RunE: a.action(func(cmd *cobra.Command, args []string) (err error) {
+			if opts.GUNs, err = opts.Repos.guns(a, args); err != nil {
+				return err
+			}
 			return a.runSetup(cmd.Context(), opts)
 		}),
 	}
 	f := cmd.Flags()
+	opts.Repos.register(f)
 	opts.RootKey.register(f)
 	f.StringVar(&opts.BackupKey, "backup-root-key", "", "a backup root key the root role names too (threshold 1): yubikey[:SERIAL] (made on that token) or file:PATH")
 	f.StringArrayVar(&opts.Signers, "delegation", nil, "add a signer: NAME=CERTFILE (PEM or DER X.509 certificate); repeatable")
-	f.StringVar(&opts.RootCertOut, "root-cert-out", "", "write the root certificate (PEM) to this file")
+	f.StringVar(&opts.RootCertOut, "root-cert-out", "", "write the root certificate (PEM) to this file; with several GUNs, into this directory, one file per repository")
 	f.StringVar(&opts.TestTag, "test-tag", "", "test-sign this existing tag and verify it as a consumer would")
 	f.BoolVar(&opts.Keep, "keep", false, "keep the test signature published")
 	f.BoolVar(&opts.DeleteKey, "delete-targets-key", false, "delete the local targets private key at the end (needs --yes or a terminal)")
@@ -80,9 +96,16 @@ certificates.`,
 // runSetup checks every input, then runs the ceremony with one line of
 // progress per step, and the record if asked.
 func (a *app) runSetup(ctx context.Context, opts setupOptions) error {
-	plan, err := a.setupPlan(opts)
+	guns, err := parseGUNArgs(opts.GUNs)
 	if err != nil {
 		return err
+	}
+	plan, err := a.setupPlan(opts, guns)
+	if err != nil {
+		return err
+	}
+	if len(guns) > 1 {
+		return a.runSetups(ctx, opts, plan, guns)
 	}
 	c, err := a.client()
 	if err != nil {
@@ -120,10 +143,14 @@ func (a *app) runSetup(ctx context.Context, opts setupOptions) error {
 
 // setupPlan reads and checks every input that can be checked before
 // anything is created or published, and has the deletion confirmed.
-func (a *app) setupPlan(opts setupOptions) (flows.Setup, error) {
-	gun, err := parseGUNArg(opts.GUN)
-	if err != nil {
-		return flows.Setup{}, err
+// With several repositories it is the plan of the first; the others
+// differ in their GUN and root certificate file.
+func (a *app) setupPlan(opts setupOptions, guns []trust.GUN) (flows.Setup, error) {
+	gun := guns[0]
+	if opts.RootCertOut != "" && len(guns) > 1 {
+		if err := checkDir(opts.RootCertOut); err != nil {
+			return flows.Setup{}, err
+		}
 	}
 	plan := flows.Setup{GUN: gun, RootCertOut: opts.RootCertOut, TestTag: opts.TestTag, KeepTestSig: opts.Keep, DeleteTargetsKey: opts.DeleteKey}
 	specs, err := parseDelegations(opts.Signers)
@@ -147,6 +174,7 @@ func (a *app) setupPlan(opts setupOptions) (flows.Setup, error) {
 			return plan, usageError{err}
 		}
 	}
+	plan.RootCertOut = setupCertOut(opts.RootCertOut, gun, len(guns))
 	if opts.RecordDir != "" {
 		if err := checkDir(opts.RecordDir); err != nil {
 			return plan, err
@@ -164,11 +192,78 @@ func (a *app) setupPlan(opts setupOptions) (flows.Setup, error) {
 		}
 	}
 	if opts.DeleteKey {
-		if err := a.confirm("Deleting the targets private key of "+gun.String()+" at the end of the ceremony", gun.String()); err != nil {
+		if err := a.confirm("Deleting the targets private key of "+joinGUNs(guns)+" at the end of the ceremony", gun.String()); err != nil {
 			return plan, err
 		}
 	}
 	return plan, nil
+}
+
+// setupCertOut is where gun's root certificate goes: the file given, or
+// with several repositories a file per repository in the directory given.
+func setupCertOut(out string, gun trust.GUN, repositories int) string {
+	if out == "" || repositories == 1 {
+		return out
+	}
+	return filepath.Join(out, strings.NewReplacer("/", "-", ":", "-").Replace(gun.String())+"-root.crt")
+}
+
+// runSetups sets several repositories up as one ceremony: the same root
+// key (opened once), signers and options; every repository checked before
+// any is published; one that fails does not stop the others.
+func (a *app) runSetups(ctx context.Context, opts setupOptions, plan flows.Setup, guns []trust.GUN) (err error) {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	if plan.Root, err = a.rootKey(opts.RootKey); err != nil {
+		return err
+	}
+	if opts.BackupKey != "" {
+		bf := opts.RootKey
+		bf.source = opts.BackupKey
+		if plan.BackupRoot, err = a.newRootKey(bf); err != nil {
+			return err
+		}
+	}
+	var reports []*flows.Report
+	began := time.Now()
+	defer func() {
+		if opts.RecordDir == "" || len(reports) == 0 {
+			return
+		}
+		var inspections []*trust.Inspection
+		for _, rep := range reports {
+			if g, perr := trust.ParseGUN(rep.GUN); perr == nil && rep.Published() {
+				ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+				if in, ierr := c.Inspect(ictx, g); ierr == nil {
+					inspections = append(inspections, in)
+				}
+				cancel()
+			}
+		}
+		rec := flows.NewRecord("setup", began, c.ServerURL(guns[0]), flows.RootKeyRecord(plan.Root), plan.Signers, reports, inspections)
+		md, _, werr := rec.Write(opts.RecordDir)
+		switch {
+		case werr != nil && err == nil:
+			err = werr
+		case werr == nil && !a.json:
+			fmt.Fprintf(a.stderr, "Ceremony record: %s\n", md)
+		}
+	}()
+	err = a.runEach(ctx, guns, &reports, true, func(gun trust.GUN) (ceremony, error) {
+		s := plan
+		s.GUN, s.RootCertOut = gun, setupCertOut(opts.RootCertOut, gun, len(guns))
+		return flows.NewSetup(c, s, a.progress(s.Plan()))
+	})
+	if err != nil {
+		return err
+	}
+	return a.output(reports, func() {
+		for _, rep := range reports {
+			a.printSetup(rep)
+		}
+	})
 }
 
 // writeRecord writes the ceremony record of a setup, with what expires
