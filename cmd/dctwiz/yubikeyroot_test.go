@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -355,4 +357,65 @@ func newDockerConfig(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// TestYubiKeyBatchOnePIN: one setup ceremony over a batch of 60
+// repositories with the fleet's root key on a virtual YubiKey: the card's
+// trace shows one PIN verification for the whole batch, and the notary CLI
+// reads every repository afterwards.
+func TestYubiKeyBatchOnePIN(t *testing.T) {
+	needBed(t)
+	const serial, batch = 8201, 60
+	var trace lockedBuffer
+	vt := insertCardAt(t, testbed.VPCDPortB, virtual.Options{Serial: serial, Trace: &trace}, true)
+	pinChecks := func() int { return strings.Count(trace.String(), "> 00200080 [") }
+	e := newEnv(t).without("NOTARY_ROOT_PASSPHRASE").with("DCTWIZ_YUBIKEY_PIN", ykPIN)
+	ca := caFileOf(t, vt.Card)
+	// The fleet's root key exists already, made by an earlier setup (making
+	// it costs piv-go a second verification, to read the PIN-protected
+	// management key).
+	mustOK(t, dctwiz(e, append([]string{"setup", newGUN(), "--root-key", "yubikey:8201", "--attestation-ca", ca, "--touch-policy", "never",
+		"--delegation", "signpath=" + writeCert(t, certSpecAlice), "--yes"}, serverArgs()...)...))
+	before := pinChecks()
+	var guns []string
+	for range batch {
+		guns = append(guns, newGUN())
+	}
+	list := filepath.Join(t.TempDir(), "repos.txt")
+	os.WriteFile(list, []byte(strings.Join(guns, "\n")+"\n"), 0o644)
+	began := time.Now()
+	r := mustOK(t, dctwizBinary(t, e, append([]string{"setup", "--repos", list, "--root-key", "yubikey:8201", "--attestation-ca", ca,
+		"--touch-policy", "never", "--delegation", "signpath=" + writeCert(t, certSpecAlice), "--delete-targets-key", "--yes", "--json"}, serverArgs()...)...))
+	t.Logf("%d repositories set up in %s", batch, time.Since(began).Round(time.Millisecond))
+	var reps []flows.Report
+	if err := json.Unmarshal([]byte(r.stdout), &reps); err != nil || len(reps) != batch {
+		t.Fatalf("the batch's reports: %v (%d)", err, len(reps))
+	}
+	if n := pinChecks() - before; n != 1 {
+		t.Errorf("%d PIN verifications for a batch of %d, want 1", n, batch)
+	}
+	for _, g := range guns {
+		out, err := exec.Command(bins.CLI, "-s", notary.URL, "--tlscacert", notary.CACert, "-d", t.TempDir(), "delegation", "list", g).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "targets/signpath") {
+			t.Errorf("notary delegation list %s: %v\n%s", g, err, out)
+		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer the card writes to while the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
