@@ -12,34 +12,64 @@ import (
 )
 
 func (a *app) inspectCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect GUN",
+	var repos reposFlag
+	cmd := &cobra.Command{
+		Use:   "inspect GUN... [--repos FILE]",
 		Short: "Show signed tags, signers, keys and every expiry",
 		Long: `inspect shows what 'docker trust inspect' shows (signed tags and who signed
 them, signers and their keys, the root and repository keys) plus the expiry of
-every role's metadata and every certificate.`,
+every role's metadata and every certificate. With several repositories, each in
+turn (--json: a list); one that cannot be read does not stop the others.`,
 		Example: `  dctwiz inspect docker.io/acme/app
   dctwiz inspect docker.io/acme/app --json | jq '.roles[] | select(.role=="timestamp")'`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.ArbitraryArgs,
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			return a.runInspect(cmd.Context(), args[0])
+			gunArgs, err := repos.guns(a, args)
+			if err != nil {
+				return err
+			}
+			return a.runInspect(cmd.Context(), gunArgs)
 		}),
 	}
+	repos.register(cmd.Flags())
+	return cmd
 }
 
-// runInspect shows what a repository's trust data says.
-func (a *app) runInspect(ctx context.Context, gunArg string) error {
-	gun, c, err := a.gunAndClient(gunArg)
+// runInspect shows what each repository's trust data says.
+func (a *app) runInspect(ctx context.Context, gunArgs []string) error {
+	guns, err := parseGUNArgs(gunArgs)
 	if err != nil {
 		return err
 	}
-	in, err := c.Inspect(ctx, gun)
+	c, err := a.client()
 	if err != nil {
 		return err
 	}
-	return a.output(in, func() {
-		printInspection(a, in)
+	var ins []*trust.Inspection
+	err = a.eachRepo(ctx, guns, func(gun trust.GUN) error {
+		in, err := c.Inspect(ctx, gun)
+		if err != nil {
+			return err
+		}
+		if len(guns) > 1 && !a.json {
+			if len(ins) > 0 {
+				fmt.Fprintln(a.stdout)
+			}
+			printInspection(a, in)
+		}
+		ins = append(ins, in)
+		return nil
 	})
+	switch {
+	case err != nil:
+		if len(guns) > 1 {
+			a.failureReport = ins
+		}
+		return err
+	case len(guns) == 1:
+		return a.output(ins[0], func() { printInspection(a, ins[0]) })
+	}
+	return a.output(ins, func() {})
 }
 
 func printInspection(a *app, in *trust.Inspection) {

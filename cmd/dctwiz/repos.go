@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"slices"
 
 	"github.com/spf13/pflag"
@@ -47,4 +49,28 @@ func (r reposFlag) guns(a *app, args []string) ([]string, error) {
 		seen[g.String()] = true
 	}
 	return out, nil
+}
+
+// eachRepo runs do for every repository in turn. With one, its failure is
+// the command's; with several, a failure does not stop the others (an
+// interrupt does), and the failed ones end as partialFailure.
+func (a *app) eachRepo(ctx context.Context, guns []trust.GUN, do func(trust.GUN) error) error {
+	var failed []failedRepo
+	for _, g := range guns {
+		err := do(g)
+		switch {
+		case err == nil:
+			continue
+		case len(guns) == 1 || ctx.Err() != nil:
+			return err
+		}
+		if !a.json {
+			fmt.Fprintf(a.stderr, "%s failed: %v; carrying on with the others.\n", g, err)
+		}
+		failed = append(failed, failedRepo{g, err})
+	}
+	if len(failed) > 0 {
+		return a.partialFailure(failed, len(guns))
+	}
+	return nil
 }

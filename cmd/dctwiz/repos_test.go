@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 // published, with one error naming the line.
 func TestReposFile(t *testing.T) {
 	needBed(t)
+	t.Chdir(t.TempDir()) // where a failed list goes
 	e := newEnv(t)
 	a, b, c := newGUN(), newGUN(), newGUN()
 	for _, g := range []string{a, b} {
@@ -60,6 +62,28 @@ func TestReposFile(t *testing.T) {
 		}
 	}
 	assertNoTrustData(t, c)
+
+	// The query commands and the targets key's deletion, over the list.
+	var ins []map[string]any
+	r = mustOK(t, dctwizIn(newEnv(t), b+"\n", append([]string{"inspect", a, "--repos", "-", "--json"}, serverArgs()...)...))
+	if err := json.Unmarshal([]byte(r.stdout), &ins); err != nil || len(ins) != 2 || ins[1]["gun"] != b {
+		t.Errorf("inspect GUN --repos -: %v\n%s", err, r)
+	}
+	certDir := t.TempDir()
+	mustOK(t, dctwiz(newEnv(t), append([]string{"root-cert", "export", "--repos", list, "-o", certDir}, serverArgs()...)...))
+	if files, _ := filepath.Glob(filepath.Join(certDir, "*-root.crt")); len(files) != 2 {
+		t.Errorf("root-cert export --repos -o DIR wrote %v", files)
+	}
+	// A repository without trust data does not stop the others.
+	r = dctwiz(newEnv(t), append([]string{"inspect", a, c}, serverArgs()...)...)
+	if r.code != 1 || !strings.Contains(r.stdout, "Signatures for "+a) || !strings.Contains(r.stderr, "1 of 2 repositories failed: "+c) {
+		t.Errorf("inspect of a repository and one without trust data:\n%s", r)
+	}
+	r = mustOK(t, dctwiz(e, append([]string{"targets-key", "delete", "--repos", list, "--yes", "--json"}, serverArgs()...)...))
+	if strings.Count(r.stdout, `"gun": "`) != 2 || keyFileCount(t, filepath.Join(e["DOCKER_CONFIG"], "trust", "private")) != 1 {
+		t.Errorf("targets-key delete --repos: the root key alone should be left\n%s", r)
+	}
+
 	if r := dctwiz(e, append([]string{"check", a, "--repos", list}, serverArgs()...)...); r.code != 2 || !strings.Contains(r.stderr, a+" is given twice") {
 		t.Errorf("a GUN given as an argument and in the list:\n%s", r)
 	}
@@ -181,5 +205,27 @@ func TestSetupSeveralRepositories(t *testing.T) {
 		"--delegation", signer, "--yes", "--json"}, serverArgs()...)...))
 	if strings.Count(r.stdout, `"already_done": true`) != 3 {
 		t.Errorf("the rerun of the three setups:\n%s", r)
+	}
+}
+
+// TestTestSignSeveralTags: test-sign takes several GUN:TAG; a tag the
+// registry lacks fails alone, the others are signed and verified.
+func TestTestSignSeveralTags(t *testing.T) {
+	needBed(t)
+	e := newEnv(t)
+	a, b := newGUN(), newGUN()
+	for _, g := range []string{a, b} {
+		mustOK(t, dctwiz(e, append([]string{"init", g}, serverArgs()...)...))
+		if _, err := reg.PushRandomImage(context.Background(), strings.TrimPrefix(g, reg.Host+"/"), "1.0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := dctwiz(e, append([]string{"test-sign", a + ":1.0", b + ":nope", b + ":1.0"}, serverArgs()...)...)
+	if r.code != 1 || strings.Count(r.stdout, "verified it, and removed the test signature") != 2 ||
+		!strings.Contains(r.stderr, "1 of 3 test signatures failed: "+b+":nope") {
+		t.Errorf("test-sign of three tags, one missing:\n%s", r)
+	}
+	if r := dctwiz(e, append([]string{"test-sign", a + ":1.0", b + ":1.0", "--root-cert", "x.crt"}, serverArgs()...)...); r.code != 2 {
+		t.Errorf("--root-cert with several tags:\n%s", r)
 	}
 }

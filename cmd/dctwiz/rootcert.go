@@ -12,41 +12,93 @@ import (
 func (a *app) rootCertCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "root-cert", Short: "Export a repository's root certificate"}
 	var out string
+	var repos reposFlag
 	export := &cobra.Command{
-		Use:   "export GUN",
+		Use:   "export GUN... [--repos FILE]",
 		Short: "Export the root certificate from the repository's trust data",
 		Long: `root-cert export reads the repository's published root.json (verified
 against the trust dir's cached root, as docker does) and exports its root
 certificate as PEM, with its SHA-256 fingerprint, the root key ID that clients
 pin, and its expiry. It works for repositories set up by any tool. Without -o
-the PEM goes to stdout.`,
-		Example: `  dctwiz root-cert export docker.io/acme/app -o acme-app-root.crt`,
-		Args:    cobra.ExactArgs(1),
+the PEM goes to stdout. With several repositories -o is a directory: one file
+per repository, named from the GUN (REGISTRY-PATH-root.crt).`,
+		Example: `  dctwiz root-cert export docker.io/acme/app -o acme-app-root.crt
+  dctwiz root-cert export --repos repos.txt -o certs/`,
+		Args: cobra.ArbitraryArgs,
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			return a.runRootCertExport(cmd.Context(), args[0], out)
+			gunArgs, err := repos.guns(a, args)
+			if err != nil {
+				return err
+			}
+			return a.runRootCertExports(cmd.Context(), gunArgs, out)
 		}),
 	}
-	export.Flags().StringVarP(&out, "output", "o", "", "write the PEM to this file")
+	export.Flags().StringVarP(&out, "output", "o", "", "write the PEM to this file; with several repositories, into this directory")
+	repos.register(export.Flags())
 	cmd.AddCommand(export)
 	return cmd
 }
 
-// runRootCertExport exports the root certificate to out, or to stdout.
-func (a *app) runRootCertExport(ctx context.Context, gunArg, out string) error {
-	gun, c, err := a.gunAndClient(gunArg)
+// runRootCertExports exports each repository's root certificate: with
+// several, into the directory out, one file each.
+func (a *app) runRootCertExports(ctx context.Context, gunArgs []string, out string) error {
+	guns, err := parseGUNArgs(gunArgs)
 	if err != nil {
 		return err
 	}
-	certs, err := c.RootCertificates(ctx, gun)
-	if err != nil {
-		return err
+	if len(guns) == 1 {
+		return a.runRootCertExport(ctx, guns[0], out)
 	}
 	if out != "" {
-		if err := trust.WriteRootCertificates(out, certs); err != nil {
+		if err := checkDir(out); err != nil {
 			return err
 		}
 	}
-	return a.output(map[string]any{"gun": gun.String(), "file": out, "certificates": certs}, func() {
+	var docs []any
+	err = a.eachRepo(ctx, guns, func(gun trust.GUN) error {
+		doc, err := a.exportRootCert(ctx, gun, setupCertOut(out, gun, len(guns)))
+		if err == nil {
+			docs = append(docs, doc)
+		}
+		return err
+	})
+	if err != nil {
+		a.failureReport = docs
+		return err
+	}
+	return a.output(docs, func() {})
+}
+
+// runRootCertExport exports the root certificate to out, or to stdout.
+func (a *app) runRootCertExport(ctx context.Context, gun trust.GUN, out string) error {
+	doc, err := a.exportRootCert(ctx, gun, out)
+	if err != nil {
+		return err
+	}
+	return a.output(doc, func() {})
+}
+
+// exportRootCert writes gun's root certificates to out (or, without it,
+// the PEM to stdout), and the facts beside them, unless --json.
+func (a *app) exportRootCert(ctx context.Context, gun trust.GUN, out string) (any, error) {
+	c, err := a.client()
+	if err != nil {
+		return nil, err
+	}
+	certs, err := c.RootCertificates(ctx, gun)
+	if err != nil {
+		return nil, err
+	}
+	if out != "" {
+		if err := trust.WriteRootCertificates(out, certs); err != nil {
+			return nil, err
+		}
+	}
+	doc := map[string]any{"gun": gun.String(), "file": out, "certificates": certs}
+	if a.json {
+		return doc, nil
+	}
+	func() {
 		w := a.stdout
 		if out == "" {
 			for _, rc := range certs {
@@ -64,5 +116,6 @@ func (a *app) runRootCertExport(ctx context.Context, gunArg, out string) error {
 				{"  expires", date(rc.NotAfter)},
 			})
 		}
-	})
+	}()
+	return doc, nil
 }

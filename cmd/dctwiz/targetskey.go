@@ -11,8 +11,9 @@ import (
 
 func (a *app) targetsKeyCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "targets-key", Short: "Manage the repository's targets key"}
+	var repos reposFlag
 	del := &cobra.Command{
-		Use:   "delete GUN",
+		Use:   "delete GUN... [--repos FILE]",
 		Short: "Delete the local targets private key after verifying the repository",
 		Long: `targets-key delete removes every copy of the repository's targets private
 key from the trust dir, but only after the published trust data verifies from
@@ -21,35 +22,56 @@ gone. Signers keep signing; adding or removing a signer later needs a
 targets-key rotation with the root key. Destructive: needs --yes, or typing
 the GUN on a terminal.`,
 		Example: `  dctwiz targets-key delete docker.io/acme/app --yes`,
-		Args:    cobra.ExactArgs(1),
+		Args:    cobra.ArbitraryArgs,
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			return a.runDeleteTargetsKey(cmd.Context(), args[0])
+			gunArgs, err := repos.guns(a, args)
+			if err != nil {
+				return err
+			}
+			return a.runDeleteTargetsKeys(cmd.Context(), gunArgs)
 		}),
 	}
+	repos.register(del.Flags())
 	cmd.AddCommand(del)
 	return cmd
 }
 
-// runDeleteTargetsKey deletes a repository's targets key, once confirmed.
-func (a *app) runDeleteTargetsKey(ctx context.Context, gunArg string) error {
-	gun, err := parseGUNArg(gunArg)
+// runDeleteTargetsKeys deletes each repository's targets key, once
+// confirmed for all of them.
+func (a *app) runDeleteTargetsKeys(ctx context.Context, gunArgs []string) error {
+	guns, err := parseGUNArgs(gunArgs)
 	if err != nil {
 		return err
 	}
-	if err := a.confirm("Deleting the targets private key of "+gun.String(), gun.String()); err != nil {
+	if err := a.confirm("Deleting the targets private key of "+joinGUNs(guns), guns[0].String()); err != nil {
 		return err
 	}
 	c, err := a.client()
 	if err != nil {
 		return err
 	}
-	res, err := c.DeleteTargetsKey(ctx, gun)
-	if err != nil {
-		return err
-	}
-	return a.output(res, func() {
-		printDeletion(a, res)
+	var done []*trust.TargetsKeyDeletion
+	err = a.eachRepo(ctx, guns, func(gun trust.GUN) error {
+		res, err := c.DeleteTargetsKey(ctx, gun)
+		if err != nil {
+			return err
+		}
+		if !a.json {
+			printDeletion(a, res)
+		}
+		done = append(done, res)
+		return nil
 	})
+	switch {
+	case err != nil:
+		if len(guns) > 1 {
+			a.failureReport = done
+		}
+		return err
+	case len(guns) == 1:
+		return a.output(done[0], func() {})
+	}
+	return a.output(done, func() {})
 }
 
 func printDeletion(a *app, res *trust.TargetsKeyDeletion) {
