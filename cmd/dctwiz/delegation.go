@@ -64,7 +64,7 @@ confirmation, the root key's PIN once); --json then prints a list.`,
 
   # One signer for several repositories:
   dctwiz delegation add docker.io/acme/app docker.io/acme/api ci ci.crt --root-key yubikey --yes`,
-		Args: cobra.MinimumNArgs(2),
+		Args: trailingArgs("NAME", "CERT"),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
 			name, cert := args[len(args)-2], args[len(args)-1]
 			guns, err := repos.guns(a, args[:len(args)-2])
@@ -110,7 +110,7 @@ one ceremony (one plan, one confirmation, the root key's PIN once); --json
 then prints a list.`,
 		Example: `  dctwiz delegation replace docker.io/acme/app signpath signpath-2027.cer --root-key yubikey --yes --record ceremonies/
   dctwiz delegation replace docker.io/acme/app docker.io/acme/api signpath signpath-2027.cer --root-key yubikey --yes`,
-		Args: cobra.MinimumNArgs(2),
+		Args: trailingArgs("NAME", "CERT"),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
 			name, cert := args[len(args)-2], args[len(args)-1]
 			guns, err := repos.guns(a, args[:len(args)-2])
@@ -325,7 +325,7 @@ several GUNs the signer is removed from each, as one ceremony.`,
   # A compromised signer, the targets key deleted after setup:
   dctwiz delegation remove docker.io/acme/app alice --root-key yubikey --yes
   dctwiz delegation remove docker.io/acme/app docker.io/acme/api alice --root-key yubikey --yes`,
-		Args: cobra.MinimumNArgs(1),
+		Args: trailingArgs("NAME"),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
 			name := args[len(args)-1]
 			guns, err := repos.guns(a, args[:len(args)-1])

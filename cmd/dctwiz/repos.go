@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/spf13/pflag"
 
@@ -73,4 +76,16 @@ func (a *app) eachRepo(ctx context.Context, guns []trust.GUN, do func(trust.GUN)
 		return a.partialFailure(failed, len(guns))
 	}
 	return nil
+}
+
+// trailingArgs checks a command that takes GUNs (or --repos) then the
+// named arguments what: at least len(what) arguments.
+func trailingArgs(what ...string) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) >= len(what) {
+			return nil
+		}
+		return usagef("%s needs the repositories (or --repos FILE), then %s: %d argument(s) given",
+			cmd.CommandPath(), strings.Join(what, " and "), len(args))
+	}
 }
