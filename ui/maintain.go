@@ -189,12 +189,6 @@ func (m *maintenance) renewal(gun string, now time.Time) flows.Renewal {
 	return flows.PlanRenewal(flows.Check(in, now, renewWithin))
 }
 
-// renewDue says whether gun's root.json or targets.json is due within
-// renew's window (what `dctwiz renew` re-signs).
-func (m *maintenance) renewDue(gun string, now time.Time) bool {
-	return m.renewal(gun, now).Resign
-}
-
 // renewsRootOnly says whether a renewal re-signs root.json alone in
 // every repository it changes: the root key alone, no targets key made.
 func (m *maintenance) renewsRootOnly(st *state) bool {

@@ -99,6 +99,17 @@ func (h *harness) toMaintReview() {
 	h.openRoot(true)
 }
 
+// summaryAndOutcome goes from the last step screen to the summary, leaves
+// it, and returns the outcome printed.
+func (h *harness) summaryAndOutcome() string {
+	h.t.Helper()
+	h.wait("Press enter for the summary")
+	h.enter()
+	h.wait("Ceremony record")
+	h.enter()
+	return h.outcome()
+}
+
 // publishAndVerify publishes from the review and verifies as consumers.
 func (h *harness) publishAndVerify() {
 	h.t.Helper()
@@ -113,11 +124,7 @@ func TestMaintenancePathRenewsASigner(t *testing.T) {
 	h := newHarness(t, maintained(renewedCert()))
 	h.toMaintReview()
 	h.publishAndVerify()
-	h.wait("Press enter for the summary")
-	h.enter()
-	h.wait("Ceremony record")
-	h.enter()
-	out := h.outcome()
+	out := h.summaryAndOutcome()
 	m := h.final()
 	if !m.Finished() {
 		t.Fatalf("the ceremony did not finish:\n%s", out)
@@ -160,11 +167,7 @@ func TestMaintenanceTargetsRotationKeepsTheKeyOnK(t *testing.T) {
 	h.publishAndVerify()
 	h.wait("Press enter to delete it, or k to keep it")
 	h.runes("k")
-	h.wait("Press enter for the summary")
-	h.enter()
-	h.wait("Ceremony record")
-	h.enter()
-	out := h.outcome()
+	out := h.summaryAndOutcome()
 	if !strings.Contains(out, "the rotate targets ceremony is complete") || !strings.Contains(out, "was kept in the trust dir") ||
 		!strings.Contains(out, "dctwiz finish "+testGUN) {
 		t.Errorf("outcome:\n%s", out)
@@ -422,11 +425,7 @@ func TestMaintenanceAddsABackupYubiKey(t *testing.T) {
 	h.enter()
 	h.wait("Verified: new consumers")
 	h.enter()
-	h.wait("Press enter for the summary")
-	h.enter()
-	h.wait("Ceremony record")
-	h.enter()
-	out := h.outcome()
+	out := h.summaryAndOutcome()
 	if !strings.Contains(out, "the rotate root ceremony is complete") {
 		t.Errorf("outcome:\n%s", out)
 	}
@@ -504,11 +503,7 @@ func TestMaintenanceRenewsRootJSONAlone(t *testing.T) {
 	h.press(tea.KeyPgDown)
 	h.wait("(unchanged: root.json alone is")
 	h.publishAndVerify()
-	h.wait("Press enter for the summary")
-	h.enter()
-	h.wait("Ceremony record")
-	h.enter()
-	out := h.outcome()
+	out := h.summaryAndOutcome()
 	if !strings.Contains(out, "the renew ceremony is complete") {
 		t.Errorf("outcome:\n%s", out)
 	}

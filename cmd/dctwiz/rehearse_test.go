@@ -200,12 +200,7 @@ func TestSandboxRootRotationRehearsal(t *testing.T) {
 	if before := rootCanonicalIDs(t, env["NOTARY_URL"], env["NOTARY_CA"], gun); len(before) != 2 {
 		t.Fatalf("the rehearsal's root role names %v, want the primary's and the backup's keys", before)
 	}
-	term.keys("Enter")
-	term.waitFor("step 2 of 10")
-	term.keys("Enter")
-	term.waitFor("Nothing needs a ceremony within 90 days")
-	term.keys("Enter")
-	term.waitFor("› Move the root to a new YubiKey")
+	term.toRootRehearsalCeremonies()
 	term.keys("Enter")
 	term.waitFor("YubiKey 5000002, firmware")
 	term.keys("Enter") // the backup, 5000002, is the first: the primary is in the safe
@@ -215,13 +210,7 @@ func TestSandboxRootRotationRehearsal(t *testing.T) {
 	term.waitFor("Press enter to insert the new YubiKey")
 	term.keys("Enter")
 	term.waitFor("YubiKey 5000003, firmware 5.4.3, PIN tries left 3, factory-fresh")
-	term.keys("Enter")
-	term.waitFor("New PIN")
-	for _, s := range []string{"24681357", "24681357", "11223344", "11223344"} {
-		term.text(s)
-		term.keys("Tab")
-	}
-	term.keys("Enter")
+	term.prepareToken("24681357", "11223344")
 	screen := term.waitWithin("New root key made on YubiKey 5000003", 1, time.Minute)
 	// The key the wizard made on the new token, as the token's attestation proved it.
 	ids := regexp.MustCompile(`public key ID ([0-9a-f]{64})`).FindAllStringSubmatch(screen, -1)
@@ -264,12 +253,7 @@ func TestSandboxRootRehearsalRemovesTheLostPrimary(t *testing.T) {
 		t.Skip("no virtual YubiKeys (pcscd needs root): the root ceremonies need two tokens")
 	}
 	gun := env["REGISTRY_HOST"] + "/acme/app"
-	term.keys("Enter")
-	term.waitFor("step 2 of 10")
-	term.keys("Enter")
-	term.waitFor("Nothing needs a ceremony within 90 days")
-	term.keys("Enter")
-	term.waitFor("› Move the root to a new YubiKey")
+	term.toRootRehearsalCeremonies()
 	term.keys("Down", "Down", "Enter")
 	screen := term.waitFor("on YubiKey 5000002, inserted: it can sign the removal")
 	// The proposed key (the cursor) is the one no inserted token holds.
@@ -314,6 +298,31 @@ func TestSandboxRootRehearsalRemovesTheLostPrimary(t *testing.T) {
 		t.Errorf("notary delegation list after the lost key was removed: %v\n%s", err, out)
 	}
 	term.finishSandbox(dir, "rotate root")
+}
+
+// prepareToken chooses the factory-fresh token under the cursor and sets
+// its PIN and PUK, each typed twice, on the wizard's preparation form.
+func (m *tmuxTerm) prepareToken(pin, puk string) {
+	m.t.Helper()
+	m.keys("Enter")
+	m.waitFor("New PIN")
+	for _, s := range []string{pin, pin, puk, puk} {
+		m.text(s)
+		m.keys("Tab")
+	}
+	m.keys("Enter")
+}
+
+// toRootRehearsalCeremonies walks the root-rotation rehearsal from the
+// welcome screen to the ceremony list (where "Move the root" is proposed).
+func (m *tmuxTerm) toRootRehearsalCeremonies() {
+	m.t.Helper()
+	m.keys("Enter")
+	m.waitFor("step 2 of 10")
+	m.keys("Enter")
+	m.waitFor("Nothing needs a ceremony within 90 days")
+	m.keys("Enter")
+	m.waitFor("› Move the root to a new YubiKey")
 }
 
 // startSandbox runs `dctwiz sandbox` with args in an 80x24 terminal, waits

@@ -56,7 +56,7 @@ func (a *app) runRootCertExports(ctx context.Context, gunArgs []string, out stri
 	}
 	var docs []any
 	err = a.eachRepo(ctx, guns, func(gun trust.GUN) error {
-		doc, err := a.exportRootCert(ctx, gun, setupCertOut(out, gun, len(guns)))
+		doc, err := a.exportRootCert(ctx, gun, certOutFor(out, gun, len(guns)))
 		if err == nil {
 			docs = append(docs, doc)
 		}

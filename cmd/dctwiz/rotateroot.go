@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -145,12 +144,7 @@ func (a *app) runRotateRoot(ctx context.Context, opts rotateRootOptions) (err er
 			return err
 		}
 	}
-	certOut := func(gun trust.GUN) string {
-		if opts.RootCertOut == "" || len(guns) == 1 {
-			return opts.RootCertOut
-		}
-		return filepath.Join(opts.RootCertOut, strings.NewReplacer("/", "-", ":", "-").Replace(gun.String())+"-root.crt")
-	}
+	certOut := func(gun trust.GUN) string { return certOutFor(opts.RootCertOut, gun, len(guns)) }
 	if opts.RootCertOut != "" && len(guns) > 1 {
 		if err := checkDir(opts.RootCertOut); err != nil {
 			return err

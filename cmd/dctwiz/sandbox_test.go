@@ -66,13 +66,7 @@ func TestSandboxWizardEndToEnd(t *testing.T) {
 			// b: a backup root key on the second token, prepared here.
 			term.keys("b")
 			term.waitFor("YubiKey 5000002, firmware 5.4.3, PIN tries left 3, factory-fresh")
-			term.keys("Enter")
-			term.waitFor("New PIN")
-			for _, s := range []string{"13572468", "13572468", "86427531", "86427531"} {
-				term.text(s)
-				term.keys("Tab")
-			}
-			term.keys("Enter")
+			term.prepareToken("13572468", "86427531")
 			screen := term.waitWithin("the root role names both keys", 1, time.Minute)
 			for _, m := range regexp.MustCompile(`public key ID ([0-9a-f]{64})`).FindAllStringSubmatch(screen, -1) {
 				rootKeys = append(rootKeys, m[1])

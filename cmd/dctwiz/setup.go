@@ -111,15 +111,8 @@ func (a *app) runSetup(ctx context.Context, opts setupOptions) error {
 	if err != nil {
 		return err
 	}
-	if plan.Root, err = a.rootKey(opts.RootKey); err != nil {
+	if err := a.openSetupRoots(opts, &plan); err != nil {
 		return err
-	}
-	if opts.BackupKey != "" {
-		bf := opts.RootKey
-		bf.source = opts.BackupKey
-		if plan.BackupRoot, err = a.newRootKey(bf); err != nil {
-			return err
-		}
 	}
 	began := time.Now()
 	rep, err := flows.RunSetup(ctx, c, plan, a.progress(plan.Plan()))
@@ -174,7 +167,7 @@ func (a *app) setupPlan(opts setupOptions, guns []trust.GUN) (flows.Setup, error
 			return plan, usageError{err}
 		}
 	}
-	plan.RootCertOut = setupCertOut(opts.RootCertOut, gun, len(guns))
+	plan.RootCertOut = certOutFor(opts.RootCertOut, gun, len(guns))
 	if opts.RecordDir != "" {
 		if err := checkDir(opts.RecordDir); err != nil {
 			return plan, err
@@ -199,9 +192,25 @@ func (a *app) setupPlan(opts setupOptions, guns []trust.GUN) (flows.Setup, error
 	return plan, nil
 }
 
-// setupCertOut is where gun's root certificate goes: the file given, or
+// openSetupRoots opens setup's root key (a YubiKey's PIN is asked here,
+// once for every repository) and the backup root key, if any.
+func (a *app) openSetupRoots(opts setupOptions, plan *flows.Setup) (err error) {
+	if plan.Root, err = a.rootKey(opts.RootKey); err != nil {
+		return err
+	}
+	if opts.BackupKey != "" {
+		bf := opts.RootKey
+		bf.source = opts.BackupKey
+		if plan.BackupRoot, err = a.newRootKey(bf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// certOutFor is where gun's root certificate goes: the file given, or
 // with several repositories a file per repository in the directory given.
-func setupCertOut(out string, gun trust.GUN, repositories int) string {
+func certOutFor(out string, gun trust.GUN, repositories int) string {
 	if out == "" || repositories == 1 {
 		return out
 	}
@@ -216,15 +225,8 @@ func (a *app) runSetups(ctx context.Context, opts setupOptions, plan flows.Setup
 	if err != nil {
 		return err
 	}
-	if plan.Root, err = a.rootKey(opts.RootKey); err != nil {
+	if err := a.openSetupRoots(opts, &plan); err != nil {
 		return err
-	}
-	if opts.BackupKey != "" {
-		bf := opts.RootKey
-		bf.source = opts.BackupKey
-		if plan.BackupRoot, err = a.newRootKey(bf); err != nil {
-			return err
-		}
 	}
 	var reports []*flows.Report
 	began := time.Now()
@@ -253,7 +255,7 @@ func (a *app) runSetups(ctx context.Context, opts setupOptions, plan flows.Setup
 	}()
 	err = a.runEach(ctx, guns, &reports, true, func(gun trust.GUN) (ceremony, error) {
 		s := plan
-		s.GUN, s.RootCertOut = gun, setupCertOut(opts.RootCertOut, gun, len(guns))
+		s.GUN, s.RootCertOut = gun, certOutFor(opts.RootCertOut, gun, len(guns))
 		return flows.NewSetup(c, s, a.progress(s.Plan()))
 	})
 	if err != nil {
