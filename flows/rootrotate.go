@@ -28,19 +28,11 @@ type RootRotate struct {
 
 // RootRotateSteps is the root rotation, in order.
 var RootRotateSteps = []Step[*RootRotate]{
-	{ID: StepReadConsumer, Phase: PhasePublish,
-		Title: "Read the repository as a consumer who trusted it before",
-		Run: func(ctx context.Context, eng Engine, r *RootRotate, rep *Report) (string, error) {
-			return readConsumer(ctx, eng, r.GUN, &r.snapshot)
-		}},
+	readConsumerStep[*RootRotate](),
 	{ID: StepRotateRoot, Phase: PhasePublish,
 		Title: "Publish root.json naming the new root keys, signed by the current and the new ones",
 		Run:   runRotateRoot},
-	{ID: StepVerifyConsumer, Phase: PhaseVerify,
-		Title: "Verify as a new consumer pinned to the new root certificate and as one that trusted the old root",
-		Run: func(ctx context.Context, eng Engine, r *RootRotate, rep *Report) (string, error) {
-			return verifyConsumers(ctx, eng, r.GUN, r.snapshot, rep)
-		}},
+	verifyConsumerStep[*RootRotate]("Verify as a new consumer pinned to the new root certificate and as one that trusted the old root"),
 	{ID: StepRootCert, Phase: PhaseVerify,
 		Title: "Export the new root certificate",
 		Skip:  func(r *RootRotate) string { return unless(r.RootCertOut != "", "no file given") },
@@ -142,19 +134,11 @@ type RootRenew struct {
 
 // RootRenewSteps is the root renewal, in order.
 var RootRenewSteps = []Step[*RootRenew]{
-	{ID: StepReadConsumer, Phase: PhasePublish,
-		Title: "Read the repository as a consumer who trusted it before",
-		Run: func(ctx context.Context, eng Engine, r *RootRenew, rep *Report) (string, error) {
-			return readConsumer(ctx, eng, r.GUN, &r.snapshot)
-		}},
+	readConsumerStep[*RootRenew](),
 	{ID: StepRenewRoot, Phase: PhasePublish,
 		Title: "Publish root.json re-signed by the root key: the same keys, a new expiry",
 		Run:   runRenewRoot},
-	{ID: StepVerifyConsumer, Phase: PhaseVerify,
-		Title: "Verify as a new consumer pinned to the root certificate and as one that trusted the repository before",
-		Run: func(ctx context.Context, eng Engine, r *RootRenew, rep *Report) (string, error) {
-			return verifyConsumers(ctx, eng, r.GUN, r.snapshot, rep)
-		}},
+	verifyConsumerStep[*RootRenew]("Verify as a new consumer pinned to the root certificate and as one that trusted the repository before"),
 }
 
 // Plan lists the root renewal's steps.

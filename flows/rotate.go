@@ -51,15 +51,11 @@ type Rotate struct {
 
 // RotateSteps is a key rotation, in order.
 var RotateSteps = []Step[*Rotate]{
-	{ID: StepReadConsumer, Phase: PhasePublish,
-		Title: "Read the repository as a consumer who trusted it before",
-		Run:   runReadConsumer},
+	readConsumerStep[*Rotate](),
 	{ID: StepRotateKey, Phase: PhasePublish,
 		Title: "Publish the new key, signed into root.json by the root key",
 		Run:   runRotateKey},
-	{ID: StepVerifyConsumer, Phase: PhaseVerify,
-		Title: "Verify as a new consumer and as one that trusted the repository before",
-		Run:   runVerifyConsumers},
+	verifyConsumerStep[*Rotate]("Verify as a new consumer and as one that trusted the repository before"),
 	{ID: StepDeleteTargetsKey, Phase: PhaseFinish,
 		Title: "Delete the new targets private key",
 		Skip:  func(r *Rotate) string { return unless(r.DeleteTargetsKey && r.Role == RoleTargets, "not requested") },
@@ -99,10 +95,6 @@ func RunRotate(ctx context.Context, eng Engine, r *Rotate, events func(Event)) (
 	return c.Report(), err
 }
 
-func runReadConsumer(ctx context.Context, eng Engine, r *Rotate, rep *Report) (string, error) {
-	return readConsumer(ctx, eng, r.GUN, &r.snapshot)
-}
-
 func runRotateKey(ctx context.Context, eng Engine, r *Rotate, rep *Report) (string, error) {
 	var res *trust.KeyRotation
 	var err error
@@ -125,10 +117,6 @@ func runRotateKey(ctx context.Context, eng Engine, r *Rotate, rep *Report) (stri
 		note += "; the old key removed from the trust dir"
 	}
 	return note, nil
-}
-
-func runVerifyConsumers(ctx context.Context, eng Engine, r *Rotate, rep *Report) (string, error) {
-	return verifyConsumers(ctx, eng, r.GUN, r.snapshot, rep)
 }
 
 // runDeleteTargetsKeyOf deletes gun's targets key and records it.

@@ -53,22 +53,14 @@ type SignerChange struct {
 
 // SignerSteps is the signer ceremony, in order.
 var SignerSteps = []Step[*SignerChange]{
-	{ID: StepReadConsumer, Phase: PhasePublish,
-		Title: "Read the repository as a consumer who trusted it before",
-		Run: func(ctx context.Context, eng Engine, c *SignerChange, rep *Report) (string, error) {
-			return readConsumer(ctx, eng, c.GUN, &c.snapshot)
-		}},
+	readConsumerStep[*SignerChange](),
 	{ID: StepTargetsKeyForChange, Phase: PhasePublish,
 		Title: "Have a targets key: the trust dir's, or a new one signed in by the root key",
 		Run:   runTargetsKeyForChange},
 	{ID: StepChangeSigner, Phase: PhasePublish,
 		Title: "Publish the signer change (targets/releases and targets/<name>)",
 		Run:   runChangeSigner},
-	{ID: StepVerifyConsumer, Phase: PhaseVerify,
-		Title: "Verify as a new consumer and as one that trusted the repository before",
-		Run: func(ctx context.Context, eng Engine, c *SignerChange, rep *Report) (string, error) {
-			return verifyConsumers(ctx, eng, c.GUN, c.snapshot, rep)
-		}},
+	verifyConsumerStep[*SignerChange]("Verify as a new consumer and as one that trusted the repository before"),
 	{ID: StepDeleteTargetsKey, Phase: PhaseFinish,
 		Title: "Delete the targets key signed in for this change",
 		Run: func(ctx context.Context, eng Engine, c *SignerChange, rep *Report) (string, error) {
@@ -177,6 +169,38 @@ func runChangeSigner(ctx context.Context, eng Engine, c *SignerChange, rep *Repo
 		return fmt.Sprintf("signer %s: already so, nothing to publish", c.Name), nil
 	}
 	return fmt.Sprintf("signer %s: %s (%d role(s) published)", c.Name, c.Change, len(res.Roles)), nil
+}
+
+// maintained is a maintenance ceremony's input: its repository, and where
+// the trust data a consumer held before the change is kept, to check
+// afterwards that such a consumer follows.
+type maintained interface {
+	consumerView() (trust.GUN, **trust.TrustSnapshot)
+}
+
+func (r *Rotate) consumerView() (trust.GUN, **trust.TrustSnapshot)       { return r.GUN, &r.snapshot }
+func (c *SignerChange) consumerView() (trust.GUN, **trust.TrustSnapshot) { return c.GUN, &c.snapshot }
+func (r *RootRotate) consumerView() (trust.GUN, **trust.TrustSnapshot)   { return r.GUN, &r.snapshot }
+func (r *RootRenew) consumerView() (trust.GUN, **trust.TrustSnapshot)    { return r.GUN, &r.snapshot }
+
+// readConsumerStep is every maintenance ceremony's first step.
+func readConsumerStep[In maintained]() Step[In] {
+	return Step[In]{ID: StepReadConsumer, Phase: PhasePublish,
+		Title: "Read the repository as a consumer who trusted it before",
+		Run: func(ctx context.Context, eng Engine, in In, rep *Report) (string, error) {
+			gun, snap := in.consumerView()
+			return readConsumer(ctx, eng, gun, snap)
+		}}
+}
+
+// verifyConsumerStep is every maintenance ceremony's check after its
+// publish, titled for what the ceremony changed.
+func verifyConsumerStep[In maintained](title string) Step[In] {
+	return Step[In]{ID: StepVerifyConsumer, Phase: PhaseVerify, Title: title,
+		Run: func(ctx context.Context, eng Engine, in In, rep *Report) (string, error) {
+			gun, snap := in.consumerView()
+			return verifyConsumers(ctx, eng, gun, *snap, rep)
+		}}
 }
 
 // readConsumer keeps what a consumer caches now, in *snap.

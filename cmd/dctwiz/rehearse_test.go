@@ -220,15 +220,7 @@ func TestSandboxRootRotationRehearsal(t *testing.T) {
 	oldKey, newKey := ids[0][1], ids[1][1]
 	term.keys("Enter")
 	term.waitFor("Keys of ")
-	term.keys("p")
-	term.waitFor("Press enter to verify it as consumers")
-	term.keys("Enter")
-	term.waitFor("Verified: new consumers")
-	term.keys("Enter")
-	term.waitFor("Press enter for the summary")
-	term.keys("Enter")
-	term.waitFor("Ceremony record (and its .json")
-	term.keys("NPage")
+	term.publishToSummaryEnd()
 	term.waitFor("Lock YubiKey 5000003 in the safe")
 	if now := rootCanonicalIDs(t, env["NOTARY_URL"], env["NOTARY_CA"], gun); len(now) != 1 || now[0] != newKey || newKey == oldKey {
 		t.Errorf("the published root role names %v, want the new token's key %s (the old one was %s)", now, newKey, oldKey)
@@ -272,15 +264,7 @@ func TestSandboxRootRehearsalRemovesTheLostPrimary(t *testing.T) {
 	term.waitFor("It is the root key of")
 	term.keys("Enter")
 	term.waitFor("Remove a lost YubiKey: root key " + lost[:12])
-	term.keys("p")
-	term.waitFor("Press enter to verify it as consumers")
-	term.keys("Enter")
-	term.waitFor("Verified: new consumers")
-	term.keys("Enter")
-	term.waitFor("Press enter for the summary")
-	term.keys("Enter")
-	term.waitFor("Ceremony record (and its .json")
-	term.keys("NPage")
+	term.publishToSummaryEnd()
 	term.waitFor("add a new backup YubiKey soon")
 	in := inspectAsConsumer(t, env["NOTARY_URL"], env["NOTARY_CA"], gun)
 	var roots []string
@@ -298,6 +282,21 @@ func TestSandboxRootRehearsalRemovesTheLostPrimary(t *testing.T) {
 		t.Errorf("notary delegation list after the lost key was removed: %v\n%s", err, out)
 	}
 	term.finishSandbox(dir, "rotate root")
+}
+
+// publishToSummaryEnd publishes from the review, verifies as consumers,
+// goes on to the summary and pages to its end (the last word).
+func (m *tmuxTerm) publishToSummaryEnd() {
+	m.t.Helper()
+	m.keys("p")
+	m.waitFor("Press enter to verify it as consumers")
+	m.keys("Enter")
+	m.waitFor("Verified: new consumers")
+	m.keys("Enter")
+	m.waitFor("Press enter for the summary")
+	m.keys("Enter")
+	m.waitFor("Ceremony record (and its .json")
+	m.keys("NPage")
 }
 
 // prepareToken chooses the factory-fresh token under the cursor and sets
