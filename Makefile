@@ -40,6 +40,11 @@ test: deps
 
 bench:
 	$(GO) test -run '^$$' -bench SetupCeremony -benchtime 20x ./flows
+	$(GO) test -run '^$$' -bench SetupBatch -benchtime 5x ./cmd/dctwiz
 
+# One repository against the notary CLI; then the fleet: a batch of 60
+# setups against 60 notary CLI sequences, and check over 100 and 1000
+# repositories (time, peak memory).
 perf:
 	scripts/perf-vs-notary.sh
+	scripts/perf-fleet.sh

@@ -229,3 +229,30 @@ func TestTestSignSeveralTags(t *testing.T) {
 		t.Errorf("--root-cert with several tags:\n%s", r)
 	}
 }
+
+// BenchmarkSetupBatch times one `dctwiz setup --repos` over 10 new
+// repositories (signer, root certificate each), in process, against the
+// fixed notary server: the batch's cost per repository.
+func BenchmarkSetupBatch(b *testing.B) {
+	const batch = 10
+	bed.Get(b)
+	cert := filepath.Join(b.TempDir(), "signer.crt")
+	if _, _, err := testbed.WriteCert(filepath.Dir(cert), filepath.Base(cert), certSpecAlice); err != nil {
+		b.Fatal(err)
+	}
+	e := env{"NOTARY_ROOT_PASSPHRASE": rootPass, "NOTARY_TARGETS_PASSPHRASE": targetsPass, "DOCKER_CONFIG": b.TempDir()}
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		var guns []string
+		for range batch {
+			guns = append(guns, newGUN())
+		}
+		b.StartTimer()
+		if r := dctwizIn(e, strings.Join(guns, "\n"), append([]string{"setup", "--repos", "-", "--delegation", "signpath=" + cert,
+			"--root-cert-out", b.TempDir()}, serverArgs()...)...); r.code != 0 {
+			b.Fatalf("setup --repos: %s", r)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*batch), "ms/repository")
+}
