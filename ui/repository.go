@@ -38,7 +38,7 @@ func newRepository(st *state) *repository {
 	}
 	r := &repository{st: st}
 	r.form = newForm(
-		newField("Repositories", "docker.io/acme/app (several: separate with spaces)", strings.Join(st.cfg.GUNs, " "), false, validateGUNs),
+		newField("Repositories", "docker.io/acme/app (several: separate with spaces, or paste them; @FILE reads a list)", strings.Join(st.cfg.GUNs, " "), false, validateGUNs),
 		newField("Notary server", "default: docker's server for each repository", st.cfg.Server, false, validateServer),
 		newField("TLS CA file", "optional: a PEM CA the server's certificate chains to", st.cfg.CACert, false, validateCAFile),
 		newField("Output dir", "where the root certificate and ceremony record go", out, false, validateDir),
@@ -162,19 +162,29 @@ func (r *repository) view(width int) string {
 	return b.String()
 }
 
+// parseGUNs reads the repositories typed or pasted (separated by spaces
+// or commas); @FILE reads a repository list (one GUN per line, # comments).
 func parseGUNs(s string) ([]trust.GUN, error) {
 	var out []trust.GUN
 	seen := map[string]bool{}
 	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }) {
-		g, err := trust.ParseGUN(f)
+		guns := make([]trust.GUN, 1)
+		var err error
+		if path, list := strings.CutPrefix(f, "@"); list {
+			guns, err = trust.ReadRepoList(path, nil)
+		} else {
+			guns[0], err = trust.ParseGUN(f)
+		}
 		if err != nil {
 			return nil, err
 		}
-		if seen[g.String()] {
-			return nil, fmt.Errorf("%s is listed twice", g)
+		for _, g := range guns {
+			if seen[g.String()] {
+				return nil, fmt.Errorf("%s is listed twice", g)
+			}
+			seen[g.String()] = true
+			out = append(out, g)
 		}
-		seen[g.String()] = true
-		out = append(out, g)
 	}
 	return out, nil
 }

@@ -609,3 +609,27 @@ func TestMaintenanceQuitFromEveryScreenAndFooters(t *testing.T) {
 		}
 	}
 }
+
+// The repository field takes a pasted list (newlines arrive as spaces)
+// and @FILE, a repository list; a bad line in the file names it.
+func TestRepositoryFieldTakesAListAndAFile(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "repos.txt")
+	os.WriteFile(list, []byte("# the fleet\ndocker.io/acme/api\nregistry.example.com/team/web # the site\n"), 0o644)
+	guns, err := parseGUNs("docker.io/acme/app @" + list + " acme/worker")
+	var got []string
+	for _, g := range guns {
+		got = append(got, g.String())
+	}
+	if err != nil || strings.Join(got, " ") != "docker.io/acme/app docker.io/acme/api registry.example.com/team/web docker.io/acme/worker" {
+		t.Errorf("a GUN, a list file and a GUN: %v, %v", got, err)
+	}
+	bad := filepath.Join(dir, "bad.txt")
+	os.WriteFile(bad, []byte("docker.io/acme/app\ndocker.io/acme/app:1.0\n"), 0o644)
+	if _, err := validateGUNs("@" + bad); err == nil || !strings.Contains(err.Error(), "bad.txt line 2") {
+		t.Errorf("a bad line in the list file: %v", err)
+	}
+	if _, err := validateGUNs("docker.io/acme/api @" + list); err == nil || !strings.Contains(err.Error(), "listed twice") {
+		t.Errorf("a GUN typed and in the file: %v", err)
+	}
+}

@@ -22,6 +22,7 @@ type wizardFlags struct {
 	signers  []string
 	oldName  []string // --signer, the first name of --delegation
 	attestCA string
+	repos    reposFlag
 }
 
 func (a *app) wizardCmd() *cobra.Command {
@@ -56,7 +57,15 @@ rotation' (the yearly renewal of a signer's certificate).`,
 		Example: `  dctwiz
   dctwiz wizard docker.io/acme/app --delegation signpath=signpath.cer --out-dir ~/ceremony
   dctwiz wizard registry.example.com/team/app --server https://notary.example.com --tlscacert ca.pem`,
-		RunE: a.action(func(cmd *cobra.Command, args []string) error {
+		RunE: a.action(func(cmd *cobra.Command, args []string) (err error) {
+			if f.repos.path == "-" {
+				return usagef("--repos -: the wizard reads the terminal; give --repos a file")
+			}
+			if f.repos.path != "" {
+				if args, err = f.repos.guns(a, args); err != nil {
+					return err
+				}
+			}
 			cfg, err := a.wizardConfig(args, f)
 			if err != nil {
 				return err
@@ -69,6 +78,7 @@ rotation' (the yearly renewal of a signer's certificate).`,
 	cmd.Flags().StringArrayVar(&f.signers, "delegation", nil, "prefill a signer as NAME=CERT (repeatable), as setup's --delegation")
 	cmd.Flags().StringArrayVar(&f.oldName, "signer", nil, "the same as --delegation")
 	cmd.Flags().MarkHidden("signer")
+	f.repos.register(cmd.Flags())
 	cmd.Flags().StringVar(&f.attestCA, "attestation-ca", "", "verify YubiKey attestations against this CA (PEM) instead of Yubico's PIV root CA")
 	return cmd
 }

@@ -23,6 +23,8 @@ func TestWizardFlags(t *testing.T) {
 		{[]string{"wizard", "--delegation", "ci"}, "give NAME=CERT"},
 		{[]string{"wizard", "docker.io/Acme/App"}, "not a valid repository name"},
 		{[]string{"wizard", "docker.io/acme/app"}, "the wizard needs a terminal"},
+		{[]string{"wizard", "--repos", "-"}, "the wizard reads the terminal; give --repos a file"},
+		{[]string{"wizard", "--repos", "/dev/zero"}, "not a regular file"},
 	} {
 		r := dctwiz(e, tc.args...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 1 {
