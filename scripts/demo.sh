@@ -4,23 +4,11 @@
 # image. Nothing leaves this machine; everything is removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-work=$(mktemp -d)
-bed_pid=
-cleanup() {
-	[ -n "$bed_pid" ] && kill "$bed_pid" 2>/dev/null && wait "$bed_pid" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+# shellcheck source=scripts/testbed.sh
+. scripts/testbed.sh
 
 echo "Building dctwiz and the local test bed (the first run builds notary's server: about a minute) ..."
-go build -o "$work/dctwiz" ./cmd/dctwiz
-go build -o "$work/testbed" ./internal/testbed/cmd/dctwiz-testbed
-"$work/testbed" --dir "$work/bed" --env-file "$work/bed.env" --push acme/app --signer-cert "$work/signpath.crt" --yubikey 2>"$work/bed.log" &
-bed_pid=$!
-for _ in $(seq 1800); do [ -s "$work/bed.env" ] && break; kill -0 "$bed_pid" 2>/dev/null || break; sleep 0.1; done
-[ -s "$work/bed.env" ] || { echo "the test bed did not start:" >&2; cat "$work/bed.log" >&2; exit 1; }
-# shellcheck disable=SC1091
-. "$work/bed.env"
+start_testbed --push acme/app --signer-cert "$work/signpath.crt" --yubikey
 
 gun="$REGISTRY_HOST/acme/app"
 export NOTARY_TARGETS_PASSPHRASE=sandbox-targets-passphrase

@@ -12,23 +12,10 @@
 set -euo pipefail
 rounds=${1:-7}
 cd "$(dirname "$0")/.."
-work=$(mktemp -d)
-bed_pid=
-cleanup() {
-	[ -n "$bed_pid" ] && kill "$bed_pid" 2>/dev/null && wait "$bed_pid" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-go build -o "$work/dctwiz" ./cmd/dctwiz
-go build -o "$work/testbed" ./internal/testbed/cmd/dctwiz-testbed
+# shellcheck source=scripts/testbed.sh
+. scripts/testbed.sh
 repos=$(seq -s, -f 'acme/d%g' 1 "$rounds")
-"$work/testbed" --dir "$work/bed" --env-file "$work/bed.env" --push "$repos" --signer-cert "$work/signer.crt" 2>"$work/bed.log" &
-bed_pid=$!
-for _ in $(seq 600); do [ -s "$work/bed.env" ] && break; sleep 0.1; done
-[ -s "$work/bed.env" ] || { echo "the test bed did not start:" >&2; cat "$work/bed.log" >&2; exit 1; }
-# shellcheck disable=SC1091
-. "$work/bed.env"
+start_testbed --push "$repos" --signer-cert "$work/signer.crt"
 hex=${IMAGE_DIGEST#sha256:}
 
 export NOTARY_ROOT_PASSPHRASE=perf-root-passphrase
