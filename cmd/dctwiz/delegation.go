@@ -42,7 +42,7 @@ func (a *app) delegationAddCmd() *cobra.Command {
 	var recordDir string
 	var repos reposFlag
 	cmd := &cobra.Command{
-		Use:   "add GUN... NAME CERT  (or: add --repos FILE NAME CERT)",
+		Use:   "add GUN... NAME CERT",
 		Short: "Add a signer from its X.509 certificate (PEM or DER)",
 		Long: `delegation add adds a signer the way 'docker trust signer add' does: the
 certificate's key goes into targets/releases and targets/NAME for all paths,
@@ -62,8 +62,9 @@ confirmation, the root key's PIN once); --json then prints a list.`,
   # The targets key was deleted after setup; the root key is on a YubiKey:
   dctwiz delegation add docker.io/acme/app ci ci.crt --root-key yubikey --yes
 
-  # One signer for several repositories:
-  dctwiz delegation add docker.io/acme/app docker.io/acme/api ci ci.crt --root-key yubikey --yes`,
+  # One signer for several repositories, or for a fleet's list (GUNs, then NAME CERT):
+  dctwiz delegation add docker.io/acme/app docker.io/acme/api ci ci.crt --root-key yubikey --yes
+  dctwiz delegation add --repos repos.txt ci ci.crt --root-key yubikey --yes`,
 		Args: trailingArgs("NAME", "CERT"),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
 			name, cert := args[len(args)-2], args[len(args)-1]
@@ -90,7 +91,7 @@ func (a *app) delegationReplaceCmd() *cobra.Command {
 	var recordDir string
 	var repos reposFlag
 	cmd := &cobra.Command{
-		Use:   "replace GUN... NAME CERT  (or: replace --repos FILE NAME CERT)",
+		Use:   "replace GUN... NAME CERT",
 		Short: "Renew a signer's certificate: its new key in, its old keys out",
 		Long: `delegation replace is the yearly ceremony when a signing service renews its
 certificate: the new certificate's key goes into targets/releases and
@@ -109,7 +110,8 @@ confirming on a terminal. With several GUNs the signer is renewed in each, as
 one ceremony (one plan, one confirmation, the root key's PIN once); --json
 then prints a list.`,
 		Example: `  dctwiz delegation replace docker.io/acme/app signpath signpath-2027.cer --root-key yubikey --yes --record ceremonies/
-  dctwiz delegation replace docker.io/acme/app docker.io/acme/api signpath signpath-2027.cer --root-key yubikey --yes`,
+  dctwiz delegation replace docker.io/acme/app docker.io/acme/api signpath signpath-2027.cer --root-key yubikey --yes
+  dctwiz delegation replace --repos repos.txt signpath signpath-2027.cer --root-key yubikey --yes`,
 		Args: trailingArgs("NAME", "CERT"),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
 			name, cert := args[len(args)-2], args[len(args)-1]
@@ -311,7 +313,7 @@ func (a *app) delegationRemoveCmd() *cobra.Command {
 	var recordDir string
 	var repos reposFlag
 	cmd := &cobra.Command{
-		Use:   "remove GUN... NAME  (or: remove --repos FILE NAME)",
+		Use:   "remove GUN... NAME",
 		Short: "Remove a signer",
 		Long: `delegation remove removes targets/NAME and the signer's keys from
 targets/releases where no other signer shares them. Removing the last key of
@@ -324,7 +326,8 @@ several GUNs the signer is removed from each, as one ceremony.`,
 
   # A compromised signer, the targets key deleted after setup:
   dctwiz delegation remove docker.io/acme/app alice --root-key yubikey --yes
-  dctwiz delegation remove docker.io/acme/app docker.io/acme/api alice --root-key yubikey --yes`,
+  dctwiz delegation remove docker.io/acme/app docker.io/acme/api alice --root-key yubikey --yes
+  dctwiz delegation remove --repos repos.txt alice --root-key yubikey --yes`,
 		Args: trailingArgs("NAME"),
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
 			name := args[len(args)-1]

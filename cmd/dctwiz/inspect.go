@@ -14,7 +14,7 @@ import (
 func (a *app) inspectCmd() *cobra.Command {
 	var repos reposFlag
 	cmd := &cobra.Command{
-		Use:   "inspect GUN... [--repos FILE]",
+		Use:   "inspect [GUN...] [--repos FILE]",
 		Short: "Show signed tags, signers, keys and every expiry",
 		Long: `inspect shows what 'docker trust inspect' shows (signed tags and who signed
 them, signers and their keys, the root and repository keys) plus the expiry of

@@ -14,7 +14,7 @@ func (a *app) rootCertCmd() *cobra.Command {
 	var out string
 	var repos reposFlag
 	export := &cobra.Command{
-		Use:   "export GUN... [--repos FILE]",
+		Use:   "export [GUN...] [--repos FILE]",
 		Short: "Export the root certificate from the repository's trust data",
 		Long: `root-cert export reads the repository's published root.json (verified
 against the trust dir's cached root, as docker does) and exports its root
