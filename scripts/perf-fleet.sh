@@ -50,18 +50,19 @@ t0=$(now_ms)
 "${dctwiz[@]}" --trust-dir "$work/fleet-trust" setup --repos "$work/fleet.txt" --delegation "signpath=$work/signer.crt" \
 	>/dev/null 2>"$work/fleet.log" || { tail -5 "$work/fleet.log" >&2; exit 1; }
 echo "set up $m repositories for check in $(($(now_ms) - t0)) ms"
-check_figures() { # list
+check_figures() { # list parallel
 	local count
 	count=$(grep -c . "$1")
 	if [ -x /usr/bin/time ]; then
-		/usr/bin/time -f "%e %M" -o "$work/time.out" "${dctwiz[@]}" check --repos "$1" --json >/dev/null 2>&1 || true
+		/usr/bin/time -f "%e %M" -o "$work/time.out" "${dctwiz[@]}" check --repos "$1" --parallel "$2" --json >/dev/null 2>&1 || true
 		read -r secs kib <"$work/time.out"
-		printf 'check over %d repositories: %s s, peak memory %d MiB\n' "$count" "$secs" "$((kib / 1024))"
+		printf 'check over %d repositories, --parallel %d: %s s, peak memory %d MiB\n' "$count" "$2" "$secs" "$((kib / 1024))"
 	else
 		t0=$(now_ms)
-		"${dctwiz[@]}" check --repos "$1" --json >/dev/null 2>&1 || true
-		printf 'check over %d repositories: %d ms (install GNU time for the peak memory)\n' "$count" "$(($(now_ms) - t0))"
+		"${dctwiz[@]}" check --repos "$1" --parallel "$2" --json >/dev/null 2>&1 || true
+		printf 'check over %d repositories, --parallel %d: %d ms (install GNU time for the peak memory)\n' "$count" "$2" "$(($(now_ms) - t0))"
 	fi
 }
-check_figures "$work/tenth.txt"
-check_figures "$work/fleet.txt"
+check_figures "$work/tenth.txt" 8
+check_figures "$work/fleet.txt" 1
+check_figures "$work/fleet.txt" 8

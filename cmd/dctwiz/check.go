@@ -18,9 +18,10 @@ var errFindings = errors.New("something needs a ceremony")
 
 // checkOptions are what `dctwiz check` runs with.
 type checkOptions struct {
-	GUNs   []string
-	Within string
-	Repos  reposFlag
+	GUNs     []string
+	Within   string
+	Repos    reposFlag
+	Parallel int
 }
 
 func (a *app) checkCmd() *cobra.Command {
@@ -56,6 +57,7 @@ repository could not be read); 2 bad usage.`,
 		}),
 	}
 	cmd.Flags().StringVar(&opts.Within, "within", "90d", "flag what expires within this window: 90d, 12w, 2160h")
+	cmd.Flags().IntVar(&opts.Parallel, "parallel", 8, "read this many repositories at a time (the report keeps their order)")
 	opts.Repos.register(cmd.Flags())
 	return cmd
 }
@@ -79,29 +81,23 @@ func (a *app) runCheck(ctx context.Context, opts checkOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Parallel < 1 {
+		return usagef("--parallel %d: give 1 or more", opts.Parallel)
+	}
 	c, err := a.client()
 	if err != nil {
 		return err
 	}
 	now := time.Now()
-	doc := checkDocument{Within: opts.Within, Date: now.UTC().Truncate(time.Second), OK: true}
-	for _, gun := range guns {
-		in, err := c.Inspect(ctx, gun)
-		if errors.Is(err, trust.ErrExpired) {
-			// No client can read it: say what renews it.
-			doc.Repositories = append(doc.Repositories, flows.CheckResult{GUN: gun.String(), Expiries: []flows.Expiry{}, Error: err.Error(),
-				Findings: []flows.Finding{expiredFinding(trust.ExpiredRole(err))}})
-			doc.OK = false
-			continue
-		}
-		if err != nil {
-			doc.Repositories = append(doc.Repositories, flows.CheckResult{GUN: gun.String(), Expiries: []flows.Expiry{}, Findings: []flows.Finding{}, Error: err.Error()})
-			doc.OK = false
-			continue
-		}
-		res := flows.Check(in, now, within)
-		doc.OK = doc.OK && len(res.Findings) == 0
-		doc.Repositories = append(doc.Repositories, res)
+	doc := checkDocument{Within: opts.Within, Date: now.UTC().Truncate(time.Second), OK: true,
+		Repositories: make([]flows.CheckResult, len(guns))}
+	// Reading is network-bound and touches each repository's own cache:
+	// several at a time, each result in its repository's place.
+	inParallel(len(guns), opts.Parallel, func(i int) {
+		doc.Repositories[i] = checkOne(ctx, c, guns[i], now, within)
+	})
+	for _, r := range doc.Repositories {
+		doc.OK = doc.OK && r.Error == "" && len(r.Findings) == 0
 	}
 	if err := a.output(doc, func() { printCheck(a, doc, now) }); err != nil {
 		return err
@@ -110,6 +106,22 @@ func (a *app) runCheck(ctx context.Context, opts checkOptions) error {
 		return errFindings
 	}
 	return nil
+}
+
+// checkOne is one repository's check; a repository that cannot be read
+// is a result with its error (and, when its metadata expired, the finding
+// that renews it).
+func checkOne(ctx context.Context, c *trust.Client, gun trust.GUN, now time.Time, within time.Duration) flows.CheckResult {
+	in, err := c.Inspect(ctx, gun)
+	switch {
+	case errors.Is(err, trust.ErrExpired):
+		// No client can read it: say what renews it.
+		return flows.CheckResult{GUN: gun.String(), Expiries: []flows.Expiry{}, Error: err.Error(),
+			Findings: []flows.Finding{expiredFinding(trust.ExpiredRole(err))}}
+	case err != nil:
+		return flows.CheckResult{GUN: gun.String(), Expiries: []flows.Expiry{}, Findings: []flows.Finding{}, Error: err.Error()}
+	}
+	return flows.Check(in, now, within)
 }
 
 func printCheck(a *app, doc checkDocument, now time.Time) {

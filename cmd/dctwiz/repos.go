@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -88,4 +89,21 @@ func trailingArgs(what ...string) func(*cobra.Command, []string) error {
 		return usagef("%s needs the repositories (or --repos FILE), then %s: %d argument(s) given",
 			cmd.CommandPath(), strings.Join(what, " and "), len(args))
 	}
+}
+
+// inParallel runs do(0) ... do(n-1), at most limit at a time, and returns
+// once all have returned.
+func inParallel(n, limit int, do func(i int)) {
+	sem := make(chan struct{}, max(limit, 1))
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			do(i)
+		}()
+	}
+	wg.Wait()
 }

@@ -87,6 +87,9 @@ func TestReposFile(t *testing.T) {
 	if r := dctwiz(e, append([]string{"check", a, "--repos", list}, serverArgs()...)...); r.code != 2 || !strings.Contains(r.stderr, a+" is given twice") {
 		t.Errorf("a GUN given as an argument and in the list:\n%s", r)
 	}
+	if r := dctwiz(e, append([]string{"check", "--repos", list, "--parallel", "0"}, serverArgs()...)...); r.code != 2 || !strings.Contains(r.stderr, "--parallel 0: give 1 or more") {
+		t.Errorf("check --parallel 0:\n%s", r)
+	}
 	if r := dctwiz(e, "check"); r.code != 2 || !strings.Contains(r.stderr, "no repository given") {
 		t.Errorf("check without a repository:\n%s", r)
 	}
