@@ -49,11 +49,9 @@ repository could not be read); 2 bad usage.`,
   # For a dashboard:
   dctwiz check docker.io/acme/app --json | jq '.repositories[].findings'`,
 		Args: cobra.ArbitraryArgs,
-		RunE: a.action(func(cmd *cobra.Command, args []string) (err error) {
-			if opts.GUNs, err = opts.Repos.guns(a, args); err != nil {
-				return err
-			}
-			return a.runCheck(cmd.Context(), opts)
+		RunE: a.fleet(&opts.Repos, func(ctx context.Context, guns []string) error {
+			opts.GUNs = guns
+			return a.runCheck(ctx, opts)
 		}),
 	}
 	cmd.Flags().StringVar(&opts.Within, "within", "90d", "flag what expires within this window: 90d, 12w, 2160h")

@@ -23,13 +23,7 @@ turn (--json: a list); one that cannot be read does not stop the others.`,
 		Example: `  dctwiz inspect docker.io/acme/app
   dctwiz inspect docker.io/acme/app --json | jq '.roles[] | select(.role=="timestamp")'`,
 		Args: cobra.ArbitraryArgs,
-		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			gunArgs, err := repos.guns(a, args)
-			if err != nil {
-				return err
-			}
-			return a.runInspect(cmd.Context(), gunArgs)
-		}),
+		RunE: a.fleet(&repos, a.runInspect),
 	}
 	repos.register(cmd.Flags())
 	return cmd

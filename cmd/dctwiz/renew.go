@@ -45,11 +45,9 @@ Publishing needs --yes, or confirming on a terminal.`,
   # What check flagged across the fleet:
   dctwiz renew --repos repos.txt --root-key yubikey:12345678 --yes`,
 		Args: cobra.ArbitraryArgs,
-		RunE: a.action(func(cmd *cobra.Command, args []string) (err error) {
-			if opts.GUNs, err = opts.Repos.guns(a, args); err != nil {
-				return err
-			}
-			return a.runRenew(cmd.Context(), opts)
+		RunE: a.fleet(&opts.Repos, func(ctx context.Context, guns []string) error {
+			opts.GUNs = guns
+			return a.runRenew(ctx, opts)
 		}),
 	}
 	opts.Repos.register(cmd.Flags())

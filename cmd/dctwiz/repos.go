@@ -23,6 +23,18 @@ func (r *reposFlag) register(fs *pflag.FlagSet) {
 	fs.StringVar(&r.path, "repos", "", "also work on the repositories listed in FILE, one GUN per line (# starts a comment; - reads standard input)")
 }
 
+// fleet is the RunE of a command over [GUN...] [--repos FILE]: run gets
+// the GUN arguments, then the list's.
+func (a *app) fleet(repos *reposFlag, run func(ctx context.Context, guns []string) error) func(*cobra.Command, []string) error {
+	return a.action(func(cmd *cobra.Command, args []string) error {
+		guns, err := repos.guns(a, args)
+		if err != nil {
+			return err
+		}
+		return run(cmd.Context(), guns)
+	})
+}
+
 // guns are the GUN arguments, then the list's: at least one, each once.
 // A bad line in the list is a usage error naming the line, before
 // anything is asked or published.

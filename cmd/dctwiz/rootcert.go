@@ -25,13 +25,7 @@ per repository, named from the GUN (REGISTRY-PATH-root.crt).`,
 		Example: `  dctwiz root-cert export docker.io/acme/app -o acme-app-root.crt
   dctwiz root-cert export --repos repos.txt -o certs/`,
 		Args: cobra.ArbitraryArgs,
-		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			gunArgs, err := repos.guns(a, args)
-			if err != nil {
-				return err
-			}
-			return a.runRootCertExports(cmd.Context(), gunArgs, out)
-		}),
+		RunE: a.fleet(&repos, func(ctx context.Context, guns []string) error { return a.runRootCertExports(ctx, guns, out) }),
 	}
 	export.Flags().StringVarP(&out, "output", "o", "", "write the PEM to this file; with several repositories, into this directory")
 	repos.register(export.Flags())

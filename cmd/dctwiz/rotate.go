@@ -36,11 +36,9 @@ consumer and as that earlier one. Publishing needs --yes, or typing the GUN on a
 terminal.`,
 		Example: "  dctwiz rotate " + role + " docker.io/acme/app --root-key yubikey --yes",
 		Args:    cobra.ArbitraryArgs,
-		RunE: a.action(func(cmd *cobra.Command, args []string) (err error) {
-			if opts.GUNs, err = opts.Repos.guns(a, args); err != nil {
-				return err
-			}
-			return a.runRotate(cmd.Context(), opts)
+		RunE: a.fleet(&opts.Repos, func(ctx context.Context, guns []string) error {
+			opts.GUNs = guns
+			return a.runRotate(ctx, opts)
 		}),
 	}
 	opts.RootKey.register(cmd.Flags())
@@ -88,11 +86,9 @@ GUN on a terminal.`,
   # Several repositories, one PIN:
   dctwiz rotate targets docker.io/acme/app docker.io/acme/api --root-key yubikey:12345678 --yes --json`,
 		Args: cobra.ArbitraryArgs,
-		RunE: a.action(func(cmd *cobra.Command, args []string) (err error) {
-			if opts.GUNs, err = opts.Repos.guns(a, args); err != nil {
-				return err
-			}
-			return a.runRotate(cmd.Context(), opts)
+		RunE: a.fleet(&opts.Repos, func(ctx context.Context, guns []string) error {
+			opts.GUNs = guns
+			return a.runRotate(ctx, opts)
 		}),
 	}
 	opts.RootKey.register(cmd.Flags())

@@ -66,11 +66,9 @@ passphrase.`,
   dctwiz rotate root docker.io/acme/app --root-key yubikey:22222222 \
       --remove-root-key ROOT-KEY-ID --yes`,
 		Args: cobra.ArbitraryArgs,
-		RunE: a.action(func(cmd *cobra.Command, args []string) (err error) {
-			if opts.GUNs, err = opts.Repos.guns(a, args); err != nil {
-				return err
-			}
-			return a.runRotateRoot(cmd.Context(), opts)
+		RunE: a.fleet(&opts.Repos, func(ctx context.Context, guns []string) error {
+			opts.GUNs = guns
+			return a.runRotateRoot(ctx, opts)
 		}),
 	}
 	opts.RootKey.register(cmd.Flags())

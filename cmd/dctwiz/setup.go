@@ -73,11 +73,9 @@ README's fleets).`,
   dctwiz setup --repos repos.txt --root-key yubikey:11111111 --delegation signpath=signpath.cer \
       --root-cert-out certs/ --delete-targets-key --yes --record ceremonies/`,
 		Args: cobra.ArbitraryArgs,
-		RunE: a.action(func(cmd *cobra.Command, args []string) (err error) {
-			if opts.GUNs, err = opts.Repos.guns(a, args); err != nil {
-				return err
-			}
-			return a.runSetup(cmd.Context(), opts)
+		RunE: a.fleet(&opts.Repos, func(ctx context.Context, guns []string) error {
+			opts.GUNs = guns
+			return a.runSetup(ctx, opts)
 		}),
 	}
 	f := cmd.Flags()

@@ -23,13 +23,7 @@ targets-key rotation with the root key. Destructive: needs --yes, or typing
 the GUN on a terminal.`,
 		Example: `  dctwiz targets-key delete docker.io/acme/app --yes`,
 		Args:    cobra.ArbitraryArgs,
-		RunE: a.action(func(cmd *cobra.Command, args []string) error {
-			gunArgs, err := repos.guns(a, args)
-			if err != nil {
-				return err
-			}
-			return a.runDeleteTargetsKeys(cmd.Context(), gunArgs)
-		}),
+		RunE:    a.fleet(&repos, a.runDeleteTargetsKeys),
 	}
 	repos.register(del.Flags())
 	cmd.AddCommand(del)
