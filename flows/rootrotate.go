@@ -62,6 +62,12 @@ func NewRootRotate(eng Engine, r *RootRotate, events func(Event)) (*RootRotateCe
 // before any of them changes), a root key ID to keep or remove that this
 // repository's root role does not name, and a removal that leaves no key.
 func checkRootRotate(ctx context.Context, eng Engine, r *RootRotate) error {
+	if r.RootCertOut != "" {
+		// Refused now, not after the new root is published.
+		if err := writable(r.RootCertOut); err != nil {
+			return err
+		}
+	}
 	ids := append(slices.Clone(r.Change.Keep), r.Change.Remove...)
 	if len(ids) == 0 || (len(ids) == 1 && ids[0] == trust.KeepAll) {
 		return nil

@@ -51,15 +51,21 @@ t0=$(now_ms)
 	>/dev/null 2>"$work/fleet.log" || { tail -5 "$work/fleet.log" >&2; exit 1; }
 echo "set up $m repositories for check in $(($(now_ms) - t0)) ms"
 check_figures() { # list parallel
-	local count
+	local count rc=0 t0
 	count=$(grep -c . "$1")
+	# A consumer's own trust dir (never the user's); exit 1 is "something is due".
+	local run=("${dctwiz[@]}" --trust-dir "$work/check-trust-$2" check --repos "$1" --parallel "$2" --json)
+	t0=$(now_ms)
 	if [ -x /usr/bin/time ]; then
-		/usr/bin/time -f "%e %M" -o "$work/time.out" "${dctwiz[@]}" check --repos "$1" --parallel "$2" --json >/dev/null 2>&1 || true
+		/usr/bin/time -f "%e %M" -o "$work/time.out" "${run[@]}" >/dev/null 2>"$work/check.log" || rc=$?
+	else
+		"${run[@]}" >/dev/null 2>"$work/check.log" || rc=$?
+	fi
+	((rc <= 1)) || { echo "check failed (exit $rc):" >&2; tail -3 "$work/check.log" >&2; exit 1; }
+	if [ -x /usr/bin/time ]; then
 		read -r secs kib <"$work/time.out"
 		printf 'check over %d repositories, --parallel %d: %s s, peak memory %d MiB\n' "$count" "$2" "$secs" "$((kib / 1024))"
 	else
-		t0=$(now_ms)
-		"${dctwiz[@]}" check --repos "$1" --parallel "$2" --json >/dev/null 2>&1 || true
 		printf 'check over %d repositories, --parallel %d: %d ms (install GNU time for the peak memory)\n' "$count" "$2" "$(($(now_ms) - t0))"
 	fi
 }

@@ -19,6 +19,9 @@ func ReadRepoList(path string, stdin io.Reader) ([]GUN, error) {
 	name := path
 	var b []byte
 	var err error
+	if path == "-" && stdin == nil {
+		return nil, newError(ErrBadInput, "-", "give the list as a file", "standard input is not available here")
+	}
 	if path == "-" {
 		name = "standard input"
 		b, err = io.ReadAll(io.LimitReader(stdin, MaxRepoList+1))

@@ -29,9 +29,9 @@ func TestParseRepoList(t *testing.T) {
 		name, list, where, says string
 		kind                    error
 	}{
-		{"a tag", "acme/app\nacme/api:1.0\n", "repos.txt line 2", "acme/api:1.0", trust.ErrBadGUN},
+		{"a tag", "acme/app\nacme/api:1.0\n", "repos.txt line 2", "a repository name has no tag", trust.ErrBadGUN},
 		{"two on a line", "acme/app acme/api\n", "repos.txt line 1", "more than one word", trust.ErrBadGUN},
-		{"a URL", "\n\nhttps://docker.io/acme/app\n", "repos.txt line 3", "https://", trust.ErrBadGUN},
+		{"a URL", "\n\nhttps://docker.io/acme/app\n", "repos.txt line 3", "no scheme", trust.ErrBadGUN},
 		{"listed twice", "acme/app\ndocker.io/acme/app\n", "repos.txt line 2", "line 1 already", trust.ErrBadInput},
 		{"empty", "# nothing yet\n\n", "repos.txt", "names no repository", trust.ErrBadInput},
 		{"a line too long", strings.Repeat("a", 70000), "repos.txt", "cannot read", trust.ErrBadInput},
@@ -50,6 +50,9 @@ func TestReadRepoList(t *testing.T) {
 	os.WriteFile(list, []byte("acme/app\n"), 0o644)
 	if guns, err := trust.ReadRepoList(list, nil); err != nil || len(guns) != 1 {
 		t.Errorf("a file: %v, %v", guns, err)
+	}
+	if _, err := trust.ReadRepoList("-", nil); !errors.Is(err, trust.ErrBadInput) {
+		t.Errorf("standard input where there is none: %v", err)
 	}
 	if guns, err := trust.ReadRepoList("-", strings.NewReader("acme/app\nacme/api\n")); err != nil || len(guns) != 2 {
 		t.Errorf("standard input: %v, %v", guns, err)

@@ -40,11 +40,15 @@ type ceremonyPicker struct {
 	removeKey string
 	rootWhere map[string]uint32 // root key ID -> the inserted YubiKey that holds it
 	looked    bool              // the inserted tokens were read
+	lookSeq   int               // the latest look; an older answer is dropped
+	lookErr   error             // the look failed: the list stays bare
 }
 
 // rootWhereMsg says which inserted YubiKey holds which root key.
 type rootWhereMsg struct {
+	seq   int
 	where map[string]uint32
+	err   error // the tokens or the certificates could not be read: no proposal
 }
 
 type pickStage int
@@ -113,7 +117,13 @@ func (c *ceremonyPicker) update(msg tea.Msg) tea.Cmd {
 	case pickedMsg:
 		return c.load(msg.path)
 	case rootWhereMsg:
-		c.rootWhere, c.looked = msg.where, true
+		if msg.seq != c.lookSeq {
+			return nil
+		}
+		c.rootWhere, c.looked, c.lookErr = msg.where, true, msg.err
+		if msg.err != nil {
+			return nil // the list stays bare: nothing is proposed
+		}
 		// The lost key is the one no inserted token holds: proposed.
 		if i := slices.IndexFunc(c.rootIDs, func(id string) bool { return msg.where[id] == 0 }); i >= 0 && c.st.mnt.removeKey == "" {
 			c.rCur = i
@@ -248,46 +258,58 @@ func (c *ceremonyPicker) chooseRootKey() tea.Cmd {
 		return showError(errors.New("the root has one key: it cannot be removed; choose Move the root to a new YubiKey, or Add a backup YubiKey first"))
 	}
 	c.rCur, c.stage = max(slices.Index(c.rootIDs, m.removeKey), 0), pickRootKey
-	c.rootWhere, c.looked = nil, false
-	return c.locateRootKeys()
+	c.rootWhere, c.looked, c.lookErr = nil, false, nil
+	c.lookSeq++
+	return c.locateRootKeys(c.lookSeq)
 }
 
 // locateRootKeys reads which inserted YubiKey holds which of the root
 // keys, so that the list can say it: the lost token's key is the one no
 // inserted token holds. It only reads; a failure leaves the list bare.
-func (c *ceremonyPicker) locateRootKeys() tea.Cmd {
+func (c *ceremonyPicker) locateRootKeys(seq int) tea.Cmd {
 	st := c.st
-	gun, server, ca := st.guns[0], st.server, st.caCert
+	gun, server, ca := st.mnt.inspections[0].GUN, st.server, st.caCert
+	// The ceremony's own token, if its root key is open already, is held
+	// by this program and not listed: it holds the key it opened.
+	held, heldKey := st.root.token.Serial, st.root.info.KeyID
 	return st.look(func() tea.Msg {
 		ctx, cancel := context.WithTimeout(st.ctx, 30*time.Second)
 		defer cancel()
-		where := map[string]uint32{}
+		g, err := trust.ParseGUN(gun)
+		if err != nil {
+			return rootWhereMsg{seq: seq, err: err}
+		}
 		eng, err := st.backend.Engine(server, ca, trust.Passphrases{})
 		if err != nil {
-			return rootWhereMsg{}
+			return rootWhereMsg{seq: seq, err: err}
 		}
-		certs, err := eng.RootCertificates(ctx, gun)
+		certs, err := eng.RootCertificates(ctx, g)
 		if err != nil {
-			return rootWhereMsg{}
+			return rootWhereMsg{seq: seq, err: err}
 		}
 		tokens, err := st.backend.FreeTokens()
 		if err != nil {
-			return rootWhereMsg{}
+			return rootWhereMsg{seq: seq, err: err}
 		}
-		for _, t := range tokens {
-			for _, s := range t.Slots {
-				id, ok := trust.PublicKeyID(s.PublicKey)
-				if !ok {
-					continue
-				}
-				for _, cert := range certs {
-					if cert.CanonicalID == id {
-						where[cert.KeyID] = t.Serial
-					}
+		where := map[string]uint32{}
+		holds := func(serial uint32, id string) {
+			for _, cert := range certs {
+				if cert.CanonicalID == id {
+					where[cert.KeyID] = serial
 				}
 			}
 		}
-		return rootWhereMsg{where}
+		if held != 0 && heldKey != "" {
+			holds(held, heldKey)
+		}
+		for _, t := range tokens {
+			for _, s := range t.Slots {
+				if id, ok := trust.PublicKeyID(s.PublicKey); ok {
+					holds(t.Serial, id)
+				}
+			}
+		}
+		return rootWhereMsg{seq: seq, where: where}
 	})
 }
 
@@ -417,6 +439,7 @@ func (c *ceremonyPicker) view(width int) string {
 		for i, id := range c.rootIDs {
 			b.WriteString(gutter(i == c.rCur) + id + "\n")
 			switch serial := c.rootWhere[id]; {
+			case c.lookErr != nil:
 			case !c.looked:
 				b.WriteString(styleDim.Render("     {spinner} looking at the inserted YubiKeys ...") + "\n")
 			case serial != 0:

@@ -131,6 +131,7 @@ func (r *maintRoot) scan() tea.Cmd {
 
 // startForm asks for what opening the key needs.
 func (r *maintRoot) startForm() tea.Cmd {
+	r.passOnly = false // the whole form: the root key is opened again
 	var fields []*field
 	if r.file {
 		r.pin = newField("Root passphrase", "the trust dir's root key's passphrase", "", true, nil)

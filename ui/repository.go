@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -171,7 +173,7 @@ func parseGUNs(s string) ([]trust.GUN, error) {
 		guns := make([]trust.GUN, 1)
 		var err error
 		if path, list := strings.CutPrefix(f, "@"); list {
-			guns, err = trust.ReadRepoList(path, nil)
+			guns, err = repoList(path)
 		} else {
 			guns[0], err = trust.ParseGUN(f)
 		}
@@ -187,6 +189,41 @@ func parseGUNs(s string) ([]trust.GUN, error) {
 		}
 	}
 	return out, nil
+}
+
+// repoLists caches the repository lists read for @FILE, by path, size and
+// modification time: the field is validated and drawn on every keystroke,
+// and a list is read again only when it changed.
+var repoLists = struct {
+	sync.Mutex
+	m map[string]repoListRead
+}{m: map[string]repoListRead{}}
+
+type repoListRead struct {
+	size int64
+	mod  time.Time
+	guns []trust.GUN
+	err  error
+}
+
+// repoList reads the repository list at path (standard input is the
+// terminal's here: refused).
+func repoList(path string) ([]trust.GUN, error) {
+	if path == "-" || path == "" {
+		return nil, errors.New("@ takes a file: the wizard reads the terminal, not a list on standard input")
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return trust.ReadRepoList(path, nil) // says why, naming the path
+	}
+	repoLists.Lock()
+	defer repoLists.Unlock()
+	if r, ok := repoLists.m[path]; ok && r.size == st.Size() && r.mod.Equal(st.ModTime()) {
+		return r.guns, r.err
+	}
+	guns, err := trust.ReadRepoList(path, nil)
+	repoLists.m[path] = repoListRead{size: st.Size(), mod: st.ModTime(), guns: guns, err: err}
+	return guns, err
 }
 
 func validateGUNs(s string) (string, error) {

@@ -629,6 +629,9 @@ func TestRepositoryFieldTakesAListAndAFile(t *testing.T) {
 	if _, err := validateGUNs("@" + bad); err == nil || !strings.Contains(err.Error(), "bad.txt line 2") {
 		t.Errorf("a bad line in the list file: %v", err)
 	}
+	if _, err := validateGUNs("@-"); err == nil || !strings.Contains(err.Error(), "@ takes a file") {
+		t.Errorf("@- (standard input, the terminal here): %v", err)
+	}
 	if _, err := validateGUNs("docker.io/acme/api @" + list); err == nil || !strings.Contains(err.Error(), "listed twice") {
 		t.Errorf("a GUN typed and in the file: %v", err)
 	}

@@ -55,9 +55,10 @@ type app struct {
 	// closers release what a command opened (a YubiKey), however it ends.
 	closers []func() error
 
-	// args is the command line (for the command that reruns what failed);
-	// gunArgs are its GUN arguments, as typed.
-	args    []string
+	// The command running, its positional arguments and, of those, the
+	// GUNs (a prefix): for the command that reruns what failed.
+	cmd     *cobra.Command
+	posArgs []string
 	gunArgs []string
 }
 
@@ -70,7 +71,6 @@ func (u usageError) Unwrap() error { return u.err }
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
 func (a *app) run(args []string) int {
-	a.args = args
 	root := a.rootCmd()
 	root.SetArgs(args)
 	root.SetIn(a.stdin)
@@ -134,6 +134,7 @@ func (r ranError) Unwrap() error { return r.err }
 // action adapts a command body: it sets up logging and wraps its error.
 func (a *app) action(body func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
+		a.cmd, a.posArgs = cmd, args
 		// notary logs through the global logrus; its lines are not for users.
 		logrus.SetOutput(io.Discard)
 		if a.debug {

@@ -69,6 +69,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown flag", e, []string{"inspect", "--bogus", gun}, 2, "unknown flag: --bogus"},
 		{"unknown command", e, []string{"rotate-everything"}, 2, "unknown command"},
 		{"missing argument", e, []string{"delegation", "add", gun}, 2, "dctwiz delegation add needs the repositories (or --repos FILE), then NAME and CERT: 1 argument(s) given"},
+		{"the signer's name forgotten", e, []string{"delegation", "remove", gun}, 2, "dctwiz delegation remove needs the repositories (or --repos FILE), then NAME: 1 argument(s) given"},
 		{"missing certificate", e, append([]string{"delegation", "add", gun, "bob", filepath.Join(dir, "nope.crt")}, server...), 1, "cannot read the certificate"},
 		{"garbage certificate", e, append([]string{"delegation", "add", gun, "bob", garbage}, server...), 1, "not an X.509 certificate"},
 		{"text file as DER certificate", e, append([]string{"delegation", "add", gun, "bob", text}, server...), 1, "not an X.509 certificate"},

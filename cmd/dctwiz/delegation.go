@@ -193,17 +193,14 @@ func (a *app) runSignerCeremony(ctx context.Context, change string, gunArgs []st
 	}
 	began := time.Now()
 	var reports []*flows.Report
-	defer func() {
-		// The record is written however the ceremony ended.
-		if werr := a.recordReports("delegation "+change, recordDir, began, c, root, reports); werr != nil && err == nil {
-			err = werr
-		}
-	}()
 	err = a.runEach(ctx, guns, &reports, len(guns) > 1, func(gun trust.GUN) (ceremony, error) {
 		sc := newChange(gun)
 		sc.Root = root
 		return flows.NewSignerChange(c, sc, a.progress(sc.Plan()))
 	})
+	// The record is written however the ceremony ended, before the output:
+	// failing to write it fails the command, and --json prints one document.
+	err = a.recorded(err, "delegation "+change, recordDir, began, c, root, reports)
 	if err != nil {
 		return err
 	}

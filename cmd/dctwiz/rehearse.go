@@ -39,6 +39,12 @@ func (a *app) setUpRehearsal(ctx context.Context, cfg *ui.Config, env map[string
 	// The targets key is deleted at the end: its passphrase is never needed again.
 	pass := trust.Passphrases{Targets: hex.EncodeToString(buf)}
 	var root, backup trust.RootKey
+	var tokens []*trust.YubiKeyRootKey // released before the wizard opens them again
+	defer func() {
+		for _, t := range tokens {
+			t.Close()
+		}
+	}()
 	var rootNote string
 	token := func(s string) (*trust.YubiKeyRootKey, error) {
 		serial, err := strconv.ParseUint(s, 10, 32)
@@ -47,14 +53,13 @@ func (a *app) setUpRehearsal(ctx context.Context, cfg *ui.Config, env map[string
 		}
 		return trust.YubiKeyRoot(trust.YubiKeyRootOptions{Serial: uint32(serial), PIN: env["YUBIKEY_PIN"], AttestationRoots: cfg.AttestationRoots}), nil
 	}
-	rootRotation := env["REHEARSAL"] == "root-rotation" && env["YUBIKEY_SERIAL_3"] != ""
+	rootRotation := env["REHEARSAL"] == "root-rotation" && env["YUBIKEY_SERIAL"] != "" && env["YUBIKEY_SERIAL_3"] != ""
 	if s := env["YUBIKEY_SERIAL"]; s != "" {
 		yk, err := token(s)
 		if err != nil {
 			return err
 		}
-		// Released before the wizard opens the token again.
-		defer yk.Close()
+		tokens = append(tokens, yk)
 		root = yk
 		rootNote = fmt.Sprintf("root key on the virtual YubiKey %s, PIN %s", s, env["YUBIKEY_PIN"])
 		if rootRotation {
@@ -62,7 +67,7 @@ func (a *app) setUpRehearsal(ctx context.Context, cfg *ui.Config, env map[string
 			if err != nil {
 				return err
 			}
-			defer yk2.Close()
+			tokens = append(tokens, yk2)
 			backup = yk2
 			rootNote = fmt.Sprintf("root key on the virtual YubiKey %s, its backup on %s, both PIN %s", s, env["YUBIKEY_SERIAL_2"], env["YUBIKEY_PIN"])
 		}
@@ -95,8 +100,9 @@ func (a *app) setUpRehearsal(ctx context.Context, cfg *ui.Config, env map[string
 			return nil
 		}
 		// Both tokens are released before the primary leaves its reader.
-		root.(*trust.YubiKeyRootKey).Close()
-		backup.(*trust.YubiKeyRootKey).Close()
+		for _, t := range tokens {
+			t.Close()
+		}
 		if err := newToken(ctx); err != nil {
 			return err
 		}

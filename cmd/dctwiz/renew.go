@@ -145,11 +145,6 @@ func (a *app) runRenew(ctx context.Context, opts renewOptions) (err error) {
 	}
 	var reports []*flows.Report
 	began := time.Now()
-	defer func() {
-		if werr := a.recordReports("renew", opts.RecordDir, began, c, root, reports); werr != nil && err == nil {
-			err = werr
-		}
-	}()
 	// A targets key the trust dir did not hold before is deleted again.
 	held := map[string]bool{}
 	for _, gun := range rotated {
@@ -165,6 +160,9 @@ func (a *app) runRenew(ctx context.Context, opts renewOptions) (err error) {
 		r := &flows.Rotate{GUN: gun, Root: root, Role: flows.RoleTargets, DeleteTargetsKey: opts.DeleteKey || !held[gun.String()]}
 		return flows.NewRotate(c, r, a.progress(r.Plan()))
 	})
+	// The record is written however the ceremony ended, before the output:
+	// failing to write it fails the command, and --json prints one document.
+	err = a.recorded(err, "renew", opts.RecordDir, began, c, root, reports)
 	for _, rep := range reports {
 		if rep != nil && byGUN[rep.GUN] != nil {
 			byGUN[rep.GUN].Report = rep

@@ -95,7 +95,11 @@ func (a *app) eachRepo(ctx context.Context, guns []trust.GUN, do func(trust.GUN)
 // named arguments what: at least len(what) arguments.
 func trailingArgs(what ...string) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
-		if len(args) >= len(what) {
+		need := len(what)
+		if !cmd.Flags().Changed("repos") {
+			need++ // a GUN too
+		}
+		if len(args) >= need {
 			return nil
 		}
 		return usagef("%s needs the repositories (or --repos FILE), then %s: %d argument(s) given",

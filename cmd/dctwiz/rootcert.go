@@ -41,7 +41,7 @@ func (a *app) runRootCertExports(ctx context.Context, gunArgs []string, out stri
 		return err
 	}
 	if len(guns) == 1 {
-		return a.runRootCertExport(ctx, guns[0], out)
+		return a.runRootCertExport(ctx, guns[0], certOutFor(out, guns[0], 1))
 	}
 	if out != "" {
 		if err := checkDir(out); err != nil {

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/dctwiz/dctwiz/flows"
 	"github.com/dctwiz/dctwiz/trust"
@@ -136,17 +136,13 @@ func (a *app) runRotate(ctx context.Context, opts rotateOptions) (err error) {
 	}
 	var reports []*flows.Report
 	began := time.Now()
-	defer func() {
-		// The record is written however the ceremony ended; failing to write
-		// it fails the command, as for setup.
-		if werr := a.recordReports("rotate "+opts.Role, opts.RecordDir, began, c, root, reports); werr != nil && err == nil {
-			err = werr
-		}
-	}()
 	err = a.runEach(ctx, guns, &reports, true, func(gun trust.GUN) (ceremony, error) {
 		r := &flows.Rotate{GUN: gun, Root: root, Role: opts.Role, Local: opts.Local, DeleteTargetsKey: opts.DeleteKey}
 		return flows.NewRotate(c, r, a.progress(r.Plan()))
 	})
+	// The record is written however the ceremony ended, before the output:
+	// failing to write it fails the command, and --json prints one document.
+	err = a.recorded(err, "rotate "+opts.Role, opts.RecordDir, began, c, root, reports)
 	if err != nil {
 		return err
 	}
@@ -254,35 +250,57 @@ func (a *app) partialFailure(failed []failedRepo, total int) error {
 }
 
 // writeFailedList writes the failed GUNs to a new file in the working
-// directory (or the temporary one if that is not writable).
+// directory (or the temporary one if that is not writable); a new name
+// each time, so that no earlier list is overwritten.
 func writeFailedList(text string) (string, error) {
-	name := "dctwiz-failed-" + time.Now().Format("20060102-150405") + ".txt"
+	pattern := "dctwiz-failed-" + time.Now().Format("20060102-150405") + "-*.txt"
 	var err error
 	for _, dir := range []string{".", os.TempDir()} {
-		path := filepath.Join(dir, name)
-		if err = os.WriteFile(path, []byte(text), 0o644); err == nil {
-			if abs, aerr := filepath.Abs(path); aerr == nil {
-				path = abs
-			}
-			return path, nil
+		var f *os.File
+		if f, err = os.CreateTemp(dir, pattern); err != nil {
+			continue
 		}
+		_, err = f.WriteString(text)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(f.Name())
+			continue
+		}
+		return filepath.Abs(f.Name())
 	}
 	return "", err
 }
 
-// rerunCommand is this command line with its GUN arguments and any
-// --repos replaced by --repos path.
+// rerunCommand is this command again: its flags as set (but --repos), the
+// positional arguments after the GUNs, and --repos path.
 func (a *app) rerunCommand(path string) string {
-	words := []string{"dctwiz"}
-	for i := 0; i < len(a.args); i++ {
-		arg := a.args[i]
-		switch {
-		case arg == "--repos":
-			i++ // and its value
-			continue
-		case strings.HasPrefix(arg, "--repos="), slices.Contains(a.gunArgs, arg):
-			continue
+	if a.cmd == nil {
+		return "the same command with --repos " + shellQuote(path)
+	}
+	words := strings.Fields(a.cmd.CommandPath())
+	add := func(f *pflag.Flag) {
+		switch v := f.Value.(type) {
+		case pflag.SliceValue:
+			for _, s := range v.GetSlice() {
+				words = append(words, "--"+f.Name, shellQuote(s))
+			}
+		default:
+			if f.Value.Type() == "bool" {
+				words = append(words, "--"+f.Name+"="+f.Value.String())
+				break
+			}
+			words = append(words, "--"+f.Name, shellQuote(f.Value.String()))
 		}
+	}
+	// Flags() holds the inherited flags too once parsed; Changed marks those given.
+	a.cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Changed && f.Name != "repos" {
+			add(f)
+		}
+	})
+	for _, arg := range a.posArgs[min(len(a.gunArgs), len(a.posArgs)):] {
 		words = append(words, shellQuote(arg))
 	}
 	return strings.Join(append(words, "--repos", shellQuote(path)), " ")

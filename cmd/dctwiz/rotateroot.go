@@ -185,15 +185,13 @@ func (a *app) runRotateRoot(ctx context.Context, opts rotateRootOptions) (err er
 	}
 	var reports []*flows.Report
 	began := time.Now()
-	defer func() {
-		if werr := a.recordReports("rotate root", opts.RecordDir, began, c, root, reports); werr != nil && err == nil {
-			err = werr
-		}
-	}()
 	err = a.runEach(ctx, guns, &reports, true, func(gun trust.GUN) (ceremony, error) {
 		r := &flows.RootRotate{GUN: gun, Root: root, Change: change, RootCertOut: certOut(gun)}
 		return flows.NewRootRotate(c, r, a.progress(r.Plan()))
 	})
+	// The record is written however the ceremony ended, before the output:
+	// failing to write it fails the command, and --json prints one document.
+	err = a.recorded(err, "rotate root", opts.RecordDir, began, c, root, reports)
 	if err != nil {
 		return err
 	}

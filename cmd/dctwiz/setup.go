@@ -115,7 +115,7 @@ func (a *app) runSetup(ctx context.Context, opts setupOptions) error {
 	began := time.Now()
 	rep, err := flows.RunSetup(ctx, c, plan, a.progress(plan.Plan()))
 	if opts.RecordDir != "" {
-		md, werr := a.writeRecord(ctx, c, opts.RecordDir, began, plan, rep)
+		md, werr := a.writeRecord(ctx, c, opts.RecordDir, began, plan, []*flows.Report{rep})
 		switch {
 		case werr != nil && err == nil:
 			err = werr
@@ -143,7 +143,7 @@ func (a *app) setupPlan(opts setupOptions, guns []trust.GUN) (flows.Setup, error
 			return flows.Setup{}, err
 		}
 	}
-	plan := flows.Setup{GUN: gun, RootCertOut: opts.RootCertOut, TestTag: opts.TestTag, KeepTestSig: opts.Keep, DeleteTargetsKey: opts.DeleteKey}
+	plan := flows.Setup{GUN: gun, RootCertOut: certOutFor(opts.RootCertOut, gun, len(guns)), TestTag: opts.TestTag, KeepTestSig: opts.Keep, DeleteTargetsKey: opts.DeleteKey}
 	specs, err := parseDelegations(opts.Signers)
 	if err != nil {
 		return plan, err
@@ -165,7 +165,6 @@ func (a *app) setupPlan(opts setupOptions, guns []trust.GUN) (flows.Setup, error
 			return plan, usageError{err}
 		}
 	}
-	plan.RootCertOut = certOutFor(opts.RootCertOut, gun, len(guns))
 	if opts.RecordDir != "" {
 		if err := checkDir(opts.RecordDir); err != nil {
 			return plan, err
@@ -208,8 +207,11 @@ func (a *app) openSetupRoots(opts setupOptions, plan *flows.Setup) (err error) {
 
 // certOutFor is where gun's root certificate goes: the file given, or
 // with several repositories a file per repository in the directory given.
+// An existing directory is taken as one whatever the count, so that the
+// command printed to rerun the repositories that failed (perhaps one)
+// writes where the first run did.
 func certOutFor(out string, gun trust.GUN, repositories int) string {
-	if out == "" || repositories == 1 {
+	if st, err := os.Stat(out); out == "" || (repositories == 1 && (err != nil || !st.IsDir())) {
 		return out
 	}
 	return filepath.Join(out, strings.NewReplacer("/", "-", ":", "-").Replace(gun.String())+"-root.crt")
@@ -228,34 +230,22 @@ func (a *app) runSetups(ctx context.Context, opts setupOptions, plan flows.Setup
 	}
 	var reports []*flows.Report
 	began := time.Now()
-	defer func() {
-		if opts.RecordDir == "" || len(reports) == 0 {
-			return
-		}
-		var inspections []*trust.Inspection
-		for _, rep := range reports {
-			if g, perr := trust.ParseGUN(rep.GUN); perr == nil && rep.Published() {
-				ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-				if in, ierr := c.Inspect(ictx, g); ierr == nil {
-					inspections = append(inspections, in)
-				}
-				cancel()
-			}
-		}
-		rec := flows.NewRecord("setup", began, c.ServerURL(guns[0]), flows.RootKeyRecord(plan.Root), plan.Signers, reports, inspections)
-		md, _, werr := rec.Write(opts.RecordDir)
+	err = a.runEach(ctx, guns, &reports, true, func(gun trust.GUN) (ceremony, error) {
+		s := plan
+		s.GUN, s.RootCertOut = gun, certOutFor(opts.RootCertOut, gun, len(guns))
+		return flows.NewSetup(c, s, a.progress(s.Plan()))
+	})
+	// The record, however the ceremony ended, before the output (--json
+	// prints one document, the error's if the record cannot be written).
+	if opts.RecordDir != "" && len(reports) > 0 {
+		md, werr := a.writeRecord(ctx, c, opts.RecordDir, began, plan, reports)
 		switch {
 		case werr != nil && err == nil:
 			err = werr
 		case werr == nil && !a.json:
 			fmt.Fprintf(a.stderr, "Ceremony record: %s\n", md)
 		}
-	}()
-	err = a.runEach(ctx, guns, &reports, true, func(gun trust.GUN) (ceremony, error) {
-		s := plan
-		s.GUN, s.RootCertOut = gun, certOutFor(opts.RootCertOut, gun, len(guns))
-		return flows.NewSetup(c, s, a.progress(s.Plan()))
-	})
+	}
 	if err != nil {
 		return err
 	}
@@ -266,18 +256,23 @@ func (a *app) runSetups(ctx context.Context, opts setupOptions, plan flows.Setup
 	})
 }
 
-// writeRecord writes the ceremony record of a setup, with what expires
-// when if the repository was published; it returns the Markdown's path.
-func (a *app) writeRecord(ctx context.Context, c *trust.Client, dir string, began time.Time, s flows.Setup, rep *flows.Report) (string, error) {
+// writeRecord writes the ceremony record of a setup of one or more
+// repositories, with what expires when for those published; it returns
+// the Markdown's path.
+func (a *app) writeRecord(ctx context.Context, c *trust.Client, dir string, began time.Time, s flows.Setup, reps []*flows.Report) (string, error) {
 	var inspections []*trust.Inspection
-	if rep.Published() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if in, err := c.Inspect(ctx, s.GUN); err == nil {
+	for _, rep := range reps {
+		gun, err := trust.ParseGUN(rep.GUN)
+		if err != nil || !rep.Published() {
+			continue
+		}
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		if in, err := c.Inspect(ictx, gun); err == nil {
 			inspections = append(inspections, in)
 		}
+		cancel()
 	}
-	rec := flows.NewRecord("setup", began, c.ServerURL(s.GUN), flows.RootKeyRecord(s.Root), s.Signers, []*flows.Report{rep}, inspections)
+	rec := flows.NewRecord("setup", began, c.ServerURL(s.GUN), flows.RootKeyRecord(s.Root), s.Signers, reps, inspections)
 	md, _, err := rec.Write(dir)
 	return md, err
 }
@@ -293,6 +288,15 @@ func (a *app) recordReports(ceremony, dir string, began time.Time, c *trust.Clie
 	md, _, err := rec.Write(dir)
 	if err == nil && !a.json {
 		fmt.Fprintf(a.stderr, "Ceremony record: %s\n", md)
+	}
+	return err
+}
+
+// recorded writes the ceremony record of reports (see recordReports) and
+// returns the ceremony's error, or the record's if the ceremony succeeded.
+func (a *app) recorded(err error, ceremony, dir string, began time.Time, c *trust.Client, root trust.RootKey, reports []*flows.Report) error {
+	if werr := a.recordReports(ceremony, dir, began, c, root, reports); werr != nil && err == nil {
+		return werr
 	}
 	return err
 }
