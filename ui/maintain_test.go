@@ -432,6 +432,9 @@ func TestMaintenanceAddsABackupYubiKey(t *testing.T) {
 	if h.b.prepared[5000002] != "24681357" || h.b.opts.Serial != 5000002 {
 		t.Errorf("the new token: prepared %v, the key made on %d", h.b.prepared, h.b.opts.Serial)
 	}
+	if ch := h.b.engine.rootChanges; len(ch) != 1 || !slices.Equal(ch[0].Keep, []string{trust.KeepAll}) || len(ch[0].Add) != 1 || len(ch[0].Remove) != 0 || ch[0].Renew {
+		t.Errorf("root changes %+v, want the current keys kept and one added", ch)
+	}
 	if !slices.Contains(h.b.engine.callsMade(), "rotate root") {
 		t.Errorf("calls %v", h.b.engine.callsMade())
 	}

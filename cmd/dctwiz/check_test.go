@@ -122,38 +122,32 @@ func TestRenewRootAlone(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "root metadata") || strings.Contains(r.stdout, "targets metadata:") {
 		t.Errorf("check of a root.json near its end:\n%s", r)
 	}
-	var before trust.Inspection
-	json.Unmarshal([]byte(mustOK(t, dctwiz(newEnv(t), append([]string{"inspect", gun, "--json"}, serverArgs()...)...)).stdout), &before)
-	targetsVersion := 0
-	for _, role := range before.Roles {
-		if role.Role == "targets" {
-			targetsVersion = role.Version
+	roleOf := func(in *trust.Inspection, role string) trust.RoleExpiry {
+		t.Helper()
+		for _, r := range in.Roles {
+			if r.Role == role {
+				return r
+			}
 		}
+		t.Fatalf("%s's inspection has no %s role: %+v", gun, role, in.Roles)
+		return trust.RoleExpiry{}
 	}
+	targetsVersion := roleOf(inspectAsConsumer(t, notary.URL, notary.CACert, gun), "targets").Version
 	noTargets := e.without("NOTARY_TARGETS_PASSPHRASE")
 	r = mustOK(t, dctwiz(noTargets, append([]string{"renew", gun, "--yes"}, serverArgs()...)...))
 	if !strings.Contains(r.stdout, gun+": root.json re-signed with the same root keys (version 3, expires ") ||
 		!strings.Contains(r.stderr, "Publish root.json re-signed by the root key") || strings.Contains(r.stderr, "targets key") {
 		t.Errorf("renew of root.json alone:\n%s", r)
 	}
-	var in trust.Inspection
-	json.Unmarshal([]byte(mustOK(t, dctwiz(newEnv(t), append([]string{"inspect", gun, "--json"}, serverArgs()...)...)).stdout), &in)
-	for _, role := range in.Roles {
-		switch {
-		case role.Role == "root" && (role.Version != 3 || role.Expires.Before(time.Now().AddDate(9, 11, 0))):
-			t.Errorf("root.json after the renewal: version %d, expires %v", role.Version, role.Expires)
-		case role.Role == "targets" && role.Version != targetsVersion:
-			t.Errorf("targets.json changed: version %d, was %d", role.Version, targetsVersion)
-		}
+	in := inspectAsConsumer(t, notary.URL, notary.CACert, gun)
+	if root := roleOf(in, "root"); root.Version != 3 || root.Expires.Before(time.Now().AddDate(9, 11, 0)) {
+		t.Errorf("root.json after the renewal: version %d, expires %v", root.Version, root.Expires)
 	}
-	var rootIDs []string
-	for _, k := range in.AdministrativeKeys {
-		if k.Name == "Root" {
-			rootIDs = k.KeyIDs
-		}
+	if v := roleOf(in, "targets").Version; v != targetsVersion {
+		t.Errorf("targets.json changed: version %d, was %d", v, targetsVersion)
 	}
-	if len(rootIDs) != 1 || rootIDs[0] != setup.Init.Root.ID {
-		t.Errorf("root keys %v, want the same %s", rootIDs, setup.Init.Root.ID)
+	if ids := adminIDs(in, "Root"); len(ids) != 1 || ids[0] != setup.Init.Root.ID {
+		t.Errorf("root keys %v, want the same %s", ids, setup.Init.Root.ID)
 	}
 	if n := keyFileCount(t, filepath.Join(e["DOCKER_CONFIG"], "trust", "private")); n != 1 {
 		t.Errorf("%d key files in the trust dir, want the root key alone", n)

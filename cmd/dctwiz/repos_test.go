@@ -36,7 +36,8 @@ func TestReposFile(t *testing.T) {
 		t.Errorf("check --repos FILE: %v\n%s", err, r)
 	}
 	r = dctwizIn(newEnv(t), b+"\n", append([]string{"check", a, "--repos", "-", "--json"}, serverArgs()...)...)
-	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 0 || len(doc.Repositories) != 2 || doc.Repositories[1].GUN != b {
+	var doc2 checkDocument
+	if err := json.Unmarshal([]byte(r.stdout), &doc2); err != nil || r.code != 0 || len(doc2.Repositories) != 2 || doc2.Repositories[0].GUN != a || doc2.Repositories[1].GUN != b {
 		t.Errorf("check GUN --repos -: %v\n%s", err, r)
 	}
 
@@ -228,7 +229,7 @@ func TestTestSignSeveralTags(t *testing.T) {
 		!strings.Contains(r.stderr, "1 of 3 test signatures failed: "+b+":nope") {
 		t.Errorf("test-sign of three tags, one missing:\n%s", r)
 	}
-	if r := dctwiz(e, append([]string{"test-sign", a + ":1.0", b + ":1.0", "--root-cert", "x.crt"}, serverArgs()...)...); r.code != 2 {
+	if r := dctwiz(e, append([]string{"test-sign", a + ":1.0", b + ":1.0", "--root-cert", "x.crt"}, serverArgs()...)...); r.code != 2 || !strings.Contains(r.stderr, "give one GUN:TAG with it") {
 		t.Errorf("--root-cert with several tags:\n%s", r)
 	}
 }
@@ -239,6 +240,7 @@ func TestTestSignSeveralTags(t *testing.T) {
 func BenchmarkSetupBatch(b *testing.B) {
 	const batch = 10
 	bed.Get(b)
+	b.Chdir(b.TempDir())
 	cert := filepath.Join(b.TempDir(), "signer.crt")
 	if _, _, err := testbed.WriteCert(filepath.Dir(cert), filepath.Base(cert), certSpecAlice); err != nil {
 		b.Fatal(err)

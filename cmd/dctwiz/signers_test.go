@@ -14,6 +14,7 @@ import (
 // deleted: one plan and one confirmation, a targets key signed in and
 // deleted again per repository, and each read back by the notary CLI.
 func TestSignerCeremonyOverSeveralRepositories(t *testing.T) {
+	t.Chdir(t.TempDir()) // a failed list, if a repository ever failed
 	needBed(t)
 	e := newEnv(t)
 	guns := []string{newGUN(), newGUN()}
