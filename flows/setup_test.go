@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,14 +33,20 @@ var (
 
 func TestMain(m *testing.M) { os.Exit(bed.Run(m)) }
 
-// countingTransport counts the HTTP requests the engine makes.
+// countingTransport counts the HTTP requests the engine makes, and keeps
+// what each asked for: the method and the path's last element.
 type countingTransport struct {
 	inner http.RoundTripper
 	n     atomic.Int64
+	mu    sync.Mutex
+	asked []string
 }
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
+	c.mu.Lock()
+	c.asked = append(c.asked, r.Method+" "+path.Base(r.URL.Path))
+	c.mu.Unlock()
 	return c.inner.RoundTrip(r)
 }
 
@@ -193,6 +202,49 @@ func BenchmarkSetupCeremony(b *testing.B) {
 			}
 			b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
 		})
+	}
+}
+
+// The setup as make perf runs it (one signer, the root certificate, a
+// test signature verified by a consumer and removed) makes at most 20
+// requests: nothing this process already holds is fetched again, and the
+// server's keys once. The consumer still reads root.json itself.
+func TestSetupRequestBudget(t *testing.T) {
+	c, counter := engine(t, t.TempDir())
+	s := ceremony(t)
+	s.DeleteTargetsKey = false // as make perf runs it
+	rep, err := flows.RunSetup(context.Background(), c, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.TestSign == nil || rep.TestSign.Verified == nil {
+		t.Fatalf("no consumer check in the report: %+v", rep.TestSign)
+	}
+	times := map[string]int{}
+	for _, a := range counter.asked {
+		times[a]++
+	}
+	t.Logf("%d requests: %v", counter.n.Load(), counter.asked)
+	if n := counter.n.Load(); n > 20 {
+		t.Errorf("%d requests, want at most 20", n)
+	}
+	for _, key := range []string{"GET timestamp.key", "GET snapshot.key"} {
+		if times[key] != 1 {
+			t.Errorf("%s %d times, want once", key, times[key])
+		}
+	}
+	// One 404 when init looks, one read by the consumer check.
+	if times["GET root.json"] > 2 {
+		t.Errorf("root.json fetched %d times", times["GET root.json"])
+	}
+	posts := 0
+	for _, a := range counter.asked {
+		if strings.HasPrefix(a, "POST") {
+			posts++
+		}
+	}
+	if posts != 4 {
+		t.Errorf("%d publishes, want 4 (init, signers, test signature, its removal)", posts)
 	}
 }
 

@@ -1,6 +1,8 @@
 package trust
 
 import (
+	"bytes"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -52,7 +54,34 @@ func (a *atomicFiles) Set(name string, data []byte) error {
 	if !strings.HasPrefix(path, a.dir) {
 		return store.ErrPathOutsideStore
 	}
+	if sameFile(path, data, notary.PrivNoExecPerms) {
+		// notary saves root.json on every load: rewriting (and syncing) the
+		// same bytes costs a ceremony more than its requests do.
+		return nil
+	}
+	if a.ext == ".json" && name != "root" {
+		// The cache's timestamp, snapshot and targets are fetched again and
+		// verified when lost: renamed whole, but not synced (a setup writes
+		// ten of them). Keys and the cached root.json, the repository's
+		// pin, are synced.
+		return renameInto(path, data, notary.PrivNoExecPerms, false)
+	}
 	return writeFileAtomic(path, data, notary.PrivNoExecPerms)
+}
+
+// sameFile says whether path is a regular file with these bytes and mode.
+func sameFile(path string, data []byte, perm os.FileMode) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() || info.Mode().Perm() != perm || info.Size() != int64(len(data)) {
+		return false
+	}
+	have, err := io.ReadAll(io.LimitReader(f, int64(len(data))+1))
+	return err == nil && bytes.Equal(have, data)
 }
 
 // SetMulti writes each file atomically (notary's would call its own Set).
@@ -74,6 +103,12 @@ var (
 // the same directory and a rename: readers see the old file or the whole
 // new one, never a part.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return renameInto(path, data, perm, true)
+}
+
+// renameInto writes data to a temporary file beside path and renames it
+// over path; with sync, the data and the rename reach the disk first.
+func renameInto(path string, data []byte, perm os.FileMode, sync bool) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, notary.PrivExecPerms); err != nil {
 		return err
@@ -91,15 +126,20 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		tmp.Close()
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
+	if sync {
+		if err := tmp.Sync(); err != nil {
+			tmp.Close()
+			return err
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
+	}
+	if !sync {
+		return nil
 	}
 	if d, err := os.Open(dir); err == nil {
 		d.Sync() // the rename itself survives a crash

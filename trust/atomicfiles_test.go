@@ -55,3 +55,44 @@ func TestAtomicFiles(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
+
+// The same bytes are not written again (notary saves root.json on every
+// load); other bytes, or the same bytes under another mode, are.
+func TestAtomicFilesSkipTheSameBytes(t *testing.T) {
+	dir := t.TempDir()
+	fs, err := store.NewFileStore(dir, "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newAtomicFiles(fs, "json")
+	p := filepath.Join(dir, "root.json")
+	for _, step := range []struct {
+		what    string
+		prepare func()
+		bytes   string
+		rewrite bool
+	}{
+		{"the first write", func() {}, `{"v":1}`, true},
+		{"the same bytes", func() {}, `{"v":1}`, false},
+		{"other bytes", func() {}, `{"v":2}`, true},
+		{"the same bytes under mode 0644", func() { os.Chmod(p, 0o644) }, `{"v":2}`, true},
+	} {
+		before, _ := os.Stat(p) // nil before the first write
+		step.prepare()
+		if err := a.Set("root", []byte(step.bytes)); err != nil {
+			t.Fatalf("%s: %v", step.what, err)
+		}
+		after, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rewritten := before == nil || !os.SameFile(before, after); rewritten != step.rewrite {
+			t.Errorf("%s: rewritten %v, want %v", step.what, rewritten, step.rewrite)
+		}
+		b, _ := os.ReadFile(p)
+		st, _ := os.Stat(p)
+		if string(b) != step.bytes || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: the file holds %q with mode %v", step.what, b, st.Mode().Perm())
+		}
+	}
+}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
@@ -57,6 +58,9 @@ type Client struct {
 
 	mu         sync.Mutex
 	transports map[string]http.RoundTripper // by server URL + GUN
+
+	memo   metaMemo       // trust data this process already read (see memo.go)
+	puller *remote.Puller // the registry's transports, reused (registry.go)
 
 	// passMu guards passCache, and makes the engine ask for one passphrase
 	// at a time; it is not mu, so a prompt never holds up the network.
@@ -157,23 +161,61 @@ func (c *Client) ServerURL(gun GUN) string {
 	return DefaultServerURL(gun)
 }
 
+// tlsTransport trusts the system's CAs and, when caFile is given, that CA
+// too. The system's CAs are read only when a server's certificate needs
+// them: reading them costs a short command a fifth of its time.
 func tlsTransport(caFile string) (http.RoundTripper, error) {
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if caFile != "" {
-		pemBytes, err := ReadInputFile(caFile)
-		if err != nil {
-			return nil, wrapError(ErrBadInput, err, caFile, "check the TLS CA certificate's path", "cannot read the TLS CA certificate: %s", shortCause(err)).with(ActionTLSCA)
-		}
-		if !pool.AppendCertsFromPEM(pemBytes) {
-			return nil, newError(ErrBadInput, caFile, "give a PEM file with the CA certificate of the notary server", "no PEM certificate in the TLS CA file")
-		}
-	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile == "" {
+		return t, nil // nil RootCAs: Go reads the system's CAs at the first handshake
+	}
+	pemBytes, err := ReadInputFile(caFile)
+	if err != nil {
+		return nil, wrapError(ErrBadInput, err, caFile, "check the TLS CA certificate's path", "cannot read the TLS CA certificate: %s", shortCause(err)).with(ActionTLSCA)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		return nil, newError(ErrBadInput, caFile, "give a PEM file with the CA certificate of the notary server", "no PEM certificate in the TLS CA file")
+	}
+	// crypto/tls verifies against one pool; this verifies against the CA
+	// file, then the system's, with the same checks (chain, host name).
+	t.TLSClientConfig.InsecureSkipVerify = true
+	t.TLSClientConfig.VerifyConnection = func(cs tls.ConnectionState) error { return verifyPeer(cs, pool) }
 	return t, nil
+}
+
+// verifyPeer verifies the server's chain and name against ca, else
+// against the system's CAs. The error is crypto/tls's own kind, so that
+// an untrusted CA and a wrong name read as they do without a CA file.
+func verifyPeer(cs tls.ConnectionState, ca *x509.CertPool) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("tls: the server sent no certificate")
+	}
+	opts := x509.VerifyOptions{DNSName: cs.ServerName, Intermediates: x509.NewCertPool(), Roots: ca}
+	for _, c := range cs.PeerCertificates[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	leaf := cs.PeerCertificates[0]
+	caErr := verifyLeaf(leaf, opts)
+	if caErr == nil {
+		return nil
+	}
+	opts.Roots = nil // the system's
+	err := verifyLeaf(leaf, opts)
+	if err == nil {
+		return nil
+	}
+	var nameErr x509.HostnameError
+	if errors.As(caErr, &nameErr) {
+		err = caErr // the CA file's chain holds: the name is what is wrong
+	}
+	return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
+}
+
+func verifyLeaf(leaf *x509.Certificate, opts x509.VerifyOptions) error {
+	_, err := leaf.Verify(opts)
+	return err
 }
 
 // BasicAuthFromEnv decodes NOTARY_AUTH / REGISTRY_AUTH style credentials:

@@ -27,7 +27,11 @@ type Resolved struct {
 // proves that a client which knows only the root certificate gets this
 // answer.
 func (c *Client) ResolveAsConsumer(ctx context.Context, gun GUN, pinnedRootIDs []string, tag string) (*Resolved, error) {
-	repo, s, err := c.consumerRepo(ctx, gun, pinnedRootIDs)
+	return c.resolveAsConsumer(ctx, gun, pinnedRootIDs, tag, nil)
+}
+
+func (c *Client) resolveAsConsumer(ctx context.Context, gun GUN, pinnedRootIDs []string, tag string, shared *sessionMemo) (*Resolved, error) {
+	repo, s, err := c.consumerRepo(ctx, gun, pinnedRootIDs, shared)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +53,7 @@ func (c *Client) ResolveAsConsumer(ctx context.Context, gun GUN, pinnedRootIDs [
 // VerifyPublished checks that the published trust data verifies from an
 // empty cache pinned to pinnedRootIDs.
 func (c *Client) VerifyPublished(ctx context.Context, gun GUN, pinnedRootIDs []string) error {
-	repo, s, err := c.consumerRepo(ctx, gun, pinnedRootIDs)
+	repo, s, err := c.consumerRepo(ctx, gun, pinnedRootIDs, nil)
 	if err != nil {
 		return err
 	}
@@ -59,18 +63,13 @@ func (c *Client) VerifyPublished(ctx context.Context, gun GUN, pinnedRootIDs []s
 	return nil
 }
 
-func (c *Client) consumerRepo(ctx context.Context, gun GUN, pinned []string) (client.Repository, *session, error) {
+func (c *Client) consumerRepo(ctx context.Context, gun GUN, pinned []string, shared *sessionMemo) (client.Repository, *session, error) {
 	if len(pinned) == 0 {
 		return nil, nil, newError(ErrBadInput, gun.String(), "", "no root key to pin")
 	}
-	rt, err := c.notaryTransport(ctx, gun)
+	remote, server, err := c.consumerRemote(ctx, gun, shared)
 	if err != nil {
 		return nil, nil, err
-	}
-	server := c.ServerURL(gun)
-	remote, err := store.NewNotaryServerStore(server, data.GUN(gun.String()), rt)
-	if err != nil {
-		return nil, nil, wrapError(ErrBadInput, err, server, "", "not a notary server URL")
 	}
 	pin := trustpinning.TrustPinConfig{Certs: map[string][]string{gun.String(): pinned}, DisableTOFU: true}
 	repo, err := client.NewRepository(data.GUN(gun.String()), server, remote, store.NewMemoryStore(nil),
@@ -80,6 +79,25 @@ func (c *Client) consumerRepo(ctx context.Context, gun GUN, pinned []string) (cl
 	}
 	s := &session{c: c, gun: gun, server: server, remote: remote, pass: &passRecorder{}}
 	return repo, s, nil
+}
+
+// consumerRemote is the server as a consumer reads it: root.json and
+// timestamp.json from the server itself, files named by their hash from
+// the memo when this process already holds them. shared is the session
+// memo of the engine call the check is part of, or nil.
+func (c *Client) consumerRemote(ctx context.Context, gun GUN, shared *sessionMemo) (*memoRemote, string, error) {
+	rt, err := c.notaryTransport(ctx, gun)
+	if err != nil {
+		return nil, "", err
+	}
+	server := c.ServerURL(gun)
+	inner, err := store.NewNotaryServerStore(server, data.GUN(gun.String()), rt)
+	if err != nil {
+		return nil, "", wrapError(ErrBadInput, err, server, "", "not a notary server URL")
+	}
+	remote := c.memoRemote(gun, inner, shared)
+	remote.noRootMemo = true
+	return remote, server, nil
 }
 
 // TrustSnapshot is what a consumer's cache holds after it pulled: the
@@ -122,14 +140,9 @@ func (c *Client) VerifyFromSnapshot(ctx context.Context, gun GUN, snap *TrustSna
 // consumeWith lists the repository's targets as a trust-on-first-use
 // consumer with this cache, which it updates.
 func (c *Client) consumeWith(ctx context.Context, gun GUN, cache store.MetadataStore) error {
-	rt, err := c.notaryTransport(ctx, gun)
+	remote, server, err := c.consumerRemote(ctx, gun, nil)
 	if err != nil {
 		return err
-	}
-	server := c.ServerURL(gun)
-	remote, err := store.NewNotaryServerStore(server, data.GUN(gun.String()), rt)
-	if err != nil {
-		return wrapError(ErrBadInput, err, server, "", "not a notary server URL")
 	}
 	repo, err := client.NewRepository(data.GUN(gun.String()), server, remote, cache,
 		trustpinning.TrustPinConfig{}, cryptoservice.EmptyService, changelist.NewMemChangelist())

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	store "github.com/theupdateframework/notary/storage"
+	"github.com/theupdateframework/notary/tuf"
 	"github.com/theupdateframework/notary/tuf/data"
 	"github.com/theupdateframework/notary/tuf/utils"
 )
@@ -104,7 +105,7 @@ func (c *Client) Init(ctx context.Context, gun GUN, root RootKey, backup ...Root
 		more, ids = append(more, b), append(ids, b.ID())
 	}
 	// A fresh session whose crypto service signs with the root key(s).
-	s, err = c.open(ctx, gun, sessionOptions{memCache: true, rootKey: rootKey, moreRootKeys: more})
+	s, err = c.open(ctx, gun, sessionOptions{memCache: true, rootKey: rootKey, moreRootKeys: more, remote: s.remote})
 	if err != nil {
 		return nil, err
 	}
@@ -114,14 +115,16 @@ func (c *Client) Init(ctx context.Context, gun GUN, root RootKey, backup ...Root
 		return nil, s.explain(err, ErrPublish)
 	}
 	var res *InitResult
+	answered := true
 	if err := s.repo.Publish(); err != nil {
 		// The answer may be lost after the server committed: look.
 		done, checkErr := s.publishedWith(rootKey, root)
 		if checkErr != nil || done == nil {
 			return nil, publishFailed(gun, s.explain(err, ErrPublish), checkErr == nil)
 		}
+		answered = false
 	}
-	res, err = c.pinPublished(ctx, gun, s, root, rootKey)
+	res, err = c.pinPublished(ctx, gun, s, root, rootKey, !answered)
 	if err == nil && len(more) > 0 {
 		res.BackupRoot, err = s.backupInRoot(ctx, backup[0])
 	}
@@ -222,12 +225,18 @@ func (c *Client) pinExisting(ctx context.Context, gun GUN, rootID string) error 
 }
 
 // pinPublished starts the trust dir's cache from the root we just
-// published, then loads the server's view through it: this both verifies
-// the publish and pins the repository's root for later operations.
-func (c *Client) pinPublished(ctx context.Context, gun GUN, mem *session, root RootKey, rootKey data.PrivateKey) (*InitResult, error) {
+// published: it pins the repository's root for later operations. The
+// server accepted this root.json, so the next step's load verifies the
+// server's snapshot and timestamp against it; only when the publish's
+// answer was lost (readBack) is the server's view loaded here.
+func (c *Client) pinPublished(ctx context.Context, gun GUN, mem *session, root RootKey, rootKey data.PrivateKey, readBack bool) (*InitResult, error) {
 	rootJSON, err := mem.cache.GetSized(data.CanonicalRootRole.String(), store.NoSizeLimit)
 	if err != nil {
 		return nil, wrapError(ErrPublish, err, gun.String(), "", "the published root is missing from memory")
+	}
+	published, err := parseRoot(rootJSON)
+	if err != nil {
+		return nil, wrapError(ErrPublish, err, gun.String(), "", "the published root does not parse")
 	}
 	cache, err := c.metadataCache(gun)
 	if err != nil {
@@ -240,12 +249,16 @@ func (c *Client) pinPublished(ctx context.Context, gun GUN, mem *session, root R
 	if err := cache.Set(data.CanonicalRootRole.String(), rootJSON); err != nil {
 		return nil, wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable", "cannot save the trust data")
 	}
-	s, repo, err := c.openLoaded(ctx, gun)
-	if err != nil {
-		return nil, err
+	s := mem
+	if readBack {
+		var repo *tuf.Repo
+		if s, repo, err = c.openLoaded(ctx, gun); err != nil {
+			return nil, err
+		}
+		published = repo.Root
 	}
-	res := resultFromRoot(s, repo.Root, root)
-	if pub := publishedRootCert(repo.Root, rootKey.ID()); pub != nil {
+	res := resultFromRoot(s, published, root)
+	if pub := publishedRootCert(published, rootKey.ID()); pub != nil {
 		res.Root.ID = pub.ID() // the primary's, where the root role names two
 	}
 	return res, nil

@@ -19,16 +19,33 @@ type Image struct {
 }
 
 func (c *Client) registryOptions(ctx context.Context) []remote.Option {
+	return []remote.Option{remote.WithContext(ctx), remote.Reuse(c.registryPuller())}
+}
+
+// registryPuller keeps the registry's transport (its ping and its token)
+// for the process: a ceremony asks the same registry twice, before and at
+// test signing.
+func (c *Client) registryPuller() *remote.Puller {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.puller != nil {
+		return c.puller
+	}
 	// Plain http only to this machine: go-containerregistry would also use it
 	// for private addresses, where a digest read in the clear could be forged.
 	guarded := schemeGuard{inner: c.base, allow: func(u *url.URL) bool { return u.Scheme == "https" || isLoopback(u.Host) }}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(guarded)}
+	opts := []remote.Option{remote.WithTransport(guarded)}
 	if c.registryAuth != nil {
 		opts = append(opts, remote.WithAuth(c.registryAuth))
 	} else {
 		opts = append(opts, remote.WithAuthFromKeychain(c.keychain))
 	}
-	return opts
+	p, err := remote.NewPuller(opts...)
+	if err != nil {
+		panic(err) // only bad options fail, and these are fixed
+	}
+	c.puller = p
+	return p
 }
 
 // ResolveTag asks the registry (no Docker daemon) for tag's manifest

@@ -27,7 +27,7 @@ type session struct {
 	c      *Client
 	gun    GUN
 	server string
-	remote store.RemoteStore
+	remote *memoRemote
 	cache  store.MetadataStore
 	keys   *trustmanager.GenericKeyStore
 	cs     signed.CryptoService
@@ -50,6 +50,9 @@ type sessionOptions struct {
 	// keep: a rotation's session, which removes no key (see
 	// keepingCryptoService) and always makes a new one.
 	keep bool
+	// remote: the server as an earlier session of the same engine call
+	// read it (Init opens a second session once the root key is open).
+	remote *memoRemote
 }
 
 // keyStore is the trust dir's key store, as notary's but written atomically.
@@ -85,9 +88,13 @@ func (c *Client) open(ctx context.Context, gun GUN, opts sessionOptions) (*sessi
 		return nil, err
 	}
 	server := c.ServerURL(gun)
-	remote, err := store.NewNotaryServerStore(server, data.GUN(gun.String()), rt)
-	if err != nil {
-		return nil, wrapError(ErrBadInput, err, server, "give the notary server as https://host[:port]", "not a notary server URL")
+	remote := opts.remote
+	if remote == nil {
+		inner, err := store.NewNotaryServerStore(server, data.GUN(gun.String()), rt)
+		if err != nil {
+			return nil, wrapError(ErrBadInput, err, server, "give the notary server as https://host[:port]", "not a notary server URL")
+		}
+		remote = c.memoRemote(gun, inner, nil)
 	}
 	s := &session{c: c, gun: gun, server: server, remote: remote, pass: &passRecorder{c: c}}
 	if len(opts.pinned) > 0 {

@@ -99,7 +99,8 @@ func (c *Client) TestSign(ctx context.Context, gun GUN, tag string, opts TestSig
 		pinned = PinnedIDs(certs)
 	}
 	res.Pinned = pinned
-	got, err := c.ResolveAsConsumer(ctx, gun, pinned, tag)
+	// The check reads what this publish left; the removal below reuses it.
+	got, err := c.resolveAsConsumer(ctx, gun, pinned, tag, s.remote.session)
 	if err == nil && (got.Digest != img.Digest || got.Size != img.Size) {
 		err = newError(ErrVerification, gun.String()+":"+tag, "look at what the repository's trust data says",
 			"a consumer resolves %s (%d bytes), the registry has %s (%d bytes)", got.Digest, got.Size, img.Digest, img.Size).with(ActionInspect)
