@@ -8,6 +8,7 @@ work=$(mktemp -d)
 bed_pid=
 cleanup() {
 	[ -n "$bed_pid" ] && kill "$bed_pid" 2>/dev/null && wait "$bed_pid" 2>/dev/null
+	[ -n "${KEEP_WORK:-}" ] && { cp "$work/bed.log" /tmp/last-bed.log 2>/dev/null; cp -r "$work/bed" /tmp/last-bed 2>/dev/null; }
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"sync"
 
 	"github.com/theupdateframework/notary/trustmanager"
 	"github.com/theupdateframework/notary/tuf/data"
@@ -74,11 +75,16 @@ func YubiKeyRoot(opts YubiKeyRootOptions) *YubiKeyRootKey {
 
 // YubiKeyRootKey is the RootKey YubiKeyRoot returns.
 type YubiKeyRootKey struct {
-	opts YubiKeyRootOptions
-	tok  *yubikey.Token
-	key  *pivKey
-	att  *YubiKeyAttestation // verified, once the key is open
-	info YubiKeyRootInfo     // once the key is open
+	// mu: the repositories of a batch run side by side and may each open
+	// the key; the first opens it, the others use it. signMu: the token
+	// signs one request at a time.
+	mu     sync.Mutex
+	signMu sync.Mutex
+	opts   YubiKeyRootOptions
+	tok    *yubikey.Token
+	key    *pivKey
+	att    *YubiKeyAttestation // verified, once the key is open
+	info   YubiKeyRootInfo     // once the key is open
 }
 
 // YubiKeyRootInfo is the root key as the token has it.
@@ -114,6 +120,8 @@ func (y *YubiKeyRootKey) String() string {
 
 // Close releases the token.
 func (y *YubiKeyRootKey) Close() error {
+	y.mu.Lock()
+	defer y.mu.Unlock()
 	if y.tok == nil {
 		return nil
 	}
@@ -126,6 +134,8 @@ func (y *YubiKeyRootKey) Close() error {
 // connect, unlock with the PIN (checked once), find or make the root key
 // in the slot, prove it was made on the token, then sign with it.
 func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore, _ *passRecorder, create bool) (data.PrivateKey, error) {
+	y.mu.Lock()
+	defer y.mu.Unlock()
 	if y.key != nil {
 		return y.key, nil // the PIN was checked once for the whole ceremony
 	}
@@ -292,7 +302,7 @@ func (y *YubiKeyRootKey) useKey(k slotKey, att *YubiKeyAttestation) (data.Privat
 		onTouch = y.opts.OnTouch
 	}
 	y.att = att
-	y.key = &pivKey{PublicKey: data.NewECDSAPublicKey(der), signer: signer, curve: k.pub.Curve, onTouch: onTouch, input: input}
+	y.key = &pivKey{PublicKey: data.NewECDSAPublicKey(der), signMu: &y.signMu, signer: signer, curve: k.pub.Curve, onTouch: onTouch, input: input}
 	y.info = YubiKeyRootInfo{Serial: y.tok.Serial(), Slot: att.Slot, Curve: k.pub.Curve.Params().Name,
 		PINPolicy: yubikey.PINPolicyName(k.pinPolicy), TouchPolicy: yubikey.TouchPolicyName(k.touch), KeyID: y.key.ID(), Made: k.made}
 	return y.key, nil
@@ -334,6 +344,7 @@ func YubiKeyError(err error, input string) error {
 // YubiKey signer returned r||s there, which x509.CreateCertificate rejects).
 type pivKey struct {
 	data.PublicKey
+	signMu  *sync.Mutex   // the token's: one signature at a time
 	signer  crypto.Signer // returns DER
 	curve   elliptic.Curve
 	onTouch func()
@@ -376,6 +387,8 @@ func (t touchSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([
 		copy(padded[n-len(digest):], digest)
 		digest = padded
 	}
+	t.k.signMu.Lock()
+	defer t.k.signMu.Unlock()
 	t.k.onTouch()
 	sig, err := t.k.signer.Sign(r, digest, opts)
 	if err != nil {

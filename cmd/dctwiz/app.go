@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -60,6 +61,14 @@ type app struct {
 	cmd     *cobra.Command
 	posArgs []string
 	gunArgs []string
+
+	// A ceremony over several repositories: how many at a time
+	// (--parallel), whether lines name their repository, and the live
+	// display on a terminal. outMu keeps the repositories' lines whole.
+	parallel int
+	batch    bool
+	outMu    sync.Mutex
+	live     *liveDisplay
 }
 
 // usageError marks failures of the invocation itself (exit 2).

@@ -80,6 +80,7 @@ confirmation, the root key's PIN once); --json then prints a list.`,
 	}
 	rootKey.registerOptional(cmd.Flags())
 	repos.register(cmd.Flags())
+	a.registerParallel(cmd.Flags())
 	cmd.Flags().BoolVar(&deleteKey, "delete-targets-key", false, "with --root-key: delete the targets key at the end even if the trust dir held one (a rerun of an interrupted ceremony)")
 	cmd.Flags().StringVar(&recordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
 	return cmd
@@ -124,6 +125,7 @@ then prints a list.`,
 	}
 	rootKey.registerOptional(cmd.Flags())
 	repos.register(cmd.Flags())
+	a.registerParallel(cmd.Flags())
 	cmd.Flags().BoolVar(&deleteKey, "delete-targets-key", false, "with --root-key: delete the targets key at the end even if the trust dir held one (a rerun of an interrupted ceremony)")
 	cmd.Flags().StringVar(&recordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
 	return cmd
@@ -196,7 +198,7 @@ func (a *app) runSignerCeremony(ctx context.Context, change string, gunArgs []st
 	err = a.runEach(ctx, guns, &reports, len(guns) > 1, func(gun trust.GUN) (ceremony, error) {
 		sc := newChange(gun)
 		sc.Root = root
-		return flows.NewSignerChange(c, sc, a.progress(sc.Plan()))
+		return flows.NewSignerChange(c, sc, a.progressOf(gun, sc.Plan()))
 	})
 	// The record is written however the ceremony ended, before the output:
 	// failing to write it fails the command, and --json prints one document.
@@ -340,6 +342,7 @@ several GUNs the signer is removed from each, as one ceremony.`,
 	}
 	rootKey.registerOptional(cmd.Flags())
 	repos.register(cmd.Flags())
+	a.registerParallel(cmd.Flags())
 	cmd.Flags().BoolVar(&deleteKey, "delete-targets-key", false, "with --root-key: delete the targets key at the end even if the trust dir held one (a rerun of an interrupted ceremony)")
 	cmd.Flags().StringVar(&recordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
 	return cmd

@@ -51,6 +51,7 @@ Publishing needs --yes, or confirming on a terminal.`,
 		}),
 	}
 	opts.Repos.register(cmd.Flags())
+	a.registerParallel(cmd.Flags())
 	opts.RootKey.register(cmd.Flags())
 	cmd.Flags().StringVar(&opts.Within, "within", "180d", "renew what expires within this window: 180d, 26w, 4320h")
 	cmd.Flags().BoolVar(&opts.DeleteKey, "delete-targets-key", false, "delete the new targets key at the end even if the trust dir held one before (e.g. left by an interrupted renew)")
@@ -155,10 +156,10 @@ func (a *app) runRenew(ctx context.Context, opts renewOptions) (err error) {
 	err = a.runEach(ctx, due, &reports, false, func(gun trust.GUN) (ceremony, error) {
 		if byGUN[gun.String()].Renewal.RootOnly {
 			r := &flows.RootRenew{GUN: gun, Root: root}
-			return flows.NewRootRenew(c, r, a.progress(r.Plan()))
+			return flows.NewRootRenew(c, r, a.progressOf(gun, r.Plan()))
 		}
 		r := &flows.Rotate{GUN: gun, Root: root, Role: flows.RoleTargets, DeleteTargetsKey: opts.DeleteKey || !held[gun.String()]}
-		return flows.NewRotate(c, r, a.progress(r.Plan()))
+		return flows.NewRotate(c, r, a.progressOf(gun, r.Plan()))
 	})
 	// The record is written however the ceremony ended, before the output:
 	// failing to write it fails the command, and --json prints one document.

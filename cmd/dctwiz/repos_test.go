@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -261,3 +262,74 @@ func BenchmarkSetupBatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*batch), "ms/repository")
 }
+
+// TestParallelBatch: a setup over ten repositories, four at a time. Every
+// one is published with the one root key, the reports keep the list's
+// order, and each progress line names its repository. On a terminal the
+// lines give way to the live display: a bar and a line per repository.
+func TestParallelBatch(t *testing.T) {
+	needBed(t)
+	e := newEnv(t)
+	t.Chdir(t.TempDir())
+	var guns []string
+	for range 10 {
+		guns = append(guns, newGUN())
+	}
+	list := filepath.Join(t.TempDir(), "repos.txt")
+	if err := os.WriteFile(list, []byte(strings.Join(guns, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	signer := "signpath=" + writeCert(t, certSpecAlice)
+	args := append([]string{"setup", "--repos", list, "--delegation", signer, "--parallel", "4"}, serverArgs()...)
+	r := mustOK(t, dctwiz(e, args...))
+	for _, g := range guns {
+		if !strings.Contains(r.stderr, g+" [1/5] ") || !strings.Contains(r.stderr, g+" done\n") {
+			t.Errorf("the progress lines do not name %s:\n%s", g, r.stderr)
+		}
+	}
+	if !strings.Contains(r.stdout, "Set up 10 repositories:\n") || strings.Count(r.stdout, ": published, targets key ") != 10 {
+		t.Errorf("the batch's result is not a line per repository:\n%s", r.stdout)
+	}
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if strings.HasPrefix(line, "[") {
+			t.Errorf("a progress line that names no repository: %q", line)
+		}
+	}
+	// Published, in order, under one root key: the rerun finds each done.
+	r = mustOK(t, dctwiz(e, append(args, "--json")...))
+	var reps []flows.Report
+	if err := json.Unmarshal([]byte(r.stdout), &reps); err != nil || len(reps) != len(guns) {
+		t.Fatalf("the rerun's --json: %v\n%s", err, r)
+	}
+	for i, rep := range reps {
+		if rep.GUN != guns[i] || rep.Init == nil || !rep.Init.AlreadyDone || len(rep.RootCerts) != 1 ||
+			rep.RootCerts[0].CanonicalID != reps[0].RootCerts[0].CanonicalID {
+			t.Errorf("report %d: %s, init %+v, root certificates %+v; want %s already done with %s's root key", i, rep.GUN, rep.Init, rep.RootCerts, guns[i], guns[0])
+		}
+	}
+	out, err := exec.Command(bins.CLI, "-s", notary.URL, "--tlscacert", notary.CACert, "-d", t.TempDir(), "delegation", "list", guns[9]).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "targets/releases") {
+		t.Errorf("notary delegation list %s: %v\n%s", guns[9], err, out)
+	}
+
+	// On a terminal: the live display, not a scrolling log.
+	var stdout, stderr bytes.Buffer
+	a := &app{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return e[k] }, terminal: true}
+	if code := a.run(args); code != 0 {
+		t.Fatalf("on a terminal: exit %d\n%s", code, stderr.String())
+	}
+	shown := stderr.String()
+	if !strings.Contains(shown, "9 more repositories, 4 at a time") || !strings.Contains(shown, "9/9") || !strings.Contains(shown, markOKForTest+" "+guns[9]) {
+		t.Errorf("the live display's last frame lacks the count or the repositories:\n%s", shown)
+	}
+	if strings.Contains(shown, guns[9]+" [1/5]") {
+		t.Errorf("on a terminal the batch still printed its log:\n%s", shown)
+	}
+
+	if r := dctwiz(e, append(args, "--parallel", "0")...); r.code != 2 || !strings.Contains(r.stderr, "--parallel 0") {
+		t.Errorf("--parallel 0:\n%s", r)
+	}
+}
+
+// markOKForTest is ui's mark for a repository done.
+const markOKForTest = "✓"

@@ -137,7 +137,7 @@ func (a *app) rootKey(f rootKeyFlags) (trust.RootKey, error) {
 	root := trust.YubiKeyRoot(trust.YubiKeyRootOptions{
 		Serial: spec.serial, Slot: spec.slot, PIN: pin, PINPolicy: spec.pinPolicy, TouchPolicy: spec.touchPolicy, Overwrite: f.overwrite,
 		Curve: spec.curve, AttestationRoots: roots, AllowLastTry: askedTwice || f.lastTry,
-		OnTouch: func() { fmt.Fprintln(a.stderr, touch) },
+		OnTouch: func() { a.say(touch) },
 	})
 	a.closers = append(a.closers, root.Close)
 	return root, nil

@@ -43,6 +43,7 @@ terminal.`,
 	}
 	opts.RootKey.register(cmd.Flags())
 	opts.Repos.register(cmd.Flags())
+	a.registerParallel(cmd.Flags())
 	cmd.Flags().StringVar(&opts.RecordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
 	if role == flows.RoleSnapshot {
 		cmd.Flags().BoolVar(&opts.Local, "local", false, "make the new snapshot key in the trust dir (its passphrase is the targets key's); every publish then needs it")
@@ -93,6 +94,7 @@ GUN on a terminal.`,
 	}
 	opts.RootKey.register(cmd.Flags())
 	opts.Repos.register(cmd.Flags())
+	a.registerParallel(cmd.Flags())
 	cmd.Flags().BoolVar(&opts.DeleteKey, "delete-targets-key", false, "delete the new targets private key at the end (the repository keeps its signers)")
 	cmd.Flags().StringVar(&opts.RecordDir, "record", "", "write the ceremony record (Markdown and JSON, no secrets) into this directory")
 	return cmd
@@ -138,7 +140,7 @@ func (a *app) runRotate(ctx context.Context, opts rotateOptions) (err error) {
 	began := time.Now()
 	err = a.runEach(ctx, guns, &reports, true, func(gun trust.GUN) (ceremony, error) {
 		r := &flows.Rotate{GUN: gun, Root: root, Role: opts.Role, Local: opts.Local, DeleteTargetsKey: opts.DeleteKey}
-		return flows.NewRotate(c, r, a.progress(r.Plan()))
+		return flows.NewRotate(c, r, a.progressOf(gun, r.Plan()))
 	})
 	// The record is written however the ceremony ended, before the output:
 	// failing to write it fails the command, and --json prints one document.
@@ -162,14 +164,20 @@ type ceremony interface {
 
 // runEach makes one ceremony per repository and checks them all before
 // any runs, so that a repository that would be refused stops the command
-// before the others are changed. It then runs them in order, naming each
-// when there are several. With one repository a failure stops it, with
-// what the ceremony did said. With several, the others carry on (an
-// interrupt still stops everything); at the end the failed ones are named
-// with why, their GUNs written to a file, and the command that reruns
-// only those printed (every step converges). For --json the reports go
-// into the error document, as a list when the command's document is one.
+// before the others are changed (the checks only read: they run side by
+// side). Then the first repository runs alone: it opens the root key and
+// asks for what must be asked, once. The others follow, --parallel at a
+// time (the token signs one request at a time). With one repository a
+// failure stops it, with what the ceremony did said. With several, the
+// others carry on (an interrupt still stops everything); at the end the
+// failed ones are named with why, their GUNs written to a file, and the
+// command that reruns only those printed (every step converges). Reports
+// keep the repositories' order. For --json the reports go into the error
+// document, as a list when the command's document is one.
 func (a *app) runEach(ctx context.Context, guns []trust.GUN, reports *[]*flows.Report, list bool, newCeremony func(trust.GUN) (ceremony, error)) error {
+	if err := a.checkParallel(); err != nil {
+		return err
+	}
 	stop := func(rep *flows.Report, err error) error {
 		*reports = append(*reports, rep)
 		a.explainStop(rep)
@@ -178,37 +186,65 @@ func (a *app) runEach(ctx context.Context, guns []trust.GUN, reports *[]*flows.R
 		}
 		return err
 	}
-	cers := make([]ceremony, len(guns))
-	for i, gun := range guns {
-		c, err := newCeremony(gun)
+	n := len(guns)
+	a.batch = n > 1
+	cers := make([]ceremony, n)
+	errs := make([]error, n)
+	inParallel(n, a.parallel, func(i int) {
+		c, err := newCeremony(guns[i])
 		if err == nil {
 			err = c.Check(ctx)
 		}
+		cers[i], errs[i] = c, err
+	})
+	for i, err := range errs {
 		if err != nil {
-			if len(guns) > 1 {
-				err = fmt.Errorf("%s: %w (nothing was published to any of the repositories)", gun, err)
+			if n > 1 {
+				err = fmt.Errorf("%s: %w (nothing was published to any of the repositories)", guns[i], err)
 			}
-			return stop(c.Report(), err)
+			return stop(cers[i].Report(), err)
 		}
-		cers[i] = c
+	}
+	started := make([]bool, n)
+	run := func(i int) {
+		if ctx.Err() != nil {
+			return // interrupted: the rest do not start
+		}
+		started[i] = true
+		errs[i] = cers[i].RunAll(ctx)
+		a.repoDone(guns[i], errs[i])
+	}
+	run(0)
+	if errs[0] != nil && n == 1 {
+		return stop(cers[0].Report(), errs[0])
+	}
+	if n > 1 {
+		a.startLive(guns[1:])
+		inParallel(n-1, a.parallel, func(j int) { run(j + 1) })
+		a.stopLive()
 	}
 	var failed []failedRepo
 	for i, c := range cers {
-		if len(guns) > 1 && !a.json {
-			fmt.Fprintf(a.stderr, "%s\n", guns[i])
+		if !started[i] {
+			continue
 		}
-		err := c.RunAll(ctx)
-		if err != nil && (len(guns) == 1 || ctx.Err() != nil) {
-			return stop(c.Report(), err)
+		if errs[i] != nil && ctx.Err() != nil {
+			return stop(c.Report(), errs[i])
 		}
 		*reports = append(*reports, c.Report())
-		if err != nil {
+		if errs[i] != nil {
 			if !a.json {
 				a.explainStop(c.Report())
-				fmt.Fprintf(a.stderr, "%s failed: %v; carrying on with the others.\n", guns[i], err)
+				fmt.Fprintf(a.stderr, "%s failed: %v\n", guns[i], errs[i])
 			}
-			failed = append(failed, failedRepo{guns[i], err})
+			failed = append(failed, failedRepo{guns[i], errs[i]})
 		}
+	}
+	if ctx.Err() != nil { // interrupted between repositories
+		if a.json && list {
+			a.failureReport = *reports
+		}
+		return ctx.Err()
 	}
 	if len(failed) > 0 {
 		if a.json && list {

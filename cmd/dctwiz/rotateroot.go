@@ -73,6 +73,7 @@ passphrase.`,
 	}
 	opts.RootKey.register(cmd.Flags())
 	opts.Repos.register(cmd.Flags())
+	a.registerParallel(cmd.Flags())
 	cmd.Flags().StringVar(&opts.NewRootKey, "new-root-key", "", "the new root key: yubikey[:SERIAL] (made on the token) or file:PATH (required)")
 	cmd.Flags().StringVar(&opts.BackupKey, "backup-root-key", "", "with --new-root-key: a second new root key the root role names too (threshold 1): yubikey[:SERIAL] or file:PATH")
 	cmd.Flags().StringVar(&opts.AddBackup, "add-backup-root-key", "", "keep the current root keys and add this backup: yubikey[:SERIAL] or file:PATH")
@@ -187,7 +188,7 @@ func (a *app) runRotateRoot(ctx context.Context, opts rotateRootOptions) (err er
 	began := time.Now()
 	err = a.runEach(ctx, guns, &reports, true, func(gun trust.GUN) (ceremony, error) {
 		r := &flows.RootRotate{GUN: gun, Root: root, Change: change, RootCertOut: certOut(gun)}
-		return flows.NewRootRotate(c, r, a.progress(r.Plan()))
+		return flows.NewRootRotate(c, r, a.progressOf(gun, r.Plan()))
 	})
 	// The record is written however the ceremony ended, before the output:
 	// failing to write it fails the command, and --json prints one document.

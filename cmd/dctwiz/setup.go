@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/dctwiz/dctwiz/flows"
 	"github.com/dctwiz/dctwiz/trust"
+	"github.com/dctwiz/dctwiz/ui"
 )
 
 // setupOptions are what `dctwiz setup` runs with.
@@ -80,6 +82,7 @@ README's fleets).`,
 	}
 	f := cmd.Flags()
 	opts.Repos.register(f)
+	a.registerParallel(f)
 	opts.RootKey.register(f)
 	f.StringVar(&opts.BackupKey, "backup-root-key", "", "a backup root key the root role names too (threshold 1): yubikey[:SERIAL] (made on that token) or file:PATH")
 	f.StringArrayVar(&opts.Signers, "delegation", nil, "add a signer: NAME=CERTFILE (PEM or DER X.509 certificate); repeatable")
@@ -233,7 +236,7 @@ func (a *app) runSetups(ctx context.Context, opts setupOptions, plan flows.Setup
 	err = a.runEach(ctx, guns, &reports, true, func(gun trust.GUN) (ceremony, error) {
 		s := plan
 		s.GUN, s.RootCertOut = gun, certOutFor(opts.RootCertOut, gun, len(guns))
-		return flows.NewSetup(c, s, a.progress(s.Plan()))
+		return flows.NewSetup(c, s, a.progressOf(gun, s.Plan()))
 	})
 	// The record, however the ceremony ended, before the output (--json
 	// prints one document, the error's if the record cannot be written).
@@ -249,11 +252,7 @@ func (a *app) runSetups(ctx context.Context, opts setupOptions, plan flows.Setup
 	if err != nil {
 		return err
 	}
-	return a.output(reports, func() {
-		for _, rep := range reports {
-			a.printSetup(rep)
-		}
-	})
+	return a.output(reports, func() { a.printSetups(reports) })
 }
 
 // writeRecord writes the ceremony record of a setup of one or more
@@ -314,6 +313,12 @@ func checkDir(dir string) error {
 // progress prints one line per step on stderr (not with --json: stdout
 // is the document, stderr stays quiet for scripts).
 func (a *app) progress(steps []flows.PlannedStep) func(flows.Event) {
+	return a.progressOf(trust.GUN{}, steps)
+}
+
+// progressOf is progress for one repository of a batch: its lines name it,
+// and on a terminal they go to the live display.
+func (a *app) progressOf(gun trust.GUN, steps []flows.PlannedStep) func(flows.Event) {
 	index := map[flows.StepID]int{}
 	for i, s := range steps {
 		index[s.ID] = i + 1
@@ -323,16 +328,28 @@ func (a *app) progress(steps []flows.PlannedStep) func(flows.Event) {
 			return
 		}
 		n := fmt.Sprintf("[%d/%d]", index[e.Step], len(steps))
+		var line string
 		switch e.Kind {
 		case flows.Started:
-			fmt.Fprintf(a.stderr, "%s %s ...\n", n, e.Note)
+			line = fmt.Sprintf("%s %s ...", n, e.Note)
 		case flows.Done:
-			fmt.Fprintf(a.stderr, "%s done in %s: %s\n", n, took(e.Taken), e.Note)
+			line = fmt.Sprintf("%s done in %s: %s", n, took(e.Taken), e.Note)
 		case flows.Skipped:
-			fmt.Fprintf(a.stderr, "%s %s: skipped (%s)\n", n, e.Title, e.Note)
+			line = fmt.Sprintf("%s %s: skipped (%s)", n, e.Title, e.Note)
 		case flows.Failed:
-			fmt.Fprintf(a.stderr, "%s %s: failed\n", n, e.Title)
+			line = fmt.Sprintf("%s %s: failed", n, e.Title)
+		default:
+			return
 		}
+		if !gun.IsZero() && a.send(ui.BatchStepMsg{Repo: gun.String(), Line: line}) {
+			return
+		}
+		a.outMu.Lock()
+		defer a.outMu.Unlock()
+		if !gun.IsZero() && a.batch {
+			line = gun.String() + " " + line
+		}
+		fmt.Fprintln(a.stderr, line)
 	}
 }
 
@@ -410,6 +427,46 @@ func (a *app) printSetup(rep *flows.Report) {
 		fmt.Fprintf(w, "  targets key: deleted from the trust dir and verified gone\n")
 	}
 	fmt.Fprintln(w, "Next: give the root certificate to your signing service and pin its key ID in clients; lock the root key away.")
+}
+
+// printSetups is a batch's result: a line per repository (its report has
+// the rest), the root key once, the advice once.
+func (a *app) printSetups(reports []*flows.Report) {
+	w := a.stdout
+	fmt.Fprintf(w, "Set up %d repositories:\n", len(reports))
+	rootKeys := map[string]bool{}
+	for _, rep := range reports {
+		var parts []string
+		if rep.Init != nil {
+			what := "published"
+			if rep.Init.AlreadyDone {
+				what = "already set up"
+			}
+			parts = append(parts, what+", targets key "+trust.ShortID(rep.Init.Targets.ID))
+		}
+		if n := len(rep.Delegations); n > 0 {
+			parts = append(parts, fmt.Sprintf("%d signer(s)", n))
+		}
+		for _, rc := range rep.RootCerts {
+			rootKeys[rc.CanonicalID] = true
+			if rep.RootCertFile != "" {
+				parts = append(parts, "root certificate "+rep.RootCertFile)
+			}
+		}
+		if rep.TestSign != nil && rep.TestSign.Verified != nil {
+			parts = append(parts, "test signature verified")
+		}
+		if rep.TargetsKey != nil {
+			parts = append(parts, "targets key deleted")
+		}
+		fmt.Fprintf(w, "  %s: %s\n", rep.GUN, strings.Join(parts, "; "))
+	}
+	ids := slices.Sorted(maps.Keys(rootKeys))
+	for i := range ids {
+		ids[i] = trust.ShortID(ids[i])
+	}
+	fmt.Fprintf(w, "Root key (canonical ID): %s. The --json document and the ceremony record (--record) have every key ID and fingerprint.\n", strings.Join(ids, ", "))
+	fmt.Fprintln(w, "Next: give the root certificates to your signing service and pin their key IDs in clients; lock the root key away.")
 }
 
 // loadCAPool reads PEM CA certificates.

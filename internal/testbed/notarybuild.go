@@ -49,13 +49,76 @@ func rawPartFileName(part *multipart.Part) string {
 `
 )
 
+// The v0.7.0 server's "local" trust service (the test bed's: no
+// notary-signer) keeps its keys in a map without a lock: two publishes at
+// once (a batch with --parallel) crash the server with "concurrent map
+// read and map write". Production servers sign through notary-signer,
+// which is safe. The test bed wraps the local service in a lock.
+const (
+	fixLocalSignerFile = "cmd/notary-server/config.go"
+	fixLocalSignerOld  = `return signed.NewEd25519(), data.ED25519Key, nil`
+	fixLocalSignerNew  = `return &lockedKeyService{inner: signed.NewEd25519()}, data.ED25519Key, nil`
+	fixLocalSignerFunc = `
+
+// lockedKeyService serialises the local trust service, whose key map has
+// no lock of its own (dctwiz test bed).
+type lockedKeyService struct {
+	mu    sync.Mutex
+	inner signed.CryptoService
+}
+
+func (l *lockedKeyService) Create(role data.RoleName, gun data.GUN, algorithm string) (data.PublicKey, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inner.Create(role, gun, algorithm)
+}
+
+func (l *lockedKeyService) AddKey(role data.RoleName, gun data.GUN, key data.PrivateKey) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inner.AddKey(role, gun, key)
+}
+
+func (l *lockedKeyService) GetKey(keyID string) data.PublicKey {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inner.GetKey(keyID)
+}
+
+func (l *lockedKeyService) GetPrivateKey(keyID string) (data.PrivateKey, data.RoleName, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inner.GetPrivateKey(keyID)
+}
+
+func (l *lockedKeyService) RemoveKey(keyID string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inner.RemoveKey(keyID)
+}
+
+func (l *lockedKeyService) ListKeys(role data.RoleName) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inner.ListKeys(role)
+}
+
+func (l *lockedKeyService) ListAllKeys() map[string]data.RoleName {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inner.ListAllKeys()
+}
+`
+)
+
 // NotaryBinaries are the notary server and CLI built for the test bed.
 type NotaryBinaries struct {
 	Server string
 	CLI    string
 }
 
-// BuildNotary builds notary-server (with the issue 1630 fix) and the notary
+// BuildNotary builds notary-server (with the issue 1630 fix and the local
+// signer's lock) and the notary
 // CLI from the pinned module, once per machine: the result is cached under
 // the user cache dir, keyed by module, patch and Go version. Concurrent
 // callers (test packages run in parallel) wait on a file lock.
@@ -64,7 +127,8 @@ func BuildNotary(ctx context.Context) (NotaryBinaries, error) {
 	if err != nil {
 		cache = os.TempDir()
 	}
-	sum := sha256.Sum256([]byte(NotaryModule + fix1630Old + fix1630New + fix1630Func + runtime.Version()))
+	sum := sha256.Sum256([]byte(NotaryModule + fix1630Old + fix1630New + fix1630Func +
+		fixLocalSignerOld + fixLocalSignerNew + fixLocalSignerFunc + runtime.Version()))
 	dir := filepath.Join(cache, "dctwiz", "notary-"+hex.EncodeToString(sum[:6]))
 	bins := NotaryBinaries{
 		Server: filepath.Join(dir, "bin", "notary-server"),
@@ -112,6 +176,9 @@ func buildNotary(ctx context.Context, dir string) error {
 	if err := applyFix1630(src); err != nil {
 		return err
 	}
+	if err := applyFixLocalSigner(src); err != nil {
+		return err
+	}
 	out := filepath.Join(dir, "bin.tmp")
 	os.RemoveAll(out)
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", out+string(filepath.Separator), "./cmd/notary-server", "./cmd/notary")
@@ -140,6 +207,24 @@ func applyFix1630(src string) error {
 	text = strings.Replace(text, fix1630Old, fix1630New, 1)
 	text = strings.Replace(text, "import (\n", "import (\n\t\"mime\"\n\t\"mime/multipart\"\n", 1)
 	text += fix1630Func
+	return os.WriteFile(path, []byte(text), 0o644)
+}
+
+// applyFixLocalSigner puts the local trust service behind a lock; it
+// fails loudly if the source no longer looks as expected.
+func applyFixLocalSigner(src string) error {
+	path := filepath.Join(src, fixLocalSignerFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	text := string(b)
+	if strings.Count(text, fixLocalSignerOld) != 1 || !strings.Contains(text, "import (\n") {
+		return fmt.Errorf("the local signer fix does not apply to %s: the source is not v0.7.0's", fixLocalSignerFile)
+	}
+	text = strings.Replace(text, fixLocalSignerOld, fixLocalSignerNew, 1)
+	text = strings.Replace(text, "import (\n", "import (\n\t\"sync\"\n", 1)
+	text += fixLocalSignerFunc
 	return os.WriteFile(path, []byte(text), 0o644)
 }
 

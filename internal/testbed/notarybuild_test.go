@@ -35,3 +35,29 @@ func TestFix1630AppliesToTheRelease(t *testing.T) {
 		t.Error("the fix applied twice")
 	}
 }
+
+func TestLocalSignerFixAppliesToTheRelease(t *testing.T) {
+	modDir, err := moduleDir(context.Background(), NotaryModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	orig, err := os.ReadFile(filepath.Join(modDir, fixLocalSignerFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(filepath.Join(src, fixLocalSignerFile)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(src, fixLocalSignerFile), orig, 0o644)
+	if err := applyFixLocalSigner(src); err != nil {
+		t.Fatalf("the fix does not apply to %s: %v", NotaryModule, err)
+	}
+	patched, _ := os.ReadFile(filepath.Join(src, fixLocalSignerFile))
+	if strings.Contains(string(patched), fixLocalSignerOld) || !strings.Contains(string(patched), "&lockedKeyService{") {
+		t.Error("the patched server still uses the bare local signer")
+	}
+	if err := applyFixLocalSigner(src); err == nil {
+		t.Error("the fix applied twice")
+	}
+}

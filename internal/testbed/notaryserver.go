@@ -137,6 +137,9 @@ func (s *NotaryServer) Log() string {
 	return s.log.w.String()
 }
 
+// Exited is closed when the server process ends, whoever ended it.
+func (s *NotaryServer) Exited() <-chan struct{} { return s.done }
+
 // Close stops the server and waits for it to exit.
 func (s *NotaryServer) Close() {
 	s.once.Do(func() {

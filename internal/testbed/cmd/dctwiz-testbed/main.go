@@ -120,6 +120,15 @@ func run(ctx context.Context, dir, envFile, push, signer string, withYubiKey, fa
 		return err
 	}
 	defer notary.Close()
+	stopping := make(chan struct{})
+	defer close(stopping)
+	go func() {
+		select {
+		case <-notary.Exited(): // a server that dies says why, in the bed's log
+			fmt.Fprintf(os.Stderr, "dctwiz-testbed: notary-server exited:\n%s\n", notary.Log())
+		case <-stopping:
+		}
+	}()
 	reg, err := testbed.StartRegistry()
 	if err != nil {
 		return err
