@@ -42,9 +42,11 @@ bench:
 	$(GO) test -run '^$$' -bench SetupCeremony -benchtime 20x ./flows
 	$(GO) test -run '^$$' -bench SetupBatch -benchtime 5x ./cmd/dctwiz
 
-# One repository against the notary CLI; then the fleet: a batch of 60
+# One repository against the notary CLI; the HTTP requests one setup
+# makes (the benchmark's requests/op); then the fleet: a batch of 60
 # setups against 60 notary CLI sequences, and check over 100 and 1000
 # repositories (time, peak memory).
 perf:
 	scripts/perf-vs-notary.sh
+	$(GO) test -run '^$$' -bench SetupCeremony -benchtime 20x ./flows | grep '^Benchmark'
 	scripts/perf-fleet.sh

@@ -6,6 +6,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/progress"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/dctwiz/dctwiz/flows"
 )
 
 // BatchProgress is the live view of one ceremony over many repositories:
@@ -154,4 +156,51 @@ func (m BatchProgress) row(r string) string {
 	default:
 		return "  " + styleCursor.Render(markCursor) + " " + line
 	}
+}
+
+// batchTable is the table for the wizard's phase screen when it runs
+// over many repositories: each ceremony's state as its report has it.
+func batchTable(title string, cs []ceremony, phase flows.Phase, width, height int) string {
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Report().GUN
+	}
+	var m tea.Model = NewBatchProgress(title, names)
+	m, _ = m.Update(tea.WindowSizeMsg{Width: width, Height: height})
+	for i, c := range cs {
+		status := map[flows.StepID]flows.StepStatus{}
+		for _, s := range c.Report().Steps {
+			status[s.Step] = s
+		}
+		var steps, finished int
+		var line string
+		var failed error
+		for _, step := range c.Plan() {
+			if step.Phase != phase {
+				continue
+			}
+			steps++
+			switch s, seen := status[step.ID]; {
+			case !seen:
+			case s.Status == flows.Failed:
+				failed = fmt.Errorf("%s: %s", step.Title, s.Error)
+			case s.Status == flows.Started:
+				line = step.Title + " ..."
+			default:
+				finished++
+			}
+		}
+		switch {
+		case failed != nil:
+			m, _ = m.Update(BatchRepoDoneMsg{Repo: names[i], Err: failed})
+		case finished == steps:
+			m, _ = m.Update(BatchRepoDoneMsg{Repo: names[i]})
+		case line != "" || finished > 0:
+			if line == "" {
+				line = fmt.Sprintf("%d of %d steps done", finished, steps)
+			}
+			m, _ = m.Update(BatchStepMsg{Repo: names[i], Line: line})
+		}
+	}
+	return m.View()
 }

@@ -1,12 +1,17 @@
 package ui
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/teatest"
+
+	"github.com/dctwiz/dctwiz/trust"
 )
 
 // The batch display: the count and bar follow the repositories that end,
@@ -53,5 +58,36 @@ func TestBatchProgress(t *testing.T) {
 	}
 	if done, failed := m.(BatchProgress).Finished(); done != 11 || failed != 1 {
 		t.Errorf("finished %d, failed %d", done, failed)
+	}
+}
+
+// The wizard's publish screen over a batch shows the same table, not one
+// step list per repository: a failure names its repository and step, and
+// the retry finishes the batch.
+func TestPublishShowsATableForABatch(t *testing.T) {
+	guns := []string{testGUN}
+	for i := 2; i <= 5; i++ {
+		guns = append(guns, fmt.Sprintf("%s%d", testGUN, i))
+	}
+	h := newHarness(t, func(c *Config, b *fakeBackend) {
+		c.GUNs = guns
+		b.engine.failNext["delegation signpath"] = &trust.Error{Kind: trust.ErrPublish, Input: testGUN, Msg: "the server refused the publish"}
+	})
+	h.to(scrReview)
+	h.wait("Steps, for each repository") // the tree is taller than the screen here
+	h.runes("p")
+	teatest.WaitFor(t, h.tm.Output(), func(b []byte) bool {
+		return bytes.Contains(b, []byte("1 failed")) && bytes.Contains(b, []byte(testGUN+"  failed: Add the signers")) // its repository and step
+	}, teatest.WithDuration(20*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+	h.runes("r")
+	h.wait("5/5")
+	screen := h.screen()
+	for _, want := range []string{"5 repositories", guns[4]} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the table lacks %q:\n%s", want, screen)
+		}
+	}
+	if strings.Contains(screen, "Add the signers") {
+		t.Errorf("the batch's publish screen still lists each repository's steps:\n%s", screen)
 	}
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -126,11 +127,19 @@ func (p *phaseScreen) update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
+// batchTableFrom replaces the step lists from this many repositories on:
+// the table does not scroll them off the screen.
+const batchTableFrom = 4
+
 func (p *phaseScreen) view(width int) string {
 	var b strings.Builder
-	for _, c := range p.st.active() {
-		b.WriteString(styleTitle.Render(c.Report().GUN) + "\n")
-		b.WriteString(stepLines(c, p.phase, true))
+	if active := p.st.active(); len(active) >= batchTableFrom {
+		b.WriteString(batchTable(fmt.Sprintf("%s: %d repositories", p.name, len(active)), active, p.phase, width, 18))
+	} else {
+		for _, c := range active {
+			b.WriteString(styleTitle.Render(c.Report().GUN) + "\n")
+			b.WriteString(stepLines(c, p.phase, true))
+		}
 	}
 	for _, s := range p.st.mnt.skipped {
 		b.WriteString(styleDim.Render(markLater+" "+s) + "\n")

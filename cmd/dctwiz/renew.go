@@ -129,11 +129,11 @@ func (a *app) runRenew(ctx context.Context, opts renewOptions) (err error) {
 	consumers := "nothing to do: clients follow the re-signed root.json; tags signed before stay valid"
 	var what []string
 	if len(rootOnly) > 0 {
-		a.showPlan(rootOnly, (&flows.RootRenew{}).Plan(), rootNeeds(opts.RootKey), consumers+"; pins to the root certificate keep working")
+		a.showPlan(rootOnly, (&flows.RootRenew{}).Plan(), rootNeeds(opts.RootKey)+touchNote(opts.RootKey, len(rootOnly), 1), consumers+"; pins to the root certificate keep working")
 		what = append(what, "re-signing root.json of "+joinGUNs(rootOnly)+" with the same root keys")
 	}
 	if len(rotated) > 0 {
-		a.showPlan(rotated, (&flows.Rotate{Role: flows.RoleTargets}).Plan(), rootNeeds(opts.RootKey)+", and a passphrase for the new targets key", consumers)
+		a.showPlan(rotated, (&flows.Rotate{Role: flows.RoleTargets}).Plan(), rootNeeds(opts.RootKey)+touchNote(opts.RootKey, len(rotated), 1)+", and a passphrase for the new targets key", consumers)
 		what = append(what, "re-signing root.json and targets.json of "+joinGUNs(rotated)+" (a targets-key rotation)")
 	}
 	text := strings.Join(what, "; ")

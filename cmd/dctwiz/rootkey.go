@@ -160,6 +160,19 @@ func rootNeeds(f rootKeyFlags) string {
 	return "no root key"
 }
 
+// touchNote is what a batch's plan says about touches: with touch policy
+// always each root signature waits for one, perRepo per repository.
+func touchNote(f rootKeyFlags, repos, perRepo int) string {
+	if kind, _, _ := strings.Cut(f.source, ":"); kind != "yubikey" || repos < 2 || f.touchPolicy == "never" {
+		return ""
+	}
+	if f.touchPolicy == "cached" {
+		return fmt.Sprintf("; a new key with touch policy cached: one touch covers 15 seconds of the %d root signatures", repos*perRepo)
+	}
+	return fmt.Sprintf("; with touch policy always, %d touches (%d per repository): for a batch, a root key made with --touch-policy cached needs one per 15 seconds",
+		repos*perRepo, perRepo)
+}
+
 // yubiKeyPIN gets the PIN once per token and ceremony:
 // DCTWIZ_YUBIKEY_PIN_<SERIAL> (two tokens in one ceremony, each its own
 // PIN), else DCTWIZ_YUBIKEY_PIN, else a no-echo prompt that first names

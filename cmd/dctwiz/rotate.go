@@ -119,7 +119,7 @@ func (a *app) runRotate(ctx context.Context, opts rotateOptions) (err error) {
 	if err := opts.RootKey.check(); err != nil {
 		return err
 	}
-	needs := rootNeeds(opts.RootKey)
+	needs := rootNeeds(opts.RootKey) + touchNote(opts.RootKey, len(guns), 1)
 	if opts.Role == flows.RoleTargets || opts.Local {
 		needs += ", and a passphrase for the new key (the targets key's)"
 	}

@@ -149,7 +149,7 @@ func (a *app) runRotateRoot(ctx context.Context, opts rotateRootOptions) (err er
 			return err
 		}
 	}
-	needs := rootNeeds(opts.RootKey)
+	needs := rootNeeds(opts.RootKey) + touchNote(opts.RootKey, len(guns), 2)
 	what := "Moving the root of " + joinGUNs(guns) + " to " + strings.Join(specs, " and ")
 	switch {
 	case opts.AddBackup != "":

@@ -228,6 +228,12 @@ func (a *app) runSetups(ctx context.Context, opts setupOptions, plan flows.Setup
 	if err != nil {
 		return err
 	}
+	signatures := 1 // root.json, by each root key
+	if opts.BackupKey != "" {
+		signatures = 2
+	}
+	a.showPlan(guns, plan.Plan(), rootNeeds(opts.RootKey)+touchNote(opts.RootKey, len(guns), signatures),
+		"new repositories: give each one's root certificate to whoever pins it")
 	if err := a.openSetupRoots(opts, &plan); err != nil {
 		return err
 	}
