@@ -61,6 +61,8 @@ type Client struct {
 
 	memo   metaMemo       // trust data this process already read (see memo.go)
 	puller *remote.Puller // the registry's transports, reused (registry.go)
+	// unlocked are the keys this process decrypted (keystore.go).
+	unlocked unlockedKeys
 
 	// passMu guards passCache, and makes the engine ask for one passphrase
 	// at a time; it is not mu, so a prompt never holds up the network.

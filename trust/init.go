@@ -257,6 +257,9 @@ func (c *Client) pinPublished(ctx context.Context, gun GUN, mem *session, root R
 		}
 		published = repo.Root
 	}
+	if !readBack {
+		c.memo.keepVerified(gun.String(), published) // signed here, accepted by the server
+	}
 	res := resultFromRoot(s, published, root)
 	if pub := publishedRootCert(published, rootKey.ID()); pub != nil {
 		res.Root.ID = pub.ID() // the primary's, where the root role names two

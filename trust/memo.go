@@ -24,6 +24,9 @@ import (
 //   - root.json changes only when a root key holder publishes one. The
 //     root.json this process last read or published is kept for
 //     rootMemoFor, across the steps of one ceremony.
+//   - The root that a load verified (or that this process published) answers
+//     a read of the root certificates for as long as root.json itself is
+//     kept: the root-certificate step does not load the repository again.
 //   - Everything else (timestamp.json, the server's public keys, a 404) is
 //     kept only inside one session: one engine call, such as a load and
 //     the publish that follows it.
@@ -50,6 +53,9 @@ type repoMemo struct {
 	hashed map[string][]byte // by notary's hashed name, "targets.<sha256>"
 	root   []byte
 	rootAt time.Time
+	// verified is the root a load verified, or this process published.
+	verified   *data.SignedRoot
+	verifiedAt time.Time
 }
 
 func (m *metaMemo) repo(gun string) *repoMemo {
@@ -97,6 +103,26 @@ func (m *metaMemo) keepRoot(r *repoMemo, b []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r.root, r.rootAt = b, time.Now()
+}
+
+// keepVerified remembers the root a load verified, or one this process
+// published.
+func (m *metaMemo) keepVerified(gun string, root *data.SignedRoot) {
+	r := m.repo(gun)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r.verified, r.verifiedAt = root, time.Now()
+}
+
+// verifiedRoot is the root of gun verified within rootMemoFor, if any.
+func (m *metaMemo) verifiedRoot(gun string) (*data.SignedRoot, bool) {
+	r := m.repo(gun)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r.verified == nil || time.Since(r.verifiedAt) > rootMemoFor {
+		return nil, false
+	}
+	return r.verified, true
 }
 
 // memoRemote is a session's view of the notary server through the memo.
@@ -202,7 +228,7 @@ func (m *memoRemote) forget(root bool) {
 	clear(m.session.keys)
 	if root {
 		m.memo.mu.Lock()
-		m.repo.root = nil
+		m.repo.root, m.repo.verified = nil, nil
 		m.memo.mu.Unlock()
 	}
 }

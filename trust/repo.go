@@ -29,7 +29,7 @@ type session struct {
 	server string
 	remote *memoRemote
 	cache  store.MetadataStore
-	keys   *trustmanager.GenericKeyStore
+	keys   *keyStore
 	cs     signed.CryptoService
 	repo   client.Repository
 	pass   *passRecorder
@@ -56,7 +56,7 @@ type sessionOptions struct {
 }
 
 // keyStore is the trust dir's key store, as notary's but written atomically.
-func (c *Client) keyStore(pass *passRecorder) (*trustmanager.GenericKeyStore, error) {
+func (c *Client) keyStore(pass *passRecorder) (*keyStore, error) {
 	// notary's key file storage panics when it cannot make its directory
 	// (a trust dir that is a file): make it here first, with an error that says so.
 	priv := filepath.Join(c.trustDir, notary.PrivDir)
@@ -68,7 +68,7 @@ func (c *Client) keyStore(pass *passRecorder) (*trustmanager.GenericKeyStore, er
 	if err != nil {
 		return nil, wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable", "cannot open the key store")
 	}
-	return trustmanager.NewGenericKeyStore(newAtomicFiles(fs, notary.KeyExtension), pass.retrieve), nil
+	return &keyStore{GenericKeyStore: trustmanager.NewGenericKeyStore(newAtomicFiles(fs, notary.KeyExtension), pass.retrieve), unlocked: &c.unlocked}, nil
 }
 
 // metadataCache is the trust dir's cache of gun's trust data, as notary's
@@ -153,6 +153,7 @@ func (s *session) load() (*tuf.Repo, error) {
 	if err != nil {
 		return nil, s.explain(err, ErrVerification)
 	}
+	s.c.memo.keepVerified(s.gun.String(), repo.Root)
 	return repo, nil
 }
 
@@ -333,7 +334,7 @@ func (r *rootKeyStore) Name() string { return "root key" }
 // converges on one targets key instead of leaving orphans.
 type reusingCryptoService struct {
 	*cryptoservice.CryptoService
-	keys *trustmanager.GenericKeyStore
+	keys *keyStore
 }
 
 func (r *reusingCryptoService) Create(role data.RoleName, gun data.GUN, algorithm string) (data.PublicKey, error) {

@@ -22,7 +22,7 @@ type RootKey interface {
 	String() string
 	// open returns the key; when the source has none yet it creates one if
 	// create is set, else returns errNoRootKeyYet.
-	open(ctx context.Context, keys *trustmanager.GenericKeyStore, pass *passRecorder, create bool) (data.PrivateKey, error)
+	open(ctx context.Context, keys *keyStore, pass *passRecorder, create bool) (data.PrivateKey, error)
 }
 
 // errNoRootKeyYet: the source would have to create the key.
@@ -43,7 +43,7 @@ func (f fileRootKey) String() string {
 	return "file key " + f.path
 }
 
-func (f fileRootKey) open(_ context.Context, keys *trustmanager.GenericKeyStore, pass *passRecorder, create bool) (data.PrivateKey, error) {
+func (f fileRootKey) open(_ context.Context, keys *keyStore, pass *passRecorder, create bool) (data.PrivateKey, error) {
 	if f.path != "" {
 		return f.openFile(pass)
 	}
@@ -133,7 +133,7 @@ type newFileRootKey struct{ path string }
 
 func (n newFileRootKey) String() string { return "file key " + n.path }
 
-func (n newFileRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore, pass *passRecorder, create bool) (data.PrivateKey, error) {
+func (n newFileRootKey) open(_ context.Context, _ *keyStore, pass *passRecorder, create bool) (data.PrivateKey, error) {
 	if _, err := os.Lstat(n.path); err == nil || !create {
 		return fileRootKey(n).openFile(pass)
 	}

@@ -14,7 +14,6 @@ import (
 	"math/big"
 	"sync"
 
-	"github.com/theupdateframework/notary/trustmanager"
 	"github.com/theupdateframework/notary/tuf/data"
 
 	"github.com/dctwiz/dctwiz/yubikey"
@@ -133,7 +132,7 @@ func (y *YubiKeyRootKey) Close() error {
 // open follows the ceremony's checklist for the root key on the token:
 // connect, unlock with the PIN (checked once), find or make the root key
 // in the slot, prove it was made on the token, then sign with it.
-func (y *YubiKeyRootKey) open(_ context.Context, _ *trustmanager.GenericKeyStore, _ *passRecorder, create bool) (data.PrivateKey, error) {
+func (y *YubiKeyRootKey) open(_ context.Context, _ *keyStore, _ *passRecorder, create bool) (data.PrivateKey, error) {
 	y.mu.Lock()
 	defer y.mu.Unlock()
 	if y.key != nil {
