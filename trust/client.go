@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -59,8 +60,9 @@ type Client struct {
 	mu         sync.Mutex
 	transports map[string]http.RoundTripper // by server URL + GUN
 
-	memo   metaMemo       // trust data this process already read (see memo.go)
-	puller *remote.Puller // the registry's transports, reused (registry.go)
+	memo    metaMemo       // trust data this process already read (see memo.go)
+	puller  *remote.Puller // the registry's transports, reused (registry.go)
+	timeout time.Duration  // each request's limit (timeout.go)
 	// unlocked are the keys this process decrypted (keystore.go).
 	unlocked unlockedKeys
 
@@ -149,6 +151,10 @@ func New(opts ...Option) (*Client, error) {
 		}
 		c.base = rt
 	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	c.base = timeoutTransport{inner: c.base, limit: c.timeout}
 	return c, nil
 }
 
@@ -366,10 +372,14 @@ func classifyNetwork(err error, server string) error {
 	var herr x509.HostnameError
 	var aerr *authError
 	var terr *transport.Error
+	var tout *TimeoutError
 	switch {
 	case errors.Is(err, context.Canceled):
 		// Stopped from here (ctrl+c, a quit): the server may be fine.
 		return wrapError(ErrInterrupted, err, server, "run the same command again: it finds out what reached the server", "interrupted before the server answered")
+	case errors.As(err, &tout):
+		return wrapError(ErrServerUnreachable, err, server, "check that the server is up and reachable, then run the same command again (--timeout gives it longer)",
+			"no answer within %s", tout.Limit).with(ActionServer)
 	case errors.Is(err, context.DeadlineExceeded):
 		return wrapError(ErrServerUnreachable, err, server, "check that the server is up and reachable, then run the same command again", "no answer in time")
 	case errors.As(err, &verr), errors.As(err, &uerr), errors.As(err, &herr):

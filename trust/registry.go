@@ -78,6 +78,11 @@ func (c *Client) ListTags(ctx context.Context, gun GUN) ([]string, error) {
 
 func registryError(err error, input string) error {
 	var terr *transport.Error
+	var tout *TimeoutError
+	if errors.As(err, &tout) {
+		return wrapError(ErrRegistry, err, input, "check that the registry is up and reachable, then run the same command again (--timeout gives it longer)",
+			"the registry %s gave no answer within %s", tout.Host, tout.Limit)
+	}
 	if errors.As(err, &terr) {
 		switch {
 		case terr.StatusCode == http.StatusNotFound:

@@ -185,10 +185,11 @@ func (s *session) explain(err error, kind error) error {
 	var badRoot validation.ErrBadRoot
 	var invalidOp store.ErrInvalidOperation
 	var aerr *authError
+	var tout *TimeoutError
 	switch {
 	case errors.As(err, &notExist), errors.As(err, &notInit):
 		return wrapError(ErrNotInitialized, err, gun, "set the repository up first", "the notary server has no trust data for this repository").with(ActionSetUp)
-	case errors.As(err, &aerr):
+	case errors.As(err, &aerr), errors.As(err, &tout):
 		return classifyNetwork(err, s.server)
 	case errors.As(err, &netErr):
 		return classifyNetwork(netErr.Wrapped, s.server)

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -48,6 +50,7 @@ type app struct {
 	json     bool
 	yes      bool
 	debug    bool
+	timeout  time.Duration
 
 	// failureReport, when a command sets it, goes into the --json error
 	// document as "report" (setup's steps so far), so stdout still holds one document.
@@ -86,7 +89,9 @@ func (a *app) run(args []string) int {
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// A CI system ends a job with SIGTERM, a closed terminal sends SIGHUP:
+	// each stops the command as ctrl+c does, and the report still comes.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	if tp, ok := a.prompt.(*terminalPrompter); ok {
 		tp.interrupted = ctx.Done() // ctrl+c ends a prompt that waits
@@ -207,6 +212,7 @@ a terminal; never from the command line.`,
 	pf.BoolVar(&a.json, "json", false, "print the result as one JSON document on stdout")
 	pf.BoolVarP(&a.yes, "yes", "y", false, "confirm destructive steps without a prompt (needed when no terminal can prompt)")
 	pf.BoolVar(&a.debug, "debug", false, "show notary's debug log on stderr")
+	pf.DurationVar(&a.timeout, "timeout", trust.DefaultTimeout, "the longest one request to the notary server or the registry may take (connect, TLS, answer)")
 
 	root.AddCommand(
 		a.setupCmd(),
@@ -259,7 +265,10 @@ func (a *app) client() (*trust.Client, error) {
 // clientFor builds an engine for this server ("" = docker's default for
 // each GUN), CA and trust dir, with credentials from the environment.
 func (a *app) clientFor(server, caCert, trustDir string, more ...trust.Option) (*trust.Client, error) {
-	opts := append([]trust.Option{trust.WithKeychain(trust.DockerConfigKeychain(a.getenv("DOCKER_CONFIG")))}, more...)
+	if a.timeout <= 0 {
+		return nil, usagef("--timeout %s: give a duration above zero, such as 30s or 2m", a.timeout)
+	}
+	opts := append([]trust.Option{trust.WithKeychain(trust.DockerConfigKeychain(a.getenv("DOCKER_CONFIG"))), trust.WithTimeout(a.timeout)}, more...)
 	if server != "" {
 		opts = append(opts, trust.WithServer(server))
 	}
