@@ -137,6 +137,11 @@ func New(opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	if c.server != "" {
+		if err := checkServerURL(c.server); err != nil {
+			return nil, err
+		}
+	}
 	if c.trustDir == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
@@ -156,6 +161,36 @@ func New(opts ...Option) (*Client, error) {
 	}
 	c.base = timeoutTransport{inner: c.base, limit: c.timeout}
 	return c, nil
+}
+
+// checkServerURL refuses a notary server URL that is not https://host, or
+// that carries credentials: those would travel in the clear, or show in
+// process lists, logs and errors (this one shows the URL without them).
+func checkServerURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return newError(ErrBadInput, "server URL", "give the notary server as https://host[:port]", "%q is not a notary server URL", redactURL(raw))
+	}
+	if u.User != nil {
+		return newError(ErrBadInput, u.Redacted(), "give the credentials in NOTARY_AUTH (base64 of user:password) or a docker login, not in the URL",
+			"the server URL carries credentials").with(ActionServer)
+	}
+	if u.Scheme != "https" {
+		return newError(ErrBadInput, u.String(), "give the server as https://host[:port]",
+			"not TLS: a notary server is reached over https (over %s, credentials and trust data would travel in the clear)", u.Scheme).with(ActionServer)
+	}
+	return nil
+}
+
+// redactURL is raw without a password, even when it does not parse.
+func redactURL(raw string) string {
+	if at := strings.LastIndex(raw, "@"); at >= 0 {
+		if i := strings.Index(raw, "://"); i >= 0 && i < at {
+			return raw[:i+3] + "…" + raw[at:]
+		}
+		return "…" + raw[at:]
+	}
+	return raw
 }
 
 // TrustDir is where keys and cached trust data live.

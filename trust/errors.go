@@ -17,6 +17,7 @@ var (
 	ErrWeakPassphrase     = errors.New("passphrase too short")
 	ErrWrongPassphrase    = errors.New("wrong passphrase")
 	ErrServerUnreachable  = errors.New("notary server unreachable")
+	ErrNotNotary          = errors.New("not a notary server")
 	ErrInterrupted        = errors.New("interrupted")
 	ErrTLS                = errors.New("TLS verification failed")
 	ErrUnauthorized       = errors.New("not authorized")

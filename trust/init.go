@@ -138,7 +138,7 @@ func (s *session) backupInRoot(ctx context.Context, backup RootKey) (*KeyInfo, e
 	if err != nil {
 		return nil, err
 	}
-	raw, err := s.remote.GetSized(data.CanonicalRootRole.String(), store.NoSizeLimit)
+	raw, err := s.remote.GetSized(data.CanonicalRootRole.String(), maxMetadata)
 	if err != nil {
 		return nil, s.explain(err, ErrServerUnreachable)
 	}
@@ -154,9 +154,11 @@ func (s *session) backupInRoot(ctx context.Context, backup RootKey) (*KeyInfo, e
 	return &KeyInfo{ID: pub.ID(), Location: backup.String()}, nil
 }
 
-// hasTrustData says whether the server has a root.json for the GUN.
+// hasTrustData says whether the server has a root.json for the GUN. An
+// answer that is not a signed root (a web page, a proxy's error) is not
+// "already set up": it is not a notary server.
 func (s *session) hasTrustData() (bool, error) {
-	_, err := s.remote.GetSized(data.CanonicalRootRole.String(), store.NoSizeLimit)
+	raw, err := s.remote.GetSized(data.CanonicalRootRole.String(), maxMetadata)
 	var notFound store.ErrMetaNotFound
 	if errors.As(err, &notFound) {
 		return false, nil
@@ -164,7 +166,16 @@ func (s *session) hasTrustData() (bool, error) {
 	if err != nil {
 		return false, s.explain(err, ErrServerUnreachable)
 	}
+	if _, err := parseRoot(raw); err != nil {
+		return false, s.notNotary("its root.json for " + s.gun.String() + " is not TUF metadata")
+	}
 	return true, nil
+}
+
+// notNotary is the error for an answer no notary server gives.
+func (s *session) notNotary(what string) error {
+	return newError(ErrNotNotary, s.server, "check the server URL: it must be the notary server, not the registry, a proxy or a web page",
+		"not a notary server: %s", what).with(ActionServer)
 }
 
 func (s *session) alreadyInitialized() error {
@@ -177,7 +188,7 @@ func (s *session) alreadyInitialized() error {
 // when there is none; AlreadyDone when its root key is rootKey (an earlier
 // run of this ceremony published it); ErrAlreadyInitialized otherwise.
 func (s *session) publishedWith(rootKey data.PrivateKey, root RootKey) (*InitResult, error) {
-	raw, err := s.remote.GetSized(data.CanonicalRootRole.String(), store.NoSizeLimit)
+	raw, err := s.remote.GetSized(data.CanonicalRootRole.String(), maxMetadata)
 	var notFound store.ErrMetaNotFound
 	if errors.As(err, &notFound) {
 		return nil, nil
@@ -187,7 +198,7 @@ func (s *session) publishedWith(rootKey data.PrivateKey, root RootKey) (*InitRes
 	}
 	signedRoot, err := parseRoot(raw)
 	if err != nil {
-		return nil, s.alreadyInitialized()
+		return nil, s.notNotary("its root.json for " + s.gun.String() + " is not TUF metadata")
 	}
 	rootRole, ok := signedRoot.Signed.Roles[data.CanonicalRootRole]
 	if !ok {

@@ -2,10 +2,12 @@ package trust
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 
+	canonicaljson "github.com/docker/go/canonical/json"
 	"github.com/theupdateframework/notary"
 	"github.com/theupdateframework/notary/client"
 	"github.com/theupdateframework/notary/client/changelist"
@@ -186,7 +188,11 @@ func (s *session) explain(err error, kind error) error {
 	var invalidOp store.ErrInvalidOperation
 	var aerr *authError
 	var tout *TimeoutError
+	var syntax *json.SyntaxError
+	var canonicalSyntax *canonicaljson.SyntaxError
 	switch {
+	case errors.As(err, &syntax), errors.As(err, &canonicalSyntax):
+		return s.notNotary("its answer for " + gun + " is not TUF metadata (" + err.Error() + ")")
 	case errors.As(err, &notExist), errors.As(err, &notInit):
 		return wrapError(ErrNotInitialized, err, gun, "set the repository up first", "the notary server has no trust data for this repository").with(ActionSetUp)
 	case errors.As(err, &aerr), errors.As(err, &tout):

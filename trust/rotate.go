@@ -7,7 +7,6 @@ import (
 	"sort"
 
 	"github.com/theupdateframework/notary/cryptoservice"
-	store "github.com/theupdateframework/notary/storage"
 	"github.com/theupdateframework/notary/trustmanager"
 	"github.com/theupdateframework/notary/tuf/data"
 	"github.com/theupdateframework/notary/tuf/signed"
@@ -216,7 +215,7 @@ func (s *session) roleKeys(role data.RoleName) ([]string, error) {
 
 // publishedRoot is the server's root.json as it is now.
 func (s *session) publishedRoot() (*data.SignedRoot, error) {
-	raw, err := s.remote.GetSized(data.CanonicalRootRole.String(), store.NoSizeLimit)
+	raw, err := s.remote.GetSized(data.CanonicalRootRole.String(), maxMetadata)
 	if err != nil {
 		return nil, s.explain(err, ErrServerUnreachable)
 	}

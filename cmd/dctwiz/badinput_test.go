@@ -64,6 +64,9 @@ func TestBadInput(t *testing.T) {
 
 	cases := []badCase{
 		{"malformed GUN", e, append([]string{"init", "Acme/App!"}, server...), 2, "not a valid repository name"},
+		{"an http server", e, []string{"inspect", gun, "--server", "http://" + notary.Addr}, 1, "not TLS: a notary server is reached over https"},
+		{"credentials in the server URL", e, []string{"inspect", gun, "--server", "https://alice:s3cret@" + notary.Addr}, 1, "the server URL carries credentials"},
+		{"credentials in DOCKER_CONTENT_TRUST_SERVER", e.with("DOCKER_CONTENT_TRUST_SERVER", "https://alice:s3cret@"+notary.Addr), []string{"check", gun}, 1, "the server URL carries credentials"},
 		{"GUN with a tag", e, append([]string{"inspect", gun + ":1.0"}, server...), 2, "has no tag"},
 		{"GUN with a digest", e, append([]string{"root-cert", "export", gun + "@sha256:abc"}, server...), 2, "has no digest"},
 		{"unknown flag", e, []string{"inspect", "--bogus", gun}, 2, "unknown flag: --bogus"},
@@ -151,6 +154,9 @@ func TestBadInput(t *testing.T) {
 			}
 			if !strings.Contains(errLines[0], tc.stderr) {
 				t.Errorf("error line %q does not say %q", errLines[0], tc.stderr)
+			}
+			if strings.Contains(r.stdout+r.stderr, "s3cret") {
+				t.Errorf("a credential given in a URL shows in the output:\n%s", r)
 			}
 			if len(errLines[0]) > 300 || strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
 				t.Errorf("the error is not one clear line:\n%s", r.stderr)
