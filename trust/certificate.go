@@ -48,11 +48,17 @@ func LoadCertificate(path string, now time.Time) (*Certificate, error) {
 func ParseCertificate(name string, raw []byte, now time.Time) (*Certificate, error) {
 	const fix = "give the signer's X.509 certificate, PEM or DER"
 	der := raw
-	if block, _ := pem.Decode(raw); block != nil {
+	if block, rest := pem.Decode(raw); block != nil {
 		if block.Type != "CERTIFICATE" {
 			return nil, newError(ErrBadCertificate, name, fix, "the PEM block is a %q, not a CERTIFICATE", block.Type)
 		}
 		der = block.Bytes
+		// A chain or a bundle: which one is the signer's is not for
+		// dctwiz to guess.
+		if n := pemCertificates(rest); n > 0 {
+			return nil, newError(ErrBadCertificate, name, "give a file with the signer's own certificate alone (the first block of a chain, saved on its own)",
+				"the file holds %d certificates, not one", n+1)
+		}
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
@@ -67,6 +73,14 @@ func ParseCertificate(name string, raw []byte, now time.Time) (*Certificate, err
 	sum := sha256.Sum256(cert.Raw)
 	c.Fingerprint = hex.EncodeToString(sum[:])
 
+	if cert.IsCA {
+		return nil, newError(ErrBadCertificate, name, "give the signer's own certificate, not its issuer's",
+			"the certificate is a CA's (basic constraints CA:TRUE), not a signer's")
+	}
+	if cert.KeyUsage != 0 && cert.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+		return nil, newError(ErrBadCertificate, name, "issue the signer a certificate whose key usage includes digital signature",
+			"the certificate's key usage does not allow signing (no digitalSignature)")
+	}
 	switch cert.SignatureAlgorithm {
 	case x509.SHA1WithRSA, x509.ECDSAWithSHA1, x509.DSAWithSHA1, x509.MD5WithRSA, x509.MD2WithRSA:
 		return nil, newError(ErrBadCertificate, name, "issue a new certificate signed with SHA-256 or better", "the certificate is signed with %s, which is broken", cert.SignatureAlgorithm)
@@ -86,7 +100,7 @@ func ParseCertificate(name string, raw []byte, now time.Time) (*Certificate, err
 		}
 		c.KeyType = fmt.Sprintf("RSA %d", bits)
 	default:
-		return nil, newError(ErrBadCertificate, name, "use an ECDSA P-256/P-384 or RSA >= 2048 key", "the key type %T is not supported by Docker Content Trust", cert.PublicKey)
+		return nil, newError(ErrBadCertificate, name, "use an ECDSA P-256/P-384 or RSA >= 2048 key", "%s keys are not supported by Docker Content Trust", keyKind(cert.PublicKeyAlgorithm))
 	}
 	if now.After(cert.NotAfter) {
 		return nil, newError(ErrBadCertificate, name, "issue a new certificate for the signer", "the certificate expired on %s", cert.NotAfter.UTC().Format("2006-01-02"))
@@ -101,6 +115,36 @@ func ParseCertificate(name string, raw []byte, now time.Time) (*Certificate, err
 		return nil, wrapError(ErrBadCertificate, err, name, fix, "cannot compute the certificate's key ID")
 	}
 	return c, nil
+}
+
+// pemCertificates counts the CERTIFICATE blocks in b.
+func pemCertificates(b []byte) int {
+	n := 0
+	for {
+		var block *pem.Block
+		block, b = pem.Decode(b)
+		if block == nil {
+			return n
+		}
+		if block.Type == "CERTIFICATE" {
+			n++
+		}
+	}
+}
+
+// keyKind names a key algorithm in words, for messages.
+func keyKind(a x509.PublicKeyAlgorithm) string {
+	switch a {
+	case x509.Ed25519:
+		return "Ed25519"
+	case x509.DSA:
+		return "DSA"
+	case x509.RSA:
+		return "RSA"
+	case x509.ECDSA:
+		return "ECDSA"
+	}
+	return "Unknown-algorithm"
 }
 
 // PublicKey is the certificate as a notary public key (ecdsa-x509 or

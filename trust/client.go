@@ -413,8 +413,8 @@ func classifyNetwork(err error, server string) error {
 		// Stopped from here (ctrl+c, a quit): the server may be fine.
 		return wrapError(ErrInterrupted, err, server, "run the same command again: it finds out what reached the server", "interrupted before the server answered")
 	case errors.As(err, &tout):
-		return wrapError(ErrServerUnreachable, err, server, "check that the server is up and reachable, then run the same command again (--timeout gives it longer)",
-			"no answer within %s", tout.Limit).with(ActionServer)
+		return wrapError(ErrServerUnreachable, err, server, "check that the server is up and reachable, then run the same command again (with a longer time limit if the server is only slow)",
+			"no answer within %s", tout.Limit)
 	case errors.Is(err, context.DeadlineExceeded):
 		return wrapError(ErrServerUnreachable, err, server, "check that the server is up and reachable, then run the same command again", "no answer in time")
 	case errors.As(err, &verr), errors.As(err, &uerr), errors.As(err, &herr):

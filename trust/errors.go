@@ -18,6 +18,7 @@ var (
 	ErrWrongPassphrase    = errors.New("wrong passphrase")
 	ErrServerUnreachable  = errors.New("notary server unreachable")
 	ErrNotNotary          = errors.New("not a notary server")
+	ErrBusy               = errors.New("trust dir in use")
 	ErrInterrupted        = errors.New("interrupted")
 	ErrTLS                = errors.New("TLS verification failed")
 	ErrUnauthorized       = errors.New("not authorized")

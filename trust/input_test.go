@@ -106,6 +106,10 @@ func TestLoadCertificate(t *testing.T) {
 		{"SHA-1 RSA", write("sha1.crt", testbed.CertSpec{Key: "rsa2048", SHA1: true}), "SHA1-RSA", "", false},
 		{"SHA-1 ECDSA", write("sha1ec.crt", testbed.CertSpec{SHA1: true}), "ECDSA-SHA1", "", false},
 		{"P-224", write("p224.crt", testbed.CertSpec{Key: "p224"}), "P-224", "", false},
+		{"a CA's certificate", write("ca.crt", testbed.CertSpec{CA: true}), "a CA's (basic constraints CA:TRUE)", "", false},
+		{"no digital signature", write("encipher.crt", testbed.CertSpec{NoSigning: true}), "does not allow signing", "", false},
+		{"Ed25519", write("ed.crt", testbed.CertSpec{Key: "ed25519"}), "Ed25519 keys are not supported", "", false},
+		{"a chain of two", chain(t, dir, write("leaf.crt", testbed.CertSpec{}), write("issuer.crt", testbed.CertSpec{})), "holds 2 certificates, not one", "", false},
 	} {
 		c, err := trust.LoadCertificate(tc.path, now)
 		if tc.err != "" {
@@ -122,6 +126,24 @@ func TestLoadCertificate(t *testing.T) {
 			t.Errorf("%s: %+v; want %s, warning %v", tc.name, c, tc.keyType, tc.warn)
 		}
 	}
+}
+
+// chain is a PEM file with the certificates of the files given, in order.
+func chain(t *testing.T, dir string, paths ...string) string {
+	t.Helper()
+	var all []byte
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	out := filepath.Join(dir, "chain.pem")
+	if err := os.WriteFile(out, all, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func TestValidSignerName(t *testing.T) {

@@ -15,6 +15,8 @@ import (
 type keyStore struct {
 	*trustmanager.GenericKeyStore
 	unlocked *unlockedKeys
+	// unreadable are key files notary could not read and so does not list.
+	unreadable []string
 }
 
 // unlockedKeys are the keys a Client unlocked, by key ID.

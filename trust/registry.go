@@ -80,7 +80,7 @@ func registryError(err error, input string) error {
 	var terr *transport.Error
 	var tout *TimeoutError
 	if errors.As(err, &tout) {
-		return wrapError(ErrRegistry, err, input, "check that the registry is up and reachable, then run the same command again (--timeout gives it longer)",
+		return wrapError(ErrRegistry, err, input, "check that the registry is up and reachable, then run the same command again (with a longer time limit if it is only slow)",
 			"the registry %s gave no answer within %s", tout.Host, tout.Limit)
 	}
 	if errors.As(err, &terr) {

@@ -70,7 +70,18 @@ func (c *Client) keyStore(pass *passRecorder) (*keyStore, error) {
 	if err != nil {
 		return nil, wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable", "cannot open the key store")
 	}
-	return &keyStore{GenericKeyStore: trustmanager.NewGenericKeyStore(newAtomicFiles(fs, notary.KeyExtension), pass.retrieve), unlocked: &c.unlocked}, nil
+	files := newAtomicFiles(fs, notary.KeyExtension)
+	ks := &keyStore{GenericKeyStore: trustmanager.NewGenericKeyStore(files, pass.retrieve), unlocked: &c.unlocked}
+	// notary skips a key file it cannot read (truncated, garbage) as if it
+	// were not there: remember which, so that no new root key is made
+	// while the one that is there cannot be read.
+	listed := ks.ListKeys()
+	for _, name := range files.ListFiles() {
+		if _, ok := listed[filepath.Base(name)]; !ok {
+			ks.unreadable = append(ks.unreadable, filepath.Join(priv, name+"."+notary.KeyExtension))
+		}
+	}
+	return ks, nil
 }
 
 // metadataCache is the trust dir's cache of gun's trust data, as notary's

@@ -56,6 +56,13 @@ func (f fileRootKey) open(_ context.Context, keys *keyStore, pass *passRecorder,
 	sort.Strings(ids)
 	switch len(ids) {
 	case 0:
+		if len(keys.unreadable) > 0 {
+			// One of them may be the root key: a new one would publish a
+			// repository nobody can sign for with the key that was meant.
+			return nil, newError(ErrNoRootKey, keys.unreadable[0], "restore the key file from a backup, or move it out of the trust dir's private/ folder if it is not a key",
+				"the trust dir holds %d key file(s) that cannot be read (truncated, or not a notary key): %s; no new root key is made while one may be the root key",
+				len(keys.unreadable), strings.Join(keys.unreadable, ", "))
+		}
 		if !create {
 			return nil, errNoRootKeyYet
 		}

@@ -155,6 +155,13 @@ func (a *app) action(body func(cmd *cobra.Command, args []string) error) func(*c
 			logrus.SetOutput(a.stderr)
 			logrus.SetLevel(logrus.DebugLevel)
 		}
+		if cmd.Annotations[lockAnnotation] != "" {
+			release, err := trust.LockTrustDir(a.trustDirPath(), cmd.CommandPath(), lockWait)
+			if err != nil {
+				return ranError{err}
+			}
+			a.closers = append(a.closers, func() error { release(); return nil })
+		}
 		if err := body(cmd, args); err != nil {
 			return ranError{err}
 		}
@@ -162,10 +169,22 @@ func (a *app) action(body func(cmd *cobra.Command, args []string) error) func(*c
 	}
 }
 
+// locksTrustDir marks the commands that write keys or publish: one of
+// them at a time per trust dir (queries such as check and inspect run
+// beside them). A second waits lockWait for the first, then says who
+// holds the trust dir.
+var locksTrustDir = map[string]string{lockAnnotation: "yes"}
+
+const (
+	lockAnnotation = "dctwiz-locks-trust-dir"
+	lockWait       = 5 * time.Second
+)
+
 func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:   "dctwiz",
-		Short: "Set up and administer Docker Content Trust repositories",
+		Use:         "dctwiz",
+		Annotations: locksTrustDir,
+		Short:       "Set up and administer Docker Content Trust repositories",
 		Long: `dctwiz runs the Docker Content Trust (Notary v1) key ceremony for image
 repositories: root and targets keys, server-managed snapshot key, signer
 delegations, root certificate export, a test signature verified as a consumer

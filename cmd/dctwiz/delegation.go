@@ -42,8 +42,9 @@ func (a *app) delegationAddCmd() *cobra.Command {
 	var recordDir string
 	var repos reposFlag
 	cmd := &cobra.Command{
-		Use:   "add GUN... NAME CERT",
-		Short: "Add a signer from its X.509 certificate (PEM or DER)",
+		Use:         "add GUN... NAME CERT",
+		Annotations: locksTrustDir,
+		Short:       "Add a signer from its X.509 certificate (PEM or DER)",
 		Long: `delegation add adds a signer the way 'docker trust signer add' does: the
 certificate's key goes into targets/releases and targets/NAME for all paths,
 then the change is published. It needs the targets key (and its passphrase).
@@ -92,8 +93,9 @@ func (a *app) delegationReplaceCmd() *cobra.Command {
 	var recordDir string
 	var repos reposFlag
 	cmd := &cobra.Command{
-		Use:   "replace GUN... NAME CERT",
-		Short: "Renew a signer's certificate: its new key in, its old keys out",
+		Use:         "replace GUN... NAME CERT",
+		Annotations: locksTrustDir,
+		Short:       "Renew a signer's certificate: its new key in, its old keys out",
 		Long: `delegation replace is the yearly ceremony when a signing service renews its
 certificate: the new certificate's key goes into targets/releases and
 targets/NAME, and the signer's old keys leave both (from targets/releases only
@@ -312,8 +314,9 @@ func (a *app) delegationRemoveCmd() *cobra.Command {
 	var recordDir string
 	var repos reposFlag
 	cmd := &cobra.Command{
-		Use:   "remove GUN... NAME",
-		Short: "Remove a signer",
+		Use:         "remove GUN... NAME",
+		Annotations: locksTrustDir,
+		Short:       "Remove a signer",
 		Long: `delegation remove removes targets/NAME and the signer's keys from
 targets/releases where no other signer shares them. Removing the last key of
 targets/releases leaves tags signed there unverifiable, so it needs --yes

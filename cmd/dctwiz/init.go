@@ -18,8 +18,9 @@ type initOptions struct {
 func (a *app) initCmd() *cobra.Command {
 	var opts initOptions
 	cmd := &cobra.Command{
-		Use:   "init GUN",
-		Short: "Create a repository's keys and publish its trust data",
+		Use:         "init GUN",
+		Annotations: locksTrustDir,
+		Short:       "Create a repository's keys and publish its trust data",
 		Long: `init creates the trust data of a new repository and publishes it: the root
 key (--root-key), a new targets key encrypted in the trust dir, and snapshot and
 timestamp keys managed by the notary server. A repository that already has

@@ -25,8 +25,9 @@ type renewOptions struct {
 func (a *app) renewCmd() *cobra.Command {
 	var opts renewOptions
 	cmd := &cobra.Command{
-		Use:   "renew [GUN...] [--repos FILE]",
-		Short: "Re-sign the metadata that expires within a window (default 180d)",
+		Use:         "renew [GUN...] [--repos FILE]",
+		Annotations: locksTrustDir,
+		Short:       "Re-sign the metadata that expires within a window (default 180d)",
 		Long: `renew checks each repository (as dctwiz check does) and re-signs what the root
 key can renew that expires within --within (default 180d) or has expired:
 targets.json and root.json, the latter also inside notary's 6-month re-sign

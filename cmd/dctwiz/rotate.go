@@ -25,8 +25,9 @@ func (a *app) rotateCmd() *cobra.Command {
 func (a *app) rotateServerKeyCmd(role string) *cobra.Command {
 	opts := rotateOptions{Role: role}
 	cmd := &cobra.Command{
-		Use:   role + " [GUN...] [--repos FILE]",
-		Short: "Have the notary server make a new " + role + " key, signed in by the root key",
+		Use:         role + " [GUN...] [--repos FILE]",
+		Annotations: locksTrustDir,
+		Short:       "Have the notary server make a new " + role + " key, signed in by the root key",
 		Long: "rotate " + role + ` asks the notary server for a new ` + role + ` key, which it makes and
 keeps (the key stays server-managed), and signs it into root.json with the root
 key; the server signs ` + role + `.json with it from then on. Use it when the
@@ -65,8 +66,9 @@ type rotateOptions struct {
 func (a *app) rotateTargetsCmd() *cobra.Command {
 	opts := rotateOptions{Role: flows.RoleTargets}
 	cmd := &cobra.Command{
-		Use:   "targets [GUN...] [--repos FILE]",
-		Short: "Give repositories a new targets key, signed in by the root key",
+		Use:         "targets [GUN...] [--repos FILE]",
+		Annotations: locksTrustDir,
+		Short:       "Give repositories a new targets key, signed in by the root key",
 		Long: `rotate targets makes a new targets (repository) key in the trust dir, signs it
 into root.json with the root key and re-signs targets.json with it: the
 signers (delegations) and the tags signed before stay as they are, and

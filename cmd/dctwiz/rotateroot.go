@@ -28,8 +28,9 @@ type rotateRootOptions struct {
 func (a *app) rotateRootCmd() *cobra.Command {
 	var opts rotateRootOptions
 	cmd := &cobra.Command{
-		Use:   "root [GUN...] [--repos FILE]",
-		Short: "Move the repositories' root to a new key (a new YubiKey), or add a backup root key",
+		Use:         "root [GUN...] [--repos FILE]",
+		Annotations: locksTrustDir,
+		Short:       "Move the repositories' root to a new key (a new YubiKey), or add a backup root key",
 		Long: `rotate root gives each repository a root role that names new keys:
 --new-root-key, and --backup-root-key if given (the root role then holds both,
 threshold 1: either token alone can sign later). root.json is signed by the

@@ -35,8 +35,9 @@ type setupOptions struct {
 func (a *app) setupCmd() *cobra.Command {
 	var opts setupOptions
 	cmd := &cobra.Command{
-		Use:   "setup [GUN...] [--repos FILE]",
-		Short: "Run the whole setup ceremony for a repository",
+		Use:         "setup [GUN...] [--repos FILE]",
+		Annotations: locksTrustDir,
+		Short:       "Run the whole setup ceremony for a repository",
 		Long: `setup runs the ceremony in order: create the root and targets keys and
 publish with a server-managed snapshot key; add each --delegation signer;
 export the root certificate; test-sign --test-tag and verify it as a consumer

@@ -13,8 +13,9 @@ func (a *app) targetsKeyCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "targets-key", Short: "Manage the repository's targets key"}
 	var repos reposFlag
 	del := &cobra.Command{
-		Use:   "delete [GUN...] [--repos FILE]",
-		Short: "Delete the local targets private key after verifying the repository",
+		Use:         "delete [GUN...] [--repos FILE]",
+		Annotations: locksTrustDir,
+		Short:       "Delete the local targets private key after verifying the repository",
 		Long: `targets-key delete removes every copy of the repository's targets private
 key from the trust dir, but only after the published trust data verifies from
 an empty cache pinned to the root certificate, and proves that the key is

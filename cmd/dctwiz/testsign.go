@@ -21,8 +21,9 @@ type testSignOptions struct {
 func (a *app) testSignCmd() *cobra.Command {
 	var opts testSignOptions
 	cmd := &cobra.Command{
-		Use:   "test-sign GUN:TAG...",
-		Short: "Sign a tag, verify it as a consumer would, then remove the signature",
+		Use:         "test-sign GUN:TAG...",
+		Annotations: locksTrustDir,
+		Short:       "Sign a tag, verify it as a consumer would, then remove the signature",
 		Long: `test-sign resolves GUN:TAG's manifest digest and size from the registry
 (no Docker daemon; credentials from the docker config or REGISTRY_AUTH), signs
 it into targets/releases when the trust dir holds a releases key, else into

@@ -28,8 +28,9 @@ type wizardFlags struct {
 func (a *app) wizardCmd() *cobra.Command {
 	var f wizardFlags
 	cmd := &cobra.Command{
-		Use:   "wizard [GUN...]",
-		Short: "Walk through a ceremony screen by screen: setup, or maintenance (the default on a terminal)",
+		Use:         "wizard [GUN...]",
+		Annotations: locksTrustDir,
+		Short:       "Walk through a ceremony screen by screen: setup, or maintenance (the default on a terminal)",
 		Long: `wizard runs a ceremony as an interactive terminal wizard. Its first screen
 asks what you are there to do.
 

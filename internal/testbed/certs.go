@@ -3,6 +3,7 @@ package testbed
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -20,11 +21,13 @@ import (
 // each way one can be bad.
 type CertSpec struct {
 	CommonName string
-	Key        string // "p256" (default), "p384", "p224", "rsa1024", "rsa2048"
+	Key        string // "p256" (default), "p384", "p224", "rsa1024", "rsa2048", "ed25519"
 	SHA1       bool   // sign with SHA-1
 	NotBefore  time.Time
 	NotAfter   time.Time
 	DER        bool // write DER instead of PEM
+	CA         bool // a CA's certificate (basic constraints CA:TRUE, cert sign)
+	NoSigning  bool // key usage without digital signature (key encipherment)
 }
 
 // WriteCert makes a self-signed certificate as spec says, writes it to
@@ -43,6 +46,8 @@ func WriteCert(dir, file string, spec CertSpec) (string, crypto.Signer, error) {
 		key, err = rsa.GenerateKey(rand.Reader, 1024)
 	case "rsa2048":
 		key, err = rsa.GenerateKey(rand.Reader, 2048)
+	case "ed25519":
+		_, key, err = ed25519.GenerateKey(rand.Reader)
 	default:
 		return "", nil, fmt.Errorf("unknown key type %q", spec.Key)
 	}
@@ -72,6 +77,12 @@ func WriteCertForKey(dir, file string, spec CertSpec, key crypto.Signer) (string
 		NotAfter:     spec.NotAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+	}
+	if spec.CA {
+		tmpl.IsCA, tmpl.BasicConstraintsValid, tmpl.KeyUsage = true, true, x509.KeyUsageCertSign|x509.KeyUsageDigitalSignature
+	}
+	if spec.NoSigning {
+		tmpl.KeyUsage = x509.KeyUsageKeyEncipherment
 	}
 	if spec.SHA1 {
 		if _, ok := key.(*rsa.PrivateKey); ok {
