@@ -229,9 +229,13 @@ func (s *session) publish(landed func(after *tuf.Repo) bool) error {
 		return s.pass.problem // a key could not be unlocked: nothing was sent
 	}
 	explained := s.explain(err, ErrPublish)
-	after, lerr := s.load()
-	if lerr == nil && landed(after) {
-		return nil // the server committed; only its answer was lost
+	look, done, lerr := s.afterwards()
+	if lerr == nil {
+		defer done()
+		var after *tuf.Repo
+		if after, lerr = look.load(); lerr == nil && landed(after) {
+			return nil // the server committed; only its answer was lost
+		}
 	}
 	return publishFailed(s.gun, explained, lerr == nil)
 }
@@ -249,7 +253,7 @@ func publishFailed(gun GUN, cause error, checked bool) error {
 		fix = ye.Fix
 	}
 	return &Error{Kind: ErrPublish, Input: gun.String(), Cause: cause,
-		Msg: "publishing failed: " + cause.Error() + "; " + state, Fix: fix, Action: ActionRerun}
+		Msg: "publishing failed: " + cause.Error() + "; " + state, Fix: fix, Action: ActionRerun, OutcomeUnknown: !checked}
 }
 
 // ReplaceDelegation renews signer name's certificate, the yearly ceremony

@@ -54,6 +54,15 @@ type Error struct {
 	// its keys and screens. "" when Fix says it all.
 	Action Action
 	Cause  error // the underlying error, for errors.Is/As and debugging
+	// OutcomeUnknown: a publish was sent and the server could not be asked
+	// afterwards whether it landed. Nobody may say "nothing was published".
+	OutcomeUnknown bool
+}
+
+// OutcomeUnknown says whether err is a publish whose outcome nobody knows.
+func OutcomeUnknown(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.OutcomeUnknown
 }
 
 // Action is a fix that the user carries out in dctwiz, as data.

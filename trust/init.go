@@ -117,12 +117,20 @@ func (c *Client) Init(ctx context.Context, gun GUN, root RootKey, backup ...Root
 	var res *InitResult
 	answered := true
 	if err := s.repo.Publish(); err != nil {
-		// The answer may be lost after the server committed: look.
-		done, checkErr := s.publishedWith(rootKey, root)
-		if checkErr != nil || done == nil {
-			return nil, publishFailed(gun, s.explain(err, ErrPublish), checkErr == nil)
+		// The answer may be lost after the server committed: look (after
+		// an interrupt, on a short context of its own).
+		explained := s.explain(err, ErrPublish)
+		look, done, checkErr := s.afterwards()
+		var found *InitResult
+		if checkErr == nil {
+			defer done()
+			found, checkErr = look.publishedWith(rootKey, root)
+		}
+		if checkErr != nil || found == nil {
+			return nil, publishFailed(gun, explained, checkErr == nil)
 		}
 		answered = false
+		ctx = look.ctx
 	}
 	res, err = c.pinPublished(ctx, gun, s, root, rootKey, !answered)
 	if err == nil && len(more) > 0 {

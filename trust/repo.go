@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"time"
 
 	canonicaljson "github.com/docker/go/canonical/json"
 	"github.com/theupdateframework/notary"
@@ -26,6 +27,8 @@ import (
 // changelist. Changes never outlive the operation: a failed command leaves
 // nothing staged for a later publish.
 type session struct {
+	ctx    context.Context // the engine call's: notary's requests carry it
+	opts   sessionOptions
 	c      *Client
 	gun    GUN
 	server string
@@ -109,7 +112,7 @@ func (c *Client) open(ctx context.Context, gun GUN, opts sessionOptions) (*sessi
 		}
 		remote = c.memoRemote(gun, inner, nil)
 	}
-	s := &session{c: c, gun: gun, server: server, remote: remote, pass: &passRecorder{c: c}}
+	s := &session{ctx: ctx, opts: opts, c: c, gun: gun, server: server, remote: remote, pass: &passRecorder{c: c}}
 	if len(opts.pinned) > 0 {
 		s.pin = trustpinning.TrustPinConfig{Certs: map[string][]string{gun.String(): opts.pinned}, DisableTOFU: true}
 	}
@@ -138,6 +141,30 @@ func (c *Client) open(ctx context.Context, gun GUN, opts sessionOptions) (*sessi
 		return nil, wrapError(ErrBadInput, err, gun.String(), "", "cannot open the repository")
 	}
 	return s, nil
+}
+
+// lookAfter is how long dctwiz may take, after an interrupt, to ask the
+// server what a publish that was under way left.
+const lookAfter = 5 * time.Second
+
+// afterwards is a session to look at the server with after a publish
+// failed: this one, unless the engine call was interrupted, in which
+// case a new one on a short context of its own (an interrupted call can
+// no longer ask anything, and "nothing was published" must be known, not
+// assumed). done releases it.
+func (s *session) afterwards() (look *session, done func(), err error) {
+	if s.ctx == nil || s.ctx.Err() == nil {
+		return s, func() {}, nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), lookAfter)
+	opts := s.opts
+	opts.remote = nil // the interrupted transport's
+	look, err = s.c.open(ctx, s.gun, opts)
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return look, cancel, nil
 }
 
 // openLoaded opens a session on gun's published trust data, verified.

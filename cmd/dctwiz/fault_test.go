@@ -128,3 +128,30 @@ func delegationRoles(t *testing.T, e env, gun string) []string {
 	}
 	return out
 }
+
+// TestAPublishWhoseOutcomeIsUnknown: the server commits a setup's publish,
+// the answer is cut, and then the server is gone, so dctwiz cannot ask
+// what landed. It must say the outcome is unknown, never "Nothing was
+// done" (which it printed before: no step had completed); the rerun, once
+// the server is back, finds the repository published and converges.
+func TestAPublishWhoseOutcomeIsUnknown(t *testing.T) {
+	needBed(t)
+	proxy, err := testbed.StartProxy(notary.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	through := []string{"--server", "https://" + proxy.Addr, "--tlscacert", notary.CACert}
+	e := newEnv(t)
+	gun := newGUN()
+	proxy.SetFault(testbed.CutAfterUploadThenDown)
+	r := dctwiz(e, append([]string{"setup", gun}, through...)...)
+	if r.code != 1 || strings.Contains(r.stderr, "Nothing was done") || !strings.Contains(r.stderr, "outcome of the last publish is unknown") {
+		t.Fatalf("setup whose publish landed, the server then gone:\n%s", r)
+	}
+	proxy.SetFault(testbed.PassAll)
+	r = mustOK(t, dctwiz(e, append([]string{"setup", gun, "--json"}, through...)...))
+	if !strings.Contains(r.stdout, `"already_done": true`) {
+		t.Errorf("the rerun did not find the repository published:\n%s", r)
+	}
+}

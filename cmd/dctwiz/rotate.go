@@ -182,7 +182,7 @@ func (a *app) runEach(ctx context.Context, guns []trust.GUN, reports *[]*flows.R
 	}
 	stop := func(rep *flows.Report, err error) error {
 		*reports = append(*reports, rep)
-		a.explainStop(rep)
+		a.explainStop(rep, err)
 		if a.json && list {
 			a.failureReport = *reports
 		}
@@ -236,7 +236,7 @@ func (a *app) runEach(ctx context.Context, guns []trust.GUN, reports *[]*flows.R
 		*reports = append(*reports, c.Report())
 		if errs[i] != nil {
 			if !a.json {
-				a.explainStop(c.Report())
+				a.explainStop(c.Report(), errs[i])
 				fmt.Fprintf(a.stderr, "%s failed: %v\n", guns[i], errs[i])
 			}
 			failed = append(failed, failedRepo{guns[i], errs[i]})

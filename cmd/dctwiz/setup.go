@@ -128,7 +128,7 @@ func (a *app) runSetup(ctx context.Context, opts setupOptions) error {
 		}
 	}
 	if err != nil {
-		a.explainStop(rep)
+		a.explainStop(rep, err)
 		return err
 	}
 	return a.output(rep, func() {
@@ -365,7 +365,7 @@ var published = map[flows.StepID]bool{flows.StepInit: true, flows.StepDelegation
 	flows.StepTargetsKeyForChange: true, flows.StepChangeSigner: true}
 
 // explainStop says what state the repository is in after a failed step.
-func (a *app) explainStop(rep *flows.Report) {
+func (a *app) explainStop(rep *flows.Report, err error) {
 	if rep == nil {
 		return
 	}
@@ -386,9 +386,18 @@ func (a *app) explainStop(rep *flows.Report) {
 		// The publish landed; a later part of its step failed.
 		changed = append(changed, "the new "+r.Role+" key "+trust.ShortID(r.NewKeyID))
 	}
-	if len(done) == 0 && len(changed) == 0 {
+	unknown := trust.OutcomeUnknown(err)
+	if len(done) == 0 && len(changed) == 0 && !unknown {
 		fmt.Fprintln(a.stderr, "Nothing was done: the repository is as it was.")
 		return
+	}
+	if unknown {
+		// Said before anything else: the one thing not known.
+		fmt.Fprintln(a.stderr, "The outcome of the last publish is unknown: the server could not be asked whether it landed.")
+		if len(done) == 0 {
+			fmt.Fprintln(a.stderr, "Run the same command again: it finds out what the server has and converges.")
+			return
+		}
 	}
 	fmt.Fprintf(a.stderr, "Completed: %s", strings.Join(append([]string{}, done...), ", "))
 	if len(done) == 0 {

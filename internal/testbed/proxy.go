@@ -21,6 +21,10 @@ const (
 	// the answer reaches the client: the server committed, the client
 	// never hears of it.
 	CutAfterUpload
+	// CutAfterUploadThenDown is CutAfterUpload, and then the server is
+	// gone: every connection after the cut is refused, so the client
+	// cannot ask what landed (the outcome is unknown to it).
+	CutAfterUploadThenDown
 )
 
 // uploadBytes is larger than a GET, smaller than a signed root.json and
@@ -37,6 +41,7 @@ type Proxy struct {
 	l      net.Listener
 	fault  atomic.Int32
 	cuts   atomic.Int32
+	down   atomic.Bool
 	wg     sync.WaitGroup
 }
 
@@ -53,7 +58,7 @@ func StartProxy(target string) (*Proxy, error) {
 }
 
 // SetFault changes what happens to the next uploads.
-func (p *Proxy) SetFault(f Fault) { p.fault.Store(int32(f)) }
+func (p *Proxy) SetFault(f Fault) { p.fault.Store(int32(f)); p.down.Store(false) }
 
 // Cuts counts the connections the proxy has cut.
 func (p *Proxy) Cuts() int { return int(p.cuts.Load()) }
@@ -76,6 +81,10 @@ func (p *Proxy) accept() {
 }
 
 func (p *Proxy) serve(client net.Conn) {
+	if p.down.Load() {
+		client.Close()
+		return
+	}
 	server, err := net.Dial("tcp", p.target)
 	if err != nil {
 		client.Close()
@@ -97,8 +106,13 @@ func (p *Proxy) serve(client net.Conn) {
 			if n > 0 {
 				select {
 				case <-uploaded:
-					if Fault(p.fault.Load()) == CutAfterUpload {
+					switch Fault(p.fault.Load()) {
+					case CutAfterUpload:
 						p.cuts.Add(1)
+						return
+					case CutAfterUploadThenDown:
+						p.cuts.Add(1)
+						p.down.Store(true)
 						return
 					}
 				default:
@@ -122,7 +136,7 @@ func (p *Proxy) serve(client net.Conn) {
 				case CutBeforeUpload:
 					p.cuts.Add(1)
 					return
-				case CutAfterUpload:
+				case CutAfterUpload, CutAfterUploadThenDown:
 					uploadedOnce.Do(func() { close(uploaded) })
 				}
 			}
