@@ -2,7 +2,7 @@
 # local sandbox) and `make test` (the whole suite, against real parts).
 GO ?= go
 
-.PHONY: all build run demo test deps vet bench perf
+.PHONY: all build run demo test deps vet bench perf fuzz
 
 all: build
 
@@ -37,6 +37,18 @@ test: deps
 	$(GO) test -count=1 -timeout 15m $$($(GO) list ./... | grep -v -e '/yubikey$$' -e '/ui$$' -e '/flows$$')
 	$(GO) test -count=1 -race -timeout 5m ./ui ./flows
 	$(GO) test -count=1 -timeout 5m ./yubikey
+	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+
+# Every fuzz target in turn (Go runs one at a time): the parsers of what
+# users and files hand dctwiz, and the virtual card's APDU and TLV
+# parsing. make test runs each for 3 s; make fuzz for FUZZTIME. What a
+# run finds is kept in the package's testdata/fuzz and rerun by go test.
+FUZZTIME ?= 2m
+FUZZ_TRUST = FuzzParseGUN FuzzParseGUNTag FuzzValidSignerName FuzzParseRepoList FuzzParseCertificate FuzzRootCertIDs FuzzRootKeyFile
+FUZZ_CARD = FuzzTransmit FuzzParseTLVs
+fuzz:
+	@for f in $(FUZZ_TRUST); do echo "fuzz $$f ($(FUZZTIME))"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./trust || exit 1; done
+	@for f in $(FUZZ_CARD); do echo "fuzz $$f ($(FUZZTIME))"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./yubikey/virtual || exit 1; done
 
 bench:
 	$(GO) test -run '^$$' -bench SetupCeremony -benchtime 20x ./flows

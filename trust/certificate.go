@@ -174,14 +174,22 @@ func CheckSignerNames(names ...string) error {
 	return nil
 }
 
+// maxSignerName: notary refuses role names of 256 characters or more
+// (tuf/data.IsDelegation), and the role is "targets/" + the name.
+const maxSignerName = 255 - len("targets/")
+
 // ValidSignerName applies docker's signer-name rule.
 func ValidSignerName(name string) error {
 	const fix = "use lower-case letters, digits, '_' and '-', starting with a letter or digit, e.g. signpath"
 	if name == "releases" {
 		return newError(ErrBadSignerName, name, "choose another name: docker manages targets/releases itself", "the signer name \"releases\" is reserved")
 	}
-	if len(name) > 255 || !signerNameRE.MatchString(name) {
+	if !signerNameRE.MatchString(name) {
 		return newError(ErrBadSignerName, fmt.Sprintf("%q", name), fix, "not a valid signer name: lower-case letters, digits, '_' and '-', starting with a letter or digit")
+	}
+	if len(name) > maxSignerName {
+		return newError(ErrBadSignerName, name[:20]+"…", "choose a shorter signer name",
+			"the signer name is %d characters: notary keeps a role name (targets/NAME) to 255, so a name has at most %d", len(name), maxSignerName)
 	}
 	return nil
 }

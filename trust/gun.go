@@ -43,13 +43,29 @@ func ParseGUN(s string) (GUN, error) {
 	if err != nil {
 		return GUN{}, wrapError(ErrBadGUN, err, s, fix, "not a valid repository name: registry/path, in lower-case letters, digits and . _ -")
 	}
+	if !registryHost.MatchString(repo.RegistryStr()) {
+		return GUN{}, newError(ErrBadGUN, s, fix, "not a valid repository name: %q is not a registry host[:port]", repo.RegistryStr())
+	}
 	for _, part := range strings.Split(repo.RepositoryStr(), "/") {
 		if !pathComponent.MatchString(part) {
 			return GUN{}, newError(ErrBadGUN, s, fix, "not a valid repository name: %q: path parts are lower-case letters and digits, joined by '.', '_' or '-'", part)
 		}
 	}
-	return GUN{repo: repo}, nil
+	g := GUN{repo: repo}
+	if n := len(g.String()); n > maxGUN {
+		return GUN{}, newError(ErrBadGUN, s, "choose a shorter repository name",
+			"the repository name is %d characters: notary servers store at most %d", n, maxGUN)
+	}
+	return g, nil
 }
+
+// maxGUN is the longest GUN a notary server stores (its database column
+// is varchar(255); the memory store takes more, a production one fails).
+const maxGUN = 255
+
+// registryHost is a registry as a GUN names it: a host name or IPv4
+// address (or [IPv6]) with an optional port.
+var registryHost = regexp.MustCompile(`^([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(:[0-9]{1,5})?$`)
 
 // String is the GUN as notary and docker name it.
 func (g GUN) String() string {
