@@ -3,7 +3,6 @@ package flows
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -83,10 +82,10 @@ func (rec *Record) Write(dir string) (mdPath, jsonPath string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	if err := os.WriteFile(base+".json", append(js, '\n'), 0o644); err != nil {
+	if err := trust.WriteOutputFile(base+".json", append(js, '\n'), 0o644); err != nil {
 		return "", "", recordError(base+".json", err)
 	}
-	if err := os.WriteFile(base+".md", []byte(rec.Markdown()), 0o644); err != nil {
+	if err := trust.WriteOutputFile(base+".md", []byte(rec.Markdown()), 0o644); err != nil {
 		return "", "", recordError(base+".md", err)
 	}
 	return base + ".md", base + ".json", nil

@@ -391,8 +391,8 @@ func attest(s Setup, att *trust.YubiKeyAttestation, rootCerts []trust.RootCertif
 	ar.Verified = true
 	if s.RootCertOut != "" {
 		ar.File = s.RootCertOut + suffix
-		if err := os.WriteFile(ar.File, trust.AttestationPEM(att), 0o644); err != nil {
-			return nil, &trust.Error{Kind: trust.ErrBadInput, Input: ar.File, Cause: err, Msg: "cannot write the attestation"}
+		if err := trust.WriteOutputFile(ar.File, trust.AttestationPEM(att), 0o644); err != nil {
+			return nil, err
 		}
 	}
 	return ar, nil

@@ -147,3 +147,29 @@ func renameInto(path string, data []byte, perm os.FileMode, sync bool) error {
 	}
 	return nil
 }
+
+// WriteOutputFile writes a file dctwiz produces (a root certificate, an
+// attestation, a ceremony record) the way nothing is surprised: a path
+// that exists and is not a regular file (a directory, a device, a FIFO,
+// a socket) is refused, never replaced or written into; the file is
+// written whole and synced beside it, then renamed into place.
+func WriteOutputFile(path string, data []byte, perm os.FileMode) error {
+	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
+		what := "not a regular file"
+		switch {
+		case st.IsDir():
+			what = "a directory"
+		case st.Mode()&os.ModeSymlink != 0:
+			what = "a symbolic link"
+		case st.Mode()&os.ModeDevice != 0:
+			what = "a device"
+		case st.Mode()&os.ModeNamedPipe != 0:
+			what = "a named pipe"
+		}
+		return newError(ErrBadInput, path, "give the path of a file to create or replace", "the path exists and is %s", what)
+	}
+	if err := renameInto(path, data, perm, true); err != nil {
+		return wrapError(ErrBadInput, err, path, "choose a writable path", "cannot write it: %s", shortCause(err))
+	}
+	return nil
+}

@@ -1,8 +1,11 @@
 package trust
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -94,5 +97,46 @@ func TestAtomicFilesSkipTheSameBytes(t *testing.T) {
 		if string(b) != step.bytes || st.Mode().Perm() != 0o600 {
 			t.Errorf("%s: the file holds %q with mode %v", step.what, b, st.Mode().Perm())
 		}
+	}
+}
+
+// What dctwiz writes for the user replaces a regular file whole; a path
+// that is something else is refused, untouched, without blocking (a FIFO
+// would block a writer until someone reads).
+func TestWriteOutputFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	os.Symlink(filepath.Join(dir, "elsewhere"), link)
+	existing := filepath.Join(dir, "old.crt")
+	os.WriteFile(existing, []byte("old"), 0o644)
+	for _, tc := range []struct {
+		name, path, err string
+	}{
+		{"a new file", filepath.Join(dir, "root.crt"), ""},
+		{"a file to replace", existing, ""},
+		{"a directory", dir, "is a directory"},
+		{"a device", "/dev/null", "is a device"},
+		{"a named pipe", fifo, "is a named pipe"},
+		{"a symbolic link", link, "is a symbolic link"},
+	} {
+		err := WriteOutputFile(tc.path, []byte("new"), 0o644)
+		if tc.err == "" {
+			b, rerr := os.ReadFile(tc.path)
+			st, _ := os.Stat(tc.path)
+			if err != nil || rerr != nil || string(b) != "new" || st.Mode().Perm() != 0o644 {
+				t.Errorf("%s: %v, %q, %v", tc.name, err, b, rerr)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%s: %v; want %q", tc.name, err, tc.err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "elsewhere")); err == nil {
+		t.Error("the write followed the symbolic link")
 	}
 }

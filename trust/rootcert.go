@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/theupdateframework/notary/tuf"
@@ -119,15 +118,7 @@ func WriteRootCertificates(path string, certs []RootCertificate) error {
 	for _, c := range certs {
 		pemText += c.PEM
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(pemText), 0o644); err != nil {
-		return wrapError(ErrBadInput, err, path, "choose a writable path for the root certificate", "cannot write the root certificate")
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return wrapError(ErrBadInput, err, path, "choose a writable path for the root certificate", "cannot write the root certificate")
-	}
-	return nil
+	return WriteOutputFile(path, []byte(pemText), 0o644)
 }
 
 // LocalRootKeys lists the IDs of root keys in the trust dir's key store;

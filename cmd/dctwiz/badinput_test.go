@@ -64,6 +64,7 @@ func TestBadInput(t *testing.T) {
 
 	cases := []badCase{
 		{"malformed GUN", e, append([]string{"init", "Acme/App!"}, server...), 2, "not a valid repository name"},
+		{"a device as the root certificate's path", e, append([]string{"root-cert", "export", gun, "-o", "/dev/null"}, server...), 1, "the path exists and is a device"},
 		{"an http server", e, []string{"inspect", gun, "--server", "http://" + notary.Addr}, 1, "not TLS: a notary server is reached over https"},
 		{"credentials in the server URL", e, []string{"inspect", gun, "--server", "https://alice:s3cret@" + notary.Addr}, 1, "the server URL carries credentials"},
 		{"credentials in DOCKER_CONTENT_TRUST_SERVER", e.with("DOCKER_CONTENT_TRUST_SERVER", "https://alice:s3cret@"+notary.Addr), []string{"check", gun}, 1, "the server URL carries credentials"},

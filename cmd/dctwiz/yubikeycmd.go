@@ -262,8 +262,8 @@ func (a *app) runYubiKeyAttest(serial uint32, slotName, dir string) error {
 	}
 	var written []string
 	for path, der := range files {
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-			return &trust.Error{Kind: trust.ErrBadInput, Input: path, Cause: err, Msg: "cannot write the certificate"}
+		if err := trust.WriteOutputFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+			return err
 		}
 		written = append(written, path)
 	}
