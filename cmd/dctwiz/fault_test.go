@@ -9,6 +9,19 @@ import (
 	"github.com/dctwiz/dctwiz/trust"
 )
 
+// faultProxy is a proxy in front of the real server, and the flags that
+// send a command through it (it listens on 127.0.0.1 too: the server's
+// certificate fits).
+func faultProxy(t *testing.T) (*testbed.Proxy, []string) {
+	t.Helper()
+	proxy, err := testbed.StartProxy(notary.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	return proxy, []string{"--server", "https://" + proxy.Addr, "--tlscacert", notary.CACert}
+}
+
 // TestServerGoesAwayDuringPublish cuts the connection to the real server
 // in the middle of a publish, before and after the server received it.
 // Either way nothing is half-published, and rerunning the same command
@@ -23,13 +36,7 @@ func TestServerGoesAwayDuringPublish(t *testing.T) {
 		{"cut after the server committed", testbed.CutAfterUpload},
 	} {
 		t.Run(fault.name, func(t *testing.T) {
-			proxy, err := testbed.StartProxy(notary.Addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer proxy.Close()
-			// The proxy listens on 127.0.0.1 too: the server's certificate fits.
-			through := []string{"--server", "https://" + proxy.Addr, "--tlscacert", notary.CACert}
+			proxy, through := faultProxy(t)
 			e := newEnv(t)
 			gun := newGUN()
 			cert := writeCert(t, testbed.CertSpec{CommonName: "alice"})
@@ -136,12 +143,7 @@ func delegationRoles(t *testing.T, e env, gun string) []string {
 // the server is back, finds the repository published and converges.
 func TestAPublishWhoseOutcomeIsUnknown(t *testing.T) {
 	needBed(t)
-	proxy, err := testbed.StartProxy(notary.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	through := []string{"--server", "https://" + proxy.Addr, "--tlscacert", notary.CACert}
+	proxy, through := faultProxy(t)
 	e := newEnv(t)
 	gun := newGUN()
 	proxy.SetFault(testbed.CutAfterUploadThenDown)
