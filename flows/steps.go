@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"errors"
+	"github.com/dctwiz/dctwiz/trust"
 	"slices"
 	"sync"
 	"time"
@@ -92,6 +93,9 @@ type StepStatus struct {
 	Status EventKind `json:"status"`
 	Note   string    `json:"note,omitempty"`
 	Error  string    `json:"error,omitempty"`
+	// OutcomeUnknown: the step's publish was sent and nobody could ask the
+	// server afterwards whether it landed.
+	OutcomeUnknown bool `json:"outcome_unknown,omitempty"`
 }
 
 // skipped is how a step says at run time that it has nothing to do.
@@ -268,7 +272,7 @@ func (c *Ceremony[In]) run(ctx context.Context, step Step[In]) error {
 		ev.Kind, ev.Note = Skipped, why.why
 		err = nil
 	case err != nil:
-		st.Status, st.Error = Failed, err.Error()
+		st.Status, st.Error, st.OutcomeUnknown = Failed, err.Error(), trust.OutcomeUnknown(err)
 		ev.Kind, ev.Err = Failed, err
 	default:
 		st.Status, st.Note = Done, note

@@ -12,7 +12,11 @@ import (
 func status(st *state, width int) string {
 	var b strings.Builder
 	if !st.published() {
-		b.WriteString("Nothing is published, as far as dctwiz knows.")
+		if st.outcomeUnknown() {
+			b.WriteString("Whether the last publish reached the server is not known (see below).")
+		} else {
+			b.WriteString("Nothing is published.")
+		}
 		if st.root.key != nil && !st.root.fileKey {
 			fmt.Fprintf(&b, " The root key is on %s; the next ceremony uses it again.", st.root.where())
 		}

@@ -200,6 +200,23 @@ func TestACutOffPublishIsReportedAsNotKnown(t *testing.T) {
 	}
 }
 
+// A quit that cuts off the very first publish (init) does not say
+// "Nothing is published": whether it reached the server is not known.
+func TestACutOffFirstPublishIsNotNothing(t *testing.T) {
+	never := make(chan struct{})
+	h := newHarness(t, func(_ *Config, b *fakeBackend) { b.engine.hold["init"] = never })
+	h.m.cutOffAfter = 200 * time.Millisecond
+	h.to(scrReview)
+	h.wait("└── timestamp")
+	h.runes("p")
+	h.wait("publishing")
+	h.send(Stop{})
+	out := h.outcome()
+	if strings.Contains(out, "Nothing is published") || !strings.Contains(out, "Whether the last publish reached the server is not known") {
+		t.Errorf("a cut-off init is reported as nothing published:\n%s", out)
+	}
+}
+
 // A failed server check stays on screen through cursor blinks and other
 // messages, until the admin edits a field.
 func TestAFailedServerCheckStaysUntilAnEdit(t *testing.T) {

@@ -325,7 +325,7 @@ func TestQuitBeforePublishingSaysNothingWasPublished(t *testing.T) {
 	h.wait("Quit the ceremony?")
 	h.runes("y")
 	out := h.outcome()
-	if !strings.Contains(out, "Nothing is published, as far as dctwiz knows. The root key is on YubiKey 12345678, slot 9c") {
+	if !strings.Contains(out, "Nothing is published. The root key is on YubiKey 12345678, slot 9c") {
 		t.Errorf("outcome does not say that nothing is published:\n%s", out)
 	}
 	if !strings.Contains(unbroken(out), "dctwiz continue "+testGUN) || !strings.Contains(out, "# no tag chosen yet") {

@@ -172,6 +172,31 @@ func (s *state) tokenClosers() []func() error {
 }
 
 // published says whether any repository reached the server.
+// outcomeUnknown says whether a publish may have reached the server
+// unseen: cut off while it ran, or failed where the server could not be
+// asked afterwards.
+func (s *state) outcomeUnknown() bool {
+	for _, c := range s.active() {
+		for _, st := range c.Report().Steps {
+			cutOff := st.Status == flows.Started || (st.Status == flows.Failed && strings.Contains(st.Error, "context canceled"))
+			if st.OutcomeUnknown || (cutOff && publishes(c, st.Step)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// publishes says whether step of c's ceremony changes the server.
+func publishes(c ceremony, step flows.StepID) bool {
+	for _, p := range c.Plan() {
+		if p.ID == step {
+			return p.Phase == flows.PhasePublish || p.ID == flows.StepTestSign // a test signature is published
+		}
+	}
+	return false
+}
+
 func (s *state) published() bool {
 	for _, c := range s.active() {
 		if c.Report().Published() {
