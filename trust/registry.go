@@ -63,6 +63,34 @@ func (c *Client) ResolveTag(ctx context.Context, gun GUN, tag string) (*Image, e
 	return &Image{Ref: ref.String(), Digest: desc.Digest.String(), Size: desc.Size}, nil
 }
 
+// signableImage is what test signing signs: the digest and size computed
+// from the manifest's bytes as the registry serves them, checked against
+// what the registry claims for the tag (ResolveTag). A registry, or a
+// proxy, that claims one digest and serves another is refused: a
+// signature for the claim would not match what consumers pull, and one
+// for the bytes would not be what the admin was shown.
+func (c *Client) signableImage(ctx context.Context, gun GUN, tag string) (*Image, error) {
+	claimed, err := c.ResolveTag(ctx, gun, tag)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := gun.Tag(tag)
+	if err != nil {
+		return nil, wrapError(ErrBadInput, err, gun.String()+":"+tag, "give a valid tag", "not a valid tag")
+	}
+	desc, err := remote.Get(ref, c.registryOptions(ctx)...)
+	if err != nil {
+		return nil, registryError(err, gun.String()+":"+tag)
+	}
+	// go-containerregistry computes the digest from the bytes it read.
+	served := &Image{Ref: claimed.Ref, Digest: desc.Digest.String(), Size: int64(len(desc.Manifest))}
+	if served.Digest != claimed.Digest || served.Size != claimed.Size {
+		return nil, newError(ErrRegistry, gun.String()+":"+tag, "ask the registry's operator: its answers for this tag disagree, so neither can be signed",
+			"the registry claims %s (%d bytes) for the tag but serves a manifest of %s (%d bytes)", claimed.Digest, claimed.Size, served.Digest, served.Size)
+	}
+	return served, nil
+}
+
 // ListTags lists the tags the registry has for the repository.
 func (c *Client) ListTags(ctx context.Context, gun GUN) ([]string, error) {
 	ref, err := gun.Tag("latest")

@@ -54,7 +54,7 @@ func (c *Client) TestSign(ctx context.Context, gun GUN, tag string, opts TestSig
 	if err != nil {
 		return nil, err
 	}
-	img, err := c.ResolveTag(ctx, gun, tag)
+	img, err := c.signableImage(ctx, gun, tag)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,74 @@
+package trust
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// lyingRegistry serves manifest for acme/app:1.0 and claims claim as its
+// digest in the Docker-Content-Digest header.
+func lyingRegistry(t *testing.T, manifest []byte, claim string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			return
+		}
+		if r.URL.Path != "/v2/acme/app/manifests/1.0" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+		w.Header().Set("Docker-Content-Digest", claim)
+		w.Header().Set("Content-Length", strconv.Itoa(len(manifest)))
+		if r.Method == http.MethodGet {
+			w.Write(manifest)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// Test signing signs the digest of the bytes the registry serves, and
+// refuses a registry whose claim for the tag disagrees with them. Before,
+// it signed the claim (a HEAD) without reading the manifest.
+func TestSignableImageIsTheServedBytes(t *testing.T) {
+	manifest := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:` + strings.Repeat("a", 64) + `","size":2},"layers":[]}`)
+	sum := sha256.Sum256(manifest)
+	honest := "sha256:" + hex.EncodeToString(sum[:])
+	other := sha256.Sum256([]byte("another manifest"))
+	for _, tc := range []struct {
+		name, claim, err string
+	}{
+		{"an honest registry", honest, ""},
+		{"a registry that claims another digest", "sha256:" + hex.EncodeToString(other[:]), "serves a manifest of " + honest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := lyingRegistry(t, manifest, tc.claim)
+			gun, err := ParseGUN(strings.TrimPrefix(srv.URL, "https://") + "/acme/app")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := New(WithTrustDir(t.TempDir()), WithTransport(srv.Client().Transport))
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := c.signableImage(context.Background(), gun, "1.0")
+			if tc.err == "" {
+				if err != nil || img.Digest != honest || img.Size != int64(len(manifest)) {
+					t.Fatalf("%+v, %v; want %s, %d bytes", img, err, honest, len(manifest))
+				}
+				return
+			}
+			if !errors.Is(err, ErrRegistry) || !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("%v; want ErrRegistry saying %q", err, tc.err)
+			}
+		})
+	}
+}
