@@ -365,7 +365,9 @@ type schemeGuard struct {
 
 func (g schemeGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !g.allow(req.URL) {
-		return nil, fmt.Errorf("refusing %s://%s: not the configured scheme", req.URL.Scheme, req.URL.Host)
+		// A redirect (or go-containerregistry's fallback) to plain http:
+		// credentials and trust data stay on TLS.
+		return nil, fmt.Errorf("refused to go to %s://%s (a redirect away from TLS, or plain http)", req.URL.Scheme, req.URL.Host)
 	}
 	return g.inner.RoundTrip(req)
 }
@@ -423,6 +425,9 @@ func classifyNetwork(err error, server string) error {
 		return wrapError(ErrUnauthorized, err, server, "log in to the notary server", "the notary server refused the credentials (HTTP %d)", aerr.status).with(ActionNotaryLogin)
 	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
 		return wrapError(ErrUnauthorized, err, server, "log in to the notary server", "the notary server refused the credentials (HTTP %d)", terr.StatusCode).with(ActionNotaryLogin)
+	case errors.As(err, &terr) && terr.StatusCode >= 500:
+		return wrapError(ErrServerUnreachable, err, server, "try again later, or check the server's logs",
+			"the notary server answered HTTP %d (an error of its own)", terr.StatusCode)
 	default:
 		return wrapError(ErrServerUnreachable, err, server, "check the server URL and that the server is up", "cannot reach the notary server: %s", shortCause(err)).with(ActionServer)
 	}

@@ -178,6 +178,13 @@ func hashMatches(sum string, b []byte) bool {
 func fits(b []byte, size int64) bool { return size < 0 || int64(len(b)) <= size }
 
 func (m *memoRemote) GetSized(name string, size int64) ([]byte, error) {
+	// notary asks for root.json and timestamp.json without a limit (it then
+	// takes 100 MiB): a hostile server would make each command hold
+	// hundreds of MB. No metadata file is near maxMetadata (50,000 signed
+	// tags make a targets.json of about 10 MiB).
+	if size < 0 || size > maxMetadata {
+		size = maxMetadata
+	}
 	if sum, ok := hashedName(name); ok {
 		if b, ok := m.memo.hashed(m.repo, name); ok && fits(b, size) && hashMatches(sum, b) {
 			return b, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -227,8 +228,11 @@ func (s *session) explain(err error, kind error) error {
 	var aerr *authError
 	var tout *TimeoutError
 	var syntax *json.SyntaxError
+	var tooLarge store.ErrMaliciousServer
 	var canonicalSyntax *canonicaljson.SyntaxError
 	switch {
+	case errors.As(err, &tooLarge):
+		return s.notNotary(fmt.Sprintf("its answer for %s is larger than any trust metadata (over %d MiB)", gun, maxMetadata>>20))
 	case errors.As(err, &syntax), errors.As(err, &canonicalSyntax):
 		return s.notNotary("its answer for " + gun + " is not TUF metadata (" + err.Error() + ")")
 	case errors.As(err, &notExist), errors.As(err, &notInit):

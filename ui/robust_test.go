@@ -457,8 +457,8 @@ func TestIrreversibleKeysAndPlainErrors(t *testing.T) {
 		t.Errorf("the deletion's key is not labelled:\n%s", v)
 	}
 	msg, _ := describeError(&trust.Error{Kind: trust.ErrServerUnreachable, Input: "https://notary.example.com",
-		Msg: `Get "https://notary.example.com/v2/": dial tcp 127.0.0.1:1: connect: connection refused; refusing http://notary.example.com: not the configured scheme`})
-	if strings.Contains(msg, `Get "`) || strings.Contains(msg, "refusing") || !strings.Contains(msg, "connection refused") {
+		Msg: `Get "https://notary.example.com/v2/": dial tcp 127.0.0.1:1: connect: connection refused; refused to go to http://notary.example.com (a redirect away from TLS, or plain http)`})
+	if strings.Contains(msg, `Get "`) || strings.Contains(msg, "refused to go") || !strings.Contains(msg, "connection refused") {
 		t.Errorf("error shown as %q", msg)
 	}
 }

@@ -82,7 +82,7 @@ func breakAtSlashes(l string, width int) string {
 // it: machinery, not what happened.
 var (
 	httpPrefix   = regexp.MustCompile(`(Get|Post|Put|Delete|Head|Patch) "[^"]*": `)
-	refusingTail = regexp.MustCompile(`; refusing [^ ]+: not the configured scheme`)
+	refusingTail = regexp.MustCompile(`; refused to go to [^ ]+ \(a redirect away from TLS, or plain http\)`)
 )
 
 // describeError turns an error into the line an admin reads, and its fix:

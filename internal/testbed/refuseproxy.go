@@ -1,14 +1,9 @@
 package testbed
 
 import (
-	"crypto/tls"
-	"crypto/x509"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 )
@@ -27,43 +22,18 @@ type RefusingProxy struct {
 // StartRefusingProxy fronts target (a base URL) with the server
 // certificate in tlsFiles, trusting caFile for the connection to target.
 func StartRefusingProxy(target string, tlsFiles *TLSFiles, caFile string) (*RefusingProxy, error) {
-	u, err := url.Parse(target)
-	if err != nil {
-		return nil, err
-	}
-	pemBytes, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pemBytes)
-	rp := httputil.NewSingleHostReverseProxy(u)
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = &tls.Config{RootCAs: pool}
-	rp.Transport = t
 	p := &RefusingProxy{refused: map[string]bool{}}
-	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, err := startTLSProxy(target, tlsFiles, caFile, func(rp *httputil.ReverseProxy, w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && p.refuses(r.URL.Path) {
 			http.Error(w, `{"errors":[{"code":"UNAVAILABLE","message":"refused by the test proxy"}]}`, http.StatusServiceUnavailable)
 			return
 		}
 		rp.ServeHTTP(w, r)
 	})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	cert, err := tls.LoadX509KeyPair(tlsFiles.ServerCert, tlsFiles.ServerKey)
-	if err != nil {
-		l.Close()
-		return nil, err
-	}
-	p.srv = httptest.NewUnstartedServer(handler)
-	p.srv.Listener.Close()
-	p.srv.Listener = l
-	p.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	p.srv.StartTLS()
-	p.URL = p.srv.URL
+	p.srv, p.URL = srv, srv.URL
 	return p, nil
 }
 

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dctwiz/dctwiz/internal/testbed"
+)
+
+// TestFaultModes puts a proxy with each named fault in front of the real
+// server and runs a query, a publish to a repository that exists and the
+// publish of a new one through it. Each ends within the time limit with
+// one clear error or a true success; nothing is half-published; the same
+// command, once the server behaves, converges.
+func TestFaultModes(t *testing.T) {
+	needBed(t)
+	proxy, err := testbed.StartFaultProxy(notary.URL, &notary.TLS, notary.CACert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	e := newEnv(t)
+	through := []string{"--server", proxy.URL, "--tlscacert", notary.CACert, "--timeout", "2s"}
+	gun := newGUN()
+	mustOK(t, dctwiz(e, append([]string{"init", gun}, through...)...))
+	cert := writeCert(t, testbed.CertSpec{CommonName: "signer"})
+
+	type outcome int
+	const (
+		fails outcome = iota
+		succeeds
+		either // 503 at random
+	)
+	for _, tc := range []struct {
+		fault testbed.HTTPFault
+		want  outcome
+		says  string // in the error, when it fails
+	}{
+		{testbed.Pass, succeeds, ""},
+		{testbed.Slow, succeeds, ""},
+		{testbed.HangAfterRequest, fails, "no answer within 2s"},
+		{testbed.HangAfterCommit, succeeds, ""}, // the look finds what the server committed
+		{testbed.Status500, fails, "answered HTTP 500"},
+		{testbed.Random503, either, ""},
+		{testbed.HTML200, fails, "not a notary server"},
+		{testbed.HugeBody, fails, ""},
+		{testbed.RedirectToHTTP, fails, "a redirect away from TLS"},
+	} {
+		t.Run(string(tc.fault), func(t *testing.T) {
+			fresh := newGUN()
+			signer := fmt.Sprintf("s%d", gunSeq.Add(1))
+			for _, args := range [][]string{
+				{"inspect", gun},
+				{"delegation", "add", gun, signer, cert},
+				{"init", fresh},
+			} {
+				proxy.Set(tc.fault)
+				start := time.Now()
+				r := boundedRun(t, e, append(args, through...))
+				took := time.Since(start)
+				proxy.Set(testbed.Pass)
+				t.Logf("%s: exit %d after %s: %s", args[0], r.code, took.Round(10*time.Millisecond), firstLine(r.stderr))
+				if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
+					t.Fatalf("%s: a panic:\n%s", args[0], r)
+				}
+				switch {
+				case tc.want == succeeds && r.code != 0, tc.want == fails && r.code != 1, r.code > 1:
+					t.Errorf("%s through %q: exit %d\n%s", args[0], tc.fault, r.code, r)
+				case r.code == 1 && !strings.Contains(r.stderr, tc.says):
+					t.Errorf("%s through %q does not say %q:\n%s", args[0], tc.fault, tc.says, r)
+				}
+				// Whatever happened, the same command converges once the
+				// server behaves.
+				mustOK(t, dctwiz(e, append(args, through...)...))
+			}
+		})
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// boundedRun runs dctwiz in-process and fails the test if it has not
+// ended within 60 s: a bound on the test, not a timing.
+func boundedRun(t *testing.T, e env, args []string) result {
+	t.Helper()
+	done := make(chan result, 1)
+	go func() { done <- dctwiz(e, args...) }()
+	select {
+	case r := <-done:
+		return r
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%v still running after 60 s", args)
+		return result{}
+	}
+}
