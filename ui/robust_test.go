@@ -183,15 +183,7 @@ func TestAQuitThatWaitsIsCutOffThenGivenUp(t *testing.T) {
 
 // A publish cut off by the deadline is reported as not known, never as done.
 func TestACutOffPublishIsReportedAsNotKnown(t *testing.T) {
-	never := make(chan struct{})
-	h := newHarness(t, func(_ *Config, b *fakeBackend) { b.engine.hold["delegation signpath"] = never })
-	h.m.cutOffAfter = 200 * time.Millisecond
-	h.to(scrReview)
-	h.wait("└── timestamp")
-	h.runes("p")
-	h.wait("publishing")
-	h.send(Stop{})
-	out := h.outcome()
+	out := quitDuring(t, "delegation signpath")
 	if !strings.Contains(out, "Add the signers (targets/releases and targets/<name>): failed (cut off before it finished, so whether it reached the server is not known)") {
 		t.Errorf("the cut-off step is not reported as such:\n%s", out)
 	}
@@ -200,18 +192,25 @@ func TestACutOffPublishIsReportedAsNotKnown(t *testing.T) {
 	}
 }
 
-// A quit that cuts off the very first publish (init) does not say
-// "Nothing is published": whether it reached the server is not known.
-func TestACutOffFirstPublishIsNotNothing(t *testing.T) {
+// quitDuring publishes, holds the engine call named call until the quit
+// cuts it off, and returns what the wizard says at the end.
+func quitDuring(t *testing.T, call string) string {
+	t.Helper()
 	never := make(chan struct{})
-	h := newHarness(t, func(_ *Config, b *fakeBackend) { b.engine.hold["init"] = never })
+	h := newHarness(t, func(_ *Config, b *fakeBackend) { b.engine.hold[call] = never })
 	h.m.cutOffAfter = 200 * time.Millisecond
 	h.to(scrReview)
 	h.wait("└── timestamp")
 	h.runes("p")
 	h.wait("publishing")
 	h.send(Stop{})
-	out := h.outcome()
+	return h.outcome()
+}
+
+// A quit that cuts off the very first publish (init) does not say
+// "Nothing is published": whether it reached the server is not known.
+func TestACutOffFirstPublishIsNotNothing(t *testing.T) {
+	out := quitDuring(t, "init")
 	if strings.Contains(out, "Nothing is published") || !strings.Contains(out, "Whether the last publish reached the server is not known") {
 		t.Errorf("a cut-off init is reported as nothing published:\n%s", out)
 	}
