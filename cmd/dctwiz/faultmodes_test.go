@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,9 +11,10 @@ import (
 )
 
 // TestFaultModes puts a proxy with each named fault in front of the real
-// server and runs two queries (inspect, check), two publishes to a
+// server and runs two queries (inspect, check), three publishes to a
 // repository that exists (a signer; a timestamp key rotation, signed by
-// the root key) and the publish of a new one through it. Each ends within the time limit with
+// the root key; a test signature, checked and removed) and the publish of
+// a new one through it. Each ends within the time limit with
 // one clear error or a true success; nothing is half-published; the same
 // command, once the server behaves, converges.
 func TestFaultModes(t *testing.T) {
@@ -26,6 +28,9 @@ func TestFaultModes(t *testing.T) {
 	through := []string{"--server", proxy.URL, "--tlscacert", notary.CACert, "--timeout", "2s"}
 	gun := newGUN()
 	mustOK(t, dctwiz(e, append([]string{"init", gun}, through...)...))
+	if _, err := reg.PushRandomImage(context.Background(), strings.TrimPrefix(gun, reg.Host+"/"), "1.0"); err != nil {
+		t.Fatal(err)
+	}
 	cert := writeCert(t, testbed.CertSpec{CommonName: "signer"})
 
 	type outcome int
@@ -57,6 +62,7 @@ func TestFaultModes(t *testing.T) {
 				{"check", gun},
 				{"delegation", "add", gun, signer, cert},
 				{"rotate", "timestamp", gun, "--yes"},
+				{"test-sign", gun + ":1.0"}, // two publishes (the signature, its removal) and a consumer's read
 				{"init", fresh},
 			} {
 				proxy.Set(tc.fault)
