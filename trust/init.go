@@ -233,7 +233,7 @@ func (c *Client) pinExisting(ctx context.Context, gun GUN, rootID string) error 
 		return err
 	}
 	if err := cache.RemoveAll(); err != nil {
-		return wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable", "cannot clear stale trust data")
+		return wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable and its disk has room", "cannot clear stale trust data: %s", shortCause(err))
 	}
 	s, err := c.open(ctx, gun, sessionOptions{pinned: []string{rootID}})
 	if err != nil {
@@ -263,10 +263,10 @@ func (c *Client) pinPublished(ctx context.Context, gun GUN, mem *session, root R
 	}
 	// Whatever an earlier repository of this name left is stale now.
 	if err := cache.RemoveAll(); err != nil {
-		return nil, wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable", "cannot clear stale trust data")
+		return nil, wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable and its disk has room", "cannot clear stale trust data: %s", shortCause(err))
 	}
 	if err := cache.Set(data.CanonicalRootRole.String(), rootJSON); err != nil {
-		return nil, wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable", "cannot save the trust data")
+		return nil, wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable and its disk has room", "cannot save the trust data: %s", shortCause(err))
 	}
 	s := mem
 	if readBack {

@@ -72,7 +72,7 @@ func (c *Client) keyStore(pass *passRecorder) (*keyStore, error) {
 	}
 	fs, err := store.NewPrivateKeyFileStorage(c.trustDir, notary.KeyExtension)
 	if err != nil {
-		return nil, wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable", "cannot open the key store")
+		return nil, wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable", "cannot open the key store: %s", shortCause(err))
 	}
 	files := newAtomicFiles(fs, notary.KeyExtension)
 	ks := &keyStore{GenericKeyStore: trustmanager.NewGenericKeyStore(files, pass.retrieve), unlocked: &c.unlocked}
@@ -94,7 +94,7 @@ func (c *Client) metadataCache(gun GUN) (store.MetadataStore, error) {
 	dir := filepath.Join(c.trustDir, "tuf", filepath.FromSlash(gun.String()), "metadata")
 	cache, err := store.NewFileStore(dir, "json")
 	if err != nil {
-		return nil, wrapError(ErrBadInput, err, dir, "check that the trust dir is writable", "cannot open the trust data cache")
+		return nil, wrapError(ErrBadInput, err, dir, "check that the trust dir is writable", "cannot open the trust data cache: %s", shortCause(err))
 	}
 	return newAtomicFiles(cache, "json"), nil
 }

@@ -79,7 +79,7 @@ func (f fileRootKey) open(_ context.Context, keys *keyStore, pass *passRecorder,
 			if pass.problem != nil {
 				return nil, pass.problem
 			}
-			return nil, wrapError(ErrNoRootKey, err, keys.Name(), "check that the trust dir is writable", "cannot store the new root key")
+			return nil, wrapError(ErrNoRootKey, err, keys.Name(), "check that the trust dir is writable and its disk has room", "cannot store the new root key: %s", shortCause(err))
 		}
 		return key, nil
 	case 1:

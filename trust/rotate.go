@@ -199,7 +199,7 @@ func (s *session) newKey(role data.RoleName) (string, error) {
 		if s.pass.problem != nil {
 			return "", s.pass.problem
 		}
-		return "", wrapError(ErrBadInput, err, s.c.trustDir, "check that the trust dir is writable", "cannot make the new %s key", role)
+		return "", wrapError(ErrBadInput, err, s.c.trustDir, "check that the trust dir is writable and its disk has room", "cannot make the new %s key: %s", role, shortCause(err))
 	}
 	return pub.ID(), nil
 }
