@@ -268,10 +268,12 @@ func runInit(ctx context.Context, eng Engine, s Setup, rep *Report) (string, err
 		backup = append(backup, s.BackupRoot)
 	}
 	res, err := eng.Init(ctx, s.GUN, s.Root, backup...)
+	if res != nil {
+		rep.Init = res // published, even when saving it locally then failed
+	}
 	if err != nil {
 		return "", err
 	}
-	rep.Init = res
 	if res.AlreadyDone {
 		return "already published with these keys", nil
 	}

@@ -257,16 +257,26 @@ func (c *Client) pinPublished(ctx context.Context, gun GUN, mem *session, root R
 	if err != nil {
 		return nil, wrapError(ErrPublish, err, gun.String(), "", "the published root does not parse")
 	}
+	// The repository is published: a failure to save it here says so, with
+	// what was published (the result), never "nothing was done".
+	savingFailed := func(err error, what string) (*InitResult, error) {
+		res := resultFromRoot(mem, published, root)
+		if pub := publishedRootCert(published, rootKey.ID()); pub != nil {
+			res.Root.ID = pub.ID()
+		}
+		return res, wrapError(ErrBadInput, err, c.trustDir, "make room in the trust dir (or make it writable), then run the same command again: it finds the repository published and saves it",
+			"the repository is published, but the trust dir could not %s: %s", what, shortCause(err)).with(ActionRerun)
+	}
 	cache, err := c.metadataCache(gun)
 	if err != nil {
-		return nil, err
+		return savingFailed(err, "open its cache")
 	}
 	// Whatever an earlier repository of this name left is stale now.
 	if err := cache.RemoveAll(); err != nil {
-		return nil, wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable and its disk has room", "cannot clear stale trust data: %s", shortCause(err))
+		return savingFailed(err, "clear its stale trust data")
 	}
 	if err := cache.Set(data.CanonicalRootRole.String(), rootJSON); err != nil {
-		return nil, wrapError(ErrBadInput, err, c.trustDir, "check that the trust dir is writable and its disk has room", "cannot save the trust data: %s", shortCause(err))
+		return savingFailed(err, "save its root")
 	}
 	s := mem
 	if readBack {

@@ -73,3 +73,43 @@ func TestTrustDirOnAFullOrReadOnlyDisk(t *testing.T) {
 		t.Errorf("a signer was published from a read-only trust dir: %v", dels)
 	}
 }
+
+// TestDiskFullAfterThePublish: the disk has room for the keys, the
+// publish goes out, and then the trust dir cannot save the result. The
+// report must say the repository is published (before, it said "Nothing
+// was done"); with room again, the same command converges.
+func TestDiskFullAfterThePublish(t *testing.T) {
+	needBed(t)
+	e := newEnv(t)
+	// The pages a setup needs before its publish (the lock, two keys) vary
+	// by a page or two: leave 1, 2, ... free until the publish goes out
+	// and the save after it fails.
+	for free := 1; free <= 8; free++ {
+		disk := smallDisk(t, "64k")
+		trustDir := filepath.Join(disk, "trust")
+		os.MkdirAll(filepath.Join(trustDir, "private"), 0o700)
+		fill := filepath.Join(disk, "fill")
+		exec.Command("dd", "if=/dev/zero", "of="+fill, "bs=4k").Run()
+		st, err := os.Stat(fill)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.Truncate(fill, st.Size()-int64(free)*4096)
+		gun := newGUN()
+		args := append([]string{"setup", gun, "--trust-dir", trustDir}, serverArgs()...)
+		r := dctwiz(e, args...)
+		if r.code == 0 || dctwiz(e, append([]string{"inspect", gun}, serverArgs()...)...).code != 0 {
+			continue // failed before the publish, or had room enough
+		}
+		if strings.Contains(r.stderr, "Nothing was done") || !strings.Contains(r.stderr, "the repository is published, but") ||
+			!strings.Contains(r.stderr, "published: init (the server has it)") {
+			t.Errorf("the disk full after the publish (%d pages free):\n%s", free, r)
+		}
+		os.Remove(fill)
+		if r := mustOK(t, dctwiz(e, append(args, "--json")...)); !strings.Contains(r.stdout, `"already_done": true`) {
+			t.Errorf("the rerun with room did not find it published:\n%s", r)
+		}
+		return
+	}
+	t.Fatal("no amount of free space made the save after the publish fail: the test did not test it")
+}

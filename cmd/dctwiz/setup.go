@@ -382,6 +382,10 @@ func (a *app) explainStop(rep *flows.Report, err error) {
 			}
 		}
 	}
+	if rep.Init != nil && !slices.Contains(changed, string(flows.StepInit)) {
+		// Published; what failed came after, in the trust dir.
+		changed = append(changed, string(flows.StepInit)+" (the server has it)")
+	}
 	if r := rep.Rotation; r != nil && !slices.Contains(changed, string(flows.StepRotateKey)) && !slices.Contains(changed, string(flows.StepTargetsKeyForChange)) {
 		// The publish landed; a later part of its step failed.
 		changed = append(changed, "the new "+r.Role+" key "+trust.ShortID(r.NewKeyID))
