@@ -173,11 +173,10 @@ func buildNotary(ctx context.Context, dir string) error {
 	if err := os.RemoveAll(filepath.Join(src, "vendor")); err != nil {
 		return err
 	}
-	if err := applyFix1630(src); err != nil {
-		return err
-	}
-	if err := applyFixLocalSigner(src); err != nil {
-		return err
+	for _, f := range []sourceFix{fix1630, fixLocalSigner} {
+		if err := f.apply(src); err != nil {
+			return err
+		}
 	}
 	out := filepath.Join(dir, "bin.tmp")
 	os.RemoveAll(out)
@@ -192,40 +191,34 @@ func buildNotary(ctx context.Context, dir string) error {
 	return os.Rename(out, final)
 }
 
-// applyFix1630 rewrites the server's multipart role parsing; it fails
-// loudly if the source no longer looks as expected.
-func applyFix1630(src string) error {
-	path := filepath.Join(src, fix1630File)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	text := string(b)
-	if strings.Count(text, fix1630Old) != 1 || !strings.Contains(text, "import (\n") {
-		return fmt.Errorf("the issue 1630 fix does not apply to %s: the source is not v0.7.0's", fix1630File)
-	}
-	text = strings.Replace(text, fix1630Old, fix1630New, 1)
-	text = strings.Replace(text, "import (\n", "import (\n\t\"mime\"\n\t\"mime/multipart\"\n", 1)
-	text += fix1630Func
-	return os.WriteFile(path, []byte(text), 0o644)
+// sourceFix is one change to the module's source: old replaced by new
+// (exactly one occurrence), imports added, code appended.
+type sourceFix struct {
+	name, file, old, new, imports, appended string
 }
 
-// applyFixLocalSigner puts the local trust service behind a lock; it
-// fails loudly if the source no longer looks as expected.
-func applyFixLocalSigner(src string) error {
-	path := filepath.Join(src, fixLocalSignerFile)
+var (
+	fix1630 = sourceFix{name: "the issue 1630 fix", file: fix1630File, old: fix1630Old, new: fix1630New,
+		imports: "\t\"mime\"\n\t\"mime/multipart\"\n", appended: fix1630Func}
+	fixLocalSigner = sourceFix{name: "the local signer fix", file: fixLocalSignerFile, old: fixLocalSignerOld, new: fixLocalSignerNew,
+		imports: "\t\"sync\"\n", appended: fixLocalSignerFunc}
+)
+
+// apply makes the change in src; it fails loudly if the source no longer
+// looks as expected, rather than build a server that lacks it.
+func (f sourceFix) apply(src string) error {
+	path := filepath.Join(src, f.file)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	text := string(b)
-	if strings.Count(text, fixLocalSignerOld) != 1 || !strings.Contains(text, "import (\n") {
-		return fmt.Errorf("the local signer fix does not apply to %s: the source is not v0.7.0's", fixLocalSignerFile)
+	if strings.Count(text, f.old) != 1 || !strings.Contains(text, "import (\n") {
+		return fmt.Errorf("%s does not apply to %s: the source is not v0.7.0's", f.name, f.file)
 	}
-	text = strings.Replace(text, fixLocalSignerOld, fixLocalSignerNew, 1)
-	text = strings.Replace(text, "import (\n", "import (\n\t\"sync\"\n", 1)
-	text += fixLocalSignerFunc
-	return os.WriteFile(path, []byte(text), 0o644)
+	text = strings.Replace(text, f.old, f.new, 1)
+	text = strings.Replace(text, "import (\n", "import (\n"+f.imports, 1)
+	return os.WriteFile(path, []byte(text+f.appended), 0o644)
 }
 
 func moduleDir(ctx context.Context, mod string) (string, error) {
