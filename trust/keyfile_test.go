@@ -30,15 +30,20 @@ func TestAnUnreadableRootKeyIsNeverReplaced(t *testing.T) {
 	if root == "" {
 		t.Fatalf("no root key among %v", keys)
 	}
-	for name, damage := range map[string]func() error{
-		"truncated": func() error {
-			b, _ := os.ReadFile(root)
-			return os.WriteFile(root, b[:len(b)/2], 0o600)
-		},
-		"garbage": func() error { return os.WriteFile(root, []byte("not a key\n"), 0o600) },
+	good, err := os.ReadFile(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		damaged []byte
+	}{
+		{"truncated", good[:len(good)/2]},
+		{"garbage", []byte("not a key\n")},
 	} {
+		name := tc.name
 		t.Run(name, func(t *testing.T) {
-			if err := damage(); err != nil {
+			if err := os.WriteFile(root, tc.damaged, 0o600); err != nil {
 				t.Fatal(err)
 			}
 			fresh := newGUN(t)

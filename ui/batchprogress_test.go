@@ -53,7 +53,7 @@ func TestBatchProgress(t *testing.T) {
 	}
 	// At work first, then the failed, then the latest done.
 	at := func(s string) int { return strings.Index(view, s) }
-	if !(at(repos[1]+" ") < at(repos[12]+" ") && at(repos[12]+" ") < at(repos[11]+" ")) {
+	if at(repos[1]+" ") < 0 || !(at(repos[1]+" ") < at(repos[12]+" ") && at(repos[12]+" ") < at(repos[11]+" ")) {
 		t.Errorf("the rows are not in the order working, failed, done:\n%s", view)
 	}
 	if done, failed := m.(BatchProgress).Finished(); done != 11 || failed != 1 {

@@ -290,6 +290,21 @@ func TestParallelBatch(t *testing.T) {
 	if !strings.Contains(r.stdout, "Set up 10 repositories:\n") || strings.Count(r.stdout, ": published, targets key ") != 10 {
 		t.Errorf("the batch's result is not a line per repository:\n%s", r.stdout)
 	}
+	// Side by side: some repository starts while another is still at work.
+	working, overlapped := map[string]bool{}, false
+	for _, line := range strings.Split(r.stderr, "\n") {
+		gun, rest, _ := strings.Cut(line, " ")
+		switch {
+		case strings.HasPrefix(rest, "[1/5] ") && strings.HasSuffix(rest, "..."):
+			overlapped = overlapped || len(working) > 0
+			working[gun] = true
+		case rest == "done":
+			delete(working, gun)
+		}
+	}
+	if !overlapped {
+		t.Errorf("with --parallel 4 no repository started while another was at work:\n%s", r.stderr)
+	}
 	for _, line := range strings.Split(r.stderr, "\n") {
 		if strings.HasPrefix(line, "[") {
 			t.Errorf("a progress line that names no repository: %q", line)
