@@ -223,19 +223,40 @@ func tlsTransport(caFile string) (http.RoundTripper, error) {
 	}
 	// crypto/tls verifies against one pool; this verifies against the CA
 	// file, then the system's, with the same checks (chain, host name).
-	t.TLSClientConfig.InsecureSkipVerify = true
-	t.TLSClientConfig.VerifyConnection = func(cs tls.ConnectionState) error { return verifyPeer(cs, pool) }
+	// The host comes from the address dialled: for an IP address crypto/tls
+	// leaves ConnectionState.ServerName empty, and an empty name is no check.
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	t.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		raw, err := dialer.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		conn := tls.Client(raw, &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host, InsecureSkipVerify: true,
+			VerifyConnection: func(cs tls.ConnectionState) error { return verifyPeer(cs, host, pool) }})
+		if err := conn.HandshakeContext(ctx); err != nil {
+			raw.Close()
+			return nil, err
+		}
+		return conn, nil
+	}
 	return t, nil
 }
 
 // verifyPeer verifies the server's chain and name against ca, else
 // against the system's CAs. The error is crypto/tls's own kind, so that
 // an untrusted CA and a wrong name read as they do without a CA file.
-func verifyPeer(cs tls.ConnectionState, ca *x509.CertPool) error {
+func verifyPeer(cs tls.ConnectionState, host string, ca *x509.CertPool) error {
 	if len(cs.PeerCertificates) == 0 {
 		return errors.New("tls: the server sent no certificate")
 	}
-	opts := x509.VerifyOptions{DNSName: cs.ServerName, Intermediates: x509.NewCertPool(), Roots: ca}
+	if host == "" {
+		return errors.New("tls: no host name to verify the server's certificate against")
+	}
+	opts := x509.VerifyOptions{DNSName: host, Intermediates: x509.NewCertPool(), Roots: ca}
 	for _, c := range cs.PeerCertificates[1:] {
 		opts.Intermediates.AddCert(c)
 	}
@@ -290,7 +311,7 @@ func (c *Client) notaryTransport(ctx context.Context, gun GUN) (http.RoundTrippe
 		return withContext(ctx, rt), nil
 	}
 	serverURL, err := url.Parse(server)
-	if err != nil || serverURL.Host == "" || (serverURL.Scheme != "https" && serverURL.Scheme != "http") {
+	if err != nil || serverURL.Host == "" || serverURL.Scheme != "https" { // New refused the rest
 		return nil, newError(ErrBadInput, server, "give the notary server as https://host[:port]", "not a notary server URL")
 	}
 	reg, err := name.NewRegistry(serverURL.Host)

@@ -116,6 +116,7 @@ func (c *Client) Init(ctx context.Context, gun GUN, root RootKey, backup ...Root
 	}
 	var res *InitResult
 	answered := true
+	after := s // the session that looks at the server after the publish
 	if err := s.repo.Publish(); err != nil {
 		// The answer may be lost after the server committed: look (after
 		// an interrupt, on a short context of its own).
@@ -130,11 +131,11 @@ func (c *Client) Init(ctx context.Context, gun GUN, root RootKey, backup ...Root
 			return nil, publishFailed(gun, explained, checkErr == nil)
 		}
 		answered = false
-		ctx = look.ctx
+		ctx, after = look.ctx, look
 	}
 	res, err = c.pinPublished(ctx, gun, s, root, rootKey, !answered)
 	if err == nil && len(more) > 0 {
-		res.BackupRoot, err = s.backupInRoot(ctx, backup[0])
+		res.BackupRoot, err = after.backupInRoot(ctx, backup[0])
 	}
 	return res, err
 }
@@ -146,13 +147,9 @@ func (s *session) backupInRoot(ctx context.Context, backup RootKey) (*KeyInfo, e
 	if err != nil {
 		return nil, err
 	}
-	raw, err := s.remote.GetSized(data.CanonicalRootRole.String(), maxMetadata)
+	signedRoot, err := s.publishedRoot()
 	if err != nil {
-		return nil, s.explain(err, ErrServerUnreachable)
-	}
-	signedRoot, err := parseRoot(raw)
-	if err != nil {
-		return nil, wrapError(ErrVerification, err, s.gun.String(), "", "the server's root.json does not parse")
+		return nil, err
 	}
 	pub := publishedRootCert(signedRoot, key.ID())
 	if pub == nil {

@@ -156,8 +156,14 @@ func (c *Client) RotateRoot(ctx context.Context, gun GUN, current RootKey, chang
 	}
 	pubErr := rs.repo.Publish()
 	// Whatever the answer, the server's root.json says what landed: the
-	// new keys, and for a renewal (the same keys) a newer version.
-	published, err := rs.publishedRoot()
+	// new keys, and for a renewal (the same keys) a newer version. After
+	// an interrupt, asked on a short context of its own.
+	var published *data.SignedRoot
+	look, done, err := rs.afterwards()
+	if err == nil {
+		defer done()
+		published, err = look.publishedRoot()
+	}
 	switch {
 	case err == nil && slices.Equal(sortedCopy(published.Signed.Roles[data.CanonicalRootRole].KeyIDs), sortedCopy(res.NewKeyIDs)) &&
 		(!change.Renew || published.Signed.Version > repo.Root.Signed.Version):

@@ -213,9 +213,10 @@ func (s *session) roleKeys(role data.RoleName) ([]string, error) {
 	return root.Signed.Roles[role].KeyIDs, nil
 }
 
-// publishedRoot is the server's root.json as it is now.
+// publishedRoot is the server's root.json as it is now: read from the
+// server, past the memo, since it checks what a publish left.
 func (s *session) publishedRoot() (*data.SignedRoot, error) {
-	raw, err := s.remote.GetSized(data.CanonicalRootRole.String(), maxMetadata)
+	raw, err := s.remote.RemoteStore.GetSized(data.CanonicalRootRole.String(), maxMetadata)
 	if err != nil {
 		return nil, s.explain(err, ErrServerUnreachable)
 	}

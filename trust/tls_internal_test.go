@@ -56,6 +56,12 @@ func TestVerifyPeerWithACAFile(t *testing.T) {
 			var h x509.HostnameError
 			return errors.As(err, &h)
 		}},
+		// An IP address is checked too (crypto/tls reports no server name
+		// for one: the name comes from the address dialled).
+		{"an IP address the certificate does not name", pool, "10.0.0.5", func(err error) bool {
+			var h x509.HostnameError
+			return errors.As(err, &h)
+		}},
 		{"a CA that did not sign it", other, "notary.test", func(err error) bool {
 			var u x509.UnknownAuthorityError
 			var v *tls.CertificateVerificationError
@@ -63,13 +69,13 @@ func TestVerifyPeerWithACAFile(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := verifyPeer(tls.ConnectionState{ServerName: tc.serverName, PeerCertificates: []*x509.Certificate{leaf}}, tc.ca)
+			err := verifyPeer(tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}}, tc.serverName, tc.ca)
 			if !tc.want(err) {
 				t.Errorf("verifyPeer: %v", err)
 			}
 		})
 	}
-	if err := verifyPeer(tls.ConnectionState{ServerName: "notary.test"}, pool); err == nil {
+	if err := verifyPeer(tls.ConnectionState{}, "notary.test", pool); err == nil {
 		t.Error("no certificate at all was accepted")
 	}
 }
