@@ -155,7 +155,11 @@ func (a *app) action(body func(cmd *cobra.Command, args []string) error) func(*c
 			logrus.SetOutput(a.stderr)
 			logrus.SetLevel(logrus.DebugLevel)
 		}
-		if cmd.Annotations[lockAnnotation] != "" {
+		if a.timeout <= 0 { // before anything is asked, opened or locked
+			return ranError{usagef("--timeout %s: give a duration above zero, such as 30s or 2m", a.timeout)}
+		}
+		// dctwiz alone without a terminal only prints help: no lock for that.
+		if cmd.Annotations[lockAnnotation] != "" && (cmd.HasParent() || a.terminal) {
 			release, err := trust.LockTrustDir(a.trustDirPath(), cmd.CommandPath(), lockWait)
 			if err != nil {
 				return ranError{err}

@@ -39,7 +39,7 @@ type liveDisplay struct {
 // startLive shows the batch's progress over guns on the terminal, when
 // there is one and no --json; otherwise the batch prints lines.
 func (a *app) startLive(guns []trust.GUN) {
-	if !a.terminal || a.json {
+	if !a.terminal || a.json || a.debug { // --debug writes notary's log to the terminal
 		return
 	}
 	names := make([]string, len(guns))
@@ -50,16 +50,20 @@ func (a *app) startLive(guns []trust.GUN) {
 	p := tea.NewProgram(ui.NewBatchProgress(title, names),
 		tea.WithOutput(a.stderr), tea.WithInput(nil), tea.WithoutSignalHandler())
 	live := &liveDisplay{p: p, done: make(chan struct{})}
-	go func() {
-		defer close(live.done)
-		p.Run()
-	}()
 	a.outMu.Lock()
 	a.live = live
 	if a.prompt != nil {
 		a.prompt = pausingPrompter{inner: a.prompt, p: p}
 	}
 	a.outMu.Unlock()
+	go func() {
+		defer close(live.done)
+		if _, err := p.Run(); err != nil {
+			a.outMu.Lock()
+			a.live = nil // the lines, then
+			a.outMu.Unlock()
+		}
+	}()
 }
 
 // stopLive leaves the display's last frame on the terminal.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -225,28 +226,38 @@ func (a *app) runEach(ctx context.Context, guns []trust.GUN, reports *[]*flows.R
 		inParallel(n-1, a.parallel, func(j int) { run(j + 1) })
 		a.stopLive()
 	}
+	if ctx.Err() != nil {
+		// Interrupted: every repository that started is reported (several
+		// were in flight), each failed one with what it left.
+		var first error
+		for i, c := range cers {
+			if !started[i] {
+				continue
+			}
+			*reports = append(*reports, c.Report())
+			if errs[i] != nil {
+				a.explainStop(c.Report(), errs[i])
+				first = cmp.Or(first, errs[i])
+			}
+		}
+		if a.json && list {
+			a.failureReport = *reports
+		}
+		return cmp.Or(first, error(&trust.Error{Kind: trust.ErrInterrupted, Input: guns[0].String(),
+			Msg: "interrupted between repositories", Fix: "run the same command again: the repositories done are recognised", Action: trust.ActionRerun}))
+	}
 	var failed []failedRepo
 	for i, c := range cers {
 		if !started[i] {
 			continue
 		}
-		if errs[i] != nil && ctx.Err() != nil {
-			return stop(c.Report(), errs[i])
-		}
 		*reports = append(*reports, c.Report())
 		if errs[i] != nil {
 			if !a.json {
-				a.explainStop(c.Report(), errs[i])
-				fmt.Fprintf(a.stderr, "%s failed: %v\n", guns[i], errs[i])
+				a.explainStop(c.Report(), errs[i]) // its failure line came when it failed (repoDone)
 			}
 			failed = append(failed, failedRepo{guns[i], errs[i]})
 		}
-	}
-	if ctx.Err() != nil { // interrupted between repositories
-		if a.json && list {
-			a.failureReport = *reports
-		}
-		return ctx.Err()
 	}
 	if len(failed) > 0 {
 		if a.json && list {
