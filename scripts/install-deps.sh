@@ -24,6 +24,8 @@ command -v pcscd >/dev/null || [ -x /usr/sbin/pcscd ] || need+=(pcscd)
 [ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || need+=(vsmartcard-vpcd)
 command -v yubico-piv-tool >/dev/null || need+=(yubico-piv-tool)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+# The production-shaped notary server stores in PostgreSQL.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null || need+=(postgresql)
 
 if ((${#need[@]})); then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -26,7 +26,11 @@ var (
 	gunSeq    atomic.Int64
 )
 
-func TestMain(m *testing.M) { os.Exit(bed.Run(m)) }
+func TestMain(m *testing.M) {
+	code := bed.Run(m)
+	prodBed.Stop()
+	os.Exit(code)
+}
 
 // bed is started by the first test that needs it (needBed): pure tests of
 // the command tree and its options never wait for the notary build.
@@ -36,6 +40,19 @@ var bed = &testbed.Lazy{Start: startBed}
 func needBed(t *testing.T) {
 	t.Helper()
 	bed.Get(t)
+}
+
+// prodBed is a second notary server, shaped as production runs it
+// (notary-signer over mutual TLS, PostgreSQL, ECDSA server keys), started
+// by the first test that needs it; it shares the bed's registry.
+var prodBed = &testbed.Lazy{Start: func() (*testbed.Bed, error) { return testbed.StartProduction(context.Background()) }}
+
+// servers are both notary servers, for the tests that run against each:
+// the setup ceremony with its interop checks, and the fault modes.
+func servers(t *testing.T) []*testbed.NotaryServer {
+	t.Helper()
+	needBed(t)
+	return []*testbed.NotaryServer{notary, prodBed.Get(t).Notary}
 }
 
 // startBed builds notary's server and CLI and dctwiz, and starts the
@@ -105,8 +122,11 @@ func (r result) String() string {
 }
 
 // serverArgs point a command at the test bed.
-func serverArgs() []string {
-	return []string{"--server", notary.URL, "--tlscacert", notary.CACert}
+func serverArgs() []string { return serverArgsOf(notary) }
+
+// serverArgsOf point a command at server s.
+func serverArgsOf(s *testbed.NotaryServer) []string {
+	return []string{"--server", s.URL, "--tlscacert", s.CACert}
 }
 
 // dctwiz runs the CLI in-process, as main would, without a terminal.

@@ -16,16 +16,25 @@ import (
 // the root key; a test signature, checked and removed) and the publish of
 // a new one through it. Each ends within the time limit with
 // one clear error or a true success; nothing is half-published; the same
-// command, once the server behaves, converges.
+// command, once the server behaves, converges. Against the memory server
+// and the production-shaped one, side by side.
 func TestFaultModes(t *testing.T) {
-	needBed(t)
-	proxy, err := testbed.StartFaultProxy(notary.URL, &notary.TLS, notary.CACert)
+	for _, srv := range servers(t) {
+		t.Run(srv.Kind, func(t *testing.T) {
+			t.Parallel()
+			faultModes(t, srv)
+		})
+	}
+}
+
+func faultModes(t *testing.T, srv *testbed.NotaryServer) {
+	proxy, err := testbed.StartFaultProxy(srv.URL, &srv.TLS, srv.CACert)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer proxy.Close()
 	e := newEnv(t)
-	through := []string{"--server", proxy.URL, "--tlscacert", notary.CACert, "--timeout", "2s"}
+	through := []string{"--server", proxy.URL, "--tlscacert", srv.CACert, "--timeout", "2s"}
 	gun := newGUN()
 	mustOK(t, dctwiz(e, append([]string{"init", gun}, through...)...))
 	if _, err := reg.PushRandomImage(context.Background(), strings.TrimPrefix(gun, reg.Host+"/"), "1.0"); err != nil {

@@ -23,9 +23,19 @@ import (
 )
 
 // TestSetupCeremonyInterop runs `dctwiz setup` as a real process, then
-// checks what it published with the notary CLI and `docker trust inspect`.
+// checks what it published with the notary CLI and `docker trust inspect`;
+// on the memory server, and on the production-shaped one, whose snapshot
+// and timestamp keys are ECDSA keys that notary-signer holds.
 func TestSetupCeremonyInterop(t *testing.T) {
-	needBed(t)
+	for _, srv := range servers(t) {
+		t.Run(srv.Kind, func(t *testing.T) {
+			t.Parallel()
+			setupCeremonyInterop(t, srv)
+		})
+	}
+}
+
+func setupCeremonyInterop(t *testing.T, srv *testbed.NotaryServer) {
 	ctx := context.Background()
 	gun := newGUN()
 	img, err := reg.PushRandomImage(ctx, strings.TrimPrefix(gun, reg.Host+"/"), "1.0")
@@ -36,7 +46,7 @@ func TestSetupCeremonyInterop(t *testing.T) {
 	rootCrt := filepath.Join(t.TempDir(), "root.crt")
 	e := newEnv(t)
 	args := append([]string{"setup", gun, "--delegation", "signpath=" + cert, "--root-cert-out", rootCrt,
-		"--test-tag", "1.0", "--keep", "--json"}, serverArgs()...)
+		"--test-tag", "1.0", "--keep", "--json"}, serverArgsOf(srv)...)
 	r := mustOK(t, dctwizBinary(t, e, args...))
 	var rep flows.Report
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
@@ -73,11 +83,11 @@ func TestSetupCeremonyInterop(t *testing.T) {
 
 	// test-sign --root-cert pins the consumer check to that file: this
 	// repository's certificate verifies, another repository's does not.
-	mustOK(t, dctwiz(e, append([]string{"test-sign", gun + ":1.0", "--root-cert", rootCrt}, serverArgs()...)...))
+	mustOK(t, dctwiz(e, append([]string{"test-sign", gun + ":1.0", "--root-cert", rootCrt}, serverArgsOf(srv)...)...))
 	otherGUN := newGUN()
 	otherCrt := filepath.Join(t.TempDir(), "other.crt")
-	mustOK(t, dctwiz(newEnv(t), append([]string{"setup", otherGUN, "--root-cert-out", otherCrt}, serverArgs()...)...))
-	if r := dctwiz(e, append([]string{"test-sign", gun + ":1.0", "--root-cert", otherCrt}, serverArgs()...)...); r.code != 1 || !strings.Contains(r.stderr, "does not verify") {
+	mustOK(t, dctwiz(newEnv(t), append([]string{"setup", otherGUN, "--root-cert-out", otherCrt}, serverArgsOf(srv)...)...))
+	if r := dctwiz(e, append([]string{"test-sign", gun + ":1.0", "--root-cert", otherCrt}, serverArgsOf(srv)...)...); r.code != 1 || !strings.Contains(r.stderr, "does not verify") {
 		t.Errorf("test-sign pinned to another repository's root certificate:\n%s", r)
 	}
 
@@ -85,7 +95,7 @@ func TestSetupCeremonyInterop(t *testing.T) {
 	notaryDir := t.TempDir()
 	notaryCLI := func(stdin []byte, args ...string) string {
 		t.Helper()
-		full := append([]string{"-s", notary.URL, "-d", notaryDir, "--tlscacert", notary.CACert}, args...)
+		full := append([]string{"-s", srv.URL, "-d", notaryDir, "--tlscacert", srv.CACert}, args...)
 		cmd := exec.Command(bins.CLI, full...)
 		cmd.Stdin = bytes.NewReader(stdin)
 		out, err := cmd.CombinedOutput()
@@ -97,6 +107,18 @@ func TestSetupCeremonyInterop(t *testing.T) {
 	if out := notaryCLI(nil, "list", gun); !strings.Contains(out, "1.0") || !strings.Contains(out, hexDigest) {
 		t.Errorf("notary list does not show 1.0 -> %s:\n%s", hexDigest, out)
 	}
+	// The server's keys, as the notary CLI received them: ECDSA on the
+	// production server (as on Docker Hub), Ed25519 on the memory server.
+	serverKeyType := map[string]string{"memory": "ed25519", "production": "ecdsa"}[srv.Kind]
+	checkServerKeys := func(when string) {
+		t.Helper()
+		for role, typ := range serverKeyTypes(t, filepath.Join(notaryDir, "tuf", gun, "metadata", "root.json")) {
+			if typ != serverKeyType {
+				t.Errorf("%s: the %s key is %s, want %s", when, role, typ, serverKeyType)
+			}
+		}
+	}
+	checkServerKeys("after setup")
 	if out := notaryCLI(nil, "lookup", gun, "1.0"); !strings.Contains(out, hexDigest) || !strings.Contains(out, " "+strconv.FormatInt(img.Size, 10)) {
 		t.Errorf("notary lookup 1.0 = %q, want %s %d", out, hexDigest, img.Size)
 	}
@@ -111,17 +133,17 @@ func TestSetupCeremonyInterop(t *testing.T) {
 
 	// docker trust inspect: no daemon, a scratch config with the CA.
 	dockerCfg := t.TempDir()
-	caDir := filepath.Join(dockerCfg, "tls", notary.Host())
+	caDir := filepath.Join(dockerCfg, "tls", srv.Host())
 	if err := os.MkdirAll(caDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	ca, _ := os.ReadFile(notary.CACert)
+	ca, _ := os.ReadFile(srv.CACert)
 	os.WriteFile(filepath.Join(caDir, "ca.crt"), ca, 0o600)
 	docker, err := exec.LookPath("docker")
 	if err != nil {
 		t.Fatal("the docker client is required for the interop check (.ci/run installs docker.io): ", err)
 	}
-	in := dockerTrustInspect(t, docker, dockerCfg, gun)
+	in := dockerTrustInspectAt(t, srv, docker, dockerCfg, gun)
 	if len(in.SignedTags) != 1 || in.SignedTags[0].SignedTag != "1.0" || in.SignedTags[0].Digest != hexDigest {
 		t.Errorf("docker sees tags %+v, want 1.0 -> %s", in.SignedTags, hexDigest)
 	}
@@ -144,7 +166,7 @@ func TestSetupCeremonyInterop(t *testing.T) {
 			KeyIDs []string `json:"key_ids"`
 		} `json:"administrative_keys"`
 	}
-	ir := mustOK(t, dctwiz(e, append([]string{"inspect", gun, "--json"}, serverArgs()...)...))
+	ir := mustOK(t, dctwiz(e, append([]string{"inspect", gun, "--json"}, serverArgsOf(srv)...)...))
 	if err := json.Unmarshal([]byte(ir.stdout), &ours); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +175,7 @@ func TestSetupCeremonyInterop(t *testing.T) {
 	}
 
 	// Now delete the targets key: consumers still verify, the key is gone.
-	r = mustOK(t, dctwizBinary(t, e, append([]string{"targets-key", "delete", gun, "--yes"}, serverArgs()...)...))
+	r = mustOK(t, dctwizBinary(t, e, append([]string{"targets-key", "delete", gun, "--yes"}, serverArgsOf(srv)...)...))
 	if !strings.Contains(r.stdout, "verified gone") {
 		t.Errorf("targets-key delete output:\n%s", r)
 	}
@@ -169,7 +191,7 @@ func TestSetupCeremonyInterop(t *testing.T) {
 	// cache it filled above (consumers who trusted the repository before),
 	// and from empty caches, read the new key, the signer and the tag.
 	recordDir := t.TempDir()
-	rr := mustOK(t, dctwizBinary(t, e, append([]string{"rotate", "targets", gun, "--delete-targets-key", "--yes", "--json", "--record", recordDir}, serverArgs()...)...))
+	rr := mustOK(t, dctwizBinary(t, e, append([]string{"rotate", "targets", gun, "--delete-targets-key", "--yes", "--json", "--record", recordDir}, serverArgsOf(srv)...)...))
 	var rots []flows.Report
 	if err := json.Unmarshal([]byte(rr.stdout), &rots); err != nil || len(rots) != 1 || rots[0].Rotation == nil {
 		t.Fatalf("rotate targets --json: %v\n%s", err, rr)
@@ -200,10 +222,10 @@ func TestSetupCeremonyInterop(t *testing.T) {
 	}
 	for name, cfg := range map[string]string{"the cache from before": dockerCfg, "an empty cache": t.TempDir()} {
 		if cfg != dockerCfg {
-			os.MkdirAll(filepath.Join(cfg, "tls", notary.Host()), 0o700)
-			os.WriteFile(filepath.Join(cfg, "tls", notary.Host(), "ca.crt"), ca, 0o600)
+			os.MkdirAll(filepath.Join(cfg, "tls", srv.Host()), 0o700)
+			os.WriteFile(filepath.Join(cfg, "tls", srv.Host(), "ca.crt"), ca, 0o600)
 		}
-		in := dockerTrustInspect(t, docker, cfg, gun)
+		in := dockerTrustInspectAt(t, srv, docker, cfg, gun)
 		if admin := adminKeys(in); len(admin["Repository"]) != 1 || admin["Repository"][0] != rot.NewKeyID || admin["Root"][0] != rep.Init.Root.ID {
 			t.Errorf("docker after the rotation, %s: administrative keys %v, want Repository %s", name, admin, rot.NewKeyID)
 		}
@@ -220,12 +242,12 @@ func TestSetupCeremonyInterop(t *testing.T) {
 	// one) still resolves the tag.
 	// The snapshot key made local (in the trust dir), then handed back to
 	// the server, before the server's keys are rotated in turn.
-	mustOK(t, dctwizBinary(t, e, append([]string{"rotate", "snapshot", gun, "--local", "--yes"}, serverArgs()...)...))
+	mustOK(t, dctwizBinary(t, e, append([]string{"rotate", "snapshot", gun, "--local", "--yes"}, serverArgsOf(srv)...)...))
 	if out := notaryCLI(nil, "lookup", gun, "1.0"); !strings.Contains(out, hexDigest) {
 		t.Errorf("notary lookup with a local snapshot key: %q", out)
 	}
 	for _, role := range []string{"snapshot", "timestamp"} {
-		rr := mustOK(t, dctwizBinary(t, e, append([]string{"rotate", role, gun, "--yes", "--json"}, serverArgs()...)...))
+		rr := mustOK(t, dctwizBinary(t, e, append([]string{"rotate", role, gun, "--yes", "--json"}, serverArgsOf(srv)...)...))
 		var reps []flows.Report
 		if err := json.Unmarshal([]byte(rr.stdout), &reps); err != nil || len(reps) != 1 || reps[0].Rotation == nil {
 			t.Fatalf("rotate %s --json: %v\n%s", role, err, rr)
@@ -237,16 +259,45 @@ func TestSetupCeremonyInterop(t *testing.T) {
 		if out := notaryCLI(nil, "lookup", gun, "1.0"); !strings.Contains(out, hexDigest) {
 			t.Errorf("notary lookup after rotating the %s key: %q", role, out)
 		}
+		checkServerKeys("after rotating the " + role + " key")
 		cfg := t.TempDir()
-		os.MkdirAll(filepath.Join(cfg, "tls", notary.Host()), 0o700)
-		os.WriteFile(filepath.Join(cfg, "tls", notary.Host(), "ca.crt"), ca, 0o600)
-		if in := dockerTrustInspect(t, docker, cfg, gun); len(in.SignedTags) != 1 {
+		os.MkdirAll(filepath.Join(cfg, "tls", srv.Host()), 0o700)
+		os.WriteFile(filepath.Join(cfg, "tls", srv.Host(), "ca.crt"), ca, 0o600)
+		if in := dockerTrustInspectAt(t, srv, docker, cfg, gun); len(in.SignedTags) != 1 {
 			t.Errorf("docker after rotating the %s key: tags %+v", role, in.SignedTags)
 		}
 	}
 	if n := keyFileCount(t, filepath.Join(e["DOCKER_CONFIG"], "trust")); n != 1 {
 		t.Errorf("%d key files in the trust dir after the server keys' rotations, want the root key alone", n)
 	}
+}
+
+// serverKeyTypes reads a cached root.json: the key type of the snapshot
+// and timestamp roles' keys (each must have one).
+func serverKeyTypes(t *testing.T, rootFile string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(rootFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root struct {
+		Signed struct {
+			Keys  map[string]struct{ KeyType string }
+			Roles map[string]struct{ KeyIDs []string }
+		}
+	}
+	if err := json.Unmarshal(b, &root); err != nil {
+		t.Fatalf("%s: %v", rootFile, err)
+	}
+	types := map[string]string{}
+	for _, role := range []string{"snapshot", "timestamp"} {
+		ids := root.Signed.Roles[role].KeyIDs
+		if len(ids) != 1 {
+			t.Fatalf("%s: the %s role has keys %v, want one", rootFile, role, ids)
+		}
+		types[role] = root.Signed.Keys[ids[0]].KeyType
+	}
+	return types
 }
 
 // dockerInspection is what `docker trust inspect` says of a repository.
@@ -271,9 +322,15 @@ type dockerInspection struct {
 // config dockerCfg, whose trust cache it keeps between calls.
 func dockerTrustInspect(t *testing.T, docker, dockerCfg, gun string) dockerInspection {
 	t.Helper()
+	return dockerTrustInspectAt(t, notary, docker, dockerCfg, gun)
+}
+
+// dockerTrustInspectAt is dockerTrustInspect against server srv.
+func dockerTrustInspectAt(t *testing.T, srv *testbed.NotaryServer, docker, dockerCfg, gun string) dockerInspection {
+	t.Helper()
 	cmd := exec.Command(docker, "trust", "inspect", gun)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "DOCKER_CONFIG=" + dockerCfg,
-		"DOCKER_CONTENT_TRUST_SERVER=" + notary.URL}
+		"DOCKER_CONTENT_TRUST_SERVER=" + srv.URL}
 	dout, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("docker trust inspect: %v\n%s", err, dout)

@@ -5,8 +5,8 @@ import (
 	"os"
 )
 
-// Bed is a running test bed: a notary server and a registry, with their
-// files in a temporary directory.
+// Bed is a running test bed: a notary server and a registry (or a notary
+// server alone), with their files in a temporary directory.
 type Bed struct {
 	Notary   *NotaryServer
 	Registry *Registry
@@ -36,6 +36,23 @@ func Start(ctx context.Context) (*Bed, error) {
 // Close stops everything and removes the files.
 func (b *Bed) Close() {
 	b.Notary.Close()
-	b.Registry.Close()
+	if b.Registry != nil {
+		b.Registry.Close()
+	}
 	os.RemoveAll(b.Dir)
+}
+
+// StartProduction starts a production-shaped notary server alone
+// (StartProductionNotaryServer), to stand beside a Start bed's registry.
+func StartProduction(ctx context.Context) (*Bed, error) {
+	dir, err := os.MkdirTemp("", "dctwiz-prod-")
+	if err != nil {
+		return nil, err
+	}
+	notary, err := StartProductionNotaryServer(ctx, dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return &Bed{Notary: notary, Dir: dir}, nil
 }

@@ -49,9 +49,14 @@ func (l *Lazy) Get(t testing.TB) *Bed {
 // the bed if one of them started it.
 func (l *Lazy) Run(m *testing.M) int {
 	code := m.Run()
-	l.once.Do(func() {}) // no bed may start from here on
+	l.Stop()
+	return code
+}
+
+// Stop stops the bed if a test started it; none may start after.
+func (l *Lazy) Stop() {
+	l.once.Do(func() {})
 	if l.bed != nil {
 		l.bed.Close()
 	}
-	return code
 }

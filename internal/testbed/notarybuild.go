@@ -111,15 +111,23 @@ func (l *lockedKeyService) ListAllKeys() map[string]data.RoleName {
 `
 )
 
-// NotaryBinaries are the notary server and CLI built for the test bed.
+// notary-signer stores its private keys encrypted with jose2go (JWE,
+// PBES2). v0.7.0 pins a 2017 jose2go, open to the PBES2 iteration-count
+// denial of service fixed in 1.6.0 (CVE-2023-50658); the test bed's signer
+// is built with 1.7.0, as a deployment built today would be. The CLI and
+// the server do not link it.
+const signerJose = "github.com/dvsekhvalnov/jose2go@v1.7.0"
+
+// NotaryBinaries are the notary server, signer and CLI built for the test
+// bed.
 type NotaryBinaries struct {
 	Server string
+	Signer string
 	CLI    string
 }
 
 // BuildNotary builds notary-server (with the issue 1630 fix and the local
-// signer's lock) and the notary
-// CLI from the pinned module, once per machine: the result is cached under
+// signer's lock), notary-signer and the notary CLI from the pinned module, once per machine: the result is cached under
 // the user cache dir, keyed by module, patch and Go version. Concurrent
 // callers (test packages run in parallel) wait on a file lock.
 func BuildNotary(ctx context.Context) (NotaryBinaries, error) {
@@ -128,10 +136,11 @@ func BuildNotary(ctx context.Context) (NotaryBinaries, error) {
 		cache = os.TempDir()
 	}
 	sum := sha256.Sum256([]byte(NotaryModule + fix1630Old + fix1630New + fix1630Func +
-		fixLocalSignerOld + fixLocalSignerNew + fixLocalSignerFunc + runtime.Version()))
+		fixLocalSignerOld + fixLocalSignerNew + fixLocalSignerFunc + signerJose + runtime.Version()))
 	dir := filepath.Join(cache, "dctwiz", "notary-"+hex.EncodeToString(sum[:6]))
 	bins := NotaryBinaries{
 		Server: filepath.Join(dir, "bin", "notary-server"),
+		Signer: filepath.Join(dir, "bin", "notary-signer"),
 		CLI:    filepath.Join(dir, "bin", "notary"),
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -147,11 +156,11 @@ func BuildNotary(ctx context.Context) (NotaryBinaries, error) {
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 
-	if fileExists(bins.Server) && fileExists(bins.CLI) {
+	if fileExists(bins.Server) && fileExists(bins.Signer) && fileExists(bins.CLI) {
 		return bins, nil
 	}
 	if err := buildNotary(ctx, dir); err != nil {
-		return bins, fmt.Errorf("test bed: cannot build the notary server and CLI from %s: %w", NotaryModule, err)
+		return bins, fmt.Errorf("test bed: cannot build the notary server, signer and CLI from %s: %w", NotaryModule, err)
 	}
 	return bins, nil
 }
@@ -180,11 +189,16 @@ func buildNotary(ctx context.Context, dir string) error {
 	}
 	out := filepath.Join(dir, "bin.tmp")
 	os.RemoveAll(out)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out+string(filepath.Separator), "./cmd/notary-server", "./cmd/notary")
-	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "GOWORK=off", "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, lastLines(b, 20))
+	for _, args := range [][]string{
+		{"mod", "edit", "-require=" + signerJose},
+		{"build", "-o", out + string(filepath.Separator), "./cmd/notary-server", "./cmd/notary-signer", "./cmd/notary"},
+	} {
+		cmd := exec.CommandContext(ctx, "go", args...)
+		cmd.Dir = src
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod -buildvcs=false", "GOWORK=off", "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go %s: %v\n%s", args[0], err, lastLines(b, 20))
+		}
 	}
 	final := filepath.Join(dir, "bin")
 	os.RemoveAll(final)

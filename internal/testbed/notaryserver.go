@@ -17,19 +17,28 @@ import (
 	"time"
 )
 
-// NotaryServer is a running notary-server over TLS on loopback, with
-// in-memory storage and its built-in signer (snapshot and timestamp keys).
+// NotaryServer is a running notary-server over TLS on loopback: with
+// in-memory storage and its built-in signer (StartNotaryServer), or as
+// production runs it, with notary-signer and PostgreSQL
+// (StartProductionNotaryServer).
 type NotaryServer struct {
+	Kind   string   // "memory" or "production"
 	URL    string   // https://127.0.0.1:PORT
 	Addr   string   // 127.0.0.1:PORT
 	CACert string   // PEM file of the CA that signed the server's certificate
 	TLS    TLSFiles // the server's certificate and key, and that CA
 	Dir    string
 
-	cmd  *exec.Cmd
-	log  *lockedWriter
-	once sync.Once
-	done chan struct{}
+	// The production server's parts: its database cluster and the
+	// signer's gRPC address. Nil and empty for the memory server.
+	DB         *Postgres
+	SignerAddr string
+
+	cmd   *exec.Cmd
+	log   *lockedWriter
+	once  sync.Once
+	done  chan struct{}
+	after []func() // what the server needs (signer, database), stopped after it
 }
 
 // StartNotaryServer builds (or reuses) the patched server and starts it in
@@ -43,13 +52,30 @@ func StartNotaryServer(ctx context.Context, dir string) (*NotaryServer, error) {
 	if err != nil {
 		return nil, err
 	}
+	config := map[string]any{
+		"trust_service": map[string]any{"type": "local"},
+		"storage":       map[string]any{"backend": "memory"},
+	}
+	return startNotaryServer(bins.Server, dir, files, config, nil)
+}
+
+// startNotaryServer starts the server with config (its trust service and
+// storage) on a free loopback port; one taken meanwhile by another
+// process is tried again.
+func startNotaryServer(bin, dir string, files TLSFiles, config map[string]any, env []string) (*NotaryServer, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		addr, err := freeLoopbackAddr()
 		if err != nil {
 			return nil, err
 		}
-		s, err := startNotaryServer(bins.Server, dir, addr, files)
+		config["server"] = map[string]any{
+			"http_addr":     addr,
+			"tls_cert_file": files.ServerCert,
+			"tls_key_file":  files.ServerKey,
+		}
+		config["logging"] = map[string]any{"level": "warn"}
+		s, err := startNotaryServerOn(bin, dir, addr, files, config, env)
 		if err == nil {
 			return s, nil
 		}
@@ -58,23 +84,14 @@ func StartNotaryServer(ctx context.Context, dir string) (*NotaryServer, error) {
 	return nil, lastErr
 }
 
-func startNotaryServer(bin, dir, addr string, files TLSFiles) (*NotaryServer, error) {
-	config := map[string]any{
-		"server": map[string]any{
-			"http_addr":     addr,
-			"tls_cert_file": files.ServerCert,
-			"tls_key_file":  files.ServerKey,
-		},
-		"trust_service": map[string]any{"type": "local"},
-		"logging":       map[string]any{"level": "warn"},
-		"storage":       map[string]any{"backend": "memory"},
-	}
+func startNotaryServerOn(bin, dir, addr string, files TLSFiles, config map[string]any, env []string) (*NotaryServer, error) {
 	b, _ := json.Marshal(config)
 	configPath := filepath.Join(dir, "server-config.json")
 	if err := os.WriteFile(configPath, b, 0o600); err != nil {
 		return nil, err
 	}
 	s := &NotaryServer{
+		Kind:   "memory",
 		URL:    "https://" + addr,
 		Addr:   addr,
 		CACert: files.CACert,
@@ -84,9 +101,10 @@ func startNotaryServer(bin, dir, addr string, files TLSFiles) (*NotaryServer, er
 		done:   make(chan struct{}),
 	}
 	s.cmd = exec.Command(bin, "-config", configPath)
+	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout = s.log
 	s.cmd.Stderr = s.cmd.Stdout
-	if err := s.cmd.Start(); err != nil {
+	if err := startChild(s.cmd); err != nil {
 		return nil, fmt.Errorf("test bed: starting notary-server: %w", err)
 	}
 	go func() { s.cmd.Wait(); close(s.done) }()
@@ -131,22 +149,21 @@ func (s *NotaryServer) waitReady(limit time.Duration) error {
 }
 
 // Log returns what the server printed so far, for test failure messages.
-func (s *NotaryServer) Log() string {
-	s.log.mu.Lock()
-	defer s.log.mu.Unlock()
-	return s.log.w.String()
-}
+func (s *NotaryServer) Log() string { return s.log.String() }
 
 // Exited is closed when the server process ends, whoever ended it.
 func (s *NotaryServer) Exited() <-chan struct{} { return s.done }
 
-// Close stops the server and waits for it to exit.
+// Close stops the server, and then what it needs, and waits for them to exit.
 func (s *NotaryServer) Close() {
 	s.once.Do(func() {
 		if s.cmd.Process != nil {
 			s.cmd.Process.Kill()
 		}
 		<-s.done
+		for i := len(s.after) - 1; i >= 0; i-- {
+			s.after[i]()
+		}
 	})
 }
 
@@ -171,4 +188,10 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
 }

@@ -14,20 +14,26 @@ import (
 	"time"
 )
 
-// TLSFiles are a throwaway CA and a server certificate for loopback,
-// written as PEM files in one directory.
+// TLSFiles are a throwaway CA, a server certificate for loopback and a
+// client certificate (notary-server's, to notary-signer), written as PEM
+// files in one directory.
 type TLSFiles struct {
 	CACert     string
 	ServerCert string
 	ServerKey  string
+	ClientCert string
+	ClientKey  string
 }
 
-// NewTLSFiles makes a CA and a certificate for localhost, 127.0.0.1 and ::1.
+// NewTLSFiles makes a CA, a server certificate for localhost, 127.0.0.1
+// and ::1, and a client certificate.
 func NewTLSFiles(dir string) (TLSFiles, error) {
 	files := TLSFiles{
 		CACert:     filepath.Join(dir, "ca.crt"),
 		ServerCert: filepath.Join(dir, "server.crt"),
 		ServerKey:  filepath.Join(dir, "server.key"),
+		ClientCert: filepath.Join(dir, "client.crt"),
+		ClientKey:  filepath.Join(dir, "client.key"),
 	}
 	now := time.Now()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -48,12 +54,10 @@ func NewTLSFiles(dir string) (TLSFiles, error) {
 		return files, err
 	}
 	caCert, _ := x509.ParseCertificate(caDER)
-
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
+	if err := writePEM(files.CACert, "CERTIFICATE", caDER); err != nil {
 		return files, err
 	}
-	tmpl := &x509.Certificate{
+	server := &x509.Certificate{
 		SerialNumber: big.NewInt(2),
 		Subject:      pkix.Name{CommonName: "localhost"},
 		DNSNames:     []string{"localhost"},
@@ -63,21 +67,38 @@ func NewTLSFiles(dir string) (TLSFiles, error) {
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	if err != nil {
+	if err := issue(server, caCert, caKey, files.ServerCert, files.ServerKey); err != nil {
 		return files, err
+	}
+	client := &x509.Certificate{
+		SerialNumber: big.NewInt(3),
+		Subject:      pkix.Name{CommonName: "notary-server"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	return files, issue(client, caCert, caKey, files.ClientCert, files.ClientKey)
+}
+
+// issue makes a key, signs tmpl for it with the CA and writes both.
+func issue(tmpl, ca *x509.Certificate, caKey *ecdsa.PrivateKey, certFile, keyFile string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return err
 	}
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		return files, err
+		return err
 	}
-	if err := writePEM(files.CACert, "CERTIFICATE", caDER); err != nil {
-		return files, err
+	if err := writePEM(certFile, "CERTIFICATE", der); err != nil {
+		return err
 	}
-	if err := writePEM(files.ServerCert, "CERTIFICATE", der); err != nil {
-		return files, err
-	}
-	return files, writePEM(files.ServerKey, "EC PRIVATE KEY", keyDER)
+	return writePEM(keyFile, "EC PRIVATE KEY", keyDER)
 }
 
 func writePEM(path, typ string, der []byte) error {
