@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -425,9 +426,6 @@ func (e *authError) Error() string { return fmt.Sprintf("notary server answered 
 
 // classifyNetwork turns a transport failure into an engine error.
 func classifyNetwork(err error, server string) error {
-	var verr *tls.CertificateVerificationError
-	var uerr x509.UnknownAuthorityError
-	var herr x509.HostnameError
 	var aerr *authError
 	var terr *transport.Error
 	var tout *TimeoutError
@@ -440,8 +438,8 @@ func classifyNetwork(err error, server string) error {
 			"no answer within %s", tout.Limit)
 	case errors.Is(err, context.DeadlineExceeded):
 		return wrapError(ErrServerUnreachable, err, server, "check that the server is up and reachable, then run the same command again", "no answer in time")
-	case errors.As(err, &verr), errors.As(err, &uerr), errors.As(err, &herr):
-		return wrapError(ErrTLS, err, server, "trust the server's CA certificate", "the server's TLS certificate is not trusted").with(ActionTLSCA)
+	case tlsError(err, server, "server") != nil:
+		return tlsError(err, server, "server")
 	case errors.As(err, &aerr):
 		return wrapError(ErrUnauthorized, err, server, "log in to the notary server", "the notary server refused the credentials (HTTP %d)", aerr.status).with(ActionNotaryLogin)
 	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
@@ -452,6 +450,40 @@ func classifyNetwork(err error, server string) error {
 	default:
 		return wrapError(ErrServerUnreachable, err, server, "check the server URL and that the server is up", "cannot reach the notary server: %s", shortCause(err)).with(ActionServer)
 	}
+}
+
+// tlsError explains a failed TLS verification of a server (whose is
+// "server" or "registry"), or returns nil for other errors.
+func tlsError(err error, input, whose string) *Error {
+	var verr *tls.CertificateVerificationError
+	var uerr x509.UnknownAuthorityError
+	var herr x509.HostnameError
+	switch {
+	case errors.As(err, &herr) && herr.Certificate != nil:
+		// Named before an unknown CA: crypto/x509 checks the name first,
+		// and trusting another CA would not help.
+		return wrapError(ErrTLS, err, input, fmt.Sprintf("reach the %s by a name its certificate gives, or have its certificate name %s", whose, herr.Host),
+			"the %s's TLS certificate is for %s, not %s", whose, certNames(herr.Certificate), herr.Host)
+	case errors.As(err, &verr), errors.As(err, &uerr), errors.As(err, &herr):
+		return wrapError(ErrTLS, err, input, fmt.Sprintf("trust the %s's CA certificate", whose), "the %s's TLS certificate is not trusted", whose).with(ActionTLSCA)
+	}
+	return nil
+}
+
+// certNames lists the host names and addresses a certificate is for, or
+// its subject when it names none.
+func certNames(c *x509.Certificate) string {
+	names := slices.Clone(c.DNSNames)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
+	}
+	if len(names) == 0 {
+		return "no host name (subject " + c.Subject.String() + ")"
+	}
+	if len(names) > 4 {
+		names = append(names[:4], fmt.Sprintf("%d more", len(names)-4))
+	}
+	return strings.Join(names, ", ")
 }
 
 // shortCause keeps the last, most specific part of a nested error message

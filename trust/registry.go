@@ -3,11 +3,17 @@ package trust
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"strings"
+	"syscall"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Image is what a registry says a tag points at: the manifest digest and
@@ -33,7 +39,7 @@ func (c *Client) registryPuller() *remote.Puller {
 	}
 	// Plain http only to this machine: go-containerregistry would also use it
 	// for private addresses, where a digest read in the clear could be forged.
-	guarded := schemeGuard{inner: c.base, allow: func(u *url.URL) bool { return u.Scheme == "https" || isLoopback(u.Host) }}
+	guarded := schemeGuard{inner: manifestLimiter{c.base}, allow: func(u *url.URL) bool { return u.Scheme == "https" || isLoopback(u.Host) }}
 	opts := []remote.Option{remote.WithTransport(guarded)}
 	if c.registryAuth != nil {
 		opts = append(opts, remote.WithAuth(c.registryAuth))
@@ -60,7 +66,68 @@ func (c *Client) ResolveTag(ctx context.Context, gun GUN, tag string) (*Image, e
 	if err != nil {
 		return nil, registryError(err, gun.String()+":"+tag)
 	}
+	if err := signableMediaType(desc.MediaType, gun.String()+":"+tag); err != nil {
+		return nil, err
+	}
 	return &Image{Ref: ref.String(), Digest: desc.Digest.String(), Size: desc.Size}, nil
+}
+
+// signableMediaType refuses an answer that is not an image manifest or an
+// index of them (a web page, a blob): docker pulls those by the signed
+// digest, and nothing else.
+func signableMediaType(mt types.MediaType, input string) error {
+	if mt.IsImage() || mt.IsIndex() || mt.IsSchema1() {
+		return nil
+	}
+	return newError(ErrRegistry, input, "check the registry host: something that is not a registry, or a proxy in front of it, answered",
+		"the registry's answer for the tag is not an image manifest (%q)", mt)
+}
+
+// maxManifest bounds what dctwiz reads of a manifest: the distribution
+// registry refuses to store one over 4 MiB, and a hostile answer (or a
+// web page) must not fill memory. go-containerregistry's own bound is
+// 100 MiB.
+const maxManifest = 4 << 20
+
+// manifestLimiter cuts a manifest's body at maxManifest.
+type manifestLimiter struct{ inner http.RoundTripper }
+
+func (m manifestLimiter) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := m.inner.RoundTrip(req)
+	if err == nil && strings.Contains(req.URL.Path, "/manifests/") {
+		resp.Body = &boundedBody{ReadCloser: resp.Body, left: maxManifest}
+	}
+	return resp, err
+}
+
+// boundedBody fails a read past its bound with an AnswerTooLargeError.
+type boundedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *boundedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One byte more tells a body of exactly the bound from a longer one.
+		var one [1]byte
+		if n, _ := b.ReadCloser.Read(one[:]); n > 0 {
+			return 0, &AnswerTooLargeError{Limit: maxManifest}
+		}
+		return b.ReadCloser.Read(p)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+// AnswerTooLargeError is an answer cut at its bound.
+type AnswerTooLargeError struct{ Limit int64 }
+
+func (e *AnswerTooLargeError) Error() string {
+	return fmt.Sprintf("the answer is larger than %d MiB", e.Limit>>20)
 }
 
 // signableImage is what test signing signs: the digest and size computed
@@ -81,6 +148,9 @@ func (c *Client) signableImage(ctx context.Context, gun GUN, tag string) (*Image
 	desc, err := remote.Get(ref, c.registryOptions(ctx)...)
 	if err != nil {
 		return nil, registryError(err, gun.String()+":"+tag)
+	}
+	if err := signableMediaType(desc.MediaType, gun.String()+":"+tag); err != nil {
+		return nil, err
 	}
 	// go-containerregistry computes the digest from the bytes it read.
 	served := &Image{Ref: claimed.Ref, Digest: desc.Digest.String(), Size: int64(len(desc.Manifest))}
@@ -107,9 +177,20 @@ func (c *Client) ListTags(ctx context.Context, gun GUN) ([]string, error) {
 func registryError(err error, input string) error {
 	var terr *transport.Error
 	var tout *TimeoutError
+	var large *AnswerTooLargeError
 	if errors.As(err, &tout) {
 		return wrapError(ErrRegistry, err, input, "check that the registry is up and reachable, then run the same command again (with a longer time limit if it is only slow)",
 			"the registry %s gave no answer within %s", tout.Host, tout.Limit)
+	}
+	if errors.Is(err, context.Canceled) {
+		return wrapError(ErrInterrupted, err, input, "run the same command again", "interrupted before the registry answered")
+	}
+	if e := tlsError(err, input, "registry"); e != nil {
+		return e
+	}
+	if errors.As(err, &large) {
+		return wrapError(ErrRegistry, err, input, "check the registry host: something that is not a registry, or a proxy in front of it, answered",
+			"the registry's answer for the tag is not an image manifest: %s", large)
 	}
 	if errors.As(err, &terr) {
 		switch {
@@ -120,5 +201,20 @@ func registryError(err error, input string) error {
 		}
 		return wrapError(ErrRegistry, err, input, "", "the registry answered: %s", shortCause(err))
 	}
+	if !isNetworkError(err) {
+		// The registry answered, but not as a registry does (a missing
+		// digest header, a body past go-containerregistry's bounds).
+		return wrapError(ErrRegistry, err, input, "check the registry host: something that is not a registry, or a proxy in front of it, answered",
+			"the registry's answer is not a registry's: %s", shortCause(err))
+	}
 	return wrapError(ErrRegistry, err, input, "check the registry host and that it is up", "cannot reach the registry: %s", shortCause(err))
+}
+
+// isNetworkError says whether err is a failure to reach or to hear a
+// server (a refused or cut connection, a name that does not resolve), as
+// opposed to an answer that made no sense.
+func isNetworkError(err error) bool {
+	var nerr net.Error
+	return errors.As(err, &nerr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }

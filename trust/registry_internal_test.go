@@ -1,15 +1,19 @@
 package trust
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // lyingRegistry serves manifest for acme/app:1.0 and claims claim as its
@@ -70,5 +74,34 @@ func TestSignableImageIsTheServedBytes(t *testing.T) {
 				t.Fatalf("%v; want ErrRegistry saying %q", err, tc.err)
 			}
 		})
+	}
+}
+
+// A manifest is read up to maxManifest bytes: one of exactly that size
+// is whole, one byte more is an AnswerTooLargeError.
+func TestBoundedBody(t *testing.T) {
+	for _, tc := range []struct {
+		size    int
+		tooLong bool
+	}{{0, false}, {maxManifest - 1, false}, {maxManifest, false}, {maxManifest + 1, true}, {3 * maxManifest, true}} {
+		b := &boundedBody{ReadCloser: io.NopCloser(bytes.NewReader(make([]byte, tc.size))), left: maxManifest}
+		got, err := io.ReadAll(b)
+		var large *AnswerTooLargeError
+		if tc.tooLong != errors.As(err, &large) || (!tc.tooLong && (err != nil || len(got) != tc.size)) {
+			t.Errorf("%d bytes: read %d, %v", tc.size, len(got), err)
+		}
+	}
+}
+
+// Only image manifests and indexes are signed.
+func TestSignableMediaType(t *testing.T) {
+	for mt, ok := range map[types.MediaType]bool{
+		types.DockerManifestSchema2: true, types.DockerManifestList: true, types.OCIManifestSchema1: true,
+		types.OCIImageIndex: true, types.DockerManifestSchema1Signed: true,
+		"text/html": false, types.DockerLayer: false, types.OCIConfigJSON: false, "": false,
+	} {
+		if err := signableMediaType(mt, "r:1"); (err == nil) != ok {
+			t.Errorf("%q: %v", mt, err)
+		}
 	}
 }

@@ -59,6 +59,17 @@ func TestBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A server whose certificate, from a CA given with --tlscacert, names
+	// another host than the one dialled.
+	misnamed, err := testbed.NewTLSFilesNamed(t.TempDir(), "notary.invalid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	misnamedProxy, err := testbed.StartFaultProxy(notary.URL, &misnamed, notary.CACert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer misnamedProxy.Close()
 	server := serverArgs()
 	fresh := newGUN() // never initialised
 
@@ -104,6 +115,10 @@ func TestBadInput(t *testing.T) {
 		{"not a server URL", e, []string{"inspect", gun, "--server", "notary.example.com"}, 1, "not a notary server URL"},
 		{"wrong TLS CA", e, []string{"inspect", gun, "--server", notary.URL, "--tlscacert", otherTLS.CACert}, 1, "TLS certificate is not trusted"},
 		{"no TLS CA", e, []string{"inspect", gun, "--server", notary.URL}, 1, "TLS certificate is not trusted"},
+		{"TLS certificate for another name", e, []string{"inspect", gun, "--server", misnamedProxy.URL, "--tlscacert", misnamed.CACert}, 1,
+			"the server's TLS certificate is for notary.invalid, not 127.0.0.1"},
+		{"TLS certificate for another name, no CA file", e, []string{"inspect", gun, "--server", misnamedProxy.URL}, 1,
+			"the server's TLS certificate is for notary.invalid, not 127.0.0.1"},
 		{"unreadable TLS CA file", e, []string{"inspect", gun, "--server", notary.URL, "--tlscacert", filepath.Join(dir, "nope.pem")}, 1, "cannot read the TLS CA certificate"},
 		{"bad NOTARY_AUTH", e.with("NOTARY_AUTH", "%%%"), append([]string{"inspect", gun}, server...), 1, "NOTARY_AUTH: not valid base64"},
 		{"tag missing in registry", e, append([]string{"test-sign", gun + ":nope"}, server...), 1, "the registry has no such tag"},

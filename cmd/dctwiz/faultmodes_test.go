@@ -123,3 +123,78 @@ func boundedRun(t *testing.T, e env, args []string) result {
 		return result{}
 	}
 }
+
+// TestRegistryFaultModes puts the fault proxy in front of the registry
+// (the notary server behaves) and runs the two commands that read it:
+// test-sign, and setup with a test signature (it reads the tag before it
+// publishes, and again after). Each ends within the time limit with one
+// clear line, or a true success; setup's report matches what the server
+// has; the same command converges once the registry behaves.
+func TestRegistryFaultModes(t *testing.T) {
+	needBed(t)
+	proxy, err := testbed.StartFaultProxy("http://"+reg.Host, &notary.TLS, notary.CACert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	registry := strings.TrimPrefix(proxy.URL, "https://")
+	e := newEnv(t)
+	server := append(serverArgs(), "--timeout", "2s")
+	seq := 0
+	image := func() string { // a repository with an image, named through the proxy
+		seq++
+		repo := fmt.Sprintf("acme/regfault%d", seq)
+		if _, err := reg.PushRandomImage(context.Background(), repo, "1.0"); err != nil {
+			t.Fatal(err)
+		}
+		return registry + "/" + repo
+	}
+	signed := image()
+	mustOK(t, dctwiz(e, append([]string{"init", signed}, server...)...))
+
+	for _, tc := range []struct {
+		fault testbed.HTTPFault
+		ok    bool
+		says  string
+	}{
+		{testbed.Pass, true, ""},
+		{testbed.Slow, true, ""},
+		{testbed.HangAfterRequest, false, "gave no answer within 2s"},
+		{testbed.Status500, false, "the registry answered"},
+		{testbed.HTML200, false, "the registry's answer is not a registry's"},
+		{testbed.HugeBody, false, "not an image manifest: the answer is larger than 4 MiB"},
+		{testbed.RedirectToHTTP, false, "the registry answered"},
+	} {
+		t.Run(string(tc.fault), func(t *testing.T) {
+			fresh := image()
+			for _, args := range [][]string{
+				{"test-sign", signed + ":1.0"},
+				{"setup", fresh, "--test-tag", "1.0"},
+			} {
+				proxy.Set(tc.fault)
+				start := time.Now()
+				r := boundedRun(t, e, append(args, server...))
+				took := time.Since(start)
+				proxy.Set(testbed.Pass)
+				t.Logf("%s: exit %d after %s: %s", args[0], r.code, took.Round(10*time.Millisecond), firstLine(r.stderr))
+				switch {
+				case strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic"):
+					t.Fatalf("%s: a panic:\n%s", args[0], r)
+				case tc.ok && r.code != 0, !tc.ok && r.code != 1:
+					t.Errorf("%s through %q: exit %d\n%s", args[0], tc.fault, r.code, r)
+				case r.code == 1 && !strings.Contains(r.stderr, tc.says):
+					t.Errorf("%s through %q does not say %q:\n%s", args[0], tc.fault, tc.says, r)
+				case r.code == 1 && args[0] == "setup":
+					// setup reads the tag before it publishes; if the registry
+					// fails later, init went out. Either way the report is true.
+					nothing := strings.Contains(r.stderr, "Nothing was done")
+					ir := dctwiz(e, append([]string{"inspect", fresh}, server...)...)
+					if published := ir.code == 0; published == nothing || (published && !strings.Contains(r.stderr, "published: init")) {
+						t.Errorf("setup through %q: the report does not match the server (inspect exit %d):\n%s", tc.fault, ir.code, r)
+					}
+				}
+				mustOK(t, dctwiz(e, append(args, server...)...))
+			}
+		})
+	}
+}

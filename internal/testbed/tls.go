@@ -28,6 +28,17 @@ type TLSFiles struct {
 // NewTLSFiles makes a CA, a server certificate for localhost, 127.0.0.1
 // and ::1, and a client certificate.
 func NewTLSFiles(dir string) (TLSFiles, error) {
+	return newTLSFiles(dir, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback})
+}
+
+// NewTLSFilesNamed is NewTLSFiles with a server certificate that names
+// only the given host names: a server reached at 127.0.0.1 with it has
+// the wrong name.
+func NewTLSFilesNamed(dir string, names ...string) (TLSFiles, error) {
+	return newTLSFiles(dir, names, nil)
+}
+
+func newTLSFiles(dir string, names []string, ips []net.IP) (TLSFiles, error) {
 	files := TLSFiles{
 		CACert:     filepath.Join(dir, "ca.crt"),
 		ServerCert: filepath.Join(dir, "server.crt"),
@@ -59,9 +70,9 @@ func NewTLSFiles(dir string) (TLSFiles, error) {
 	}
 	server := &x509.Certificate{
 		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		Subject:      pkix.Name{CommonName: names[0]},
+		DNSNames:     names,
+		IPAddresses:  ips,
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
