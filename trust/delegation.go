@@ -3,6 +3,7 @@ package trust
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -90,7 +91,9 @@ func (c *Client) Delegations(ctx context.Context, gun GUN) ([]Delegation, error)
 // keys from targets/releases where no other signer shares them. Removing
 // the last key of targets/releases leaves the repository's releases
 // unsigned, so it needs removeLast (the caller's confirmation); then the
-// releases role goes too. It needs the targets key.
+// releases role goes too. It needs the targets key. A signer that is not
+// there changes nothing (Changed false, the signers there in Warnings):
+// the rerun of a removal whose answer was lost converges.
 func (c *Client) RemoveDelegation(ctx context.Context, gun GUN, name string, removeLast bool) (*DelegationResult, error) {
 	if err := ValidSignerName(name); err != nil {
 		return nil, err
@@ -102,7 +105,18 @@ func (c *Client) RemoveDelegation(ctx context.Context, gun GUN, name string, rem
 	signerRole := data.RoleName("targets/" + name)
 	signer, ok := delegationByRole(repo, signerRole)
 	if !ok {
-		return nil, newError(ErrNotFound, name, "look at the repository's signers", "%s has no signer %q", gun, name).with(ActionListSigners)
+		var names []string
+		for _, d := range delegations(repo) {
+			if d.Role != ReleasesRole {
+				names = append(names, strings.TrimPrefix(d.Role, "targets/"))
+			}
+		}
+		there := "none"
+		if len(names) > 0 {
+			there = strings.Join(names, ", ")
+		}
+		return &DelegationResult{GUN: gun.String(), Signer: name, KeyIDs: []string{}, Roles: []string{},
+			Warnings: []string{fmt.Sprintf("%s has no signer %q (its signers: %s)", gun, name, there)}}, nil
 	}
 	res := &DelegationResult{GUN: gun.String(), Signer: name, KeyIDs: signer.KeyIDs, Roles: []string{}, Warnings: []string{}}
 	if err := s.needTargetsKey(repo, "remove a signer"); err != nil {

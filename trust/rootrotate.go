@@ -79,10 +79,7 @@ func (c *Client) RotateRoot(ctx context.Context, gun GUN, current RootKey, chang
 	if err != nil {
 		return nil, err
 	}
-	if !holdsRoot(repo.Root, curKey) {
-		return nil, newError(ErrNoRootKey, current.String(), "give this repository's root key",
-			"this root key is not the root key of %s", gun)
-	}
+	holds := holdsRoot(repo.Root, curKey)
 	kept, err := keptRootCerts(repo.Root, change.Keep, change.Remove)
 	if err != nil {
 		return nil, err
@@ -114,6 +111,24 @@ func (c *Client) RotateRoot(ctx context.Context, gun GUN, current RootKey, chang
 		}
 		certs, where = append(certs, k), append(where, change.Add[i].String())
 	}
+	for i, k := range certs {
+		if cid, err := utils.CanonicalKeyID(k); err == nil {
+			res.NewCanonical = append(res.NewCanonical, cid)
+		}
+		res.NewKeyIDs = append(res.NewKeyIDs, k.ID())
+		res.NewLocations = append(res.NewLocations, where[i])
+	}
+	if !change.Renew && slices.Equal(sortedCopy(canonicalRootIDs(repo.Root)), sortedCopy(res.NewCanonical)) {
+		// The root role names these keys already: an earlier run published
+		// (the current root key of that run may be gone from the role).
+		res.NewKeyIDs, res.Version, res.Expires, res.AlreadyDone = res.OldKeyIDs, repo.Root.Signed.Version, repo.Root.Signed.Expires, true
+		res.NewLocations = nil
+		return res, nil
+	}
+	if !holds {
+		return nil, newError(ErrNoRootKey, current.String(), "give this repository's root key",
+			"this root key is not the root key of %s", gun)
+	}
 	// The new root role must be able to sign its own root.json now: a key
 	// of this ceremony must be in it.
 	signers := append([]data.PrivateKey{curKey}, keys...)
@@ -123,19 +138,6 @@ func (c *Client) RotateRoot(ctx context.Context, gun GUN, current RootKey, chang
 	}) {
 		return nil, newError(ErrBadInput, gun.String(), "keep the root key that signs now, or add a new one",
 			"none of the root keys it would have can sign in this ceremony")
-	}
-	for i, k := range certs {
-		if cid, err := utils.CanonicalKeyID(k); err == nil {
-			res.NewCanonical = append(res.NewCanonical, cid)
-		}
-		res.NewKeyIDs = append(res.NewKeyIDs, k.ID())
-		res.NewLocations = append(res.NewLocations, where[i])
-	}
-	if !change.Renew && slices.Equal(sortedCopy(canonicalRootIDs(repo.Root)), sortedCopy(res.NewCanonical)) {
-		// The root role names these keys already: an earlier run published.
-		res.NewKeyIDs, res.Version, res.Expires, res.AlreadyDone = res.OldKeyIDs, repo.Root.Signed.Version, repo.Root.Signed.Expires, true
-		res.NewLocations = nil
-		return res, nil
 	}
 	// A session whose crypto service signs with the current root key and
 	// the added ones, and never removes a key.

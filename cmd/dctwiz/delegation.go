@@ -177,7 +177,10 @@ func (a *app) runSignerCeremony(ctx context.Context, change string, gunArgs []st
 	if change != flows.SignerAdd {
 		var notes []string
 		for _, gun := range guns {
-			note := a.releasesWarning(ctx, c, gun, name)
+			note, err := a.releasesWarning(ctx, c, gun, name)
+			if err != nil {
+				return err
+			}
 			if len(guns) > 1 {
 				note = gun.String() + ": " + note
 			}
@@ -225,6 +228,9 @@ func printSignerChange(a *app, change, name string, rep *flows.Report) {
 		verb := map[string]string{flows.SignerAdd: "Added", flows.SignerRemove: "Removed", flows.SignerReplace: "Replaced the key of"}[change]
 		if !d.Changed {
 			fmt.Fprintf(a.stdout, "Signer %s of %s is already so: nothing to do.\n", name, rep.GUN)
+			for _, w := range d.Warnings {
+				fmt.Fprintf(a.stdout, "  %s\n", w)
+			}
 			continue
 		}
 		fmt.Fprintf(a.stdout, "%s signer %s of %s: %s.\n", verb, name, rep.GUN, strings.Join(d.Roles, ", "))
@@ -374,6 +380,10 @@ func (a *app) runDelegationRemove(ctx context.Context, gunArg, name string) erro
 		return err
 	}
 	return a.output(res, func() {
+		if !res.Changed {
+			fmt.Fprintf(a.stdout, "Nothing to remove: %s.\n", strings.Join(res.Warnings, "; "))
+			return
+		}
 		fmt.Fprintf(a.stdout, "Removed signer %s from %s: %s.\n", res.Signer, res.GUN, strings.Join(res.Roles, ", "))
 	})
 }
@@ -416,10 +426,17 @@ func parseDelegations(values []string) ([]delegationSpec, error) {
 // releasesWarning says what consumers notice when signer name's keys leave
 // targets/releases: if they alone signed it, its tags are lost to
 // consumers until a remaining signer (or the signer's new key) signs again.
-func (a *app) releasesWarning(ctx context.Context, c *trust.Client, gun trust.GUN, name string) string {
+// A server that cannot be reached (or heard, or trusted) stops the
+// command here: the ceremony would only meet it again, after the same wait.
+func (a *app) releasesWarning(ctx context.Context, c *trust.Client, gun trust.GUN, name string) (string, error) {
 	signedBy, tags, err := c.ReleasesSigners(ctx, gun)
 	if err != nil {
-		return "not known: the repository cannot be read as it is (" + err.Error() + ")"
+		for _, stop := range []error{trust.ErrServerUnreachable, trust.ErrInterrupted, trust.ErrTLS, trust.ErrNotNotary, trust.ErrUnauthorized} {
+			if errors.Is(err, stop) {
+				return "", err
+			}
+		}
+		return "not known: the repository cannot be read as it is (" + err.Error() + ")", nil
 	}
 	var keys []string
 	if dels, err := c.Delegations(ctx, gun); err == nil {
@@ -429,7 +446,7 @@ func (a *app) releasesWarning(ctx context.Context, c *trust.Client, gun trust.GU
 			}
 		}
 	}
-	return releasesNotice(signedBy, tags, keys)
+	return releasesNotice(signedBy, tags, keys), nil
 }
 
 // releasesNotice is releasesWarning's text, from the keys that signed

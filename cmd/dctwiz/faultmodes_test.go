@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,8 @@ func faultModes(t *testing.T, srv *testbed.NotaryServer) {
 		t.Fatal(err)
 	}
 	cert := writeCert(t, testbed.CertSpec{CommonName: "signer"})
+	renewed := writeCert(t, testbed.CertSpec{CommonName: "signer renewed"})
+	keys := t.TempDir()
 
 	type outcome int
 	const (
@@ -64,15 +67,21 @@ func faultModes(t *testing.T, srv *testbed.NotaryServer) {
 		{testbed.RedirectToHTTP, fails, "a redirect away from TLS"},
 	} {
 		t.Run(string(tc.fault), func(t *testing.T) {
-			fresh := newGUN()
+			fresh, rooted := newGUN(), newGUN()
+			mustOK(t, dctwiz(e, append([]string{"init", rooted}, through...)...))
 			signer := fmt.Sprintf("s%d", gunSeq.Add(1))
+			newRoot := filepath.Join(keys, signer+"-root.key")
 			for _, args := range [][]string{
 				{"inspect", gun},
 				{"check", gun},
 				{"delegation", "add", gun, signer, cert},
+				{"delegation", "replace", gun, signer, renewed, "--yes"},
+				{"delegation", "remove", gun, signer, "--yes"},
 				{"rotate", "timestamp", gun, "--yes"},
-				{"test-sign", gun + ":1.0"}, // two publishes (the signature, its removal) and a consumer's read
+				{"renew", gun, "--within", "3650d", "--yes"}, // root.json is due: the root key re-signs it
+				{"test-sign", gun + ":1.0"},                  // two publishes (the signature, its removal) and a consumer's read
 				{"init", fresh},
+				{"rotate", "root", rooted, "--new-root-key", "file:" + newRoot, "--yes"},
 			} {
 				proxy.Set(tc.fault)
 				start := time.Now()
@@ -84,7 +93,7 @@ func faultModes(t *testing.T, srv *testbed.NotaryServer) {
 					t.Fatalf("%s: a panic:\n%s", args[0], r)
 				}
 				want, says := tc.want, tc.says
-				if tc.fault == testbed.HangAfterCommit && args[0] == "rotate" {
+				if tc.fault == testbed.HangAfterCommit && args[1] == "timestamp" {
 					// The first POST asks the server for a new timestamp key:
 					// the server makes it, the answer is lost, and root.json,
 					// which would name it, was not published.
