@@ -2,7 +2,9 @@ package flows
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -92,7 +94,16 @@ func (rec *Record) Write(dir string) (mdPath, jsonPath string, err error) {
 }
 
 func recordError(path string, err error) error {
-	return &trust.Error{Kind: trust.ErrBadInput, Input: path, Cause: err, Msg: "cannot write the ceremony record",
+	why := err.Error()
+	var pe *fs.PathError
+	var te *trust.Error
+	switch {
+	case errors.As(err, &pe):
+		why = pe.Err.Error() // "no space left on device": the path is the Input
+	case errors.As(err, &te):
+		why = te.Msg // "the path exists and is a directory"
+	}
+	return &trust.Error{Kind: trust.ErrBadInput, Input: path, Cause: err, Msg: "cannot write the ceremony record: " + why,
 		Fix: "choose a writable directory for the record"}
 }
 

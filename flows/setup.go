@@ -131,6 +131,20 @@ func (r *Report) Published() bool {
 	return false
 }
 
+// Publishes says whether step sends a change to the server: what the CLI
+// lists as published when a ceremony stops, and what the wizard counts as
+// possibly landed when one is cut off. One list, so the faces agree. A
+// test signature is published, then removed unless kept; reading as a
+// consumer, exporting the root certificate and verifying change nothing.
+func Publishes(step StepID) bool {
+	switch step {
+	case StepInit, StepDelegations, StepTestSign, StepRotateKey, StepTargetsKeyForChange,
+		StepChangeSigner, StepRotateRoot, StepRenewRoot:
+		return true
+	}
+	return false
+}
+
 // Pending lists the steps that did not complete (failed or never reached),
 // for "what is left" messages when a ceremony stops early.
 func (r *Report) Pending() []StepID {

@@ -96,6 +96,9 @@ type StepStatus struct {
 	// OutcomeUnknown: the step's publish was sent and nobody could ask the
 	// server afterwards whether it landed.
 	OutcomeUnknown bool `json:"outcome_unknown,omitempty"`
+	// Interrupted: the step was stopped from here (ctrl+c, a quit, a
+	// signal) before it ended.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // skipped is how a step says at run time that it has nothing to do.
@@ -273,6 +276,7 @@ func (c *Ceremony[In]) run(ctx context.Context, step Step[In]) error {
 		err = nil
 	case err != nil:
 		st.Status, st.Error, st.OutcomeUnknown = Failed, err.Error(), trust.OutcomeUnknown(err)
+		st.Interrupted = errors.Is(err, trust.ErrInterrupted) || errors.Is(err, context.Canceled)
 		ev.Kind, ev.Err = Failed, err
 	default:
 		st.Status, st.Note = Done, note

@@ -27,15 +27,19 @@ type fakeEngine struct {
 	failOnce  string // the call that fails the first time it is made
 	failed    bool
 	signers   []trust.Delegation
-	noTargets bool // the targets key was deleted earlier
-	expired   bool // no consumer can read the repository: targets.json expired
-	alreadySo bool // the signer change would publish nothing
+	noTargets bool   // the targets key was deleted earlier
+	expired   bool   // no consumer can read the repository: targets.json expired
+	alreadySo bool   // the signer change would publish nothing
+	interrupt string // the call that is interrupted (ctrl+c) while it runs
 
 	rootChanges []trust.RootChange // what RotateRoot was asked
 }
 
 func (f *fakeEngine) call(name string) error {
 	f.calls = append(f.calls, name)
+	if name == f.interrupt {
+		return &trust.Error{Kind: trust.ErrInterrupted, Input: name, Msg: "interrupted before the server answered", Cause: context.Canceled}
+	}
 	if name == f.failOnce && !f.failed {
 		f.failed = true
 		return &trust.Error{Kind: trust.ErrPublish, Input: name, Msg: "refused by the fake"}
@@ -348,6 +352,28 @@ func TestAFailedStepRunsAgain(t *testing.T) {
 	}
 	if fmt.Sprint(eng.calls[:4]) != "[init add signpath add ci add signpath]" {
 		t.Errorf("calls %v: init ran again, or the rerun did not start the step over", eng.calls)
+	}
+}
+
+// A step stopped from here says so in the report (the wizard's quit
+// summary reads it: a publishing step cut off may have landed); a step
+// that failed otherwise does not.
+func TestAnInterruptedStepSaysSo(t *testing.T) {
+	for _, tc := range []struct {
+		interrupt, fail string
+		want            bool
+	}{{"add ci", "", true}, {"", "add ci", false}} {
+		eng := newFake(t)
+		eng.interrupt, eng.failOnce = tc.interrupt, tc.fail
+		cer, err := flows.NewSetup(eng, fakeSetup(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cer.RunAll(context.Background())
+		st := cer.Report().Steps[1]
+		if st.Step != flows.StepDelegations || st.Status != flows.Failed || st.Interrupted != tc.want || !flows.Publishes(st.Step) {
+			t.Errorf("interrupt %q, fail %q: %+v", tc.interrupt, tc.fail, st)
+		}
 	}
 }
 

@@ -178,20 +178,10 @@ func (s *state) tokenClosers() []func() error {
 func (s *state) outcomeUnknown() bool {
 	for _, c := range s.active() {
 		for _, st := range c.Report().Steps {
-			cutOff := st.Status == flows.Started || (st.Status == flows.Failed && strings.Contains(st.Error, "context canceled"))
-			if st.OutcomeUnknown || (cutOff && publishes(c, st.Step)) {
+			cutOff := st.Status == flows.Started || (st.Status == flows.Failed && st.Interrupted)
+			if st.OutcomeUnknown || (cutOff && flows.Publishes(st.Step)) {
 				return true
 			}
-		}
-	}
-	return false
-}
-
-// publishes says whether step of c's ceremony changes the server.
-func publishes(c ceremony, step flows.StepID) bool {
-	for _, p := range c.Plan() {
-		if p.ID == step {
-			return p.Phase == flows.PhasePublish || p.ID == flows.StepTestSign // a test signature is published
 		}
 	}
 	return false

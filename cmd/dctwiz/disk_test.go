@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -112,4 +114,115 @@ func TestDiskFullAfterThePublish(t *testing.T) {
 		return
 	}
 	t.Fatal("no amount of free space made the save after the publish fail: the test did not test it")
+}
+
+// TestDiskFullAfterLaterPublishes is TestDiskFullAfterThePublish for what
+// comes after setup: a signer added, the targets key rotated by the root
+// key, and outputs written after a publish (a ceremony record, a root
+// certificate) on the same full disk. The disk is filled to leave 0, 1,
+// 2, ... pages until the command succeeds. At each step the report must
+// match the server: "Nothing was done" only when nothing was published,
+// and a failure after the publish says it published. The first two have
+// no such window (what they save after the publish is notary's cache,
+// whose write failures notary ignores); the last two do, and must meet it.
+func TestDiskFullAfterLaterPublishes(t *testing.T) {
+	needBed(t)
+	for _, tc := range []struct {
+		name      string
+		args      func(gun, disk string) []string
+		published func(t *testing.T, e env, gun string, before []string) bool
+		window    bool // a failure after the publish must be met
+	}{
+		{"delegation add",
+			func(gun, _ string) []string {
+				return []string{"delegation", "add", gun, "bob", writeCert(t, certSpecAlice)}
+			},
+			func(t *testing.T, e env, gun string, _ []string) bool {
+				return slices.Contains(delegationRoles(t, e, gun), "targets/bob")
+			}, false},
+		{"rotate targets",
+			func(gun, _ string) []string { return []string{"rotate", "targets", gun, "--yes"} },
+			func(t *testing.T, e env, gun string, before []string) bool {
+				return !slices.Equal(targetsKeyIDs(t, gun), before)
+			}, false},
+		{"rotate targets with its record on the disk",
+			func(gun, disk string) []string {
+				return []string{"rotate", "targets", gun, "--yes", "--record", disk}
+			},
+			func(t *testing.T, e env, gun string, before []string) bool {
+				return !slices.Equal(targetsKeyIDs(t, gun), before)
+			}, true},
+		{"delegation add with its record on the disk",
+			func(gun, disk string) []string {
+				return []string{"delegation", "add", gun, "bob", writeCert(t, certSpecAlice), "--root-key", "file", "--yes", "--record", disk}
+			},
+			func(t *testing.T, e env, gun string, _ []string) bool {
+				return slices.Contains(delegationRoles(t, e, gun), "targets/bob")
+			}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			met := false
+			for free := 0; free <= 16; free++ {
+				disk := smallDisk(t, "256k")
+				trustDir := filepath.Join(disk, "trust")
+				gun := newGUN()
+				mustOK(t, dctwiz(e, append([]string{"setup", gun, "--trust-dir", trustDir}, serverArgs()...)...))
+				before := targetsKeyIDs(t, gun)
+				fill := filepath.Join(disk, "fill")
+				exec.Command("dd", "if=/dev/zero", "of="+fill, "bs=4k").Run()
+				st, err := os.Stat(fill)
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.Truncate(fill, st.Size()-int64(free)*4096)
+				args := append(append(tc.args(gun, disk), "--trust-dir", trustDir), serverArgs()...)
+				r := dctwiz(e, args...)
+				published := tc.published(t, e, gun, before)
+				said := r.stdout + r.stderr
+				t.Logf("%d pages free: exit %d, published %v", free, r.code, published)
+				switch {
+				case r.code == 0 && !published:
+					t.Fatalf("%d pages free: success, and nothing on the server:\n%s", free, r)
+				case r.code == 0:
+					if tc.window && !met {
+						t.Error("no amount of free space made the command fail after its publish: the test did not test it")
+					}
+					return
+				case !published && strings.Contains(said, "published:"):
+					t.Errorf("%d pages free: says it published, and the server has nothing:\n%s", free, r)
+				case published && (strings.Contains(said, "Nothing was done") || !strings.Contains(said, "published")):
+					t.Errorf("%d pages free: published, and the report does not say so:\n%s", free, r)
+				case published:
+					t.Logf("published, then failed:\n%s", r)
+					met = true
+					os.Remove(fill) // room again: the same command converges
+					mustOK(t, dctwiz(e, args...))
+				}
+			}
+			t.Error("the command never succeeded")
+		})
+	}
+}
+
+// targetsKeyIDs are the repository's targets key IDs, read by a consumer.
+func targetsKeyIDs(t *testing.T, gun string) []string {
+	t.Helper()
+	r := mustOK(t, dctwiz(newEnv(t), append([]string{"inspect", gun, "--json"}, serverArgs()...)...))
+	var in struct {
+		AdministrativeKeys []struct {
+			Name   string
+			KeyIDs []string `json:"key_ids"`
+		} `json:"administrative_keys"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &in); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range in.AdministrativeKeys {
+		if k.Name == "Repository" {
+			return k.KeyIDs
+		}
+	}
+	t.Fatalf("inspect shows no Repository key:\n%s", r.stdout)
+	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -300,11 +301,22 @@ func (a *app) recordReports(ceremony, dir string, began time.Time, c *trust.Clie
 
 // recorded writes the ceremony record of reports (see recordReports) and
 // returns the ceremony's error, or the record's if the ceremony succeeded.
+// A record that cannot be written after a ceremony that published says
+// so: the repository has the change, only its record is missing, and the
+// rerun (which converges) writes it.
 func (a *app) recorded(err error, ceremony, dir string, began time.Time, c *trust.Client, root trust.RootKey, reports []*flows.Report) error {
-	if werr := a.recordReports(ceremony, dir, began, c, root, reports); werr != nil && err == nil {
-		return werr
+	werr := a.recordReports(ceremony, dir, began, c, root, reports)
+	if werr == nil || err != nil {
+		return err
 	}
-	return err
+	var te *trust.Error
+	if slices.ContainsFunc(reports, (*flows.Report).Published) && errors.As(werr, &te) {
+		changed := *te
+		changed.Msg = "the ceremony is done and published; " + te.Msg
+		changed.Fix = "free some space or choose another --record directory, then run the same command again: it finds the change published and writes the record"
+		return &changed
+	}
+	return werr
 }
 
 // checkDir refuses a directory that cannot take the ceremony record, before anything runs.
@@ -360,10 +372,6 @@ func (a *app) progressOf(gun trust.GUN, steps []flows.PlannedStep) func(flows.Ev
 	}
 }
 
-// published are the steps that change the server.
-var published = map[flows.StepID]bool{flows.StepInit: true, flows.StepDelegations: true, flows.StepRotateKey: true,
-	flows.StepTargetsKeyForChange: true, flows.StepChangeSigner: true}
-
 // explainStop says what state the repository is in after a failed step.
 func (a *app) explainStop(rep *flows.Report, err error) {
 	if rep == nil {
@@ -377,7 +385,9 @@ func (a *app) explainStop(rep *flows.Report, err error) {
 	for _, s := range rep.Steps {
 		if s.Status == flows.Done {
 			done = append(done, string(s.Step))
-			if published[s.Step] {
+			// A test signature that was removed again changed nothing.
+			removed := s.Step == flows.StepTestSign && (rep.TestSign == nil || !rep.TestSign.Kept)
+			if flows.Publishes(s.Step) && !removed {
 				changed = append(changed, string(s.Step))
 			}
 		}
