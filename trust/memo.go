@@ -3,6 +3,7 @@ package trust
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -208,13 +209,24 @@ func (m *memoRemote) GetSized(name string, size int64) ([]byte, error) {
 	switch {
 	case err == nil:
 		m.session.files[name] = memoAnswer{b: b}
-		if name == data.CanonicalRootRole.String() {
+		if name == data.CanonicalRootRole.String() && looksLikeRoot(b) {
 			m.memo.keepRoot(m.repo, b)
 		}
 	case errors.As(err, &notFound):
 		m.session.files[name] = memoAnswer{err: err}
 	}
 	return b, err
+}
+
+// looksLikeRoot says whether b could be a root.json: a web page or an
+// error page answered with 200 must not be kept to answer the retry.
+func looksLikeRoot(b []byte) bool {
+	var s struct {
+		Signed struct {
+			Type string `json:"_type"`
+		} `json:"signed"`
+	}
+	return json.Unmarshal(b, &s) == nil && s.Signed.Type == data.TUFTypes[data.CanonicalRootRole]
 }
 
 func (m *memoRemote) GetKey(role data.RoleName) ([]byte, error) {
@@ -254,7 +266,7 @@ func (m *memoRemote) SetMulti(files map[string][]byte) error {
 	// Accepted: the server now serves these bytes. What the server signs
 	// itself (snapshot, timestamp) is read when next needed.
 	for name, b := range files {
-		if name == data.CanonicalRootRole.String() {
+		if name == data.CanonicalRootRole.String() && looksLikeRoot(b) {
 			m.memo.keepRoot(m.repo, b)
 		}
 		sum := sha256.Sum256(b)

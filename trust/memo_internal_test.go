@@ -41,7 +41,7 @@ func TestMemoRules(t *testing.T) {
 	targets := []byte(`{"targets":1}`)
 	setup := func() (*Client, *countingRemote) {
 		inner := &countingRemote{MemoryStore: store.NewMemoryStore(map[data.RoleName][]byte{
-			"root": []byte(`{"root":1}`), "timestamp": []byte(`{"ts":1}`)}), reads: map[string]int{}}
+			"root": []byte(`{"signed":{"_type":"Root","version":1}}`), "timestamp": []byte(`{"ts":1}`)}), reads: map[string]int{}}
 		inner.MemoryStore.Set(hashed("targets", targets), targets)
 		return &Client{}, inner
 	}
@@ -102,14 +102,14 @@ func TestMemoRules(t *testing.T) {
 		c, inner := setup()
 		s := c.memoRemote(gun, inner, nil)
 		read(t, s, "timestamp")
-		if err := s.SetMulti(map[string][]byte{"root": []byte(`{"root":2}`), "targets": targets}); err != nil {
+		if err := s.SetMulti(map[string][]byte{"root": []byte(`{"signed":{"_type":"Root","version":2}}`), "targets": targets}); err != nil {
 			t.Fatal(err)
 		}
 		read(t, s, "timestamp") // the server signed a new one
 		later := c.memoRemote(gun, inner, nil)
 		b, _ := later.GetSized("root", store.NoSizeLimit)
 		read(t, later, hashed("targets", targets))
-		if string(b) != `{"root":2}` || inner.reads["root"] != 0 || inner.reads["timestamp"] != 2 || inner.reads[hashed("targets", targets)] != 0 {
+		if string(b) != `{"signed":{"_type":"Root","version":2}}` || inner.reads["root"] != 0 || inner.reads["timestamp"] != 2 || inner.reads[hashed("targets", targets)] != 0 {
 			t.Errorf("root %q; reads %v", b, inner.reads)
 		}
 	})
@@ -126,4 +126,19 @@ func TestMemoRules(t *testing.T) {
 			t.Errorf("root.json read %d times; want the look after the failure to ask the server", inner.reads["root"])
 		}
 	})
+}
+
+// An answer to root.json that is no root.json (a web page answered with
+// 200, a proxy's error page) is not kept: the retry asks the server.
+func TestMemoKeepsNoWebPageAsRoot(t *testing.T) {
+	gun, _ := ParseGUN("example.com/acme/app")
+	inner := &countingRemote{MemoryStore: store.NewMemoryStore(map[data.RoleName][]byte{
+		"root": []byte("<!doctype html><html><body>Sign in</body></html>")}), reads: map[string]int{}}
+	c := &Client{}
+	c.memoRemote(gun, inner, nil).GetSized("root", store.NoSizeLimit)
+	inner.MemoryStore.Set("root", []byte(`{"signed":{"_type":"Root","version":1}}`))
+	b, err := c.memoRemote(gun, inner, nil).GetSized("root", store.NoSizeLimit)
+	if err != nil || !looksLikeRoot(b) || inner.reads["root"] != 2 {
+		t.Errorf("the retry got %q, %v after %d reads; want the server's root.json", b, err, inner.reads["root"])
+	}
 }

@@ -93,8 +93,12 @@ func describeError(err error) (msg, fix string) {
 	case errors.Is(err, context.Canceled):
 		return "the step was cut off before it finished: what it did is not known yet", "run the same step again: it finds out what reached the server and goes on"
 	case errors.Is(err, context.DeadlineExceeded):
-		msg = "no answer in time"
+		var tout *trust.TimeoutError
 		var te *trust.Error
+		if errors.As(err, &tout) && errors.As(err, &te) {
+			break // the engine's words name the server and the limit: "no answer within 30s"
+		}
+		msg = "no answer in time"
 		if errors.As(err, &te) && te.Input != "" {
 			msg = te.Input + ": " + msg
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -203,6 +204,81 @@ func TestRegistryFaultModes(t *testing.T) {
 					}
 				}
 				mustOK(t, dctwiz(e, append(args, server...)...))
+			}
+		})
+	}
+}
+
+// TestWizardFaultModes runs the wizard in a real terminal against the
+// fault proxy: the first publish meets each fault. The screen says what
+// the server did within the time limit (plus the look after a lost
+// answer), the step runs again with r once the server behaves, and the
+// repository is published once, as the quit summary says.
+func TestWizardFaultModes(t *testing.T) {
+	needBed(t)
+	proxy, err := testbed.StartFaultProxy(notary.URL, &notary.TLS, notary.CACert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	for _, tc := range []struct {
+		fault testbed.HTTPFault
+		says  string // on the publish screen
+	}{
+		{testbed.HangAfterRequest, "no answer within 2s"},
+		{testbed.HangAfterCommit, "Published."},
+		{testbed.Status500, "answered HTTP 500"},
+		{testbed.HTML200, "not a notary server"},
+	} {
+		t.Run(string(tc.fault), func(t *testing.T) {
+			gun := newGUN()
+			e := newEnv(t)
+			e["TERM"], e["NO_COLOR"] = "xterm-256color", "1"
+			t.Cleanup(func() { proxy.Set(testbed.Pass) })
+			term := startTerminalSized(t, e, 200, 50, "wizard", gun, "--delegation", "alice="+writeCert(t, certSpecAlice),
+				"--out-dir", t.TempDir(), "--trust-dir", t.TempDir(), "--server", proxy.URL, "--tlscacert", notary.CACert, "--timeout", "2s")
+			term.waitFor("Trust dir writable")
+			term.keys("Enter")
+			term.waitFor("step 2 of 11")
+			term.keys("Enter")
+			term.waitFor("f file root key instead")
+			term.keys("f")
+			term.waitFor("WARNING")
+			term.text(rootPass)
+			term.keys("Tab")
+			term.text(rootPass)
+			term.keys("Enter")
+			term.waitFor("step 4 of 11")
+			for range 2 {
+				term.text(targetsPass)
+				term.keys("Enter")
+			}
+			term.waitFor("CN=alice")
+			term.keys("Enter")
+			term.waitFor("Nothing is published yet")
+			proxy.Set(tc.fault)
+			start := time.Now()
+			term.keys("p")
+			screen := term.waitWithin(tc.says, 1, 20*time.Second)
+			took := time.Since(start)
+			proxy.Set(testbed.Pass)
+			t.Logf("%s: %q on screen after %s", tc.fault, tc.says, took.Round(100*time.Millisecond))
+			if strings.Contains(screen, "panic") || strings.Contains(screen, "goroutine ") {
+				t.Fatalf("a panic:\n%s", screen)
+			}
+			if tc.says != "Published." {
+				term.keys("r") // the server behaves again: the same step converges
+				term.waitWithin("Published.", 1, 20*time.Second)
+			}
+			term.keys("C-c")
+			term.waitFor("Quit the ceremony?")
+			term.keys("y")
+			screen = term.waitFor("EXIT=")
+			if !strings.Contains(screen, "EXIT=3") || strings.Contains(screen, "Nothing is published") {
+				t.Errorf("the quit after the publish:\n%s", screen)
+			}
+			if roles := delegationRoles(t, e, gun); !slices.Contains(roles, "targets/alice") {
+				t.Errorf("the server has %v, want the signer published", roles)
 			}
 		})
 	}
