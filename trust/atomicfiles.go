@@ -154,6 +154,11 @@ func renameInto(path string, data []byte, perm os.FileMode, sync bool) error {
 // a socket) is refused, never replaced or written into; the file is
 // written whole and synced beside it, then renamed into place.
 func WriteOutputFile(path string, data []byte, perm os.FileMode) error {
+	if path == "-" {
+		// "-" is stdout where a command takes it; here it would be a file
+		// named "-", which nobody means.
+		return newError(ErrBadInput, path, "give a file's path", "\"-\" (stdout) cannot take this output")
+	}
 	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
 		what := "not a regular file"
 		switch {

@@ -122,6 +122,7 @@ func TestWriteOutputFile(t *testing.T) {
 		{"a device", "/dev/null", "is a device"},
 		{"a named pipe", fifo, "is a named pipe"},
 		{"a symbolic link", link, "is a symbolic link"},
+		{"stdout's name", "-", "(stdout) cannot take this output"},
 	} {
 		err := WriteOutputFile(tc.path, []byte("new"), 0o644)
 		if tc.err == "" {

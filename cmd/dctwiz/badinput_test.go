@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -132,6 +133,9 @@ func TestBadInput(t *testing.T) {
 		{"remove last release signer without --yes", e, append([]string{"delegation", "remove", gun, "alice"}, server...), 2, "needs confirmation: pass --yes"},
 		{"delete targets key without --yes", e, append([]string{"targets-key", "delete", gun}, server...), 2, "needs confirmation: pass --yes"},
 		{"setup deleting the key without --yes", e, append([]string{"setup", fresh, "--delete-targets-key"}, server...), 2, "needs confirmation: pass --yes"},
+		{"root certificate to stdout in setup", e, append([]string{"setup", fresh, "--root-cert-out", "-"}, server...), 2, "--root-cert-out -: the ceremony's report is on stdout"},
+		{"root certificate to stdout in rotate root", e, append([]string{"rotate", "root", gun, "--new-root-key", "file:" + filepath.Join(dir, "new.key"), "--root-cert-out", "-", "--yes"}, server...), 2, "--root-cert-out -: the ceremony's report is on stdout"},
+		{"-o - with --json", e, append([]string{"root-cert", "export", gun, "-o", "-", "--json"}, server...), 2, "-o - and --json would both write to stdout"},
 	}
 	// Every command, with the server down and with an untrusted TLS CA.
 	for _, cmd := range [][]string{
@@ -260,6 +264,23 @@ func TestDelegationRemove(t *testing.T) {
 	r = mustOK(t, dctwiz(e, append([]string{"delegation", "remove", gun, "alice"}, serverArgs()...)...))
 	if want := `Nothing to remove: ` + gun + ` has no signer "alice" (its signers: bob).`; !strings.Contains(r.stdout, want) {
 		t.Errorf("removing alice again: want %q\n%s", want, r)
+	}
+}
+
+// root-cert export -o - prints the PEM on stdout, the facts on stderr,
+// as without -o; no file named "-" appears.
+func TestRootCertExportToStdout(t *testing.T) {
+	needBed(t)
+	e := newEnv(t)
+	gun := newGUN()
+	mustOK(t, dctwiz(e, append([]string{"init", gun}, serverArgs()...)...))
+	r := mustOK(t, dctwiz(e, append([]string{"root-cert", "export", gun, "-o", "-"}, serverArgs()...)...))
+	if !strings.HasPrefix(r.stdout, "-----BEGIN CERTIFICATE-----") || !strings.Contains(r.stderr, "root key ID (pin this)") {
+		t.Errorf("root-cert export -o -:\n%s", r)
+	}
+	if _, err := os.Stat("-"); err == nil {
+		os.Remove("-")
+		t.Error(`a file named "-" was written`)
 	}
 }
 

@@ -19,15 +19,17 @@ func (a *app) rootCertCmd() *cobra.Command {
 		Long: `root-cert export reads the repository's published root.json (verified
 against the trust dir's cached root, as docker does) and exports its root
 certificate as PEM, with its SHA-256 fingerprint, the root key ID that clients
-pin, and its expiry. It works for repositories set up by any tool. Without -o
-the PEM goes to stdout. With several repositories -o is a directory: one file
-per repository, named from the GUN (REGISTRY-PATH-root.crt).`,
+pin, and its expiry. It works for repositories set up by any tool. Without -o,
+or with -o -, the PEM goes to stdout (the facts to stderr). With several
+repositories -o is a directory: one file per repository, named from the GUN
+(REGISTRY-PATH-root.crt).`,
 		Example: `  dctwiz root-cert export docker.io/acme/app -o acme-app-root.crt
+  dctwiz root-cert export docker.io/acme/app -o - | openssl x509 -noout -text
   dctwiz root-cert export --repos repos.txt -o certs/`,
 		Args: cobra.ArbitraryArgs,
 		RunE: a.fleet(&repos, func(ctx context.Context, guns []string) error { return a.runRootCertExports(ctx, guns, out) }),
 	}
-	export.Flags().StringVarP(&out, "output", "o", "", "write the PEM to this file; with several repositories, into this directory")
+	export.Flags().StringVarP(&out, "output", "o", "", "write the PEM to this file (- for stdout); with several repositories, into this directory")
 	repos.register(export.Flags())
 	cmd.AddCommand(export)
 	return cmd
@@ -39,6 +41,12 @@ func (a *app) runRootCertExports(ctx context.Context, gunArgs []string, out stri
 	guns, err := parseGUNArgs(gunArgs)
 	if err != nil {
 		return err
+	}
+	if out == "-" {
+		if a.json {
+			return usagef("-o - and --json would both write to stdout: give -o a file, or leave it out (the JSON document carries the PEM)")
+		}
+		out = "" // stdout, as without -o
 	}
 	if len(guns) == 1 {
 		return a.runRootCertExport(ctx, guns[0], certOutFor(out, guns[0], 1))

@@ -145,6 +145,9 @@ func (a *app) runRotateRoot(ctx context.Context, opts rotateRootOptions) (err er
 		}
 	}
 	certOut := func(gun trust.GUN) string { return certOutFor(opts.RootCertOut, gun, len(guns)) }
+	if err := checkCertOut(opts.RootCertOut); err != nil {
+		return err
+	}
 	if opts.RootCertOut != "" && len(guns) > 1 {
 		if err := checkDir(opts.RootCertOut); err != nil {
 			return err

@@ -143,6 +143,9 @@ func (a *app) runSetup(ctx context.Context, opts setupOptions) error {
 // differ in their GUN and root certificate file.
 func (a *app) setupPlan(opts setupOptions, guns []trust.GUN) (flows.Setup, error) {
 	gun := guns[0]
+	if err := checkCertOut(opts.RootCertOut); err != nil {
+		return flows.Setup{}, err
+	}
 	if opts.RootCertOut != "" && len(guns) > 1 {
 		if err := checkDir(opts.RootCertOut); err != nil {
 			return flows.Setup{}, err
@@ -317,6 +320,15 @@ func (a *app) recorded(err error, ceremony, dir string, began time.Time, c *trus
 		return &changed
 	}
 	return werr
+}
+
+// checkCertOut refuses "-" for --root-cert-out before anything runs: the
+// ceremony's report has stdout, and a file named "-" is nobody's wish.
+func checkCertOut(path string) error {
+	if path == "-" {
+		return usagef("--root-cert-out -: the ceremony's report is on stdout; give a file, or print the certificate afterwards with dctwiz root-cert export GUN -o -")
+	}
+	return nil
 }
 
 // checkDir refuses a directory that cannot take the ceremony record, before anything runs.
