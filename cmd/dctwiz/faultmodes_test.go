@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -282,4 +286,106 @@ func TestWizardFaultModes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A slow server that works passes: each answer takes 1.5 s, under the
+// 2 s limit per request, and a query and a publish both succeed, however
+// long the whole command takes.
+func TestASlowServerPasses(t *testing.T) {
+	needBed(t)
+	proxy, err := testbed.StartFaultProxy(notary.URL, &notary.TLS, notary.CACert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	e := newEnv(t)
+	gun := newGUN()
+	mustOK(t, dctwiz(e, append([]string{"init", gun}, serverArgs()...)...))
+	proxy.SetSlowBy(1500 * time.Millisecond)
+	proxy.Set(testbed.Slow)
+	through := []string{"--server", proxy.URL, "--tlscacert", notary.CACert, "--timeout", "2s"}
+	for _, args := range [][]string{
+		{"inspect", gun},
+		{"delegation", "add", gun, "slowpoke", writeCert(t, certSpecAlice)},
+	} {
+		start := time.Now()
+		r := boundedRun(t, e, append(args, through...))
+		t.Logf("%s through 1.5 s answers: exit %d after %s", args[0], r.code, time.Since(start).Round(100*time.Millisecond))
+		if r.code != 0 {
+			t.Errorf("%s through a slow server:\n%s", args[0], r)
+		}
+	}
+	if roles := delegationRoles(t, e, gun); !slices.Contains(roles, "targets/slowpoke") {
+		t.Errorf("the server has %v", roles)
+	}
+}
+
+// Hostile answers cost little memory: the built binary's peak resident
+// size while check reads a notary server that sends 1 GiB, and while
+// test-sign reads a registry that sends 1 GiB for a manifest, stays
+// within a few tens of MB (40 MB and 25 MB here; before the bounds, 265
+// MB for check and 257 MB for test-sign, which read up to
+// go-containerregistry's 100 MiB manifest limit).
+func TestHostileAnswersCostLittleMemory(t *testing.T) {
+	needBed(t)
+	notaryProxy, err := testbed.StartFaultProxy(notary.URL, &notary.TLS, notary.CACert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notaryProxy.Close()
+	regProxy, err := testbed.StartFaultProxy("http://"+reg.Host, &notary.TLS, notary.CACert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer regProxy.Close()
+	e := newEnv(t)
+	repo := "acme/hostile"
+	if _, err := reg.PushRandomImage(context.Background(), repo, "1.0"); err != nil {
+		t.Fatal(err)
+	}
+	gun := strings.TrimPrefix(regProxy.URL, "https://") + "/" + repo
+	mustOK(t, dctwiz(e, append([]string{"init", gun}, serverArgs()...)...))
+	notaryProxy.Set(testbed.HugeBody)
+	regProxy.Set(testbed.HugeBody)
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"check", gun, "--server", notaryProxy.URL, "--tlscacert", notary.CACert}, "not a notary server"},
+		{append([]string{"test-sign", gun + ":1.0"}, serverArgs()...), "larger than 4 MiB"},
+	} {
+		r, peak := dctwizBinaryPeak(t, e, tc.args...)
+		t.Logf("%s against 1 GiB answers: exit %d, peak %d MB", tc.args[0], r.code, peak>>20)
+		if r.code != 1 || !strings.Contains(r.stdout+r.stderr, tc.says) {
+			t.Errorf("%s: want exit 1 saying %q:\n%s", tc.args[0], tc.says, r)
+		}
+		if peak > 64<<20 {
+			t.Errorf("%s held %d MB at its peak; want a few tens of MB", tc.args[0], peak>>20)
+		}
+	}
+}
+
+// dctwizBinaryPeak is dctwizBinary, with the process's peak resident size
+// in bytes.
+func dctwizBinaryPeak(t *testing.T, e env, args ...string) (result, int64) {
+	t.Helper()
+	cmd := exec.Command(dctwizBin, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	for k, v := range e {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running dctwiz: %v", err)
+	}
+	rusage, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		t.Fatal("no resource usage for the process")
+	}
+	return result{stdout.String(), stderr.String(), code}, rusage.Maxrss << 10 // Linux: KiB
 }

@@ -32,23 +32,28 @@ const (
 	RedirectToHTTP   HTTPFault = "redirect to http"   // every request: 302 to http://
 )
 
-// SlowBy is how long a Slow proxy waits before each answer: slow, and
-// well inside a time limit of seconds.
+// SlowBy is how long a Slow proxy waits before each answer unless
+// SetSlowBy says otherwise: slow, and well inside a time limit of seconds.
 const SlowBy = 300 * time.Millisecond
 
 // FaultProxy fronts a notary server over TLS and applies an HTTPFault.
 type FaultProxy struct {
-	URL   string
-	fault atomic.Value // HTTPFault
-	srv   *httptest.Server
-	stop  chan struct{}
+	URL    string
+	fault  atomic.Value // HTTPFault
+	slowBy atomic.Int64 // time.Duration
+	srv    *httptest.Server
+	stop   chan struct{}
 }
+
+// SetSlowBy changes how long a Slow proxy waits before each answer.
+func (p *FaultProxy) SetSlowBy(d time.Duration) { p.slowBy.Store(int64(d)) }
 
 // StartFaultProxy fronts target (a base URL) with the server certificate
 // in tlsFiles, trusting caFile for the connection to target.
 func StartFaultProxy(target string, tlsFiles *TLSFiles, caFile string) (*FaultProxy, error) {
 	p := &FaultProxy{stop: make(chan struct{})}
 	p.fault.Store(Pass)
+	p.slowBy.Store(int64(SlowBy))
 	srv, err := startTLSProxy(target, tlsFiles, caFile, func(rp *httputil.ReverseProxy, w http.ResponseWriter, r *http.Request) {
 		p.serve(rp, w, r)
 	})
@@ -112,7 +117,7 @@ func (p *FaultProxy) serve(rp *httputil.ReverseProxy, w http.ResponseWriter, r *
 		}
 	case Slow:
 		select {
-		case <-time.After(SlowBy):
+		case <-time.After(time.Duration(p.slowBy.Load())):
 		case <-r.Context().Done():
 			return
 		}
