@@ -24,6 +24,8 @@ command -v pcscd >/dev/null || [ -x /usr/sbin/pcscd ] || need+=(pcscd)
 [ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || need+=(vsmartcard-vpcd)
 command -v yubico-piv-tool >/dev/null || need+=(yubico-piv-tool)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+# GNU time reads a command's peak memory in the hostile-input test.
+[ -x /usr/bin/time ] || need+=(time)
 # The production-shaped notary server stores in PostgreSQL.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null || need+=(postgresql)
 
