@@ -79,8 +79,15 @@ func checkRootRotate(ctx context.Context, eng Engine, r *RootRotate) error {
 	names := func(c trust.RootCertificate, id string) bool { return c.KeyID == id || c.CanonicalID == id }
 	for _, id := range ids {
 		if id != trust.KeepAll && !slices.ContainsFunc(certs, func(c trust.RootCertificate) bool { return names(c, id) }) {
-			return &trust.Error{Kind: trust.ErrBadInput, Input: id, Msg: "not a root key of " + r.GUN.String(),
-				Fix: "give one of the repository's root key IDs", Action: trust.ActionInspect}
+			// The keys there are named: a key an earlier run removed shows
+			// as gone, and a mistyped ID never passes for a removal.
+			var there []string
+			for _, c := range certs {
+				there = append(there, c.KeyID)
+			}
+			return &trust.Error{Kind: trust.ErrBadInput, Input: id,
+				Msg: fmt.Sprintf("not a root key of %s (its root keys: %s)", r.GUN, strings.Join(there, ", ")),
+				Fix: "give one of the repository's root key IDs; if an earlier run removed this key, there is nothing left to do", Action: trust.ActionInspect}
 		}
 	}
 	left := slices.DeleteFunc(slices.Clone(certs), func(c trust.RootCertificate) bool {

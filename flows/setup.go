@@ -145,6 +145,25 @@ func Publishes(step StepID) bool {
 	return false
 }
 
+// Changed says whether step, done, changed what the server holds, by what
+// the report says it did: a step that found its change already made (by
+// an earlier run) or a test signature removed again changed nothing now.
+func (r *Report) Changed(step StepID) bool {
+	switch step {
+	case StepInit:
+		return r.Init != nil && !r.Init.AlreadyDone
+	case StepDelegations, StepChangeSigner:
+		return slices.ContainsFunc(r.Delegations, func(d *trust.DelegationResult) bool { return d != nil && d.Changed })
+	case StepRotateKey, StepTargetsKeyForChange:
+		return r.Rotation != nil // a rotation always publishes a new key
+	case StepRotateRoot, StepRenewRoot:
+		return r.RootRotation != nil && !r.RootRotation.AlreadyDone
+	case StepTestSign:
+		return r.TestSign != nil && r.TestSign.Kept && !r.TestSign.Existing
+	}
+	return false
+}
+
 // Pending lists the steps that did not complete (failed or never reached),
 // for "what is left" messages when a ceremony stops early.
 func (r *Report) Pending() []StepID {

@@ -429,6 +429,9 @@ func classifyNetwork(err error, server string) error {
 	var aerr *authError
 	var terr *transport.Error
 	var tout *TimeoutError
+	if e := tlsError(err, server, "server"); e != nil {
+		return e
+	}
 	switch {
 	case errors.Is(err, context.Canceled):
 		// Stopped from here (ctrl+c, a quit): the server may be fine.
@@ -438,8 +441,6 @@ func classifyNetwork(err error, server string) error {
 			"no answer within %s", tout.Limit)
 	case errors.Is(err, context.DeadlineExceeded):
 		return wrapError(ErrServerUnreachable, err, server, "check that the server is up and reachable, then run the same command again", "no answer in time")
-	case tlsError(err, server, "server") != nil:
-		return tlsError(err, server, "server")
 	case errors.As(err, &aerr):
 		return wrapError(ErrUnauthorized, err, server, "log in to the notary server", "the notary server refused the credentials (HTTP %d)", aerr.status).with(ActionNotaryLogin)
 	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
@@ -458,7 +459,13 @@ func tlsError(err error, input, whose string) *Error {
 	var verr *tls.CertificateVerificationError
 	var uerr x509.UnknownAuthorityError
 	var herr x509.HostnameError
+	var ierr x509.CertificateInvalidError
 	switch {
+	case errors.As(err, &ierr) && ierr.Reason == x509.Expired && ierr.Cert != nil:
+		// Another CA would not help: the certificate's dates are wrong (or
+		// this machine's clock is).
+		return wrapError(ErrTLS, err, input, fmt.Sprintf("have the %s's certificate renewed, or check this machine's clock", whose),
+			"the %s's TLS certificate is valid from %s to %s, not now", whose, ierr.Cert.NotBefore.UTC().Format("2006-01-02"), ierr.Cert.NotAfter.UTC().Format("2006-01-02"))
 	case errors.As(err, &herr) && herr.Certificate != nil:
 		// Named before an unknown CA: crypto/x509 checks the name first,
 		// and trusting another CA would not help.

@@ -3,7 +3,6 @@ package trust
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -92,8 +91,9 @@ func (c *Client) Delegations(ctx context.Context, gun GUN) ([]Delegation, error)
 // the last key of targets/releases leaves the repository's releases
 // unsigned, so it needs removeLast (the caller's confirmation); then the
 // releases role goes too. It needs the targets key. A signer that is not
-// there changes nothing (Changed false, the signers there in Warnings):
-// the rerun of a removal whose answer was lost converges.
+// there is an error that lists the signers there: a mistyped name must
+// not read as a removed signer (whose key would stay trusted), and the
+// rerun of a removal that landed sees it gone.
 func (c *Client) RemoveDelegation(ctx context.Context, gun GUN, name string, removeLast bool) (*DelegationResult, error) {
 	if err := ValidSignerName(name); err != nil {
 		return nil, err
@@ -115,8 +115,8 @@ func (c *Client) RemoveDelegation(ctx context.Context, gun GUN, name string, rem
 		if len(names) > 0 {
 			there = strings.Join(names, ", ")
 		}
-		return &DelegationResult{GUN: gun.String(), Signer: name, KeyIDs: []string{}, Roles: []string{},
-			Warnings: []string{fmt.Sprintf("%s has no signer %q (its signers: %s)", gun, name, there)}}, nil
+		return nil, newError(ErrNotFound, name, "check the name; if an earlier run removed this signer, there is nothing left to do",
+			"%s has no signer %q (its signers: %s)", gun, name, there).with(ActionListSigners)
 	}
 	res := &DelegationResult{GUN: gun.String(), Signer: name, KeyIDs: signer.KeyIDs, Roles: []string{}, Warnings: []string{}}
 	if err := s.needTargetsKey(repo, "remove a signer"); err != nil {

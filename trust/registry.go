@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -76,6 +77,10 @@ func (c *Client) ResolveTag(ctx context.Context, gun GUN, tag string) (*Image, e
 // index of them (a web page, a blob): docker pulls those by the signed
 // digest, and nothing else.
 func signableMediaType(mt types.MediaType, input string) error {
+	// A proxy may add parameters ("; charset=utf-8"): the type is what counts.
+	if base, _, err := mime.ParseMediaType(string(mt)); err == nil {
+		mt = types.MediaType(base)
+	}
 	if mt.IsImage() || mt.IsIndex() || mt.IsSchema1() {
 		return nil
 	}
@@ -110,10 +115,11 @@ func (b *boundedBody) Read(p []byte) (int, error) {
 	if b.left <= 0 {
 		// One byte more tells a body of exactly the bound from a longer one.
 		var one [1]byte
-		if n, _ := b.ReadCloser.Read(one[:]); n > 0 {
+		n, err := b.ReadCloser.Read(one[:])
+		if n > 0 {
 			return 0, &AnswerTooLargeError{Limit: maxManifest}
 		}
-		return b.ReadCloser.Read(p)
+		return 0, err
 	}
 	if int64(len(p)) > b.left {
 		p = p[:b.left]
@@ -214,7 +220,8 @@ func registryError(err error, input string) error {
 // server (a refused or cut connection, a name that does not resolve), as
 // opposed to an answer that made no sense.
 func isNetworkError(err error) bool {
-	var nerr net.Error
-	return errors.As(err, &nerr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.As(err, &op) || errors.As(err, &dns) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }

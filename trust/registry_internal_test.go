@@ -98,6 +98,7 @@ func TestSignableMediaType(t *testing.T) {
 	for mt, ok := range map[types.MediaType]bool{
 		types.DockerManifestSchema2: true, types.DockerManifestList: true, types.OCIManifestSchema1: true,
 		types.OCIImageIndex: true, types.DockerManifestSchema1Signed: true,
+		types.DockerManifestSchema2 + "; charset=utf-8": true, "text/html; charset=utf-8": false,
 		"text/html": false, types.DockerLayer: false, types.OCIConfigJSON: false, "": false,
 	} {
 		if err := signableMediaType(mt, "r:1"); (err == nil) != ok {

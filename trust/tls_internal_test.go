@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 )
@@ -77,5 +78,30 @@ func TestVerifyPeerWithACAFile(t *testing.T) {
 	}
 	if err := verifyPeer(tls.ConnectionState{}, "notary.test", pool); err == nil {
 		t.Error("no certificate at all was accepted")
+	}
+}
+
+// tlsError words each verification failure by what would fix it.
+func TestTLSErrorWords(t *testing.T) {
+	_, leaf := testCA(t, "notary.test")
+	for _, tc := range []struct {
+		name string
+		err  error
+		says string
+	}{
+		{"another name", &tls.CertificateVerificationError{Err: x509.HostnameError{Certificate: leaf, Host: "10.0.0.5"}},
+			"the server's TLS certificate is for notary.test, not 10.0.0.5"},
+		{"an unknown CA", &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{Cert: leaf}},
+			"the server's TLS certificate is not trusted"},
+		{"expired", &tls.CertificateVerificationError{Err: x509.CertificateInvalidError{Cert: leaf, Reason: x509.Expired}},
+			"the server's TLS certificate is valid from " + leaf.NotBefore.UTC().Format("2006-01-02") + " to " + leaf.NotAfter.UTC().Format("2006-01-02") + ", not now"},
+	} {
+		e := tlsError(tc.err, "https://notary.test", "server")
+		if e == nil || !errors.Is(e, ErrTLS) || !strings.Contains(e.Error(), tc.says) {
+			t.Errorf("%s: %v; want %q", tc.name, e, tc.says)
+		}
+	}
+	if e := tlsError(errors.New("connection refused"), "https://notary.test", "server"); e != nil {
+		t.Errorf("a refused connection read as a TLS failure: %v", e)
 	}
 }

@@ -259,11 +259,12 @@ func TestDelegationRemove(t *testing.T) {
 	if strings.Contains(r.stdout, "targets/alice") || !strings.Contains(r.stdout, "targets/bob") {
 		t.Errorf("after removing alice:\n%s", r)
 	}
-	// Again (the rerun of a removal whose answer was lost, or a typo): it
-	// converges, naming the signers there.
-	r = mustOK(t, dctwiz(e, append([]string{"delegation", "remove", gun, "alice"}, serverArgs()...)...))
-	if want := `Nothing to remove: ` + gun + ` has no signer "alice" (its signers: bob).`; !strings.Contains(r.stdout, want) {
-		t.Errorf("removing alice again: want %q\n%s", want, r)
+	// Again (a typo, or the rerun of a removal that landed): it says the
+	// signer is not there and names those that are; a typo must not read
+	// as a removal.
+	r = dctwiz(e, append([]string{"delegation", "remove", gun, "alice"}, serverArgs()...)...)
+	if want := gun + ` has no signer "alice" (its signers: bob)`; r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("removing alice again: want exit 1 and %q\n%s", want, r)
 	}
 }
 

@@ -228,9 +228,6 @@ func printSignerChange(a *app, change, name string, rep *flows.Report) {
 		verb := map[string]string{flows.SignerAdd: "Added", flows.SignerRemove: "Removed", flows.SignerReplace: "Replaced the key of"}[change]
 		if !d.Changed {
 			fmt.Fprintf(a.stdout, "Signer %s of %s is already so: nothing to do.\n", name, rep.GUN)
-			for _, w := range d.Warnings {
-				fmt.Fprintf(a.stdout, "  %s\n", w)
-			}
 			continue
 		}
 		fmt.Fprintf(a.stdout, "%s signer %s of %s: %s.\n", verb, name, rep.GUN, strings.Join(d.Roles, ", "))
@@ -380,10 +377,6 @@ func (a *app) runDelegationRemove(ctx context.Context, gunArg, name string) erro
 		return err
 	}
 	return a.output(res, func() {
-		if !res.Changed {
-			fmt.Fprintf(a.stdout, "Nothing to remove: %s.\n", strings.Join(res.Warnings, "; "))
-			return
-		}
 		fmt.Fprintf(a.stdout, "Removed signer %s from %s: %s.\n", res.Signer, res.GUN, strings.Join(res.Roles, ", "))
 	})
 }

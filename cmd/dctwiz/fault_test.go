@@ -120,7 +120,13 @@ func assertOneTargetsKey(t *testing.T, e env) {
 
 func delegationRoles(t *testing.T, e env, gun string) []string {
 	t.Helper()
-	c, err := trust.New(trust.WithServer(notary.URL), trust.WithCACert(notary.CACert), trust.WithTrustDir(t.TempDir()))
+	return delegationRolesAt(t, notary, gun)
+}
+
+// delegationRolesAt is delegationRoles on server srv.
+func delegationRolesAt(t *testing.T, srv *testbed.NotaryServer, gun string) []string {
+	t.Helper()
+	c, err := trust.New(trust.WithServer(srv.URL), trust.WithCACert(srv.CACert), trust.WithTrustDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,6 +129,13 @@ func TestRotateRootInterop(t *testing.T) {
 	if len(left) != 1 || left[0] == backupOnly || !slices.Contains(withBackup, left[0]) {
 		t.Errorf("--remove-root-key %s: root keys %v", backupOnly, left)
 	}
+	// The same removal again (its answer lost, or a typo): refused, naming
+	// the keys there, so that the admin sees the key gone and a mistyped
+	// ID never passes for a removed one.
+	if r := dctwiz(e, append([]string{"rotate", "root", gun, "--root-key", "file:" + third, "--remove-root-key", backupOnly, "--yes"}, serverArgs()...)...); r.code != 1 ||
+		!strings.Contains(r.stderr, "not a root key of "+gun+" (its root keys: "+left[0]+")") || !strings.Contains(r.stderr, "if an earlier run removed this key, there is nothing left to do") {
+		t.Errorf("the removal again:\n%s", r)
+	}
 	if out, err := notaryCLI(notaryCache, nil, "list", gun); err != nil || !strings.Contains(out, hexDigest) {
 		t.Errorf("notary list from the first cache after five root changes: %v\n%s", err, out)
 	}

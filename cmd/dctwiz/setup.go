@@ -123,7 +123,7 @@ func (a *app) runSetup(ctx context.Context, opts setupOptions) error {
 		md, werr := a.writeRecord(ctx, c, opts.RecordDir, began, plan, []*flows.Report{rep})
 		switch {
 		case werr != nil && err == nil:
-			err = werr
+			err = recordFailure(werr, []*flows.Report{rep})
 		case werr == nil && !a.json:
 			fmt.Fprintf(a.stderr, "Ceremony record: %s\n", md)
 		}
@@ -255,7 +255,7 @@ func (a *app) runSetups(ctx context.Context, opts setupOptions, plan flows.Setup
 		md, werr := a.writeRecord(ctx, c, opts.RecordDir, began, plan, reports)
 		switch {
 		case werr != nil && err == nil:
-			err = werr
+			err = recordFailure(werr, reports)
 		case werr == nil && !a.json:
 			fmt.Fprintf(a.stderr, "Ceremony record: %s\n", md)
 		}
@@ -312,6 +312,12 @@ func (a *app) recorded(err error, ceremony, dir string, began time.Time, c *trus
 	if werr == nil || err != nil {
 		return err
 	}
+	return recordFailure(werr, reports)
+}
+
+// recordFailure is the error of a record that could not be written after
+// a ceremony that succeeded: when it published, the error says so.
+func recordFailure(werr error, reports []*flows.Report) error {
 	var te *trust.Error
 	if slices.ContainsFunc(reports, (*flows.Report).Published) && errors.As(werr, &te) {
 		changed := *te
@@ -397,14 +403,14 @@ func (a *app) explainStop(rep *flows.Report, err error) {
 	for _, s := range rep.Steps {
 		if s.Status == flows.Done {
 			done = append(done, string(s.Step))
-			// A test signature that was removed again changed nothing.
-			removed := s.Step == flows.StepTestSign && (rep.TestSign == nil || !rep.TestSign.Kept)
-			if flows.Publishes(s.Step) && !removed {
+			// What the report says the step did: a change an earlier run
+			// made, or a test signature removed again, is not this run's.
+			if flows.Publishes(s.Step) && rep.Changed(s.Step) {
 				changed = append(changed, string(s.Step))
 			}
 		}
 	}
-	if rep.Init != nil && !slices.Contains(changed, string(flows.StepInit)) {
+	if rep.Init != nil && !rep.Init.AlreadyDone && !slices.Contains(done, string(flows.StepInit)) {
 		// Published; what failed came after, in the trust dir.
 		changed = append(changed, string(flows.StepInit)+" (the server has it)")
 	}

@@ -173,6 +173,9 @@ func (p *Postgres) start(addr string) error {
 		"-c", "ssl_key_file="+filepath.Join(p.dir, "server.key"),
 		"-c", "password_encryption=md5", "-c", "fsync=off", "-c", "max_connections=200")
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	// Its backends share the output pipe: a postmaster killed alone must
+	// not keep Wait waiting on them.
+	p.cmd.WaitDelay = 5 * time.Second
 	if err := startChild(p.cmd); err != nil {
 		return fmt.Errorf("starting postgres: %w", err)
 	}
