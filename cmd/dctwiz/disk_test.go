@@ -25,6 +25,20 @@ func smallDisk(t *testing.T, size string) string {
 	return dir
 }
 
+// fillDisk fills disk, then frees the last free pages of 4 KiB; it
+// returns the filling file (remove it to make room again).
+func fillDisk(t *testing.T, disk string, free int) string {
+	t.Helper()
+	fill := filepath.Join(disk, "fill")
+	exec.Command("dd", "if=/dev/zero", "of="+fill, "bs=4k").Run()
+	st, err := os.Stat(fill)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Truncate(fill, st.Size()-int64(free)*4096)
+	return fill
+}
+
 // oneClearLine fails unless r failed with exit 1 and one error line
 // (plus a fix line) that says want, without a panic.
 func oneClearLine(t *testing.T, what string, r result, want string) {
@@ -90,13 +104,7 @@ func TestDiskFullAfterThePublish(t *testing.T) {
 		disk := smallDisk(t, "64k")
 		trustDir := filepath.Join(disk, "trust")
 		os.MkdirAll(filepath.Join(trustDir, "private"), 0o700)
-		fill := filepath.Join(disk, "fill")
-		exec.Command("dd", "if=/dev/zero", "of="+fill, "bs=4k").Run()
-		st, err := os.Stat(fill)
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.Truncate(fill, st.Size()-int64(free)*4096)
+		fill := fillDisk(t, disk, free)
 		gun := newGUN()
 		args := append([]string{"setup", gun, "--trust-dir", trustDir}, serverArgs()...)
 		r := dctwiz(e, args...)
@@ -169,13 +177,7 @@ func TestDiskFullAfterLaterPublishes(t *testing.T) {
 				gun := newGUN()
 				mustOK(t, dctwiz(e, append([]string{"setup", gun, "--trust-dir", trustDir}, serverArgs()...)...))
 				before := targetsKeyIDs(t, gun)
-				fill := filepath.Join(disk, "fill")
-				exec.Command("dd", "if=/dev/zero", "of="+fill, "bs=4k").Run()
-				st, err := os.Stat(fill)
-				if err != nil {
-					t.Fatal(err)
-				}
-				os.Truncate(fill, st.Size()-int64(free)*4096)
+				fill := fillDisk(t, disk, free)
 				args := append(append(tc.args(gun, disk), "--trust-dir", trustDir), serverArgs()...)
 				r := dctwiz(e, args...)
 				published := tc.published(t, e, gun, before)

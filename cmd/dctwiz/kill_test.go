@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -81,23 +80,11 @@ func TestRotationKilledAtRandomLosesNoKey(t *testing.T) {
 // a new consumer reads it.
 func publishedTargetsKey(t *testing.T, gun string) string {
 	t.Helper()
-	r := mustOK(t, dctwiz(newEnv(t), append([]string{"inspect", gun, "--json"}, serverArgs()...)...))
-	var in struct {
-		AdministrativeKeys []struct {
-			Name   string
-			KeyIDs []string `json:"key_ids"`
-		} `json:"administrative_keys"`
+	ids := targetsKeyIDs(t, gun)
+	if len(ids) != 1 {
+		t.Fatalf("the repository's targets keys: %v, want one", ids)
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &in); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range in.AdministrativeKeys {
-		if k.Name == "Repository" && len(k.KeyIDs) == 1 {
-			return k.KeyIDs[0]
-		}
-	}
-	t.Fatalf("no repository key in %s", r.stdout)
-	return ""
+	return ids[0]
 }
 
 func keyFileHere(trustDir, id string) bool {

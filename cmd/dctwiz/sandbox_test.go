@@ -132,6 +132,25 @@ func TestSandboxWizardEndToEnd(t *testing.T) {
 // walkToTestSigning goes from the targets-key screen to the test-signing
 // screen's tag list: the passphrase twice, the prefilled signer (shown
 // by its subject), the review, publishing, and the root certificate.
+// walkToTargetsKey takes the wizard from its first screen to the targets
+// key screen, with the repository as given and a file root key (the
+// rehearsal's choice) under the test passphrase.
+func (m *tmuxTerm) walkToTargetsKey() {
+	m.t.Helper()
+	m.waitFor("Trust dir writable")
+	m.keys("Enter")
+	m.waitFor("step 2 of 11")
+	m.keys("Enter")
+	m.waitFor("f file root key instead")
+	m.keys("f")
+	m.waitFor("WARNING")
+	m.text(rootPass)
+	m.keys("Tab")
+	m.text(rootPass)
+	m.keys("Enter")
+	m.waitFor("step 4 of 11")
+}
+
 func (m *tmuxTerm) walkToTestSigning(signerSubject string) {
 	m.t.Helper()
 	for range 2 {

@@ -86,12 +86,18 @@ func StopStartedPCSCD() {
 		return
 	}
 	startedPCSCD = nil
-	d.cmd.Process.Signal(os.Interrupt)
+	stopProcess(d.cmd.Process, os.Interrupt, d.exited)
+}
+
+// stopProcess asks a daemon to stop with sig and waits until done is
+// closed (its Wait returned); after 10 s it kills it.
+func stopProcess(proc *os.Process, sig os.Signal, done <-chan struct{}) {
+	proc.Signal(sig)
 	select {
-	case <-d.exited:
+	case <-done:
 	case <-time.After(10 * time.Second):
-		d.cmd.Process.Kill()
-		<-d.exited
+		proc.Kill()
+		<-done
 	}
 }
 

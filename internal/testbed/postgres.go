@@ -255,13 +255,7 @@ func (p *Postgres) stop() {
 		return
 	}
 	// SIGINT is PostgreSQL's fast shutdown: it ends its backends too.
-	p.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-	}
+	stopProcess(p.cmd.Process, syscall.SIGINT, p.done)
 }
 
 // Close stops the cluster and removes its files.
