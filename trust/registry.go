@@ -40,7 +40,7 @@ func (c *Client) registryPuller() *remote.Puller {
 	}
 	// Plain http only to this machine: go-containerregistry would also use it
 	// for private addresses, where a digest read in the clear could be forged.
-	guarded := schemeGuard{inner: manifestLimiter{c.base}, allow: func(u *url.URL) bool { return u.Scheme == "https" || isLoopback(u.Host) }}
+	guarded := schemeGuard{inner: answerLimiter{c.base}, allow: func(u *url.URL) bool { return u.Scheme == "https" || isLoopback(u.Host) }}
 	opts := []remote.Option{remote.WithTransport(guarded)}
 	if c.registryAuth != nil {
 		opts = append(opts, remote.WithAuth(c.registryAuth))
@@ -94,13 +94,23 @@ func signableMediaType(mt types.MediaType, input string) error {
 // 100 MiB.
 const maxManifest = 4 << 20
 
-// manifestLimiter cuts a manifest's body at maxManifest.
-type manifestLimiter struct{ inner http.RoundTripper }
+// maxRegistryAnswer bounds the registry's other answers dctwiz reads: its
+// ping, a token, a tag list (200,000 tags take about 5 MiB). dctwiz reads
+// no blobs.
+const maxRegistryAnswer = 10 << 20
 
-func (m manifestLimiter) RoundTrip(req *http.Request) (*http.Response, error) {
+// answerLimiter cuts a manifest's body at maxManifest, and any other
+// answer at maxRegistryAnswer.
+type answerLimiter struct{ inner http.RoundTripper }
+
+func (m answerLimiter) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := m.inner.RoundTrip(req)
-	if err == nil && strings.Contains(req.URL.Path, "/manifests/") {
-		resp.Body = &boundedBody{ReadCloser: resp.Body, left: maxManifest}
+	if err == nil {
+		limit := int64(maxRegistryAnswer)
+		if strings.Contains(req.URL.Path, "/manifests/") {
+			limit = maxManifest
+		}
+		resp.Body = &boundedBody{ReadCloser: resp.Body, left: limit, limit: limit}
 	}
 	return resp, err
 }
@@ -108,7 +118,7 @@ func (m manifestLimiter) RoundTrip(req *http.Request) (*http.Response, error) {
 // boundedBody fails a read past its bound with an AnswerTooLargeError.
 type boundedBody struct {
 	io.ReadCloser
-	left int64
+	left, limit int64
 }
 
 func (b *boundedBody) Read(p []byte) (int, error) {
@@ -117,7 +127,7 @@ func (b *boundedBody) Read(p []byte) (int, error) {
 		var one [1]byte
 		n, err := b.ReadCloser.Read(one[:])
 		if n > 0 {
-			return 0, &AnswerTooLargeError{Limit: maxManifest}
+			return 0, &AnswerTooLargeError{Limit: b.limit}
 		}
 		return 0, err
 	}
@@ -195,8 +205,11 @@ func registryError(err error, input string) error {
 		return e
 	}
 	if errors.As(err, &large) {
-		return wrapError(ErrRegistry, err, input, "check the registry host: something that is not a registry, or a proxy in front of it, answered",
-			"the registry's answer for the tag is not an image manifest: %s", large)
+		what := "the registry's answer is not a registry's: %s"
+		if large.Limit == maxManifest {
+			what = "the registry's answer for the tag is not an image manifest: %s"
+		}
+		return wrapError(ErrRegistry, err, input, "check the registry host: something that is not a registry, or a proxy in front of it, answered", what, large)
 	}
 	if errors.As(err, &terr) {
 		switch {

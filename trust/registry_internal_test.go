@@ -84,10 +84,10 @@ func TestBoundedBody(t *testing.T) {
 		size    int
 		tooLong bool
 	}{{0, false}, {maxManifest - 1, false}, {maxManifest, false}, {maxManifest + 1, true}, {3 * maxManifest, true}} {
-		b := &boundedBody{ReadCloser: io.NopCloser(bytes.NewReader(make([]byte, tc.size))), left: maxManifest}
+		b := &boundedBody{ReadCloser: io.NopCloser(bytes.NewReader(make([]byte, tc.size))), left: maxManifest, limit: maxManifest}
 		got, err := io.ReadAll(b)
 		var large *AnswerTooLargeError
-		if tc.tooLong != errors.As(err, &large) || (!tc.tooLong && (err != nil || len(got) != tc.size)) {
+		if tc.tooLong != (errors.As(err, &large) && large.Limit == maxManifest) || (!tc.tooLong && (err != nil || len(got) != tc.size)) {
 			t.Errorf("%d bytes: read %d, %v", tc.size, len(got), err)
 		}
 	}
@@ -104,5 +104,32 @@ func TestSignableMediaType(t *testing.T) {
 		if err := signableMediaType(mt, "r:1"); (err == nil) != ok {
 			t.Errorf("%q: %v", mt, err)
 		}
+	}
+}
+
+// The registry's other answers are bounded too: a tag list of 11 MiB is
+// refused at 10 MiB, naming the bound, instead of filling memory.
+func TestAHugeTagListIsRefused(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v2/acme/app/tags/list" {
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"name":"acme/app","tags":["`)
+		w.Write(bytes.Repeat([]byte("a"), 11<<20))
+		io.WriteString(w, `"]}`)
+	}))
+	t.Cleanup(srv.Close)
+	gun, err := ParseGUN(strings.TrimPrefix(srv.URL, "https://") + "/acme/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(WithTrustDir(t.TempDir()), WithTransport(srv.Client().Transport))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags, err := c.ListTags(context.Background(), gun)
+	if !errors.Is(err, ErrRegistry) || !strings.Contains(err.Error(), "larger than 10 MiB") {
+		t.Fatalf("%d tags, %v; want ErrRegistry saying the answer is larger than 10 MiB", len(tags), err)
 	}
 }
