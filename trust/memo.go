@@ -131,6 +131,7 @@ type memoRemote struct {
 	store.RemoteStore
 	memo *metaMemo
 	repo *repoMemo
+	gun  string
 	// noRootMemo: a consumer's check reads root.json from the server, as
 	// a client that knows only the root certificate would.
 	noRootMemo bool
@@ -154,7 +155,7 @@ func (c *Client) memoRemote(gun GUN, inner store.RemoteStore, shared *sessionMem
 	if shared == nil {
 		shared = &sessionMemo{files: map[string]memoAnswer{}, keys: map[data.RoleName][]byte{}}
 	}
-	return &memoRemote{RemoteStore: inner, memo: &c.memo, repo: c.memo.repo(gun.String()), session: shared}
+	return &memoRemote{RemoteStore: inner, memo: &c.memo, repo: c.memo.repo(gun.String()), gun: gun.String(), session: shared}
 }
 
 // hashedName says whether name is notary's name for a file by its hash,
@@ -248,6 +249,12 @@ func (m *memoRemote) forget(root bool) {
 	if root {
 		m.memo.mu.Lock()
 		m.repo.root, m.repo.verified = nil, nil
+		// The entry this session holds may have been evicted meanwhile
+		// (a batch reads more than memoRepos repositories) and another
+		// made for the GUN: that one must forget its root too.
+		if cur, ok := m.memo.repos[m.gun]; ok {
+			cur.root, cur.verified = nil, nil
+		}
 		m.memo.mu.Unlock()
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	store "github.com/theupdateframework/notary/storage"
@@ -140,5 +142,32 @@ func TestMemoKeepsNoWebPageAsRoot(t *testing.T) {
 	b, err := c.memoRemote(gun, inner, nil).GetSized("root", store.NoSizeLimit)
 	if err != nil || !looksLikeRoot(b) || inner.reads["root"] != 2 {
 		t.Errorf("the retry got %q, %v after %d reads; want the server's root.json", b, err, inner.reads["root"])
+	}
+}
+
+// A session whose memo entry was evicted (more than memoRepos
+// repositories read since) and made again by another session: a publish
+// of root.json makes the new entry forget its root and verified root too,
+// so that no later read answers from the root before the publish.
+func TestMemoForgetsTheRootOfAnEvictedEntry(t *testing.T) {
+	gun, _ := ParseGUN("example.com/acme/app")
+	inner := &countingRemote{MemoryStore: store.NewMemoryStore(map[data.RoleName][]byte{
+		"root": []byte(`{"signed":{"_type":"Root","version":1}}`)}), reads: map[string]int{}}
+	c := &Client{}
+	holder := c.memoRemote(gun, inner, nil) // holds the first entry
+	for i := range memoRepos + 1 {          // evicts it
+		c.memo.repo(fmt.Sprintf("example.com/acme/other%d", i))
+	}
+	c.memoRemote(gun, inner, nil).GetSized("root", store.NoSizeLimit) // a new entry, with version 1
+	c.memo.keepVerified(gun.String(), &data.SignedRoot{})
+	if err := holder.SetMulti(map[string][]byte{"root": []byte(`{"signed":{"_type":"Root","version":2}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.memo.verifiedRoot(gun.String()); ok {
+		t.Error("the new entry still answers with the root verified before the publish")
+	}
+	b, _ := c.memoRemote(gun, inner, nil).GetSized("root", store.NoSizeLimit)
+	if !strings.Contains(string(b), `"version":2`) {
+		t.Errorf("root.json after the publish: %s", b)
 	}
 }

@@ -242,6 +242,13 @@ func (s *session) explain(err error, kind error) error {
 	case errors.As(err, &netErr):
 		return classifyNetwork(netErr.Wrapped, s.server)
 	case errors.As(err, &unavailable):
+		// notary keeps the status to itself but for its message: said as
+		// dctwiz's own transport says it, whichever part met the answer.
+		var code int
+		if _, serr := fmt.Sscanf(unavailable.Error(), "unable to reach trust server at this time: %d.", &code); serr == nil {
+			return wrapError(ErrServerUnreachable, err, s.server, "try again later, or check the server's logs",
+				"the notary server answered HTTP %d (an error of its own)", code)
+		}
 		return wrapError(ErrServerUnreachable, err, s.server, "try again later, or check the server's logs", "the notary server is unavailable: %v", err)
 	case errors.As(err, &insufficient), errors.As(err, &noKeys):
 		return wrapError(kind, err, gun, "check that the trust dir holds the signing key and its passphrase is given", "not enough signing keys: %v", err)

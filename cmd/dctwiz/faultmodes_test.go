@@ -66,7 +66,7 @@ func faultModes(t *testing.T, srv *testbed.NotaryServer) {
 		{testbed.HangAfterRequest, fails, "no answer within 2s"},
 		{testbed.HangAfterCommit, succeeds, ""}, // the look finds what the server committed
 		{testbed.Status500, fails, "answered HTTP 500"},
-		{testbed.Random503, either, ""},
+		{testbed.Random503, either, "answered HTTP 503"},
 		{testbed.HTML200, fails, "not a notary server"},
 		{testbed.HugeBody, fails, ""},
 		{testbed.RedirectToHTTP, fails, "a redirect away from TLS"},
