@@ -39,6 +39,20 @@ func lyingRegistry(t *testing.T, manifest []byte, claim string) *httptest.Server
 	return srv
 }
 
+// registryClient is an engine that trusts srv's TLS, and srv's acme/app.
+func registryClient(t *testing.T, srv *httptest.Server) (*Client, GUN) {
+	t.Helper()
+	gun, err := ParseGUN(strings.TrimPrefix(srv.URL, "https://") + "/acme/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(WithTrustDir(t.TempDir()), WithTransport(srv.Client().Transport))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, gun
+}
+
 // Test signing signs the digest of the bytes the registry serves, and
 // refuses a registry whose claim for the tag disagrees with them. Before,
 // it signed the claim (a HEAD) without reading the manifest.
@@ -54,15 +68,7 @@ func TestSignableImageIsTheServedBytes(t *testing.T) {
 		{"a registry that claims another digest", "sha256:" + hex.EncodeToString(other[:]), "serves a manifest of " + honest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := lyingRegistry(t, manifest, tc.claim)
-			gun, err := ParseGUN(strings.TrimPrefix(srv.URL, "https://") + "/acme/app")
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := New(WithTrustDir(t.TempDir()), WithTransport(srv.Client().Transport))
-			if err != nil {
-				t.Fatal(err)
-			}
+			c, gun := registryClient(t, lyingRegistry(t, manifest, tc.claim))
 			img, err := c.signableImage(context.Background(), gun, "1.0")
 			if tc.err == "" {
 				if err != nil || img.Digest != honest || img.Size != int64(len(manifest)) {
@@ -120,14 +126,7 @@ func TestAHugeTagListIsRefused(t *testing.T) {
 		io.WriteString(w, `"]}`)
 	}))
 	t.Cleanup(srv.Close)
-	gun, err := ParseGUN(strings.TrimPrefix(srv.URL, "https://") + "/acme/app")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := New(WithTrustDir(t.TempDir()), WithTransport(srv.Client().Transport))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, gun := registryClient(t, srv)
 	tags, err := c.ListTags(context.Background(), gun)
 	if !errors.Is(err, ErrRegistry) || !strings.Contains(err.Error(), "larger than 10 MiB") {
 		t.Fatalf("%d tags, %v; want ErrRegistry saying the answer is larger than 10 MiB", len(tags), err)
