@@ -63,25 +63,34 @@ func StartNotaryServer(ctx context.Context, dir string) (*NotaryServer, error) {
 // storage) on a free loopback port; one taken meanwhile by another
 // process is tried again.
 func startNotaryServer(bin, dir string, files TLSFiles, config map[string]any, env []string) (*NotaryServer, error) {
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		addr, err := freeLoopbackAddr()
-		if err != nil {
-			return nil, err
-		}
+	return onFreePort(func(addr string) (*NotaryServer, error) {
 		config["server"] = map[string]any{
 			"http_addr":     addr,
 			"tls_cert_file": files.ServerCert,
 			"tls_key_file":  files.ServerKey,
 		}
 		config["logging"] = map[string]any{"level": "warn"}
-		s, err := startNotaryServerOn(bin, dir, addr, files, config, env)
+		return startNotaryServerOn(bin, dir, addr, files, config, env)
+	})
+}
+
+// onFreePort runs start on a free loopback address, up to three times:
+// another process may take the port between its pick and the listen.
+func onFreePort[T any](start func(addr string) (T, error)) (T, error) {
+	var zero T
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		addr, err := freeLoopbackAddr()
+		if err != nil {
+			return zero, err
+		}
+		v, err := start(addr)
 		if err == nil {
-			return s, nil
+			return v, nil
 		}
 		lastErr = err
 	}
-	return nil, lastErr
+	return zero, lastErr
 }
 
 func startNotaryServerOn(bin, dir, addr string, files TLSFiles, config map[string]any, env []string) (*NotaryServer, error) {

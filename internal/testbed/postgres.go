@@ -93,20 +93,15 @@ func StartPostgres(ctx context.Context, tlsFiles TLSFiles) (*Postgres, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		addr, err := freeLoopbackAddr()
-		if err != nil {
-			os.RemoveAll(dir)
-			return nil, err
-		}
-		if lastErr = p.start(addr); lastErr == nil {
-			return p, nil
-		}
+	started, err := onFreePort(func(addr string) (*Postgres, error) {
 		p.done = make(chan struct{})
+		return p, p.start(addr)
+	})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
 	}
-	os.RemoveAll(dir)
-	return nil, lastErr
+	return started, nil
 }
 
 func (p *Postgres) init(ctx context.Context, tlsFiles TLSFiles) error {

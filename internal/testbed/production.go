@@ -107,12 +107,7 @@ type signerProcess struct {
 func startSigner(bin, dir string, files TLSFiles, dbURL string) (*signerProcess, error) {
 	secret := make([]byte, 16)
 	rand.Read(secret)
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		addr, err := freeLoopbackAddr()
-		if err != nil {
-			return nil, err
-		}
+	p, err := onFreePort(func(addr string) (*signerProcess, error) {
 		config := map[string]any{
 			"server": map[string]any{
 				"grpc_addr":      addr,
@@ -136,12 +131,16 @@ func startSigner(bin, dir string, files TLSFiles, dbURL string) (*signerProcess,
 			return nil, fmt.Errorf("test bed: starting notary-signer: %w", err)
 		}
 		go func() { p.cmd.Wait(); close(p.done) }()
-		if lastErr = p.waitListening(15 * time.Second); lastErr == nil {
-			return p, nil
+		if err := p.waitListening(15 * time.Second); err != nil {
+			p.stop()
+			return nil, err
 		}
-		p.stop()
+		return p, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("test bed: notary-signer did not come up: %w", err)
 	}
-	return nil, fmt.Errorf("test bed: notary-signer did not come up: %w", lastErr)
+	return p, nil
 }
 
 func (p *signerProcess) waitListening(limit time.Duration) error {
