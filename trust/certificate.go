@@ -132,19 +132,13 @@ func pemCertificates(b []byte) int {
 	}
 }
 
-// keyKind names a key algorithm in words, for messages.
+// keyKind names a key algorithm in words, for messages: crypto/x509's
+// own names, and "unknown" where it has only a number.
 func keyKind(a x509.PublicKeyAlgorithm) string {
-	switch a {
-	case x509.Ed25519:
-		return "Ed25519"
-	case x509.DSA:
-		return "DSA"
-	case x509.RSA:
-		return "RSA"
-	case x509.ECDSA:
-		return "ECDSA"
+	if a == x509.UnknownPublicKeyAlgorithm {
+		return "unknown"
 	}
-	return "Unknown-algorithm"
+	return a.String()
 }
 
 // PublicKey is the certificate as a notary public key (ecdsa-x509 or

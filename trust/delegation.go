@@ -108,7 +108,7 @@ func (c *Client) RemoveDelegation(ctx context.Context, gun GUN, name string, rem
 		var names []string
 		for _, d := range delegations(repo) {
 			if d.Role != ReleasesRole {
-				names = append(names, strings.TrimPrefix(d.Role, "targets/"))
+				names = append(names, d.Name)
 			}
 		}
 		there := "none"

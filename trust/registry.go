@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -59,15 +60,31 @@ func (c *Client) registryPuller() *remote.Puller {
 // digest and size, with credentials from the docker config and its
 // credential helpers unless WithRegistryAuth overrides them.
 func (c *Client) ResolveTag(ctx context.Context, gun GUN, tag string) (*Image, error) {
+	ref, err := tagRef(gun, tag)
+	if err != nil {
+		return nil, err
+	}
+	return c.resolveTag(ctx, ref, gun.String()+":"+tag)
+}
+
+// tagRef is gun:tag as go-containerregistry names it.
+func tagRef(gun GUN, tag string) (name.Tag, error) {
 	ref, err := gun.Tag(tag)
 	if err != nil {
-		return nil, wrapError(ErrBadInput, err, gun.String()+":"+tag, "give a valid tag", "not a valid tag")
+		return ref, wrapError(ErrBadInput, err, gun.String()+":"+tag, "give a valid tag", "not a valid tag")
 	}
+	return ref, nil
+}
+
+// resolveTag is what the registry claims for ref (input, GUN:TAG, in
+// messages): the HEAD's digest and size, if it names an image manifest or
+// an index.
+func (c *Client) resolveTag(ctx context.Context, ref name.Tag, input string) (*Image, error) {
 	desc, err := remote.Head(ref, c.registryOptions(ctx)...)
 	if err != nil {
-		return nil, registryError(err, gun.String()+":"+tag)
+		return nil, registryError(err, input)
 	}
-	if err := signableMediaType(desc.MediaType, gun.String()+":"+tag); err != nil {
+	if err := signableMediaType(desc.MediaType, input); err != nil {
 		return nil, err
 	}
 	return &Image{Ref: ref.String(), Digest: desc.Digest.String(), Size: desc.Size}, nil
@@ -153,25 +170,26 @@ func (e *AnswerTooLargeError) Error() string {
 // signature for the claim would not match what consumers pull, and one
 // for the bytes would not be what the admin was shown.
 func (c *Client) signableImage(ctx context.Context, gun GUN, tag string) (*Image, error) {
-	claimed, err := c.ResolveTag(ctx, gun, tag)
+	ref, err := tagRef(gun, tag)
 	if err != nil {
 		return nil, err
 	}
-	ref, err := gun.Tag(tag)
+	input := gun.String() + ":" + tag
+	claimed, err := c.resolveTag(ctx, ref, input)
 	if err != nil {
-		return nil, wrapError(ErrBadInput, err, gun.String()+":"+tag, "give a valid tag", "not a valid tag")
+		return nil, err
 	}
 	desc, err := remote.Get(ref, c.registryOptions(ctx)...)
 	if err != nil {
-		return nil, registryError(err, gun.String()+":"+tag)
+		return nil, registryError(err, input)
 	}
-	if err := signableMediaType(desc.MediaType, gun.String()+":"+tag); err != nil {
+	if err := signableMediaType(desc.MediaType, input); err != nil {
 		return nil, err
 	}
 	// go-containerregistry computes the digest from the bytes it read.
 	served := &Image{Ref: claimed.Ref, Digest: desc.Digest.String(), Size: int64(len(desc.Manifest))}
 	if served.Digest != claimed.Digest || served.Size != claimed.Size {
-		return nil, newError(ErrRegistry, gun.String()+":"+tag, "ask the registry's operator: its answers for this tag disagree, so neither can be signed",
+		return nil, newError(ErrRegistry, input, "ask the registry's operator: its answers for this tag disagree, so neither can be signed",
 			"the registry claims %s (%d bytes) for the tag but serves a manifest of %s (%d bytes)", claimed.Digest, claimed.Size, served.Digest, served.Size)
 	}
 	return served, nil
