@@ -17,13 +17,13 @@ import (
 )
 
 // TestFaultModes puts a proxy with each named fault in front of the real
-// server and runs two queries (inspect, check), three publishes to a
-// repository that exists (a signer; a timestamp key rotation, signed by
-// the root key; a test signature, checked and removed) and the publish of
-// a new one through it. Each ends within the time limit with
-// one clear error or a true success; nothing is half-published; the same
-// command, once the server behaves, converges. Against the memory server
-// and the production-shaped one, side by side.
+// server and runs through it two queries (inspect, check), the signer
+// changes (add, replace, remove), the root key's re-signings (a timestamp
+// key rotation, a renewal), a test signature (checked and removed), the
+// publish of a new repository and a root rotation. Each ends within the
+// time limit with one clear error or a true success; nothing is
+// half-published; the same command, once the server behaves, converges.
+// Against the memory server and the production-shaped one, side by side.
 func TestFaultModes(t *testing.T) {
 	for _, srv := range servers(t) {
 		t.Run(srv.Kind, func(t *testing.T) {
@@ -265,6 +265,10 @@ func TestWizardFaultModes(t *testing.T) {
 			took := time.Since(start)
 			proxy.Set(testbed.Pass)
 			t.Logf("%s: %q on screen after %s", tc.fault, tc.says, took.Round(100*time.Millisecond))
+			if hang := tc.fault == testbed.HangAfterRequest || tc.fault == testbed.HangAfterCommit; hang && took < 2*time.Second {
+				// A lower bound, not a timing: the fault did hang the publish.
+				t.Errorf("%s: the publish ended after %s, before the 2 s limit: the proxy did not hang it", tc.fault, took)
+			}
 			if strings.Contains(screen, "panic") || strings.Contains(screen, "goroutine ") {
 				t.Fatalf("a panic:\n%s", screen)
 			}
@@ -308,7 +312,11 @@ func TestASlowServerPasses(t *testing.T) {
 	} {
 		start := time.Now()
 		r := boundedRun(t, e, append(args, through...))
-		t.Logf("%s through 1.5 s answers: exit %d after %s", args[0], r.code, time.Since(start).Round(100*time.Millisecond))
+		took := time.Since(start)
+		t.Logf("%s through 1.5 s answers: exit %d after %s", args[0], r.code, took.Round(100*time.Millisecond))
+		if took < 3*time.Second { // a lower bound: the answers were slow, at least two of them
+			t.Errorf("%s took %s: the proxy did not slow it", args[0], took)
+		}
 		if r.code != 0 {
 			t.Errorf("%s through a slow server:\n%s", args[0], r)
 		}
