@@ -148,6 +148,7 @@ func Publishes(step StepID) bool {
 // Changed says whether step, done, changed what the server holds, by what
 // the report says it did: a step that found its change already made (by
 // an earlier run) or a test signature removed again changed nothing now.
+// Only steps that Publishes can have.
 func (r *Report) Changed(step StepID) bool {
 	switch step {
 	case StepInit:

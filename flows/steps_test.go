@@ -692,3 +692,20 @@ func TestPlanRenewal(t *testing.T) {
 		}
 	}
 }
+
+// Report.Changed names only steps that publish: the CLI's "published:"
+// list reads it alone.
+func TestOnlyPublishingStepsChange(t *testing.T) {
+	rep := &flows.Report{Init: &trust.InitResult{}, Delegations: []*trust.DelegationResult{{Changed: true}},
+		Rotation: &trust.KeyRotation{}, RootRotation: &trust.RootRotation{}, TestSign: &trust.TestSignResult{Kept: true}}
+	for _, step := range []flows.StepID{flows.StepInit, flows.StepDelegations, flows.StepRootCert, flows.StepTestSign, flows.StepDeleteTargetsKey,
+		flows.StepReadConsumer, flows.StepRotateKey, flows.StepVerifyConsumer, flows.StepTargetsKeyForChange, flows.StepChangeSigner,
+		flows.StepRotateRoot, flows.StepRenewRoot} {
+		if rep.Changed(step) && !flows.Publishes(step) {
+			t.Errorf("%s changed the server, and is not a publishing step", step)
+		}
+		if flows.Publishes(step) && !rep.Changed(step) {
+			t.Errorf("%s publishes, and a report that did everything says it changed nothing", step)
+		}
+	}
+}

@@ -405,7 +405,7 @@ func (a *app) explainStop(rep *flows.Report, err error) {
 			done = append(done, string(s.Step))
 			// What the report says the step did: a change an earlier run
 			// made, or a test signature removed again, is not this run's.
-			if flows.Publishes(s.Step) && rep.Changed(s.Step) {
+			if rep.Changed(s.Step) {
 				changed = append(changed, string(s.Step))
 			}
 		}
