@@ -47,12 +47,18 @@ func needBed(t *testing.T) {
 // by the first test that needs it; it shares the bed's registry.
 var prodBed = &testbed.Lazy{Start: func() (*testbed.Bed, error) { return testbed.StartProduction(context.Background()) }}
 
-// servers are both notary servers, for the tests that run against each:
-// the setup ceremony with its interop checks, and the fault modes.
-func servers(t *testing.T) []*testbed.NotaryServer {
+// onEachServer runs test against both notary servers side by side, a
+// subtest each: the setup ceremony with its interop checks, and the fault
+// modes.
+func onEachServer(t *testing.T, test func(*testing.T, *testbed.NotaryServer)) {
 	t.Helper()
 	needBed(t)
-	return []*testbed.NotaryServer{notary, prodBed.Get(t).Notary}
+	for _, srv := range []*testbed.NotaryServer{notary, prodBed.Get(t).Notary} {
+		t.Run(srv.Kind, func(t *testing.T) {
+			t.Parallel()
+			test(t, srv)
+		})
+	}
 }
 
 // startBed builds notary's server and CLI and dctwiz, and starts the
@@ -140,14 +146,27 @@ func dctwizIn(e env, stdin string, args ...string) result {
 	return result{stdout.String(), stderr.String(), code}
 }
 
+// process is e as a separate process's environment: PATH, a scratch HOME
+// and e's variables, nothing else of this process's.
+func (e env) process(t *testing.T) []string {
+	out := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	for k, v := range e {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
 // dctwizBinary runs the built binary as a separate process.
 func dctwizBinary(t *testing.T, e env, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(dctwizBin, args...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-	for k, v := range e {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd.Env = e.process(t)
+	return runProcess(t, cmd)
+}
+
+// runProcess runs cmd and returns what it printed and its exit code.
+func runProcess(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -24,14 +23,7 @@ import (
 // time limit with one clear error or a true success; nothing is
 // half-published; the same command, once the server behaves, converges.
 // Against the memory server and the production-shaped one, side by side.
-func TestFaultModes(t *testing.T) {
-	for _, srv := range servers(t) {
-		t.Run(srv.Kind, func(t *testing.T) {
-			t.Parallel()
-			faultModes(t, srv)
-		})
-	}
-}
+func TestFaultModes(t *testing.T) { onEachServer(t, faultModes) }
 
 func faultModes(t *testing.T, srv *testbed.NotaryServer) {
 	proxy, err := testbed.StartFaultProxy(srv.URL, &srv.TLS, srv.CACert)
@@ -384,19 +376,8 @@ func dctwizBinaryPeak(t *testing.T, e env, args ...string) (result, int64) {
 	}
 	peakFile := filepath.Join(t.TempDir(), "peak")
 	cmd := exec.Command(timeBin, append([]string{"-f", "%M", "-o", peakFile, dctwizBin}, args...)...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-	for k, v := range e {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running dctwiz: %v", err)
-	}
+	cmd.Env = e.process(t)
+	r := runProcess(t, cmd)
 	b, err := os.ReadFile(peakFile)
 	if err != nil {
 		t.Fatal(err)
@@ -407,5 +388,5 @@ func dctwizBinaryPeak(t *testing.T, e env, args ...string) (result, int64) {
 	if err != nil {
 		t.Fatalf("GNU time wrote %q", b)
 	}
-	return result{stdout.String(), stderr.String(), code}, kib << 10
+	return r, kib << 10
 }

@@ -26,14 +26,7 @@ import (
 // checks what it published with the notary CLI and `docker trust inspect`;
 // on the memory server, and on the production-shaped one, whose snapshot
 // and timestamp keys are ECDSA keys that notary-signer holds.
-func TestSetupCeremonyInterop(t *testing.T) {
-	for _, srv := range servers(t) {
-		t.Run(srv.Kind, func(t *testing.T) {
-			t.Parallel()
-			setupCeremonyInterop(t, srv)
-		})
-	}
-}
+func TestSetupCeremonyInterop(t *testing.T) { onEachServer(t, setupCeremonyInterop) }
 
 func setupCeremonyInterop(t *testing.T, srv *testbed.NotaryServer) {
 	ctx := context.Background()

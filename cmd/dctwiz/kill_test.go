@@ -112,10 +112,7 @@ func checkEncrypted(t *testing.T, trustDir string) {
 func killDuring(t *testing.T, e env, d time.Duration, args ...string) (string, bool) {
 	t.Helper()
 	cmd := exec.Command(dctwizBin, args...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-	for k, v := range e {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd.Env = e.process(t)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

@@ -24,10 +24,7 @@ func TestTwoCeremoniesOnOneTrustDir(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			cmd := exec.Command(dctwizBin, append([]string{"init", newGUN(), "--trust-dir", trustDir}, serverArgs()...)...)
-			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-			for k, v := range e {
-				cmd.Env = append(cmd.Env, k+"="+v)
-			}
+			cmd.Env = e.process(t)
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				results[i] = err.Error() + "\n" + string(out)
